@@ -1,0 +1,145 @@
+//! Administration: accounts, accesses, IP filters, channels, demo data. Used by the CLI, and by the
+//! tests to set up their fixtures through the same code path.
+
+use std::sync::Arc;
+
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::auth::ip_filter::parse_cidr;
+use crate::auth::password::{HashError, PasswordHasher};
+use crate::domain::model::{Platform, Scopes};
+use crate::storage::{NewAccess, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
+/// A new access as the CLI takes it.
+#[derive(Debug, Clone)]
+pub struct AccessSpec {
+    pub account_login: String,
+    pub login: String,
+    pub secret: String,
+    pub name: Option<String>,
+    /// Default: `chat:read chat:write`.
+    pub scopes: Option<String>,
+    pub allow_ip: Vec<String>,
+}
+
+pub struct Admin<'a> {
+    pub store: &'a Arc<dyn Store>,
+    pub hasher: &'a PasswordHasher,
+}
+
+/// Logins are what callers type into URLs and headers: no spaces, no control characters, and no `:`
+/// (it would split HTTP Basic credentials).
+fn check_login(login: &str) -> AdminResult<()> {
+    let ok = !login.is_empty()
+        && login.chars().count() <= 255
+        && !login.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':');
+    if ok { Ok(()) } else { Err(AdminError::Invalid(format!("invalid login: {login:?}"))) }
+}
+
+fn check_secret(secret: &str) -> AdminResult<()> {
+    if secret.is_empty() || secret.len() > 1024 {
+        return Err(AdminError::Invalid("a password or secret must have 1 to 1024 bytes".into()));
+    }
+    Ok(())
+}
+
+fn parse_cidrs(list: &[String]) -> AdminResult<Vec<ipnet::IpNet>> {
+    list.iter().map(|s| parse_cidr(s).map_err(AdminError::Invalid)).collect()
+}
+
+impl Admin<'_> {
+    pub async fn create_account(&self, login: &str, password: &str) -> AdminResult<i64> {
+        check_login(login)?;
+        check_secret(password)?;
+        let hash = self.hasher.hash(password).await?;
+        Ok(self.store.create_account(login, &hash).await?)
+    }
+
+    /// Replaces the account-wide allow-list; an empty list allows every address.
+    pub async fn set_ip_filter(&self, login: &str, cidrs: &[String]) -> AdminResult<()> {
+        Ok(self.store.set_account_ip_filter(login, &parse_cidrs(cidrs)?).await?)
+    }
+
+    pub async fn create_access(&self, spec: &AccessSpec) -> AdminResult<i64> {
+        check_login(&spec.login)?;
+        check_secret(&spec.secret)?;
+        let scopes = Scopes::parse(spec.scopes.as_deref().unwrap_or("chat:read,chat:write"))
+            .map_err(|s| AdminError::Invalid(format!("unknown scope: {s}")))?;
+        let access = NewAccess {
+            account_login: spec.account_login.clone(),
+            login: spec.login.clone(),
+            name: spec.name.clone().unwrap_or_else(|| spec.login.clone()),
+            secret_hash: self.hasher.hash(&spec.secret).await?,
+            scopes,
+            ip_allow: parse_cidrs(&spec.allow_ip)?,
+        };
+        Ok(self.store.create_access(&access).await?)
+    }
+
+    pub async fn set_access_enabled(&self, login: &str, enabled: bool) -> AdminResult<()> {
+        Ok(self.store.set_access_enabled(login, enabled).await?)
+    }
+
+    /// Sets a new password (account) or secret (access).
+    pub async fn set_secret(&self, login: &str, secret: &str) -> AdminResult<()> {
+        check_secret(secret)?;
+        let hash = self.hasher.hash(secret).await?;
+        Ok(self.store.set_secret(login, &hash).await?)
+    }
+
+    /// `settings` are `KEY=VALUE` pairs (bot token, phone-number id, …), kept and never shown by the API.
+    pub async fn create_channel(
+        &self,
+        account_login: &str,
+        platform: &str,
+        name: &str,
+        settings: &[String],
+    ) -> AdminResult<i64> {
+        let platform = Platform::parse(platform)
+            .ok_or_else(|| AdminError::Invalid(format!("unknown platform: {platform}")))?;
+        if name.trim().is_empty() {
+            return Err(AdminError::Invalid("a channel needs a name".into()));
+        }
+        let mut map = serde_json::Map::new();
+        for pair in settings {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| AdminError::Invalid(format!("a setting is KEY=VALUE, not {pair:?}")))?;
+            map.insert(k.trim().to_string(), serde_json::Value::String(v.to_string()));
+        }
+        Ok(self.store.create_channel(account_login, platform, name, &serde_json::Value::Object(map)).await?)
+    }
+
+    /// On an empty database: a `demo` account with a webchat and an operator channel. `None` when
+    /// the database already had accounts.
+    pub async fn create_demo(&self) -> AdminResult<Option<Demo>> {
+        if self.store.account_count().await? > 0 {
+            return Ok(None);
+        }
+        let password = Alphanumeric.sample_string(&mut rand::rng(), 20);
+        self.create_account("demo", &password).await?;
+        let webchat = self.create_channel("demo", "webchat", "Website chat", &[]).await?;
+        let operator = self.create_channel("demo", "operator", "Support desk", &[]).await?;
+        Ok(Some(Demo { login: "demo".into(), password, webchat, operator }))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Demo {
+    pub login: String,
+    pub password: String,
+    pub webchat: i64,
+    pub operator: i64,
+}

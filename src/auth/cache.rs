@@ -1,0 +1,101 @@
+//! Two caches in front of the credential store, both bounded in size and time:
+//! - records: login → its stored record (scopes, IP lists, hash, version), dropped per account as soon
+//!   as the change log reports a change to that account (by any instance or the CLI);
+//! - proofs: HMAC(process key, login, secret) → (credential id, version) of a successful verification.
+//!   Only successes are kept; a proof counts only while the record still has that id and version, so a
+//!   changed secret, a disabled access or new scopes void it at once. The HMAC key never leaves the
+//!   process, so the cache holds nothing from which a secret could be recovered.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use moka::sync::Cache;
+use sha2::Sha256;
+
+use crate::storage::CredentialRecord;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CacheLimits {
+    pub max_entries: u64,
+    pub ttl_secs: u64,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        Self { max_entries: 100_000, ttl_secs: 600 }
+    }
+}
+
+type Proof = [u8; 32];
+
+pub struct CredentialCache {
+    records: Cache<String, Arc<CredentialRecord>>,
+    proofs: Cache<Proof, (i64, i64)>,
+    /// HMAC-SHA256 keyed with a per-process random key, cloned for each proof.
+    keyed_mac: Hmac<Sha256>,
+    /// Bumped on every invalidation, so that a record read from the store before a change is not
+    /// cached after it.
+    epoch: AtomicU64,
+}
+
+impl CredentialCache {
+    pub fn new(limits: CacheLimits) -> Self {
+        let ttl = Duration::from_secs(limits.ttl_secs.max(1));
+        Self {
+            records: Cache::builder()
+                .max_capacity(limits.max_entries)
+                .time_to_live(ttl)
+                .support_invalidation_closures()
+                .build(),
+            proofs: Cache::builder().max_capacity(limits.max_entries).time_to_live(ttl).build(),
+            keyed_mac: <Hmac<Sha256> as Mac>::new_from_slice(&rand::random::<[u8; 32]>())
+                .expect("HMAC accepts keys of any length"),
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    pub fn record(&self, login: &str) -> Option<Arc<CredentialRecord>> {
+        self.records.get(login)
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Caches a record read from the store, unless an invalidation happened since `epoch_before`.
+    pub fn put_record(&self, record: Arc<CredentialRecord>, epoch_before: u64) {
+        if self.epoch() == epoch_before {
+            self.records.insert(record.login.clone(), record);
+        }
+    }
+
+    pub fn invalidate_account(&self, account_id: i64) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        // Closures are only refused when not enabled at build time, which they are.
+        let _ = self.records.invalidate_entries_if(move |_, r| r.account_id == account_id);
+    }
+
+    pub fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.records.invalidate_all();
+    }
+
+    fn proof(&self, login: &str, secret: &str) -> Proof {
+        // Length-prefix the login so that ("ab","c") and ("a","bc") differ.
+        let mut mac = self.keyed_mac.clone();
+        mac.update(&(login.len() as u64).to_le_bytes());
+        mac.update(login.as_bytes());
+        mac.update(secret.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    pub fn is_verified(&self, record: &CredentialRecord, secret: &str) -> bool {
+        self.proofs.get(&self.proof(&record.login, secret)) == Some((record.id, record.version))
+    }
+
+    pub fn remember_verified(&self, record: &CredentialRecord, secret: &str) {
+        self.proofs.insert(self.proof(&record.login, secret), (record.id, record.version));
+    }
+}

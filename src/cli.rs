@@ -1,0 +1,192 @@
+//! The command line (SPEC §8): `serve`, and the admin forms scripts rely on.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::admin::{AccessSpec, Admin, Demo};
+use crate::config::Settings;
+use crate::startup::{Application, build_gateway};
+
+#[derive(Debug, Parser)]
+#[command(name = "chatgate", version, about = "Chat-messaging API server (Afilnet-compatible)")]
+pub struct Cli {
+    /// TOML settings file; `CHATGATE_*` environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// On an empty database, create a demo account with webchat and operator channels.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage API accesses (extra credentials of an account).
+    #[command(subcommand)]
+    Access(AccessCommand),
+    /// Manage channels.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account.
+    Create {
+        login: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Set the account-wide IP allow-list; no CIDR clears it.
+    IpFilter { login: String, cidrs: Vec<String> },
+    /// Set a new password for an account (or a new secret for an access).
+    SetPassword {
+        login: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Create an access of an account.
+    Create(AccessCreate),
+    /// Disable an access: its logins and tokens are refused from then on.
+    Disable { login: String },
+    /// Enable a disabled access again.
+    Enable { login: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AccessCreate {
+    pub account_login: String,
+    pub access_login: String,
+    #[arg(long)]
+    pub secret: String,
+    /// Comma-separated: chat:read, chat:write, webhook:manage (default: chat:read,chat:write).
+    #[arg(long)]
+    pub scopes: Option<String>,
+    /// An address range this access may be used from (repeatable).
+    #[arg(long = "allow-ip", value_name = "CIDR")]
+    pub allow_ip: Vec<String>,
+    /// A name to recognise it by (default: its login).
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// Create a channel; prints its platformid alone on stdout.
+    Create {
+        account_login: String,
+        #[arg(long)]
+        platform: String,
+        #[arg(long)]
+        name: String,
+        /// A platform setting, KEY=VALUE (repeatable), e.g. bot_token=…
+        #[arg(long = "setting", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+    },
+}
+
+pub type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+pub async fn run(cli: Cli) -> CliResult {
+    let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve { demo } => serve(settings, demo).await,
+        Command::Account(cmd) => {
+            let gateway = build_gateway(&settings).await?;
+            let admin = Admin { store: gateway.store(), hasher: gateway.auth().hasher() };
+            match cmd {
+                AccountCommand::Create { login, password } => {
+                    admin.create_account(&login, &password).await?;
+                    eprintln!("account {login} created");
+                }
+                AccountCommand::IpFilter { login, cidrs } => {
+                    admin.set_ip_filter(&login, &cidrs).await?;
+                    eprintln!("IP filter of {login}: {}", if cidrs.is_empty() { "cleared".into() } else { cidrs.join(" ") });
+                }
+                AccountCommand::SetPassword { login, password } => {
+                    admin.set_secret(&login, &password).await?;
+                    eprintln!("secret of {login} changed");
+                }
+            }
+            Ok(())
+        }
+        Command::Access(cmd) => {
+            let gateway = build_gateway(&settings).await?;
+            let admin = Admin { store: gateway.store(), hasher: gateway.auth().hasher() };
+            match cmd {
+                AccessCommand::Create(a) => {
+                    admin
+                        .create_access(&AccessSpec {
+                            account_login: a.account_login,
+                            login: a.access_login.clone(),
+                            secret: a.secret,
+                            name: a.name,
+                            scopes: a.scopes,
+                            allow_ip: a.allow_ip,
+                        })
+                        .await?;
+                    eprintln!("access {} created", a.access_login);
+                }
+                AccessCommand::Disable { login } => {
+                    admin.set_access_enabled(&login, false).await?;
+                    eprintln!("access {login} disabled");
+                }
+                AccessCommand::Enable { login } => {
+                    admin.set_access_enabled(&login, true).await?;
+                    eprintln!("access {login} enabled");
+                }
+            }
+            Ok(())
+        }
+        Command::Channel(ChannelCommand::Create { account_login, platform, name, settings: kv }) => {
+            let gateway = build_gateway(&settings).await?;
+            let admin = Admin { store: gateway.store(), hasher: gateway.auth().hasher() };
+            let id = admin.create_channel(&account_login, &platform, &name, &kv).await?;
+            println!("{id}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> CliResult {
+    let app = Application::build(settings).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tracing::info!(port = app.port(), "chatgate listening");
+    if demo {
+        let admin = Admin { store: app.gateway().store(), hasher: app.gateway().auth().hasher() };
+        match admin.create_demo().await? {
+            Some(d) => print_demo(&base, &d),
+            None => println!("The database already has accounts; no demo data was created."),
+        }
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+fn print_demo(base: &str, d: &Demo) {
+    let auth = format!("user={}&password={}", d.login, d.password);
+    println!(
+        "Demo account created.\n  user:     {login}\n  password: {pw}\n  channels: webchat {w}, operator {o}\n\nTry:\n  \
+         curl '{base}/api/http/?class=chat&method=getchatchannels&{auth}'\n  \
+         curl '{base}/api/http/?class=chat&method=sendmessage&{auth}&platform=webchat&platformid={w}&destination=visitor-1&message=Hello+there'\n  \
+         curl '{base}/api/http/?class=chat&method=getchats&{auth}&platform=webchat&platformid={w}'\n  \
+         curl '{base}/api/http/?class=chat&method=getmessages&{auth}&platform=webchat&platformid={w}&destination=visitor-1'\n",
+        login = d.login,
+        pw = d.password,
+        w = d.webchat,
+        o = d.operator,
+    );
+}

@@ -1,0 +1,80 @@
+//! Typed settings: defaults, then a TOML file, then `CHATGATE_*` environment variables (nested keys
+//! with `__`, e.g. `CHATGATE_AUTH__CHANGE_POLL_MS`). Built once at start and passed down explicitly.
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::auth::AuthSettings;
+use crate::auth::ip_filter::parse_cidr;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `sqlite://FILE` (the embedded default) or `postgres://…`.
+    pub database_url: String,
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: String,
+    /// Public base URL (used in the WSDL and the OAuth metadata); else the request's own host.
+    pub public_url: Option<String>,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` are believed. A list, or one comma-separated string.
+    #[serde(deserialize_with = "cidr_list")]
+    pub trusted_proxies: Vec<IpNet>,
+    /// A tracing filter, e.g. `info` or `chatgate=debug,info`.
+    pub log: String,
+    /// Largest accepted request body, bytes.
+    pub body_limit: usize,
+    /// actix worker threads; default: one per core.
+    pub workers: Option<usize>,
+    /// Reader connections of the SQLite pool.
+    pub db_readers: u32,
+    pub auth: AuthSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://chatgate.db".into(),
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            log: "info".into(),
+            body_limit: 1024 * 1024,
+            workers: None,
+            db_readers: 8,
+            auth: AuthSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults ← `file` (if given) ← `CHATGATE_*` environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(f) = file {
+            figment = figment.merge(Toml::file_exact(f));
+        }
+        figment.merge(Env::prefixed("CHATGATE_").split("__")).extract().map_err(Box::new)
+    }
+}
+
+fn cidr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s.split([',', ' ']).map(str::to_string).collect(),
+        OneOrMany::Many(v) => v,
+    };
+    items
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_cidr(s).map_err(serde::de::Error::custom))
+        .collect()
+}

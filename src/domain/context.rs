@@ -1,0 +1,50 @@
+//! What an operation runs with: the store, who is calling, and the time of the call.
+
+use super::error::{DomainError, DomainResult, ErrorCode};
+use super::model::{Channel, Platform, Principal};
+use super::params::Params;
+use super::values;
+use crate::storage::Store;
+
+pub struct Context<'a> {
+    pub store: &'a dyn Store,
+    pub principal: Principal,
+    /// Unix milliseconds.
+    pub now: i64,
+}
+
+/// A channel as a caller names it: `platform` + `platformid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelRef {
+    pub platform: Platform,
+    pub id: i64,
+}
+
+impl ChannelRef {
+    /// Reads and checks `platform` then `platformid` (both must be present already).
+    pub fn parse(params: &Params) -> DomainResult<Self> {
+        let platform = values::platform(params)?;
+        let id = values::platform_id(params)?;
+        Ok(Self { platform, id })
+    }
+}
+
+impl Context<'_> {
+    /// The caller's channel, or `CHANNEL_NOT_FOUND` when it is not theirs or its platform differs.
+    pub async fn channel(&self, r: ChannelRef) -> DomainResult<Channel> {
+        self.store
+            .channel(self.principal.account_id, r.id)
+            .await?
+            .filter(|c| c.platform == r.platform)
+            .ok_or(DomainError::param(ErrorCode::ChannelNotFound, "platformid"))
+    }
+
+    /// `CHAT_NOT_FOUND` unless the channel has a chat with `destination`.
+    pub async fn require_chat(&self, channel: &Channel, destination: &str) -> DomainResult<()> {
+        if self.store.chat_exists(channel.id, destination).await? {
+            Ok(())
+        } else {
+            Err(DomainError::param(ErrorCode::ChatNotFound, "destination"))
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The entrance every door uses: authenticate, resolve, check scope, parse, apply — in the spec's order.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::command::Command;
+use super::context::Context;
+use super::error::{DomainError, DomainResult, ErrorCode};
+use super::model::Principal;
+use super::operation::Operation;
+use super::params::Params;
+use super::reply::Reply;
+use crate::auth::Authenticator;
+use crate::storage::Store;
+
+/// One call through a password door (plain, Basic, SOAP): credentials, client address, what to do.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub login: Option<String>,
+    pub secret: Option<String>,
+    pub client: IpAddr,
+    pub class: Option<String>,
+    pub method: Option<String>,
+    pub params: Params,
+}
+
+impl Call {
+    /// Takes `user`, `password`, `class` and `method` out of the parameters, as the plain door and
+    /// SOAP bodies carry them; the credentials do not travel further with the parameters.
+    pub fn from_params(mut params: Params, client: IpAddr) -> Self {
+        Self {
+            login: params.take("user"),
+            secret: params.take("password"),
+            class: params.take("class"),
+            method: params.take("method"),
+            client,
+            params,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Gateway {
+    store: Arc<dyn Store>,
+    auth: Arc<Authenticator>,
+}
+
+impl Gateway {
+    pub fn new(store: Arc<dyn Store>, auth: Arc<Authenticator>) -> Self {
+        Self { store, auth }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn auth(&self) -> &Arc<Authenticator> {
+        &self.auth
+    }
+
+    /// Missing credentials → login + IP filters → password → class → method → scope → parameters →
+    /// existence (SPEC §2 "Check order").
+    pub async fn call(&self, call: Call) -> DomainResult<Reply> {
+        let login = call.login.filter(|l| !l.is_empty()).ok_or(ErrorCode::MissingUser)?;
+        let secret = call.secret.filter(|s| !s.is_empty()).ok_or(ErrorCode::MissingPassword)?;
+        let principal = self.auth.authenticate(&login, &secret, call.client).await?;
+        self.execute(principal, call.class.as_deref(), call.method.as_deref(), &call.params).await
+    }
+
+    /// Everything after authentication, for doors that authenticate otherwise (bearer tokens).
+    pub async fn execute(
+        &self,
+        principal: Principal,
+        class: Option<&str>,
+        method: Option<&str>,
+        params: &Params,
+    ) -> DomainResult<Reply> {
+        let op = Operation::resolve(class, method)?;
+        if !principal.scopes.allows(op.scope()) {
+            return Err(DomainError::new(ErrorCode::AccessDenied));
+        }
+        let now = chrono::Utc::now().timestamp_millis();
+        let command = Command::parse(op, params, now)?;
+        let ctx = Context { store: self.store.as_ref(), principal, now };
+        command.apply(&ctx).await
+    }
+}

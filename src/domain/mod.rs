@@ -1,0 +1,22 @@
+//! The command layer: what chatgate does, independent of how a request arrived.
+//!
+//! A door turns its wire format into a [`gateway::Call`] (or a principal plus class/method/params),
+//! the [`gateway::Gateway`] authenticates and resolves it into a [`command::Command`], and the command
+//! applies itself against the [`crate::storage::Store`]. Errors are one enum, [`error::ErrorCode`].
+//! This module imports no web, XML, SQL or HTTP-client crate.
+
+pub mod command;
+pub mod context;
+pub mod error;
+pub mod gateway;
+pub mod model;
+pub mod operation;
+pub mod ops;
+pub mod params;
+pub mod reply;
+pub mod values;
+
+pub use error::{DomainError, DomainResult, ErrorCode};
+pub use gateway::{Call, Gateway};
+pub use params::Params;
+pub use reply::Reply;

@@ -1,0 +1,78 @@
+//! The methods a caller can name, the class they belong to, and the scope each needs.
+
+use super::error::{DomainError, DomainResult, ErrorCode};
+use super::model::Scope;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    GetChatChannels,
+    SendMessage,
+    SendFile,
+    GetChats,
+    GetMessages,
+    GetUnreadMessages,
+    SendMessages,
+    GetMessageStatus,
+    MarkRead,
+}
+
+/// The classes chatgate knows. `webhook` is listed by the spec; its methods arrive with the webhook work.
+const CLASSES: [&str; 1] = ["chat"];
+
+impl Operation {
+    pub const ALL: [Operation; 9] = [
+        Self::GetChatChannels,
+        Self::SendMessage,
+        Self::SendFile,
+        Self::GetChats,
+        Self::GetMessages,
+        Self::GetUnreadMessages,
+        Self::SendMessages,
+        Self::GetMessageStatus,
+        Self::MarkRead,
+    ];
+
+    pub fn class(self) -> &'static str {
+        "chat"
+    }
+
+    /// The method name on the wire (lower case, as Afilnet spells it).
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::GetChatChannels => "getchatchannels",
+            Self::SendMessage => "sendmessage",
+            Self::SendFile => "sendfile",
+            Self::GetChats => "getchats",
+            Self::GetMessages => "getmessages",
+            Self::GetUnreadMessages => "getunreadmessages",
+            Self::SendMessages => "sendmessages",
+            Self::GetMessageStatus => "getmessagestatus",
+            Self::MarkRead => "markread",
+        }
+    }
+
+    /// `chat:read` for the get* methods, `chat:write` for send* and markread (SPEC §3.4).
+    pub fn scope(self) -> Scope {
+        match self {
+            Self::GetChatChannels
+            | Self::GetChats
+            | Self::GetMessages
+            | Self::GetUnreadMessages
+            | Self::GetMessageStatus => Scope::ChatRead,
+            Self::SendMessage | Self::SendFile | Self::SendMessages | Self::MarkRead => Scope::ChatWrite,
+        }
+    }
+
+    /// Class and method as the caller named them (case-insensitive), checked in the spec's order.
+    pub fn resolve(class: Option<&str>, method: Option<&str>) -> DomainResult<Self> {
+        let class = class.filter(|c| !c.is_empty()).ok_or(ErrorCode::MissingClass)?;
+        if !CLASSES.iter().any(|c| c.eq_ignore_ascii_case(class)) {
+            return Err(DomainError::new(ErrorCode::IncorrectClass));
+        }
+        let method = method.filter(|m| !m.is_empty()).ok_or(ErrorCode::MissingMethod)?;
+        Self::ALL
+            .into_iter()
+            .find(|op| op.class().eq_ignore_ascii_case(class) && op.method().eq_ignore_ascii_case(method))
+            .ok_or(DomainError::new(ErrorCode::IncorrectMethod))
+    }
+}

@@ -1,0 +1,15 @@
+//! `chat.getchatchannels`: the caller's channels.
+
+use crate::domain::context::Context;
+use crate::domain::error::DomainResult;
+use crate::domain::reply::{ChannelView, Reply};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetChatChannels;
+
+impl GetChatChannels {
+    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+        let channels = ctx.store.channels(ctx.principal.account_id).await?;
+        Ok(Reply::Channels(channels.iter().map(ChannelView::from).collect()))
+    }
+}

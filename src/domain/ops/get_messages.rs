@@ -1,0 +1,45 @@
+//! `chat.getmessages`: a chat's messages, newest first, `limit` at a time, paged with `before`.
+
+use crate::domain::context::{ChannelRef, Context};
+use crate::domain::error::{DomainError, DomainResult, ErrorCode};
+use crate::domain::params::Params;
+use crate::domain::reply::{MessageView, Reply};
+use crate::domain::values;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetMessages {
+    pub channel: ChannelRef,
+    pub destination: String,
+    pub limit: u32,
+    pub before: Option<i64>,
+}
+
+impl GetMessages {
+    pub fn parse(params: &Params) -> DomainResult<Self> {
+        params.require_all(&["platform", "platformid", "destination"])?;
+        let channel = ChannelRef::parse(params)?;
+        Ok(Self {
+            destination: values::destination(params, channel.platform)?,
+            limit: values::limit(params)?,
+            before: match params.get("before") {
+                Some(_) => Some(values::message_id(params, "before")?),
+                None => None,
+            },
+            channel,
+        })
+    }
+
+    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+        let channel = ctx.channel(self.channel).await?;
+        ctx.require_chat(&channel, &self.destination).await?;
+        // `before` must be a message of this very chat: a foreign id would silently page nothing.
+        if let Some(before) = self.before {
+            let found = ctx.store.message(ctx.principal.account_id, before).await?;
+            if !found.is_some_and(|m| m.channel_id == channel.id && m.destination == self.destination) {
+                return Err(DomainError::param(ErrorCode::MessageNotFound, "before"));
+            }
+        }
+        let list = ctx.store.messages(channel.id, &self.destination, self.before, self.limit).await?;
+        Ok(Reply::Messages(list.iter().map(MessageView::new).collect()))
+    }
+}

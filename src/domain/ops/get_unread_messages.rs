@@ -1,0 +1,34 @@
+//! `chat.getunreadmessages`: received messages still unread, oldest first; they become `read` in the
+//! same transaction unless `markread=0`. Items show their status after the call.
+
+use crate::domain::context::{ChannelRef, Context};
+use crate::domain::error::DomainResult;
+use crate::domain::params::Params;
+use crate::domain::reply::{MessageView, Reply};
+use crate::domain::values;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GetUnreadMessages {
+    pub channel: ChannelRef,
+    pub destination: String,
+    pub mark_read: bool,
+}
+
+impl GetUnreadMessages {
+    pub fn parse(params: &Params) -> DomainResult<Self> {
+        params.require_all(&["platform", "platformid", "destination"])?;
+        let channel = ChannelRef::parse(params)?;
+        Ok(Self {
+            destination: values::destination(params, channel.platform)?,
+            mark_read: values::flag(params, "markread", true)?,
+            channel,
+        })
+    }
+
+    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+        let channel = ctx.channel(self.channel).await?;
+        ctx.require_chat(&channel, &self.destination).await?;
+        let list = ctx.store.unread_messages(channel.id, &self.destination, self.mark_read).await?;
+        Ok(Reply::Messages(list.iter().map(|m| MessageView::new(m).with_issent()).collect()))
+    }
+}

@@ -1,0 +1,37 @@
+//! `chat.markread`: every received message of a chat up to and including `messageid` becomes `read`.
+
+use crate::domain::context::{ChannelRef, Context};
+use crate::domain::error::{DomainError, DomainResult, ErrorCode};
+use crate::domain::params::Params;
+use crate::domain::reply::Reply;
+use crate::domain::values;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkRead {
+    pub channel: ChannelRef,
+    pub destination: String,
+    pub up_to: i64,
+}
+
+impl MarkRead {
+    pub fn parse(params: &Params) -> DomainResult<Self> {
+        params.require_all(&["platform", "platformid", "destination", "messageid"])?;
+        let channel = ChannelRef::parse(params)?;
+        Ok(Self {
+            destination: values::destination(params, channel.platform)?,
+            up_to: values::message_id(params, "messageid")?,
+            channel,
+        })
+    }
+
+    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+        let channel = ctx.channel(self.channel).await?;
+        ctx.require_chat(&channel, &self.destination).await?;
+        let found = ctx.store.message(ctx.principal.account_id, self.up_to).await?;
+        if !found.is_some_and(|m| m.channel_id == channel.id && m.destination == self.destination) {
+            return Err(DomainError::param(ErrorCode::MessageNotFound, "messageid"));
+        }
+        ctx.store.mark_read(channel.id, &self.destination, self.up_to).await?;
+        Ok(Reply::Empty)
+    }
+}

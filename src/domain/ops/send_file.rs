@@ -1,0 +1,52 @@
+//! `chat.sendfile`: like `sendmessage` with a file; Afilnet requires the chat to exist already.
+
+use crate::domain::context::{ChannelRef, Context};
+use crate::domain::error::DomainResult;
+use crate::domain::model::{Attachment, OutboundMessage};
+use crate::domain::params::Params;
+use crate::domain::reply::{MessageIdView, Reply};
+use crate::domain::values;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFile {
+    pub channel: ChannelRef,
+    pub destination: String,
+    pub attachment: Attachment,
+    pub caption: Option<String>,
+    pub expires_at: Option<i64>,
+    pub idempotency_key: Option<String>,
+}
+
+impl SendFile {
+    pub fn parse(params: &Params, now: i64) -> DomainResult<Self> {
+        params.require_all(&["platform", "platformid", "destination", "type", "fileurl"])?;
+        let channel = ChannelRef::parse(params)?;
+        Ok(Self {
+            destination: values::destination(params, channel.platform)?,
+            attachment: values::attachment(params)?,
+            caption: values::optional_text(params)?,
+            expires_at: values::invalidation_time(params, now)?,
+            idempotency_key: values::idempotency_key(params)?,
+            channel,
+        })
+    }
+
+    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+        let channel = ctx.channel(self.channel).await?;
+        ctx.require_chat(&channel, &self.destination).await?;
+        let id = ctx
+            .store
+            .send_message(&OutboundMessage {
+                account_id: ctx.principal.account_id,
+                channel_id: channel.id,
+                destination: self.destination,
+                text: self.caption,
+                attachment: Some(self.attachment),
+                expires_at: self.expires_at,
+                idempotency_key: self.idempotency_key,
+                now: ctx.now,
+            })
+            .await?;
+        Ok(Reply::MessageId(MessageIdView { messageid: id.to_string() }))
+    }
+}

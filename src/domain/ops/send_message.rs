@@ -1,0 +1,49 @@
+//! `chat.sendmessage`: store a text message as `pending` with its outbox entry; starts the chat if new.
+
+use crate::domain::context::{ChannelRef, Context};
+use crate::domain::error::DomainResult;
+use crate::domain::model::OutboundMessage;
+use crate::domain::params::Params;
+use crate::domain::reply::{MessageIdView, Reply};
+use crate::domain::values;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendMessage {
+    pub channel: ChannelRef,
+    pub destination: String,
+    pub text: String,
+    pub expires_at: Option<i64>,
+    pub idempotency_key: Option<String>,
+}
+
+impl SendMessage {
+    pub fn parse(params: &Params, now: i64) -> DomainResult<Self> {
+        params.require_all(&["platform", "platformid", "destination", "message"])?;
+        let channel = ChannelRef::parse(params)?;
+        Ok(Self {
+            destination: values::destination(params, channel.platform)?,
+            text: values::text(params.required("message")?)?,
+            expires_at: values::invalidation_time(params, now)?,
+            idempotency_key: values::idempotency_key(params)?,
+            channel,
+        })
+    }
+
+    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+        let channel = ctx.channel(self.channel).await?;
+        let id = ctx
+            .store
+            .send_message(&OutboundMessage {
+                account_id: ctx.principal.account_id,
+                channel_id: channel.id,
+                destination: self.destination,
+                text: Some(self.text),
+                attachment: None,
+                expires_at: self.expires_at,
+                idempotency_key: self.idempotency_key,
+                now: ctx.now,
+            })
+            .await?;
+        Ok(Reply::MessageId(MessageIdView { messageid: id.to_string() }))
+    }
+}

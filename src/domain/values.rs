@@ -1,0 +1,156 @@
+//! Validation of parameter values, shared by every operation (SPEC §2 "Values").
+
+use chrono::{NaiveDateTime, TimeZone, Utc};
+
+use super::error::{DomainError, DomainResult, ErrorCode};
+use super::model::{Attachment, FileType, Platform};
+use super::params::Params;
+
+pub const MAX_MESSAGE_CHARS: usize = 4096;
+pub const MAX_DESTINATION_CHARS: usize = 256;
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+pub const MAX_URL_CHARS: usize = 2048;
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 1000;
+
+/// The wire date format: `YYYY-MM-DD HH:MM:SS`, UTC.
+pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+pub fn format_datetime(unix_ms: i64) -> String {
+    Utc.timestamp_millis_opt(unix_ms)
+        .single()
+        .map(|t| t.format(DATETIME_FORMAT).to_string())
+        .unwrap_or_default()
+}
+
+pub fn platform(params: &Params) -> DomainResult<Platform> {
+    Platform::parse(params.required("platform")?).ok_or(DomainError::incorrect("platform"))
+}
+
+/// A `platformid` that is not a channel id of ours cannot name a channel: it is simply not found.
+pub fn platform_id(params: &Params) -> DomainResult<i64> {
+    params
+        .required("platformid")?
+        .parse::<i64>()
+        .map_err(|_| DomainError::param(ErrorCode::ChannelNotFound, "platformid"))
+}
+
+/// A message id given as `name`; one that cannot be ours is not found.
+pub fn message_id(params: &Params, name: &'static str) -> DomainResult<i64> {
+    params
+        .required(name)?
+        .parse::<i64>()
+        .map_err(|_| DomainError::param(ErrorCode::MessageNotFound, name))
+}
+
+/// The recipient. Per platform: WhatsApp wants a phone number in international form (digits, an
+/// optional leading `+`), Telegram a chat id (an integer) or an `@username`; webchat visitor ids and
+/// operator logins are free text. Nothing may hold control characters.
+pub fn destination(params: &Params, platform: Platform) -> DomainResult<String> {
+    let d = params.required("destination")?;
+    let bad = || DomainError::incorrect("destination");
+    if d.chars().count() > MAX_DESTINATION_CHARS || d.chars().any(char::is_control) {
+        return Err(bad());
+    }
+    let ok = match platform {
+        Platform::Whatsapp => {
+            let digits = d.strip_prefix('+').unwrap_or(d);
+            (6..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+        }
+        Platform::Telegram => match d.strip_prefix('@') {
+            Some(user) => {
+                (1..=64).contains(&user.len())
+                    && user.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            }
+            None => d.parse::<i64>().is_ok(),
+        },
+        Platform::Webchat | Platform::Operator => !d.trim().is_empty(),
+    };
+    if ok { Ok(d.to_string()) } else { Err(bad()) }
+}
+
+/// Message text: 1 to 4096 characters (Unicode scalar values), any script.
+pub fn text(value: &str) -> DomainResult<String> {
+    if value.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(DomainError::incorrect("message"));
+    }
+    Ok(value.to_string())
+}
+
+pub fn optional_text(params: &Params) -> DomainResult<Option<String>> {
+    params.get("message").map(text).transpose()
+}
+
+fn is_absolute_http_url(s: &str) -> bool {
+    s.len() <= MAX_URL_CHARS
+        && url::Url::parse(s)
+            .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
+            .unwrap_or(false)
+}
+
+/// `type`, `fileurl` and `thumburl` of `sendfile`, each with its own error code.
+pub fn attachment(params: &Params) -> DomainResult<Attachment> {
+    let file_type = FileType::parse(params.required("type")?)
+        .ok_or(DomainError::param(ErrorCode::IncorrectFiletype, "type"))?;
+    let url = params.required("fileurl")?;
+    if !is_absolute_http_url(url) {
+        return Err(DomainError::param(ErrorCode::IncorrectFileurl, "fileurl"));
+    }
+    let thumb_url = match params.get("thumburl") {
+        Some(t) if !is_absolute_http_url(t) => {
+            return Err(DomainError::param(ErrorCode::IncorrectThumburl, "thumburl"));
+        }
+        t => t.map(str::to_string),
+    };
+    Ok(Attachment { file_type, url: url.to_string(), thumb_url })
+}
+
+/// `invalidationtime`: Unix milliseconds or `YYYY-MM-DD HH:MM:SS` UTC, and in the future — a message
+/// that is already invalid could never be sent, so asking for one is a mistake the caller should hear of.
+pub fn invalidation_time(params: &Params, now: i64) -> DomainResult<Option<i64>> {
+    let Some(v) = params.get("invalidationtime") else { return Ok(None) };
+    let bad = || DomainError::incorrect("invalidationtime");
+    let at = if v.bytes().all(|b| b.is_ascii_digit()) {
+        v.parse::<i64>().map_err(|_| bad())?
+    } else {
+        NaiveDateTime::parse_from_str(v, DATETIME_FORMAT)
+            .map_err(|_| bad())?
+            .and_utc()
+            .timestamp_millis()
+    };
+    if at <= now {
+        return Err(bad());
+    }
+    Ok(Some(at))
+}
+
+/// `idempotencykey`: up to 255 characters, no control characters.
+pub fn idempotency_key(params: &Params) -> DomainResult<Option<String>> {
+    let Some(k) = params.get("idempotencykey") else { return Ok(None) };
+    if k.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS || k.chars().any(char::is_control) {
+        return Err(DomainError::incorrect("idempotencykey"));
+    }
+    Ok(Some(k.to_string()))
+}
+
+/// `limit`: 1..=1000, default 100.
+pub fn limit(params: &Params) -> DomainResult<u32> {
+    match params.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or(DomainError::incorrect("limit")),
+    }
+}
+
+/// A 0/1 flag (also `true`/`false`, as JSON clients send them).
+pub fn flag(params: &Params, name: &'static str, default: bool) -> DomainResult<bool> {
+    match params.get(name) {
+        None => Ok(default),
+        Some("1") | Some("true") => Ok(true),
+        Some("0") | Some("false") => Ok(false),
+        Some(_) => Err(DomainError::incorrect(name)),
+    }
+}

@@ -1,0 +1,35 @@
+//! The plain door, `GET`/`POST /api/http/` (SPEC §3.1): credentials, class, method and parameters in
+//! the query string or a form body (body values win). HTTP 200 for every command outcome; only a body
+//! over the limit is answered 413, with the same envelope.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::doors::wire::{client_of, json_response, query_and_form, read_body};
+use crate::domain::{Call, ErrorCode};
+use crate::startup::AppState;
+use crate::telemetry::Outcome;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for path in ["/api/http/", "/api/http"] {
+        cfg.route(path, web::get().to(handle)).route(path, web::post().to(handle));
+    }
+}
+
+async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let mut outcome = Outcome { door: "plain", ..Outcome::default() };
+    let result = async {
+        let body = read_body(&req, payload, state.settings.body_limit).await?;
+        let params = query_and_form(&req, &body)?;
+        let call = Call::from_params(params, client_of(&req, &state));
+        outcome.class.clone_from(&call.class);
+        outcome.method.clone_from(&call.method);
+        state.gateway.call(call).await
+    }
+    .await;
+    let status = match &result {
+        Err(e) if e.code == ErrorCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::OK,
+    };
+    json_response(&req, status, outcome, &result)
+}

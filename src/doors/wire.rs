@@ -1,0 +1,131 @@
+//! Pieces every door shares: reading a bounded body, decoding forms strictly, the JSON envelope, the
+//! client address, and recording the outcome for the request log.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::web::{Bytes, Payload};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use percent_encoding::percent_decode;
+use serde::Serialize;
+
+use crate::auth::client_addr::client_address;
+use crate::domain::{DomainError, DomainResult, ErrorCode, Params, Reply};
+use crate::startup::AppState;
+use crate::telemetry::{Outcome, RequestId};
+
+/// The client address by the trusted-proxy rules of the configuration.
+pub fn client_of(req: &HttpRequest, state: &AppState) -> IpAddr {
+    let peer = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    client_address(peer, header("forwarded"), header("x-forwarded-for"), &state.settings.trusted_proxies)
+}
+
+/// The body, refused with `REQUEST_TOO_LARGE` past `limit` bytes (announced or actual).
+pub async fn read_body(req: &HttpRequest, payload: Payload, limit: usize) -> DomainResult<Bytes> {
+    let announced = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(ErrorCode::RequestTooLarge.into());
+    }
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(_)) => Err(ErrorCode::MalformedRequest.into()),
+        Err(_) => Err(ErrorCode::RequestTooLarge.into()),
+    }
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (`+` is a space) into `params`; text that is not
+/// UTF-8 once decoded is `MALFORMED_REQUEST` rather than silently mangled.
+pub fn decode_form(input: &[u8], params: &mut Params) -> DomainResult<()> {
+    for pair in input.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        params.insert_first(&decode_component(name)?, decode_component(value)?);
+    }
+    Ok(())
+}
+
+fn decode_component(raw: &[u8]) -> DomainResult<String> {
+    let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    percent_decode(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| DomainError::new(ErrorCode::MalformedRequest))
+}
+
+/// Parameters of a GET/POST door: the query string, overridden by a form body.
+pub fn query_and_form(req: &HttpRequest, body: &[u8]) -> DomainResult<Params> {
+    let mut params = Params::new();
+    decode_form(req.query_string().as_bytes(), &mut params)?;
+    if !body.is_empty() {
+        let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if !(essence.is_empty() || essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")) {
+            return Err(ErrorCode::MalformedRequest.into());
+        }
+        let mut form = Params::new();
+        decode_form(body, &mut form)?;
+        params.merge_over(form);
+    }
+    Ok(params)
+}
+
+#[derive(Serialize)]
+struct Success<'a> {
+    status: &'static str,
+    result: &'a Reply,
+}
+
+#[derive(Serialize)]
+struct Failure<'a> {
+    status: &'static str,
+    error: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    param: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requestid: Option<&'a str>,
+}
+
+/// The `{"status":"SUCCESS","result":…}` / `{"status":"ERROR","error":…,"param":…}` envelope.
+pub fn envelope(result: &DomainResult<Reply>, request_id: Option<&str>) -> Vec<u8> {
+    let body = match result {
+        Ok(reply) => serde_json::to_vec(&Success { status: "SUCCESS", result: reply }),
+        Err(e) => serde_json::to_vec(&Failure {
+            status: "ERROR",
+            error: e.code.as_str(),
+            param: e.param,
+            requestid: (e.code == ErrorCode::InternalError).then_some(request_id).flatten(),
+        }),
+    };
+    // Serializing these plain structs cannot fail; keep a valid envelope even if it somehow did.
+    body.unwrap_or_else(|_| br#"{"status":"ERROR","error":"INTERNAL_ERROR"}"#.to_vec())
+}
+
+pub fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions().get::<RequestId>().map(|r| r.0.clone())
+}
+
+/// A JSON envelope response with `status`, carrying the outcome for the request log.
+pub fn json_response(
+    req: &HttpRequest,
+    status: StatusCode,
+    mut outcome: Outcome,
+    result: &DomainResult<Reply>,
+) -> HttpResponse {
+    let body = envelope(result, request_id(req).as_deref());
+    outcome.code = match result {
+        Ok(_) => "SUCCESS",
+        Err(e) => e.code.as_str(),
+    };
+    outcome.internal = result.as_ref().err().and_then(|e| e.internal.clone());
+    let mut res = HttpResponse::build(status).content_type("application/json").body(body);
+    res.extensions_mut().insert(outcome);
+    res
+}

@@ -1,0 +1,97 @@
+//! Builds the application: store, authenticator, gateway, the doors and health routes, on a listener
+//! bound from the configuration (port 0 in tests).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::auth::Authenticator;
+use crate::config::Settings;
+use crate::doors;
+use crate::domain::Gateway;
+use crate::storage::{self, Store};
+use crate::telemetry;
+
+/// What every handler may use.
+pub struct AppState {
+    pub gateway: Gateway,
+    pub settings: Arc<Settings>,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    gateway: Gateway,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("storage: {0}")]
+    Store(#[from] storage::StoreError),
+    #[error("password hashing: {0}")]
+    Hash(#[from] crate::auth::password::HashError),
+    #[error("listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+}
+
+/// The store and gateway without a server: what the CLI and the server share.
+pub async fn build_gateway(settings: &Settings) -> Result<Gateway, StartError> {
+    let store: Arc<dyn Store> = storage::connect(settings).await?;
+    let auth = Arc::new(Authenticator::new(store.clone(), &settings.auth)?);
+    Ok(Gateway::new(store, auth))
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let gateway = build_gateway(&settings).await?;
+        gateway.auth().watch_changes(Duration::from_millis(settings.auth.change_poll_ms.max(10)));
+        let addr = settings.listen.clone();
+        let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
+        let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;
+        let port = listener.local_addr().map_err(listen_err)?.port();
+        let workers = settings
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let state = web::Data::new(AppState { gateway: gateway.clone(), settings: Arc::new(settings) });
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(telemetry::log_requests))
+                .app_data(state.clone())
+                .configure(routes)
+        })
+        .workers(workers)
+        .listen(listener)
+        .map_err(listen_err)?
+        .run();
+        Ok(Self { port, server, gateway })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// A handle that stops the server gracefully (requests in flight are drained).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz)).configure(doors::plain::routes);
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}

@@ -1,0 +1,137 @@
+//! The store: everything chatgate keeps, behind one trait so that SQLite and PostgreSQL both fit.
+//!
+//! Every chat query is scoped by channel or account, which the command layer has already checked.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use ipnet::IpNet;
+
+use crate::domain::model::{Channel, InboundMessage, Message, OutboundMessage, Platform, Scopes};
+use crate::domain::DomainError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        DomainError::internal(e)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A login (the account's own, or one of its accesses) with what is needed to check it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRecord {
+    pub id: i64,
+    pub account_id: i64,
+    pub login: String,
+    pub secret_hash: String,
+    pub scopes: Scopes,
+    pub enabled: bool,
+    /// This credential's own allow-list (accesses only); empty = any address.
+    pub ip_allow: Vec<IpNet>,
+    /// The account-wide allow-list; empty = any address.
+    pub account_ip_allow: Vec<IpNet>,
+    /// Bumped whenever the secret, scopes, list or state change, so that cached proofs die with it.
+    pub version: i64,
+}
+
+/// A new access of an account.
+#[derive(Debug, Clone)]
+pub struct NewAccess {
+    pub account_login: String,
+    pub login: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub scopes: Scopes,
+    pub ip_allow: Vec<IpNet>,
+}
+
+/// A change to credentials or IP filters, seen by every instance that polls the change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialChange {
+    pub id: i64,
+    pub account_id: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    // --- credentials ---------------------------------------------------------------------------
+    async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>>;
+    /// Changes with an id above `after`, oldest first.
+    async fn credential_changes_since(&self, after: i64) -> StoreResult<Vec<CredentialChange>>;
+    async fn last_credential_change(&self) -> StoreResult<i64>;
+
+    // --- chat ----------------------------------------------------------------------------------
+    async fn channels(&self, account_id: i64) -> StoreResult<Vec<Channel>>;
+    async fn channel(&self, account_id: i64, channel_id: i64) -> StoreResult<Option<Channel>>;
+    async fn chat_exists(&self, channel_id: i64, destination: &str) -> StoreResult<bool>;
+    /// Stores the message as `pending` and its outbox entry in one transaction (creating the chat if
+    /// needed) and returns its id; with an idempotency key seen in the last 24 h, returns the first
+    /// message's id and stores nothing.
+    async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64>;
+    /// Stores a received message as `unread`.
+    async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64>;
+    async fn last_message_per_chat(&self, channel_id: i64) -> StoreResult<Vec<Message>>;
+    /// Newest first, ids below `before` when given.
+    async fn messages(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+    async fn message(&self, account_id: i64, message_id: i64) -> StoreResult<Option<Message>>;
+    /// Unread received messages, oldest first; marked read in the same transaction when asked.
+    async fn unread_messages(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        mark_read: bool,
+    ) -> StoreResult<Vec<Message>>;
+    async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64>;
+    async fn outbox_len(&self) -> StoreResult<i64>;
+
+    // --- administration ------------------------------------------------------------------------
+    async fn account_count(&self) -> StoreResult<i64>;
+    async fn create_account(&self, login: &str, secret_hash: &str) -> StoreResult<i64>;
+    async fn set_account_ip_filter(&self, login: &str, allow: &[IpNet]) -> StoreResult<()>;
+    async fn create_access(&self, access: &NewAccess) -> StoreResult<i64>;
+    async fn set_access_enabled(&self, login: &str, enabled: bool) -> StoreResult<()>;
+    async fn set_secret(&self, login: &str, secret_hash: &str) -> StoreResult<()>;
+    async fn create_channel(
+        &self,
+        account_login: &str,
+        platform: Platform,
+        name: &str,
+        settings: &serde_json::Value,
+    ) -> StoreResult<i64>;
+}
+
+/// IP lists are stored as text, one CIDR per space.
+pub fn format_ip_list(list: &[IpNet]) -> String {
+    list.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+}
+
+pub fn parse_ip_list(text: &str) -> Vec<IpNet> {
+    text.split_whitespace().filter_map(|s| s.parse().ok()).collect()
+}
+
+/// Opens the store the URL names. PostgreSQL arrives with the multi-instance work.
+pub async fn connect(settings: &crate::config::Settings) -> StoreResult<std::sync::Arc<dyn Store>> {
+    let url = settings.database_url.as_str();
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::connect(url, settings.db_readers).await?))
+    } else {
+        Err(StoreError::Backend(format!("unsupported database_url scheme: {url}")))
+    }
+}
