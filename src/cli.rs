@@ -114,7 +114,10 @@ pub async fn run(cli: Cli) -> CliResult {
                 }
                 AccountCommand::IpFilter { login, cidrs } => {
                     admin.set_ip_filter(&login, &cidrs).await?;
-                    eprintln!("IP filter of {login}: {}", if cidrs.is_empty() { "cleared".into() } else { cidrs.join(" ") });
+                    eprintln!(
+                        "IP filter of {login}: {}",
+                        if cidrs.is_empty() { "cleared".into() } else { cidrs.join(" ") }
+                    );
                 }
                 AccountCommand::SetPassword { login, password } => {
                     admin.set_secret(&login, &password).await?;

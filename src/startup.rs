@@ -11,8 +11,8 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
-use crate::doors;
 use crate::domain::Gateway;
+use crate::doors;
 use crate::storage::{self, Store};
 use crate::telemetry;
 
@@ -53,15 +53,11 @@ impl Application {
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
         let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;
         let port = listener.local_addr().map_err(listen_err)?.port();
-        let workers = settings
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let workers =
+            settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let state = web::Data::new(AppState { gateway: gateway.clone(), settings: Arc::new(settings) });
         let server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(telemetry::log_requests))
-                .app_data(state.clone())
-                .configure(routes)
+            App::new().wrap(from_fn(telemetry::log_requests)).app_data(state.clone()).configure(routes)
         })
         .workers(workers)
         .listen(listener)

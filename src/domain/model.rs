@@ -80,15 +80,8 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
-    const ALL: [MessageStatus; 7] = [
-        Self::Pending,
-        Self::Sent,
-        Self::Delivered,
-        Self::Read,
-        Self::Failed,
-        Self::Expired,
-        Self::Unread,
-    ];
+    const ALL: [MessageStatus; 7] =
+        [Self::Pending, Self::Sent, Self::Delivered, Self::Read, Self::Failed, Self::Expired, Self::Unread];
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
@@ -153,16 +146,13 @@ impl Scopes {
 
     /// Parses a comma- or space-separated list; `None` names the first unknown scope.
     pub fn parse(list: &str) -> Result<Self, String> {
-        list.split([',', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .try_fold(Scopes::NONE, |acc, s| {
-                Scope::ALL
-                    .into_iter()
-                    .find(|sc| sc.as_str() == s)
-                    .map(|sc| acc.with(sc))
-                    .ok_or_else(|| s.to_string())
-            })
+        list.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()).try_fold(Scopes::NONE, |acc, s| {
+            Scope::ALL
+                .into_iter()
+                .find(|sc| sc.as_str() == s)
+                .map(|sc| acc.with(sc))
+                .ok_or_else(|| s.to_string())
+        })
     }
 
     pub fn iter(self) -> impl Iterator<Item = Scope> {

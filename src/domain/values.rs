@@ -37,10 +37,7 @@ pub fn platform_id(params: &Params) -> DomainResult<i64> {
 
 /// A message id given as `name`; one that cannot be ours is not found.
 pub fn message_id(params: &Params, name: &'static str) -> DomainResult<i64> {
-    params
-        .required(name)?
-        .parse::<i64>()
-        .map_err(|_| DomainError::param(ErrorCode::MessageNotFound, name))
+    params.required(name)?.parse::<i64>().map_err(|_| DomainError::param(ErrorCode::MessageNotFound, name))
 }
 
 /// The recipient. Per platform: WhatsApp wants a phone number in international form (digits, an
@@ -59,8 +56,7 @@ pub fn destination(params: &Params, platform: Platform) -> DomainResult<String> 
         }
         Platform::Telegram => match d.strip_prefix('@') {
             Some(user) => {
-                (1..=64).contains(&user.len())
-                    && user.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                (1..=64).contains(&user.len()) && user.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             }
             None => d.parse::<i64>().is_ok(),
         },
@@ -113,10 +109,7 @@ pub fn invalidation_time(params: &Params, now: i64) -> DomainResult<Option<i64>>
     let at = if v.bytes().all(|b| b.is_ascii_digit()) {
         v.parse::<i64>().map_err(|_| bad())?
     } else {
-        NaiveDateTime::parse_from_str(v, DATETIME_FORMAT)
-            .map_err(|_| bad())?
-            .and_utc()
-            .timestamp_millis()
+        NaiveDateTime::parse_from_str(v, DATETIME_FORMAT).map_err(|_| bad())?.and_utc().timestamp_millis()
     };
     if at <= now {
         return Err(bad());

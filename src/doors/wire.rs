@@ -24,11 +24,8 @@ pub fn client_of(req: &HttpRequest, state: &AppState) -> IpAddr {
 
 /// The body, refused with `REQUEST_TOO_LARGE` past `limit` bytes (announced or actual).
 pub async fn read_body(req: &HttpRequest, payload: Payload, limit: usize) -> DomainResult<Bytes> {
-    let announced = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let announced =
+        req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > limit as u64) {
         return Err(ErrorCode::RequestTooLarge.into());
     }

@@ -7,8 +7,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 use ipnet::IpNet;
 
-use crate::domain::model::{Channel, InboundMessage, Message, OutboundMessage, Platform, Scopes};
 use crate::domain::DomainError;
+use crate::domain::model::{Channel, InboundMessage, Message, OutboundMessage, Platform, Scopes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -8,16 +8,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ipnet::IpNet;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{FromRow, Sqlite, Transaction};
 
 use super::{
-    format_ip_list, parse_ip_list, CredentialChange, CredentialRecord, NewAccess, Store, StoreError,
-    StoreResult,
+    CredentialChange, CredentialRecord, NewAccess, Store, StoreError, StoreResult, format_ip_list,
+    parse_ip_list,
 };
 use crate::domain::model::{
-    Attachment, Channel, FileType, InboundMessage, Message, MessageStatus, OutboundMessage, Platform,
-    Scopes,
+    Attachment, Channel, FileType, InboundMessage, Message, MessageStatus, OutboundMessage, Platform, Scopes,
 };
 
 /// How long an idempotency key holds (SPEC §2).
@@ -169,7 +170,12 @@ fn now_ms() -> i64 {
 }
 
 /// Finds or creates the chat of `channel_id` with `destination`.
-async fn upsert_chat(tx: &mut Transaction<'static, Sqlite>, channel_id: i64, destination: &str, now: i64) -> StoreResult<i64> {
+async fn upsert_chat(
+    tx: &mut Transaction<'static, Sqlite>,
+    channel_id: i64,
+    destination: &str,
+    now: i64,
+) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO chats (channel_id, destination, created_at) VALUES (?, ?, ?) \
          ON CONFLICT (channel_id, destination) DO UPDATE SET destination = excluded.destination RETURNING id",
@@ -181,30 +187,35 @@ async fn upsert_chat(tx: &mut Transaction<'static, Sqlite>, channel_id: i64, des
     .await?)
 }
 
+/// A message row to insert: an outbound one (`pending`) or a received one (`unread`).
+struct NewRow<'a> {
+    sent: bool,
+    status: MessageStatus,
+    text: Option<&'a str>,
+    attachment: Option<&'a Attachment>,
+    expires_at: Option<i64>,
+    now: i64,
+}
+
 /// Inserts a message into a chat and makes it the chat's last one.
 async fn insert_message(
     tx: &mut Transaction<'static, Sqlite>,
     chat_id: i64,
-    sent: bool,
-    status: MessageStatus,
-    text: Option<&str>,
-    attachment: Option<&Attachment>,
-    expires_at: Option<i64>,
-    now: i64,
+    m: NewRow<'_>,
 ) -> StoreResult<i64> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO messages (chat_id, sent, status, body, file_type, file_url, thumb_url, expires_at, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(chat_id)
-    .bind(sent)
-    .bind(status.as_str())
-    .bind(text)
-    .bind(attachment.map(|a| a.file_type.as_str()))
-    .bind(attachment.map(|a| a.url.as_str()))
-    .bind(attachment.and_then(|a| a.thumb_url.as_deref()))
-    .bind(expires_at)
-    .bind(now)
+    .bind(m.sent)
+    .bind(m.status.as_str())
+    .bind(m.text)
+    .bind(m.attachment.map(|a| a.file_type.as_str()))
+    .bind(m.attachment.map(|a| a.url.as_str()))
+    .bind(m.attachment.and_then(|a| a.thumb_url.as_deref()))
+    .bind(m.expires_at)
+    .bind(m.now)
     .fetch_one(&mut **tx)
     .await?;
     sqlx::query("UPDATE chats SET last_message_id = ? WHERE id = ?")
@@ -273,30 +284,33 @@ impl Store for SqliteStore {
     }
 
     async fn channels(&self, account_id: i64) -> StoreResult<Vec<Channel>> {
-        let rows: Vec<ChannelRow> =
-            sqlx::query_as("SELECT id, account_id, platform, name FROM channels WHERE account_id = ? ORDER BY id")
-                .bind(account_id)
-                .fetch_all(&self.reader)
-                .await?;
+        let rows: Vec<ChannelRow> = sqlx::query_as(
+            "SELECT id, account_id, platform, name FROM channels WHERE account_id = ? ORDER BY id",
+        )
+        .bind(account_id)
+        .fetch_all(&self.reader)
+        .await?;
         rows.into_iter().map(Channel::try_from).collect()
     }
 
     async fn channel(&self, account_id: i64, channel_id: i64) -> StoreResult<Option<Channel>> {
-        let row: Option<ChannelRow> =
-            sqlx::query_as("SELECT id, account_id, platform, name FROM channels WHERE id = ? AND account_id = ?")
-                .bind(channel_id)
-                .bind(account_id)
-                .fetch_optional(&self.reader)
-                .await?;
+        let row: Option<ChannelRow> = sqlx::query_as(
+            "SELECT id, account_id, platform, name FROM channels WHERE id = ? AND account_id = ?",
+        )
+        .bind(channel_id)
+        .bind(account_id)
+        .fetch_optional(&self.reader)
+        .await?;
         row.map(Channel::try_from).transpose()
     }
 
     async fn chat_exists(&self, channel_id: i64, destination: &str) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = ? AND destination = ?")
-            .bind(channel_id)
-            .bind(destination)
-            .fetch_optional(&self.reader)
-            .await?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = ? AND destination = ?")
+                .bind(channel_id)
+                .bind(destination)
+                .fetch_optional(&self.reader)
+                .await?;
         Ok(found.is_some())
     }
 
@@ -318,17 +332,15 @@ impl Store for SqliteStore {
             }
         }
         let chat_id = upsert_chat(&mut tx, m.channel_id, &m.destination, m.now).await?;
-        let id = insert_message(
-            &mut tx,
-            chat_id,
-            true,
-            MessageStatus::Pending,
-            m.text.as_deref(),
-            m.attachment.as_ref(),
-            m.expires_at,
-            m.now,
-        )
-        .await?;
+        let row = NewRow {
+            sent: true,
+            status: MessageStatus::Pending,
+            text: m.text.as_deref(),
+            attachment: m.attachment.as_ref(),
+            expires_at: m.expires_at,
+            now: m.now,
+        };
+        let id = insert_message(&mut tx, chat_id, row).await?;
         sqlx::query("INSERT INTO outbox (message_id, available_at) VALUES (?, ?)")
             .bind(id)
             .bind(m.now)
@@ -354,17 +366,15 @@ impl Store for SqliteStore {
     async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64> {
         let mut tx = self.write().await?;
         let chat_id = upsert_chat(&mut tx, m.channel_id, &m.destination, m.now).await?;
-        let id = insert_message(
-            &mut tx,
-            chat_id,
-            false,
-            MessageStatus::Unread,
-            m.text.as_deref(),
-            m.attachment.as_ref(),
-            None,
-            m.now,
-        )
-        .await?;
+        let row = NewRow {
+            sent: false,
+            status: MessageStatus::Unread,
+            text: m.text.as_deref(),
+            attachment: m.attachment.as_ref(),
+            expires_at: None,
+            now: m.now,
+        };
+        let id = insert_message(&mut tx, chat_id, row).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -477,11 +487,12 @@ impl Store for SqliteStore {
         if taken.is_some() {
             return Err(StoreError::Conflict("login"));
         }
-        let id: i64 = sqlx::query_scalar("INSERT INTO accounts (login, created_at) VALUES (?, ?) RETURNING id")
-            .bind(login)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO accounts (login, created_at) VALUES (?, ?) RETURNING id")
+                .bind(login)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
         sqlx::query(
             "INSERT INTO credentials (account_id, login, name, secret_hash, scopes, is_primary, created_at) \
              VALUES (?, ?, ?, ?, ?, 1, ?)",

@@ -44,7 +44,9 @@ impl SendMessages {
                 Err(e) => Err(e),
             };
             out.push(match outcome {
-                Ok(crate::domain::reply::Reply::MessageId(v)) => BulkItemView::Sent { messageid: v.messageid },
+                Ok(crate::domain::reply::Reply::MessageId(v)) => {
+                    BulkItemView::Sent { messageid: v.messageid }
+                }
                 Ok(_) => return Err(DomainError::internal("bulk item answered without a message id")),
                 // A storage failure is not the item's fault: stop and report it as the whole call's.
                 Err(e) if !e.code.is_caller_error() => return Err(e),

@@ -1,0 +1,182 @@
+//! Credentials, accesses and scopes, IP filters and the client address, failed-login limiting.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{LOGIN, PASSWORD, err, list, ok, read, spawn_app, spawn_app_with};
+
+/// Retries `check` for up to 2 s: changes reach the caches through the change log, not instantly.
+async fn eventually<F, Fut>(mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut last = String::new();
+    for _ in 0..40 {
+        match check().await {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not within 2 s: {last}");
+}
+
+#[tokio::test]
+async fn an_access_acts_for_its_account_within_its_scopes() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    app.create_access("reader", "reader-secret", "chat:read", &[]).await;
+    app.create_access("writer", "writer-secret", "chat:write", &[]).await;
+
+    let channels = app.call_as("reader", "reader-secret", "getchatchannels", &[]).await;
+    assert_eq!(list(ok(&channels)).len(), 4, "the account's channels");
+    // Scope is checked before parameters: the missing ones are not even looked at.
+    err(&app.call_as("reader", "reader-secret", "sendmessage", &[]).await, "ACCESS_DENIED", None);
+    err(&app.call_as("writer", "writer-secret", "getchatchannels", &[]).await, "ACCESS_DENIED", None);
+    let sent = app
+        .call_as(
+            "writer",
+            "writer-secret",
+            "sendmessage",
+            &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v"), ("message", "hi")],
+        )
+        .await;
+    let id = ok(&sent)["messageid"].as_str().unwrap().to_string();
+    // The account itself sees what its access sent.
+    assert_eq!(ok(&app.call("getmessagestatus", &[("messageid", &id)]).await)["status"], "pending");
+    err(&app.call_as("reader", "wrong", "getchatchannels", &[]).await, "INCORRECT_USER_PASSWORD", None);
+}
+
+#[tokio::test]
+async fn disabling_an_access_or_changing_a_secret_takes_effect_at_once() {
+    let app = spawn_app().await;
+    app.seed().await;
+    app.create_access("svc", "svc-secret", "chat:read", &[]).await;
+    // Warm the verified-credential cache.
+    ok(&app.call_as("svc", "svc-secret", "getchatchannels", &[]).await);
+    ok(&app.call_as("svc", "svc-secret", "getchatchannels", &[]).await);
+
+    app.admin().set_access_enabled("svc", false).await.unwrap();
+    eventually(|| async {
+        let b = app.call_as("svc", "svc-secret", "getchatchannels", &[]).await;
+        if b["error"] == "INCORRECT_USER_PASSWORD" { Ok(()) } else { Err(b.to_string()) }
+    })
+    .await;
+
+    ok(&app.call("getchatchannels", &[]).await);
+    app.admin().set_secret(LOGIN, "a new password").await.unwrap();
+    eventually(|| async {
+        let b = app.call("getchatchannels", &[]).await;
+        if b["error"] == "INCORRECT_USER_PASSWORD" { Ok(()) } else { Err(b.to_string()) }
+    })
+    .await;
+    ok(&app.call_as(LOGIN, "a new password", "getchatchannels", &[]).await);
+}
+
+#[tokio::test]
+async fn account_ip_filter_refuses_other_addresses_before_the_password() {
+    let app = spawn_app().await;
+    app.seed().await;
+    ok(&app.call("getchatchannels", &[]).await);
+    app.admin().set_ip_filter(LOGIN, &["10.0.0.0/8".into(), "2001:db8::/32".into()]).await.unwrap();
+    eventually(|| async {
+        let b = app.call("getchatchannels", &[]).await;
+        if b["error"] == "IP_NOT_ALLOWED" { Ok(()) } else { Err(b.to_string()) }
+    })
+    .await;
+    // A wrong password from a refused address learns nothing about the password.
+    err(&app.call_as(LOGIN, "wrong", "getchatchannels", &[]).await, "IP_NOT_ALLOWED", None);
+    // A spoofed X-Forwarded-For from a peer that is not a trusted proxy is ignored.
+    let res = app
+        .client
+        .get(app.plain_url())
+        .header("X-Forwarded-For", "10.1.2.3")
+        .query(&[("class", "chat"), ("method", "getchatchannels"), ("user", LOGIN), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    err(&read(res).await.1, "IP_NOT_ALLOWED", None);
+
+    app.admin().set_ip_filter(LOGIN, &[]).await.unwrap();
+    eventually(|| async {
+        let b = app.call("getchatchannels", &[]).await;
+        if b["status"] == "SUCCESS" { Ok(()) } else { Err(b.to_string()) }
+    })
+    .await;
+}
+
+async fn via_proxy(app: &crate::helpers::TestApp, header: (&str, &str), user: &str, password: &str) -> Value {
+    let res = app
+        .client
+        .get(app.plain_url())
+        .header(header.0, header.1)
+        .query(&[("class", "chat"), ("method", "getchatchannels"), ("user", user), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    read(res).await.1
+}
+
+#[tokio::test]
+async fn trusted_proxy_forwards_the_client_address() {
+    let app = spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
+    app.seed().await;
+    app.admin().set_ip_filter(LOGIN, &["10.0.0.0/8".into(), "2001:db8::/32".into()]).await.unwrap();
+    app.create_access("branch", "branch-secret", "chat:read", &["10.20.0.0/16"]).await;
+
+    ok(&via_proxy(&app, ("X-Forwarded-For", "10.1.2.3"), LOGIN, PASSWORD).await);
+    ok(&via_proxy(&app, ("X-Forwarded-For", "6.6.6.6, 2001:db8::7"), LOGIN, PASSWORD).await);
+    ok(&via_proxy(&app, ("Forwarded", "for=\"[2001:db8::8]:4711\";proto=https"), LOGIN, PASSWORD).await);
+    err(&via_proxy(&app, ("X-Forwarded-For", "192.0.2.1"), LOGIN, PASSWORD).await, "IP_NOT_ALLOWED", None);
+    // The client cannot prepend its way in: the rightmost untrusted hop counts.
+    err(
+        &via_proxy(&app, ("X-Forwarded-For", "10.1.2.3, 192.0.2.1"), LOGIN, PASSWORD).await,
+        "IP_NOT_ALLOWED",
+        None,
+    );
+    // An access must pass its own list and the account's.
+    ok(&via_proxy(&app, ("X-Forwarded-For", "10.20.1.1"), "branch", "branch-secret").await);
+    err(
+        &via_proxy(&app, ("X-Forwarded-For", "10.1.2.3"), "branch", "branch-secret").await,
+        "IP_NOT_ALLOWED",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_are_limited_without_hashing() {
+    let app = spawn_app_with(|s| {
+        s.auth.failures.per_login_and_address = 3;
+        s.auth.failures.per_address = 5;
+    })
+    .await;
+    app.seed().await;
+    app.admin().create_account("carol", "carol-pass").await.unwrap();
+    // A correct login before the attack is remembered and keeps working.
+    ok(&app.call_as("carol", "carol-pass", "getchatchannels", &[]).await);
+
+    for _ in 0..3 {
+        err(&app.call_as(LOGIN, "guess", "getchatchannels", &[]).await, "INCORRECT_USER_PASSWORD", None);
+    }
+    err(&app.call_as(LOGIN, "guess", "getchatchannels", &[]).await, "TOO_MANY_REQUESTS", None);
+    err(&app.call_as(LOGIN, PASSWORD, "getchatchannels", &[]).await, "TOO_MANY_REQUESTS", None);
+    // Two more failures with unknown logins exhaust the per-address budget.
+    for _ in 0..2 {
+        err(&app.call_as("mallory", "x", "getchatchannels", &[]).await, "INCORRECT_USER_PASSWORD", None);
+    }
+    err(&app.call_as("nobody", "x", "getchatchannels", &[]).await, "TOO_MANY_REQUESTS", None);
+    ok(&app.call_as("carol", "carol-pass", "getchatchannels", &[]).await);
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let res = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let id = res.headers().get("x-request-id").expect("request id").to_str().unwrap().to_string();
+    assert_eq!(id.len(), 16);
+    assert_eq!(res.text().await.unwrap(), "ok");
+}

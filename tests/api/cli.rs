@@ -1,0 +1,147 @@
+//! The admin CLI and `serve --demo`, run as the real binary against the database a server uses.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helpers::{binary, db_url, err, list, ok, spawn_app_in};
+
+fn chatgate(dir: &std::path::Path, args: &[&str]) -> Output {
+    let out = Command::new(binary())
+        .args(args)
+        .env("CHATGATE_DATABASE_URL", db_url(dir))
+        .env("CHATGATE_LOG", "warn")
+        .output()
+        .expect("run chatgate");
+    assert!(out.status.success(), "chatgate {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+#[tokio::test]
+async fn admin_commands_shape_what_the_server_sees() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let d = dir.path();
+    chatgate(d, &["account", "create", "acme", "--password", "acme-pw"]);
+    let out = chatgate(
+        d,
+        &[
+            "channel",
+            "create",
+            "acme",
+            "--platform",
+            "telegram",
+            "--name",
+            "Bot",
+            "--setting",
+            "bot_token=123:abc",
+        ],
+    );
+    let platformid = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        platformid.ends_with('\n') && platformid.trim().parse::<i64>().is_ok(),
+        "id alone: {platformid:?}"
+    );
+    let platformid = platformid.trim().to_string();
+    chatgate(
+        d,
+        &[
+            "access",
+            "create",
+            "acme",
+            "acme-ro",
+            "--secret",
+            "ro-secret",
+            "--scopes",
+            "chat:read",
+            "--allow-ip",
+            "127.0.0.0/8",
+            "--allow-ip",
+            "::1",
+        ],
+    );
+
+    let app = spawn_app_in(dir.clone(), |_| {}).await;
+    let channels = app.call_as("acme-ro", "ro-secret", "getchatchannels", &[]).await;
+    let channels = list(ok(&channels));
+    assert_eq!(channels.len(), 1);
+    assert_eq!(channels[0]["platformid"], platformid.as_str());
+    assert_eq!(channels[0]["platform"], "telegram");
+    assert!(
+        channels[0].get("settings").is_none() && !channels[0].to_string().contains("123:abc"),
+        "settings are never shown"
+    );
+    err(&app.call_as("acme-ro", "ro-secret", "sendmessage", &[]).await, "ACCESS_DENIED", None);
+
+    // Changes made by another process reach the running server within a second.
+    chatgate(d, &["access", "disable", "acme-ro"]);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    err(&app.call_as("acme-ro", "ro-secret", "getchatchannels", &[]).await, "INCORRECT_USER_PASSWORD", None);
+
+    chatgate(d, &["account", "ip-filter", "acme", "192.0.2.0/24"]);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    err(&app.call_as("acme", "acme-pw", "getchatchannels", &[]).await, "IP_NOT_ALLOWED", None);
+    chatgate(d, &["account", "ip-filter", "acme"]);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    ok(&app.call_as("acme", "acme-pw", "getchatchannels", &[]).await);
+}
+
+#[tokio::test]
+async fn invalid_admin_input_is_refused_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(binary()).args(args).env("CHATGATE_DATABASE_URL", db_url(dir.path())).output().unwrap()
+    };
+    assert!(run(&["account", "create", "ok-user", "--password", "pw"]).status.success());
+    for args in [
+        &["account", "create", "ok-user", "--password", "pw"][..],
+        &["account", "create", "has space", "--password", "pw"],
+        &["account", "ip-filter", "ok-user", "not-a-cidr"],
+        &["access", "create", "ok-user", "acc", "--secret", "s", "--scopes", "chat:everything"],
+        &["channel", "create", "ok-user", "--platform", "fax", "--name", "x"],
+        &["channel", "create", "nobody", "--platform", "webchat", "--name", "x"],
+        &["access", "disable", "ok-user"],
+    ] {
+        let out = run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("chatgate: "), "{args:?}: a message");
+    }
+}
+
+#[tokio::test]
+async fn serve_demo_prints_working_curl_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(binary())
+        .args(["serve", "--demo"])
+        .env("CHATGATE_DATABASE_URL", db_url(dir.path()))
+        .env("CHATGATE_LISTEN", "127.0.0.1:0")
+        .env("CHATGATE_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut curls = Vec::new();
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.trim().strip_prefix("curl '") {
+                curls.push(rest.trim_end_matches('\'').to_string());
+                if curls.len() == 4 {
+                    break;
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read).await.expect("demo output in time");
+    let client = reqwest::Client::new();
+    // Run them in order: channels, send, chats, messages.
+    let mut bodies = Vec::new();
+    for url in &curls {
+        let body: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        ok(&body);
+        bodies.push(body);
+    }
+    assert_eq!(list(&bodies[0]["result"]).len(), 2, "webchat and operator channels");
+    assert_eq!(list(&bodies[3]["result"])[0]["message"], "Hello there");
+    child.kill().await.unwrap();
+}

@@ -1,0 +1,334 @@
+//! Every error code reachable through the plain door, with its `param`, and the check order.
+
+use crate::helpers::{LOGIN, PASSWORD, err, ok, spawn_app};
+
+/// method, parameters, expected code, expected param.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
+#[tokio::test]
+async fn request_level_errors_in_check_order() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("class", "chat"), ("method", "getchatchannels"), ("password", PASSWORD)], "MISSING_USER"),
+        (&[("class", "chat"), ("method", "getchatchannels"), ("user", LOGIN)], "MISSING_PASSWORD"),
+        (&[("user", "")], "MISSING_USER"),
+        (&[("method", "getchatchannels"), ("user", LOGIN), ("password", PASSWORD)], "MISSING_CLASS"),
+        (&[("class", "chat"), ("user", LOGIN), ("password", PASSWORD)], "MISSING_METHOD"),
+        (
+            &[("class", "sms"), ("method", "getchatchannels"), ("user", LOGIN), ("password", PASSWORD)],
+            "INCORRECT_CLASS",
+        ),
+        (
+            &[("class", "chat"), ("method", "sendsms"), ("user", LOGIN), ("password", PASSWORD)],
+            "INCORRECT_METHOD",
+        ),
+        (
+            &[("class", "chat"), ("method", "getchatchannels"), ("user", LOGIN), ("password", "wrong")],
+            "INCORRECT_USER_PASSWORD",
+        ),
+        (
+            &[("class", "chat"), ("method", "getchatchannels"), ("user", "nobody"), ("password", "x")],
+            "INCORRECT_USER_PASSWORD",
+        ),
+        // The password is checked before the class: a wrong password with no class is still a wrong password.
+        (&[("user", LOGIN), ("password", "wrong")], "INCORRECT_USER_PASSWORD"),
+        // Missing user wins over everything after it.
+        (&[("class", "nope"), ("password", "x")], "MISSING_USER"),
+    ];
+    for (params, code) in cases {
+        let (status, body) = app.get(params).await;
+        assert_eq!(status, 200, "{params:?}");
+        err(&body, code, None);
+    }
+}
+
+#[tokio::test]
+async fn parameter_errors_name_their_param() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let long = "x".repeat(4097);
+    let exactly = "é".repeat(4096);
+    let web = f.webchat.as_str();
+    let wa = f.whatsapp.as_str();
+    let base = |extra: &[(&'static str, &'static str)]| extra.to_vec();
+    let cases: Vec<Case> = vec![
+        (
+            "sendmessage",
+            base(&[("platformid", "1"), ("destination", "v"), ("message", "m")]),
+            "MISSING_COMPULSORY_PARAM",
+            "platform",
+        ),
+        (
+            "sendmessage",
+            vec![("platform", "webchat"), ("platformid", web), ("message", "m")],
+            "MISSING_COMPULSORY_PARAM",
+            "destination",
+        ),
+        // Missing parameters are reported before bad values.
+        (
+            "sendmessage",
+            vec![("platform", "fax"), ("platformid", web), ("destination", "v")],
+            "MISSING_COMPULSORY_PARAM",
+            "message",
+        ),
+        (
+            "sendmessage",
+            vec![("platform", "fax"), ("platformid", web), ("destination", "v"), ("message", "m")],
+            "INCORRECT_PARAM",
+            "platform",
+        ),
+        (
+            "sendmessage",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "v"), ("message", &long)],
+            "INCORRECT_PARAM",
+            "message",
+        ),
+        (
+            "sendmessage",
+            vec![("platform", "whatsapp"), ("platformid", wa), ("destination", "call me"), ("message", "m")],
+            "INCORRECT_PARAM",
+            "destination",
+        ),
+        (
+            "sendmessage",
+            vec![
+                ("platform", "webchat"),
+                ("platformid", web),
+                ("destination", "v"),
+                ("message", "m"),
+                ("invalidationtime", "tomorrow"),
+            ],
+            "INCORRECT_PARAM",
+            "invalidationtime",
+        ),
+        (
+            "sendmessage",
+            vec![
+                ("platform", "webchat"),
+                ("platformid", web),
+                ("destination", "v"),
+                ("message", "m"),
+                ("invalidationtime", "2001-01-01 00:00:00"),
+            ],
+            "INCORRECT_PARAM",
+            "invalidationtime",
+        ),
+        (
+            "sendmessage",
+            vec![
+                ("platform", "webchat"),
+                ("platformid", web),
+                ("destination", "v"),
+                ("message", "m"),
+                ("idempotencykey", "a\u{7}b"),
+            ],
+            "INCORRECT_PARAM",
+            "idempotencykey",
+        ),
+        (
+            "sendmessage",
+            vec![("platform", "telegram"), ("platformid", web), ("destination", "42"), ("message", "m")],
+            "CHANNEL_NOT_FOUND",
+            "platformid",
+        ),
+        (
+            "sendmessage",
+            vec![("platform", "webchat"), ("platformid", "abc"), ("destination", "v"), ("message", "m")],
+            "CHANNEL_NOT_FOUND",
+            "platformid",
+        ),
+        (
+            "sendmessage",
+            vec![("platform", "webchat"), ("platformid", "424242"), ("destination", "v"), ("message", "m")],
+            "CHANNEL_NOT_FOUND",
+            "platformid",
+        ),
+        (
+            "sendfile",
+            vec![
+                ("platform", "webchat"),
+                ("platformid", web),
+                ("destination", "v"),
+                ("type", "gif"),
+                ("fileurl", "https://e.com/a"),
+            ],
+            "INCORRECT_FILETYPE",
+            "type",
+        ),
+        (
+            "sendfile",
+            vec![
+                ("platform", "webchat"),
+                ("platformid", web),
+                ("destination", "v"),
+                ("type", "image"),
+                ("fileurl", "ftp://e.com/a"),
+            ],
+            "INCORRECT_FILEURL",
+            "fileurl",
+        ),
+        (
+            "sendfile",
+            vec![
+                ("platform", "webchat"),
+                ("platformid", web),
+                ("destination", "v"),
+                ("type", "image"),
+                ("fileurl", "/relative.png"),
+            ],
+            "INCORRECT_FILEURL",
+            "fileurl",
+        ),
+        (
+            "sendfile",
+            vec![
+                ("platform", "webchat"),
+                ("platformid", web),
+                ("destination", "v"),
+                ("type", "image"),
+                ("fileurl", "https://e.com/a"),
+                ("thumburl", "javascript:alert(1)"),
+            ],
+            "INCORRECT_THUMBURL",
+            "thumburl",
+        ),
+        (
+            "sendfile",
+            vec![
+                ("platform", "webchat"),
+                ("platformid", web),
+                ("destination", "nobody"),
+                ("type", "image"),
+                ("fileurl", "https://e.com/a"),
+            ],
+            "CHAT_NOT_FOUND",
+            "destination",
+        ),
+        (
+            "getmessages",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "nobody")],
+            "CHAT_NOT_FOUND",
+            "destination",
+        ),
+        (
+            "getunreadmessages",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "nobody")],
+            "CHAT_NOT_FOUND",
+            "destination",
+        ),
+        (
+            "markread",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "nobody"), ("messageid", "1")],
+            "CHAT_NOT_FOUND",
+            "destination",
+        ),
+        (
+            "getmessages",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "v"), ("limit", "0")],
+            "INCORRECT_PARAM",
+            "limit",
+        ),
+        (
+            "getmessages",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "v"), ("limit", "1001")],
+            "INCORRECT_PARAM",
+            "limit",
+        ),
+        (
+            "getmessages",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "v"), ("limit", "ten")],
+            "INCORRECT_PARAM",
+            "limit",
+        ),
+        (
+            "getmessages",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "v"), ("before", "999999")],
+            "MESSAGE_NOT_FOUND",
+            "before",
+        ),
+        (
+            "getunreadmessages",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "v"), ("markread", "maybe")],
+            "INCORRECT_PARAM",
+            "markread",
+        ),
+        ("getmessagestatus", vec![], "MISSING_COMPULSORY_PARAM", "messageid"),
+        ("getmessagestatus", vec![("messageid", "999999")], "MESSAGE_NOT_FOUND", "messageid"),
+        ("getmessagestatus", vec![("messageid", "x1")], "MESSAGE_NOT_FOUND", "messageid"),
+        (
+            "markread",
+            vec![("platform", "webchat"), ("platformid", web), ("destination", "v"), ("messageid", "999999")],
+            "MESSAGE_NOT_FOUND",
+            "messageid",
+        ),
+        ("getchats", vec![("platform", "webchat")], "MISSING_COMPULSORY_PARAM", "platformid"),
+        ("sendmessages", vec![], "MISSING_COMPULSORY_PARAM", "messages"),
+        ("sendmessages", vec![("messages", "not json")], "INCORRECT_PARAM", "messages"),
+        ("sendmessages", vec![("messages", "[]")], "INCORRECT_PARAM", "messages"),
+        ("sendmessages", vec![("messages", "{\"platform\":\"webchat\"}")], "INCORRECT_PARAM", "messages"),
+    ];
+    // A chat "v" exists for the existence checks that need one.
+    ok(&app
+        .call(
+            "sendmessage",
+            &[("platform", "webchat"), ("platformid", web), ("destination", "v"), ("message", &exactly)],
+        )
+        .await);
+    for (method, params, code, param) in &cases {
+        let body = app.call(method, params).await;
+        err(&body, code, Some(param));
+        // Nothing was stored by a refused send.
+    }
+    let msgs =
+        app.call("getmessages", &[("platform", "webchat"), ("platformid", web), ("destination", "v")]).await;
+    assert_eq!(crate::helpers::list(ok(&msgs)).len(), 1, "refused calls stored nothing");
+}
+
+#[tokio::test]
+async fn bulk_of_more_than_1000_is_refused() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let item = serde_json::json!({"platform": "webchat", "platformid": f.webchat, "destination": "v", "message": "m"});
+    let items = serde_json::Value::Array(vec![item; 1001]).to_string();
+    let (status, body) = app
+        .post_form(&[
+            ("class", "chat"),
+            ("method", "sendmessages"),
+            ("user", LOGIN),
+            ("password", PASSWORD),
+            ("messages", &items),
+        ])
+        .await;
+    assert_eq!(status, 200);
+    err(&body, "INCORRECT_PARAM", Some("messages"));
+}
+
+#[tokio::test]
+async fn another_accounts_channel_and_message_are_not_found() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let admin = app.admin();
+    admin.create_account("bob", "bob-secret").await.unwrap();
+    let sent = app
+        .call(
+            "sendmessage",
+            &[
+                ("platform", "webchat"),
+                ("platformid", &f.webchat),
+                ("destination", "v"),
+                ("message", "private"),
+            ],
+        )
+        .await;
+    let id = ok(&sent)["messageid"].as_str().unwrap().to_string();
+
+    let body = app
+        .call_as("bob", "bob-secret", "getchats", &[("platform", "webchat"), ("platformid", &f.webchat)])
+        .await;
+    err(&body, "CHANNEL_NOT_FOUND", Some("platformid"));
+    let body = app.call_as("bob", "bob-secret", "getmessagestatus", &[("messageid", &id)]).await;
+    err(&body, "MESSAGE_NOT_FOUND", Some("messageid"));
+    let body = app.call_as("bob", "bob-secret", "getchatchannels", &[]).await;
+    assert!(crate::helpers::list(ok(&body)).is_empty());
+}

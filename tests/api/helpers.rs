@@ -1,0 +1,193 @@
+//! The test harness: each test gets its own server on a random port with a fresh database, and talks to
+//! it over HTTP as a client would. Fixtures are created through the same admin code the CLI uses.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chatgate::admin::{AccessSpec, Admin};
+use chatgate::config::Settings;
+use chatgate::domain::Gateway;
+use chatgate::domain::model::InboundMessage;
+use chatgate::startup::Application;
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub gateway: Gateway,
+    handle: actix_web::dev::ServerHandle,
+    /// Kept alive for the life of the test; the database file lives in it.
+    pub dir: Arc<TempDir>,
+}
+
+/// The account every fixture has, with one channel of each platform.
+pub struct Fixture {
+    pub login: &'static str,
+    pub password: &'static str,
+    pub webchat: String,
+    pub whatsapp: String,
+    pub telegram: String,
+    pub operator: String,
+}
+
+pub const LOGIN: &str = "alice@example.com";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn db_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("chatgate.db").display())
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_in(dir, configure).await
+}
+
+/// A server on the database in `dir` (used again to restart on the same data).
+pub async fn spawn_app_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    chatgate::telemetry::init(&std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()));
+    let mut settings = Settings {
+        database_url: db_url(dir.path()),
+        listen: "127.0.0.1:0".into(),
+        workers: Some(2),
+        ..Settings::default()
+    };
+    settings.auth.change_poll_ms = 50;
+    configure(&mut settings);
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let gateway = app.gateway().clone();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { address, client: reqwest::Client::new(), gateway, handle, dir }
+}
+
+impl TestApp {
+    pub fn admin(&self) -> Admin<'_> {
+        Admin { store: self.gateway.store(), hasher: self.gateway.auth().hasher() }
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    /// alice@example.com with a channel of each platform.
+    pub async fn seed(&self) -> Fixture {
+        let admin = self.admin();
+        admin.create_account(LOGIN, PASSWORD).await.expect("account");
+        let mut ids = Vec::new();
+        for (platform, name) in
+            [("webchat", "Site"), ("whatsapp", "WA"), ("telegram", "TG"), ("operator", "Desk")]
+        {
+            ids.push(admin.create_channel(LOGIN, platform, name, &[]).await.expect("channel").to_string());
+        }
+        Fixture {
+            login: LOGIN,
+            password: PASSWORD,
+            webchat: ids[0].clone(),
+            whatsapp: ids[1].clone(),
+            telegram: ids[2].clone(),
+            operator: ids[3].clone(),
+        }
+    }
+
+    pub async fn create_access(&self, login: &str, secret: &str, scopes: &str, allow_ip: &[&str]) {
+        self.admin()
+            .create_access(&AccessSpec {
+                account_login: LOGIN.into(),
+                login: login.into(),
+                secret: secret.into(),
+                name: None,
+                scopes: Some(scopes.into()),
+                allow_ip: allow_ip.iter().map(|s| s.to_string()).collect(),
+            })
+            .await
+            .expect("access");
+    }
+
+    /// Stores a message as received from `destination` (until inbound webhooks exist).
+    pub async fn receive(&self, channel: &str, destination: &str, text: &str) -> String {
+        self.gateway
+            .store()
+            .receive_message(&InboundMessage {
+                channel_id: channel.parse().expect("channel id"),
+                destination: destination.into(),
+                text: Some(text.into()),
+                attachment: None,
+                now: chrono::Utc::now().timestamp_millis(),
+            })
+            .await
+            .expect("received message stored")
+            .to_string()
+    }
+
+    pub fn plain_url(&self) -> String {
+        format!("{}/api/http/", self.address)
+    }
+
+    /// GET on the plain door with these query parameters.
+    pub async fn get(&self, params: &[(&str, &str)]) -> (StatusCode, Value) {
+        let res = self.client.get(self.plain_url()).query(params).send().await.expect("request");
+        read(res).await
+    }
+
+    /// POST on the plain door with a form body.
+    pub async fn post_form(&self, params: &[(&str, &str)]) -> (StatusCode, Value) {
+        let res = self.client.post(self.plain_url()).form(params).send().await.expect("request");
+        read(res).await
+    }
+
+    /// A plain-door call as alice: class chat, `method`, and `params`.
+    pub async fn call(&self, method: &str, params: &[(&str, &str)]) -> Value {
+        let mut all = vec![("class", "chat"), ("method", method), ("user", LOGIN), ("password", PASSWORD)];
+        all.extend_from_slice(params);
+        let (status, body) = self.get(&all).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// The same as `call`, with another credential.
+    pub async fn call_as(&self, user: &str, password: &str, method: &str, params: &[(&str, &str)]) -> Value {
+        let mut all = vec![("class", "chat"), ("method", method), ("user", user), ("password", password)];
+        all.extend_from_slice(params);
+        self.get(&all).await.1
+    }
+}
+
+pub async fn read(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, json)
+}
+
+/// Asserts a success envelope and returns its result.
+#[track_caller]
+pub fn ok(body: &Value) -> &Value {
+    assert_eq!(body["status"], "SUCCESS", "expected success: {body}");
+    &body["result"]
+}
+
+/// Asserts an error envelope with this code and `param` (or no `param`).
+#[track_caller]
+pub fn err(body: &Value, code: &str, param: Option<&str>) {
+    assert_eq!(body["status"], "ERROR", "expected {code}: {body}");
+    assert_eq!(body["error"], code, "{body}");
+    match param {
+        Some(p) => assert_eq!(body["param"], p, "{body}"),
+        None => assert!(body.get("param").is_none(), "unexpected param: {body}"),
+    }
+}
+
+pub fn list(result: &Value) -> &Vec<Value> {
+    result["list"].as_array().unwrap_or_else(|| panic!("no list in {result}"))
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chatgate"))
+}
