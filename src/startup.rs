@@ -85,7 +85,10 @@ impl Application {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).configure(doors::plain::routes);
+    cfg.route("/healthz", web::get().to(healthz))
+        .configure(doors::plain::routes)
+        .configure(doors::basic::routes)
+        .configure(doors::soap::routes);
 }
 
 async fn healthz() -> HttpResponse {

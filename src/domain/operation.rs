@@ -63,6 +63,11 @@ impl Operation {
         }
     }
 
+    /// The operation with this method name (exact, lower case), whatever its class.
+    pub fn by_method(method: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|op| op.method() == method)
+    }
+
     /// Class and method as the caller named them (case-insensitive), checked in the spec's order.
     pub fn resolve(class: Option<&str>, method: Option<&str>) -> DomainResult<Self> {
         let class = class.filter(|c| !c.is_empty()).ok_or(ErrorCode::MissingClass)?;

@@ -1,5 +1,7 @@
 //! The front doors. Each translates its wire format into a domain call and the outcome back; none
 //! holds a business rule.
 
+pub mod basic;
 pub mod plain;
+pub mod soap;
 pub mod wire;
