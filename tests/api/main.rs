@@ -1,9 +1,13 @@
 //! One integration-test binary: every test talks HTTP to its own freshly spawned server.
 
 mod helpers;
+mod soap_client;
 
 mod auth;
+mod basic;
 mod cli;
+mod doors;
 mod errors;
 mod messages;
 mod plain_wire;
+mod soap;

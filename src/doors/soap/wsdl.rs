@@ -23,7 +23,8 @@ pub fn soap_url(req: &HttpRequest, state: &AppState) -> String {
     }
     let host = req.headers().get("host").and_then(|h| h.to_str().ok()).filter(|h| plausible_host(h));
     let host = host.map_or_else(|| req.app_config().host().to_string(), str::to_string);
-    format!("{}://{host}/api/soap/", req.app_config().secure().then_some("https").unwrap_or("http"))
+    let scheme = if req.app_config().secure() { "https" } else { "http" };
+    format!("{scheme}://{host}/api/soap/")
 }
 
 /// `GET /api/soap/?wsdl` (any case); any other GET is told how to use the endpoint.

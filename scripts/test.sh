@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command. Installs what the suite needs beyond cargo when it is missing — xmllint
+# (libxml2-utils) to validate SOAP messages against the WSDL's schema, and Python zeep to consume the
+# WSDL as a real SOAP toolkit — then runs the integration suite. Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v xmllint >/dev/null 2>&1; then
+  echo "installing libxml2-utils (xmllint)…" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null
+fi
+if ! python3 -c 'import zeep' >/dev/null 2>&1; then
+  echo "installing zeep…" >&2
+  python3 -m pip install -q --disable-pip-version-check zeep
+fi
+
+cargo test "$@"

@@ -1,0 +1,404 @@
+//! SOAP-specific behaviour: versions and prefix styles, WS-Security, hostile and broken XML, the WSDL
+//! (served address, operations in step with the code, schema validity of everything the door sends).
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::process::Command;
+
+use chatgate::domain::operation::Operation;
+use reqwest::StatusCode;
+
+use crate::doors::{ALL_DOORS, Door, door_call};
+use crate::helpers::{LOGIN, PASSWORD, TestApp, ok, spawn_app, spawn_app_with};
+use crate::soap_client::{SOAP11, SOAP12, as_envelope, envelope, escape, operation_xml, username_token};
+
+async fn post_soap(
+    app: &TestApp,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, String) {
+    let res = app
+        .client
+        .post(format!("{}/api/soap/", app.address))
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+const XML11: &str = "text/xml; charset=utf-8";
+const XML12: &str = "application/soap+xml; charset=utf-8";
+
+fn creds() -> String {
+    format!("<user>{}</user><password>{}</password>", escape(LOGIN), escape(PASSWORD))
+}
+
+#[tokio::test]
+async fn any_prefix_style_works_in_both_versions() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let c = creds();
+    let docs = [
+        format!(
+            r#"<soap:Envelope xmlns:soap="{SOAP11}"><soap:Body><tns:getchatchannels xmlns:tns="urn:chatgate:chat:1">{c}</tns:getchatchannels></soap:Body></soap:Envelope>"#
+        ),
+        format!(
+            r#"<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="{SOAP11}" xmlns:urn="urn:chatgate:chat:1"><soapenv:Header/><soapenv:Body><urn:getchatchannels>{c}</urn:getchatchannels></soapenv:Body></soapenv:Envelope>"#
+        ),
+        format!(
+            r#"<s:Envelope xmlns:s="{SOAP12}"><s:Body><getchatchannels xmlns="urn:chatgate:chat:1">{c}</getchatchannels></s:Body></s:Envelope>"#
+        ),
+        format!(
+            r#"<Envelope xmlns="{SOAP12}"><Body><x:getchatchannels xmlns:x="urn:chatgate:chat:1">{c}</x:getchatchannels></Body></Envelope>"#
+        ),
+        // Namespaces declared on an outer element and whitespace everywhere.
+        format!(
+            "<e:Envelope xmlns:e=\"{SOAP11}\" xmlns:q=\"urn:chatgate:chat:1\">\n  <e:Body>\n    <q:getchatchannels>\n      {c}\n    </q:getchatchannels>\n  </e:Body>\n</e:Envelope>"
+        ),
+    ];
+    for (i, doc) in docs.iter().enumerate() {
+        let ct = if doc.contains(SOAP12) { XML12 } else { XML11 };
+        let (status, body) = post_soap(&app, ct, doc.clone()).await;
+        assert_eq!(status, StatusCode::OK, "style {i}: {body}");
+        let env = as_envelope(&body);
+        assert_eq!(ok(&env)["list"].as_array().unwrap().len(), 4, "style {i}");
+        let want_ns = if doc.contains(SOAP12) { SOAP12 } else { SOAP11 };
+        assert!(body.contains(want_ns), "answered in the request's version: {body}");
+    }
+}
+
+#[tokio::test]
+async fn ws_security_username_token_carries_the_credentials() {
+    let app = spawn_app().await;
+    app.seed().await;
+    for (ns, ct) in [(SOAP11, XML11), (SOAP12, XML12)] {
+        let doc = envelope(
+            ns,
+            &username_token(LOGIN, PASSWORD),
+            &operation_xml("getchatchannels", None, None, &[]),
+        );
+        let (status, body) = post_soap(&app, ct, doc).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        ok(&as_envelope(&body));
+        let doc =
+            envelope(ns, &username_token(LOGIN, "nope"), &operation_xml("getchatchannels", None, None, &[]));
+        let (_, body) = post_soap(&app, ct, doc).await;
+        assert_eq!(as_envelope(&body)["error"], "INCORRECT_USER_PASSWORD");
+    }
+}
+
+async fn expect_fault(
+    app: &TestApp,
+    content_type: &str,
+    doc: impl Into<reqwest::Body>,
+    code: &str,
+    status: StatusCode,
+) {
+    let (got_status, body) = post_soap(app, content_type, doc).await;
+    assert_eq!(got_status, status, "{body}");
+    let env = as_envelope(&body);
+    assert_eq!(env["error"], code, "{body}");
+}
+
+#[tokio::test]
+async fn hostile_and_broken_documents_get_faults_and_the_server_keeps_answering() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let op = operation_xml("getchatchannels", Some(LOGIN), Some(PASSWORD), &[]);
+    let laughs = format!(
+        r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;"><!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;"><!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;"><!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;"><!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;"><!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]><soap:Envelope xmlns:soap="{SOAP11}"><soap:Body><c:getchatchannels xmlns:c="urn:chatgate:chat:1"><user>&lol9;</user></c:getchatchannels></soap:Body></soap:Envelope>"#
+    );
+    let xxe = format!(
+        r#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><soap:Envelope xmlns:soap="{SOAP11}"><soap:Body><c:getchatchannels xmlns:c="urn:chatgate:chat:1"><user>&xxe;</user></c:getchatchannels></soap:Body></soap:Envelope>"#
+    );
+    let valid = envelope(SOAP11, "", &op);
+    let truncated = valid[..valid.len() - 30].to_string();
+    let deep = format!(
+        "<soap:Envelope xmlns:soap=\"{SOAP11}\"><soap:Body><c:getchatchannels xmlns:c=\"urn:chatgate:chat:1\">{}{}</c:getchatchannels></soap:Body></soap:Envelope>",
+        "<a>".repeat(200),
+        "</a>".repeat(200)
+    );
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("billion laughs", laughs.into_bytes()),
+        ("external entity", xxe.into_bytes()),
+        ("truncated", truncated.into_bytes()),
+        ("mismatched tags", envelope(SOAP11, "", "<c:getchatchannels></c:other>").into_bytes()),
+        ("not xml", b"user=alice&password=x".to_vec()),
+        ("empty", Vec::new()),
+        ("not an envelope", b"<getchatchannels xmlns=\"urn:chatgate:chat:1\"/>".to_vec()),
+        ("envelope without a body", format!("<s:Envelope xmlns:s=\"{SOAP11}\"/>").into_bytes()),
+        ("empty body", envelope(SOAP11, "", "").into_bytes()),
+        ("undeclared prefix", envelope(SOAP11, "", "<zz:getchatchannels/>").into_bytes()),
+        (
+            "unknown entity",
+            envelope(SOAP11, "", "<c:getchatchannels><user>&nbsp;</user></c:getchatchannels>").into_bytes(),
+        ),
+        (
+            "not UTF-8",
+            envelope(SOAP11, "", "<c:getchatchannels><user>\u{0}</user></c:getchatchannels>")
+                .replace('\u{0}', "\u{FFFD}")
+                .into_bytes()
+                .into_iter()
+                .map(|b| if b == 0xBD { 0xFF } else { b })
+                .collect(),
+        ),
+        ("too deep", deep.into_bytes()),
+    ];
+    for (what, doc) in cases {
+        let (status, body) = post_soap(&app, XML11, doc).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{what}: {body}");
+        let env = as_envelope(&body);
+        assert_eq!(env["error"], "MALFORMED_REQUEST", "{what}: {body}");
+        assert!(body.contains("<faultcode>soap:Client</faultcode>"), "{what}: {body}");
+    }
+    // SOAP 1.2 Sender faults are HTTP 400.
+    expect_fault(&app, XML12, "<oops", "MALFORMED_REQUEST", StatusCode::BAD_REQUEST).await;
+    // Unknown operations, also in a foreign namespace.
+    expect_fault(
+        &app,
+        XML11,
+        envelope(SOAP11, "", &operation_xml("sendsms", Some(LOGIN), Some(PASSWORD), &[])),
+        "INCORRECT_METHOD",
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+    .await;
+    let foreign = format!("<x:getchatchannels xmlns:x=\"urn:other\">{}</x:getchatchannels>", creds());
+    expect_fault(&app, XML12, envelope(SOAP12, "", &foreign), "INCORRECT_METHOD", StatusCode::BAD_REQUEST)
+        .await;
+    // Too large.
+    let big = envelope(
+        SOAP11,
+        "",
+        &operation_xml("getchatchannels", Some(LOGIN), Some(&"p".repeat(1_100_000)), &[]),
+    );
+    expect_fault(&app, XML11, big, "REQUEST_TOO_LARGE", StatusCode::INTERNAL_SERVER_ERROR).await;
+    // Still answering.
+    let (status, body) = post_soap(&app, XML11, valid).await;
+    assert_eq!(status, StatusCode::OK);
+    ok(&as_envelope(&body));
+}
+
+#[tokio::test]
+async fn text_round_trips_through_entities_cdata_and_any_script() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let body = format!(
+        "<c:sendmessage>{}<platform>webchat</platform><platformid>{}</platformid><destination>v</destination><message>a &amp; b &lt;c&gt; &#x1F600; &#1488; <![CDATA[<raw> & ]]>Grüße</message></c:sendmessage>",
+        creds(),
+        f.webchat
+    );
+    let (status, text) = post_soap(&app, XML11, envelope(SOAP11, "", &body)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let msgs = app
+        .call("getmessages", &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v")])
+        .await;
+    assert_eq!(ok(&msgs)["list"][0]["message"], "a & b <c> 😀 א <raw> & Grüße");
+    // And back out through SOAP, escaped.
+    let read = operation_xml(
+        "getmessages",
+        Some(LOGIN),
+        Some(PASSWORD),
+        &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v")],
+    );
+    let (_, xml) = post_soap(&app, XML12, envelope(SOAP12, "", &read)).await;
+    assert_eq!(as_envelope(&xml)["result"]["list"][0]["message"], "a & b <c> 😀 א <raw> & Grüße");
+    assert!(xml.contains("a &amp; b &lt;c&gt;"), "{xml}");
+}
+
+fn wsdl_operations(wsdl: &str) -> BTreeSet<String> {
+    let port_type = &wsdl[wsdl.find("<wsdl:portType").unwrap()..wsdl.find("</wsdl:portType>").unwrap()];
+    port_type
+        .split("<wsdl:operation name=\"")
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn wsdl_is_served_with_this_servers_address_and_lists_every_operation() {
+    let app = spawn_app().await;
+    let res = app.client.get(format!("{}/api/soap/?wsdl", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/xml"));
+    let wsdl = res.text().await.unwrap();
+    let here = format!("{}/api/soap/", app.address);
+    assert!(wsdl.contains(&format!("<soap:address location=\"{here}\"/>")), "{wsdl}");
+    assert!(wsdl.contains(&format!("<soap12:address location=\"{here}\"/>")));
+    assert!(!wsdl.contains("<xsd:any ") && !wsdl.contains("xsd:anyType"), "typed results, no xsd:any");
+
+    // The snapshot test: the checked-in contract lists exactly what the code dispatches.
+    let dispatched: BTreeSet<String> = Operation::ALL.iter().map(|o| o.method().to_string()).collect();
+    assert_eq!(wsdl_operations(&wsdl), dispatched, "wsdl/chatgate.wsdl is out of step with Operation::ALL");
+    assert_eq!(wsdl_operations(chatgate::doors::soap::wsdl::WSDL), dispatched);
+    for b in ["ChatgateSoap11", "ChatgateSoap12"] {
+        let start = wsdl.find(&format!("<wsdl:binding name=\"{b}\"")).unwrap();
+        let binding = &wsdl[start..start + wsdl[start..].find("</wsdl:binding>").unwrap()];
+        let ops: BTreeSet<String> = binding
+            .split("<wsdl:operation name=\"")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].to_string())
+            .collect();
+        assert_eq!(ops, dispatched, "binding {b}");
+    }
+
+    let configured = spawn_app_with(|s| s.public_url = Some("https://chat.example.com/".into())).await;
+    let wsdl = configured.client.get(format!("{}/api/soap/?WSDL", configured.address)).send().await.unwrap();
+    let wsdl = wsdl.text().await.unwrap();
+    assert!(wsdl.contains("location=\"https://chat.example.com/api/soap/\""));
+}
+
+/// xmllint is needed to validate against the WSDL's schema (`scripts/test.sh` installs it).
+fn xmllint() -> &'static str {
+    let found =
+        Command::new("xmllint").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    assert!(found, "xmllint not found: install libxml2-utils (scripts/test.sh does)");
+    "xmllint"
+}
+
+/// The `<xsd:schema>` of the WSDL as a standalone schema document.
+fn schema_of(wsdl: &str) -> String {
+    let start = wsdl.find("<xsd:schema").unwrap();
+    let end = wsdl.find("</xsd:schema>").unwrap() + "</xsd:schema>".len();
+    wsdl[start..end].replacen(
+        "<xsd:schema ",
+        "<xsd:schema xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns:tns=\"urn:chatgate:chat:1\" ",
+        1,
+    )
+}
+
+/// The first element inside `<…Body>`, with the `tns` namespace declared on it.
+fn body_element(envelope: &str) -> String {
+    let body_start = envelope.find("Body>").unwrap() + "Body>".len();
+    let body_end = envelope.rfind("</soap:Body>").or_else(|| envelope.rfind("</s:Body>")).unwrap();
+    let inner = envelope[body_start..body_end].trim();
+    let first_tag_end = inner.find([' ', '>', '/']).unwrap();
+    format!(
+        "{} xmlns:tns=\"urn:chatgate:chat:1\" xmlns:c=\"urn:chatgate:chat:1\"{}",
+        &inner[..first_tag_end],
+        &inner[first_tag_end..]
+    )
+}
+
+fn fault_detail(envelope: &str) -> String {
+    let start = envelope.find("<tns:error>").unwrap();
+    let end = envelope.find("</tns:error>").unwrap() + "</tns:error>".len();
+    envelope[start..end].replacen("<tns:error>", "<tns:error xmlns:tns=\"urn:chatgate:chat:1\">", 1)
+}
+
+#[tokio::test]
+async fn every_request_response_and_fault_validates_against_the_wsdl_schema() {
+    let lint = xmllint();
+    let dir = tempfile::tempdir().unwrap();
+    let wsdl = chatgate::doors::soap::wsdl::WSDL;
+    let schema = dir.path().join("chatgate.xsd");
+    std::fs::write(&schema, schema_of(wsdl)).unwrap();
+    let wsdl_file = dir.path().join("chatgate.wsdl");
+    std::fs::write(&wsdl_file, wsdl).unwrap();
+    let out = Command::new(lint).args(["--noout"]).arg(&wsdl_file).output().unwrap();
+    assert!(out.status.success(), "WSDL not well-formed: {}", String::from_utf8_lossy(&out.stderr));
+
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    app.receive(&f.webchat, "v", "incoming").await;
+    let w = f.webchat.as_str();
+    let chat = [("platform", "webchat"), ("platformid", w), ("destination", "v")];
+    let bulk = format!(
+        r#"[{{"platform":"webchat","platformid":"{w}","destination":"v","message":"b"}},{{"platform":"webchat","platformid":"{w}","destination":"v","type":"image","fileurl":"https://e.com/i.png","thumburl":"https://e.com/t.png"}},{{"platform":"webchat","platformid":"0","destination":"v","message":"b"}}]"#
+    );
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("getchatchannels", vec![]),
+        (
+            "sendmessage",
+            [&chat[..], &[("message", "hi"), ("invalidationtime", "4102444800000"), ("idempotencykey", "k")]]
+                .concat(),
+        ),
+        (
+            "sendfile",
+            [
+                &chat[..],
+                &[
+                    ("type", "document"),
+                    ("fileurl", "https://e.com/d.pdf"),
+                    ("thumburl", "https://e.com/t.png"),
+                    ("message", "doc"),
+                ],
+            ]
+            .concat(),
+        ),
+        ("getchats", chat[..2].to_vec()),
+        ("getmessages", [&chat[..], &[("limit", "10")]].concat()),
+        ("getunreadmessages", [&chat[..], &[("markread", "false")]].concat()),
+        ("sendmessages", vec![("messages", bulk.as_str())]),
+        ("getmessagestatus", vec![("messageid", "1")]),
+        ("markread", [&chat[..], &[("messageid", "1")]].concat()),
+        ("getmessages", vec![("platform", "webchat"), ("platformid", w), ("destination", "nobody")]),
+    ];
+    let mut seen = BTreeSet::new();
+    for (i, (method, params)) in calls.iter().enumerate() {
+        let op = operation_xml(method, Some(LOGIN), Some(PASSWORD), params);
+        let request = dir.path().join(format!("req{i}.xml"));
+        std::fs::write(&request, body_element(&envelope(SOAP11, "", &op))).unwrap();
+        let (_, xml) = post_soap(&app, XML11, envelope(SOAP11, "", &op)).await;
+        let response = dir.path().join(format!("res{i}.xml"));
+        let part = if xml.contains("Fault>") { fault_detail(&xml) } else { body_element(&xml) };
+        std::fs::File::create(&response).unwrap().write_all(part.as_bytes()).unwrap();
+        for doc in [&request, &response] {
+            let out =
+                Command::new(lint).arg("--noout").arg("--schema").arg(&schema).arg(doc).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{method}: {} does not validate: {}\n{}",
+                doc.display(),
+                String::from_utf8_lossy(&out.stderr),
+                std::fs::read_to_string(doc).unwrap()
+            );
+        }
+        seen.insert(*method);
+    }
+    assert_eq!(seen.len(), Operation::ALL.len(), "every operation was validated");
+}
+
+#[tokio::test]
+async fn the_soap_door_rejects_get_without_wsdl_and_serves_docs_hint() {
+    let app = spawn_app().await;
+    let res = app.client.get(format!("{}/api/soap/", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("?wsdl"));
+}
+
+#[tokio::test]
+async fn non_ascii_credentials_work_through_every_door() {
+    let app = spawn_app().await;
+    app.seed().await;
+    app.admin().create_account("jürgen@example.de", "pa:ss:wörd ✓").await.unwrap();
+    for door in ALL_DOORS {
+        let body =
+            door_call(&app, door, Some("jürgen@example.de"), Some("pa:ss:wörd ✓"), "getchatchannels", &[])
+                .await;
+        ok(&body);
+    }
+    assert!(matches!(ALL_DOORS[0], Door::Plain));
+}
+
+/// A mainstream SOAP toolkit (Python zeep) consumes the served WSDL and drives every operation.
+#[tokio::test]
+async fn zeep_consumes_the_wsdl_and_calls_every_operation() {
+    let has_zeep = Command::new("python3").args(["-c", "import zeep"]).output().map(|o| o.status.success());
+    assert!(has_zeep.unwrap_or(false), "python3 with zeep is needed (scripts/test.sh installs it)");
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/soap_clients/zeep_check.py");
+    let out = tokio::process::Command::new("python3")
+        .args([script, &app.address, LOGIN, PASSWORD, &f.webchat])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "zeep failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,50 @@
+"""Consumes chatgate's WSDL with Python zeep, as a .NET/Java-style typed client would, and drives every
+operation through both bindings. Run by tests/api/soap.rs against a spawned server:
+    python3 zeep_check.py BASE_URL USER PASSWORD PLATFORMID
+Exits non-zero (an AssertionError or zeep error) when anything differs from what the WSDL promises."""
+import sys
+
+import zeep
+from zeep.exceptions import Fault
+from zeep.wsse.username import UsernameToken
+
+base, user, pw, pid = sys.argv[1:5]
+auth = {"user": user, "password": pw}
+c11 = zeep.Client(base + "/api/soap/?wsdl", service_name="Chatgate", port_name="ChatgateSoap11Port")
+c12 = zeep.Client(base + "/api/soap/?wsdl", service_name="Chatgate", port_name="ChatgateSoap12Port",
+                  wsse=UsernameToken(user, pw))
+ops = sorted(c11.service._binding._operations)
+assert ops == sorted(["getchatchannels", "sendmessage", "sendfile", "getchats", "getmessages",
+                      "getunreadmessages", "sendmessages", "getmessagestatus", "markread"]), ops
+
+r = c11.service.getchatchannels(**auth)
+assert r.status == "SUCCESS" and [i.platformid for i in r.result.list.item][0] == pid, r
+chat = {"platform": "webchat", "platformid": pid, "destination": "zeep-visitor"}
+sent = c11.service.sendmessage(**auth, **chat, message="from zeep ✓ שלום").result.messageid
+f = c12.service.sendfile(**chat, type="image", fileurl="https://example.com/a.png").result.messageid
+bulk = c11.service.sendmessages(**auth, message=[
+    dict(chat, message="bulk"), dict(chat, platformid="999999", message="x")]).result.list.item
+assert bulk[0].messageid and bulk[1].error == "CHANNEL_NOT_FOUND" and bulk[1].param == "platformid", bulk
+msgs = c12.service.getmessages(**chat, limit=10).result.list.item
+assert [m.messageid for m in msgs] == [bulk[0].messageid, f, sent], msgs
+assert msgs[2].message == "from zeep ✓ שלום" and msgs[2].sent == 1 and msgs[1].type == "image", msgs
+chats = c12.service.getchats(platform="webchat", platformid=pid).result.list.item
+assert chats[0].destination == "zeep-visitor", chats
+st = c11.service.getmessagestatus(**auth, messageid=sent).result
+assert st.status == "pending" and len(st.datetime) == 19, st
+assert c11.service.markread(**auth, **chat, messageid=sent).status == "SUCCESS"
+unread = c12.service.getunreadmessages(**chat, markread=False).result.list
+assert unread is None or not unread.item, unread
+
+for client, kw, code, want in [
+    (c11, dict(auth, password="wrong"), "soap:Client", "INCORRECT_USER_PASSWORD"),
+    (c12, {}, "soap:Sender", "CHAT_NOT_FOUND"),
+]:
+    try:
+        client.service.getmessages(**kw, platform="webchat", platformid=pid, destination="nobody")
+        raise AssertionError("expected a fault")
+    except Fault as fault:
+        assert fault.message == want and fault.code == code, (fault.message, fault.code)
+        detail = client.wsdl.types.get_element("{urn:chatgate:chat:1}error").parse(fault.detail[0], client.wsdl.types)
+        assert detail.code == want, detail
+print("zeep: all operations OK over SOAP 1.1 and 1.2")
