@@ -35,6 +35,15 @@ pub enum Command {
     /// Manage channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
+    /// Manage the signing keys of access tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key; older keys stay in the JWKS until their tokens have expired.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +161,13 @@ pub async fn run(cli: Cli) -> CliResult {
                     eprintln!("access {login} enabled");
                 }
             }
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let gateway = build_gateway(&settings).await?;
+            let key = crate::auth::tokens::keys::generate(chrono::Utc::now().timestamp_millis())?;
+            gateway.store().rotate_signing_key(&key).await?;
+            println!("{}", key.kid);
             Ok(())
         }
         Command::Channel(ChannelCommand::Create { account_login, platform, name, settings: kv }) => {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::AuthSettings;
 use crate::auth::ip_filter::parse_cidr;
+use crate::auth::tokens::OAuthSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -32,6 +33,7 @@ pub struct Settings {
     /// Reader connections of the SQLite pool.
     pub db_readers: u32,
     pub auth: AuthSettings,
+    pub oauth: OAuthSettings,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             workers: None,
             db_readers: 8,
             auth: AuthSettings::default(),
+            oauth: OAuthSettings::default(),
         }
     }
 }

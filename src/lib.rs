@@ -14,6 +14,7 @@ pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod docs;
 pub mod domain;
 pub mod doors;
 pub mod startup;

@@ -10,6 +10,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use crate::auth::Authenticator;
+use crate::auth::tokens::{TokenService, TokenStartError};
 use crate::config::Settings;
 use crate::domain::Gateway;
 use crate::doors;
@@ -19,6 +20,7 @@ use crate::telemetry;
 /// What every handler may use.
 pub struct AppState {
     pub gateway: Gateway,
+    pub tokens: Arc<TokenService>,
     pub settings: Arc<Settings>,
 }
 
@@ -26,6 +28,7 @@ pub struct Application {
     port: u16,
     server: Server,
     gateway: Gateway,
+    tokens: Arc<TokenService>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,8 @@ pub enum StartError {
     Store(#[from] storage::StoreError),
     #[error("password hashing: {0}")]
     Hash(#[from] crate::auth::password::HashError),
+    #[error("signing keys: {0}")]
+    Tokens(#[from] TokenStartError),
     #[error("listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
 }
@@ -52,10 +57,29 @@ impl Application {
         let addr = settings.listen.clone();
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
         let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;
-        let port = listener.local_addr().map_err(listen_err)?.port();
+        let local = listener.local_addr().map_err(listen_err)?;
+        let port = local.port();
+        let issuer = settings
+            .oauth
+            .issuer
+            .clone()
+            .or_else(|| settings.public_url.clone())
+            .unwrap_or_else(|| format!("http://{local}"));
+        let tokens = TokenService::start(
+            gateway.auth().clone(),
+            gateway.store().clone(),
+            settings.oauth.clone(),
+            issuer,
+        )
+        .await?;
+        tokens.watch(Duration::from_millis(settings.auth.change_poll_ms.max(10)));
         let workers =
             settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let state = web::Data::new(AppState { gateway: gateway.clone(), settings: Arc::new(settings) });
+        let state = web::Data::new(AppState {
+            gateway: gateway.clone(),
+            tokens: tokens.clone(),
+            settings: Arc::new(settings),
+        });
         let server = HttpServer::new(move || {
             App::new().wrap(from_fn(telemetry::log_requests)).app_data(state.clone()).configure(routes)
         })
@@ -63,7 +87,7 @@ impl Application {
         .listen(listener)
         .map_err(listen_err)?
         .run();
-        Ok(Self { port, server, gateway })
+        Ok(Self { port, server, gateway, tokens })
     }
 
     pub fn port(&self) -> u16 {
@@ -72,6 +96,10 @@ impl Application {
 
     pub fn gateway(&self) -> &Gateway {
         &self.gateway
+    }
+
+    pub fn tokens(&self) -> &Arc<TokenService> {
+        &self.tokens
     }
 
     /// A handle that stops the server gracefully (requests in flight are drained).
@@ -88,7 +116,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .configure(doors::plain::routes)
         .configure(doors::basic::routes)
-        .configure(doors::soap::routes);
+        .configure(doors::soap::routes)
+        .configure(doors::json::routes)
+        .configure(doors::oauth::routes)
+        .configure(crate::docs::routes);
 }
 
 async fn healthz() -> HttpResponse {

@@ -6,6 +6,7 @@ pub mod client_addr;
 pub mod ip_filter;
 pub mod limiter;
 pub mod password;
+pub mod tokens;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Weak};
@@ -63,7 +64,7 @@ impl Authenticator {
     }
 
     /// The record of `login`, from the cache or the store.
-    async fn record(&self, login: &str) -> DomainResult<Option<Arc<CredentialRecord>>> {
+    pub async fn lookup(&self, login: &str) -> DomainResult<Option<Arc<CredentialRecord>>> {
         if let Some(r) = self.cache.record(login) {
             return Ok(Some(r));
         }
@@ -77,7 +78,7 @@ impl Authenticator {
 
     /// Login lookup → IP filters → failure limit → password (SPEC §2 check order, §4).
     pub async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> DomainResult<Principal> {
-        let record = self.record(login).await?;
+        let record = self.lookup(login).await?;
         if let Some(r) = &record
             && !ip_filter::allows(client, &[&r.account_ip_allow, &r.ip_allow])
         {

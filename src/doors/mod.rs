@@ -2,6 +2,8 @@
 //! holds a business rule.
 
 pub mod basic;
+pub mod json;
+pub mod oauth;
 pub mod plain;
 pub mod soap;
 pub mod wire;

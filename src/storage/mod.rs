@@ -63,8 +63,75 @@ pub struct CredentialChange {
     pub account_id: i64,
 }
 
+/// An Ed25519 signing key of the authorization server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    pub kid: String,
+    /// PKCS#8 DER.
+    pub private_key: Vec<u8>,
+    /// The raw 32-byte public key.
+    pub public_key: Vec<u8>,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).field("private_key", &"[redacted]").finish()
+    }
+}
+
+/// A revoked access token, by its `jti`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub id: i64,
+    pub jti: String,
+    pub expires_at: i64,
+}
+
+/// A stored refresh token (its hash, never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub chain: String,
+    pub credential_id: i64,
+    /// The credential's login (joined in when read; ignored on insert).
+    pub login: String,
+    pub cred_version: i64,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// Valid and now used: the caller may issue its successor.
+    Fresh(RefreshToken),
+    /// Used before, so the chain has just been revoked.
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// What the authorization server keeps: signing keys, revocations, refresh tokens.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait OAuthStore: Send + Sync {
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// Adds a key and retires every other one at `key.created_at`.
+    async fn rotate_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
+    /// Unexpired revocations with an id above `after`, oldest first.
+    async fn revocations_since(&self, after: i64, now: i64) -> StoreResult<Vec<Revocation>>;
+    async fn insert_refresh_token(&self, token: &RefreshToken, now: i64) -> StoreResult<()>;
+    /// Marks the token used (or, if it was used already, revokes its chain) in one transaction.
+    async fn use_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<RefreshUse>;
+    /// The token if it is valid now (not used, revoked or expired).
+    async fn find_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<RefreshToken>>;
+    async fn revoke_refresh_chain(&self, chain: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait Store: OAuthStore {
     // --- credentials ---------------------------------------------------------------------------
     async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>>;
     /// Changes with an id above `after`, oldest first.

@@ -17,6 +17,8 @@ use super::{
     CredentialChange, CredentialRecord, NewAccess, Store, StoreError, StoreResult, format_ip_list,
     parse_ip_list,
 };
+
+mod oauth;
 use crate::domain::model::{
     Attachment, Channel, FileType, InboundMessage, Message, MessageStatus, OutboundMessage, Platform, Scopes,
 };
@@ -40,8 +42,8 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 pub struct SqliteStore {
-    reader: SqlitePool,
-    writer: SqlitePool,
+    pub(crate) reader: SqlitePool,
+    pub(crate) writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -63,7 +65,7 @@ impl SqliteStore {
     }
 
     /// A write transaction that takes the lock at once (another process — the CLI — may write too).
-    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+    pub(crate) async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 

@@ -1,0 +1,203 @@
+//! The OpenAPI 3.1 document (utoipa) and Swagger UI at `/docs/`, served from the binary. The checked-in
+//! copy is `openapi/openapi.json`; a test fails when it and the served document differ.
+
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
+};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::doors::json::schema::*;
+use crate::doors::oauth;
+
+/// One documented JSON-door path per method: `POST /api/json/chat/{method}`.
+macro_rules! json_method {
+    ($fn:ident, $method:literal, $scope:literal, $req:ty, $res:ty, $summary:literal) => {
+        #[utoipa::path(post, path = concat!("/api/json/chat/", $method), tag = "json", summary = $summary,
+            request_body = $req,
+            security(("oauth2" = [$scope])),
+            responses(
+                (status = 200, description = "Success", body = $res),
+                (status = 400, description = "MISSING_COMPULSORY_PARAM, INCORRECT_PARAM, INCORRECT_FILETYPE, INCORRECT_FILEURL, INCORRECT_THUMBURL, MALFORMED_REQUEST", body = ErrorEnvelope),
+                (status = 401, description = "INVALID_TOKEN: missing, invalid, expired or revoked token (WWW-Authenticate: Bearer error=\"invalid_token\")", body = ErrorEnvelope),
+                (status = 403, description = "ACCESS_DENIED (insufficient_scope) or IP_NOT_ALLOWED", body = ErrorEnvelope),
+                (status = 404, description = "CHANNEL_NOT_FOUND, CHAT_NOT_FOUND, MESSAGE_NOT_FOUND, INCORRECT_METHOD", body = ErrorEnvelope),
+                (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope),
+                (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
+                (status = 429, description = "TOO_MANY_REQUESTS (Retry-After)", body = ErrorEnvelope),
+                (status = 500, description = "INTERNAL_ERROR, with a requestid", body = ErrorEnvelope)))]
+        #[allow(dead_code)]
+        fn $fn() {}
+    };
+}
+
+json_method!(
+    getchatchannels,
+    "getchatchannels",
+    "chat:read",
+    GetChatChannelsRequest,
+    Envelope<ChannelList>,
+    "List the account's chat channels"
+);
+json_method!(
+    sendmessage,
+    "sendmessage",
+    "chat:write",
+    SendMessageRequest,
+    Envelope<MessageId>,
+    "Send a text message (starts the chat if new)"
+);
+json_method!(
+    sendfile,
+    "sendfile",
+    "chat:write",
+    SendFileRequest,
+    Envelope<MessageId>,
+    "Send a file to an existing chat"
+);
+json_method!(
+    getchats,
+    "getchats",
+    "chat:read",
+    GetChatsRequest,
+    Envelope<MessageList>,
+    "The last message of each chat of a channel"
+);
+json_method!(
+    getmessages,
+    "getmessages",
+    "chat:read",
+    GetMessagesRequest,
+    Envelope<MessageList>,
+    "A chat's messages, newest first"
+);
+json_method!(
+    getunreadmessages,
+    "getunreadmessages",
+    "chat:read",
+    GetUnreadMessagesRequest,
+    Envelope<MessageList>,
+    "Unread received messages, oldest first; marks them read unless markread=false"
+);
+json_method!(
+    sendmessages,
+    "sendmessages",
+    "chat:write",
+    SendMessagesRequest,
+    Envelope<BulkList>,
+    "Bulk send: one result per item, in order"
+);
+json_method!(
+    getmessagestatus,
+    "getmessagestatus",
+    "chat:read",
+    GetMessageStatusRequest,
+    Envelope<MessageStatus>,
+    "The status of one message"
+);
+json_method!(
+    markread,
+    "markread",
+    "chat:write",
+    MarkReadRequest,
+    Envelope<Empty>,
+    "Mark received messages up to messageid as read"
+);
+
+/// The parameters of the plain and Basic doors (all of every method; each method uses its own).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct DoorQuery {
+    /// `chat`
+    class: String,
+    /// e.g. `getchatchannels`, `sendmessage`, … (the JSON door's paths list them all)
+    method: String,
+    /// The method's parameters, as in the JSON door's request bodies (`platform`, `platformid`,
+    /// `destination`, `message`, …); `messages` of `sendmessages` is a JSON array as text.
+    #[param(style = Form, explode, value_type = Object)]
+    parameters: Option<String>,
+}
+
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct PlainCredentials {
+    /// Account or access login.
+    user: String,
+    /// Its password or secret.
+    password: String,
+}
+
+#[utoipa::path(get, path = "/api/http/", tag = "plain", summary = "The plain door (Afilnet-compatible)",
+    description = "Everything in the query string, or in an application/x-www-form-urlencoded POST body (body values win). Every command outcome is HTTP 200 with the SUCCESS/ERROR envelope; a body over the limit is 413.",
+    params(DoorQuery, PlainCredentials),
+    responses((status = 200, description = "`{\"status\":\"SUCCESS\",\"result\":…}` or `{\"status\":\"ERROR\",\"error\":…,\"param\":…}`", body = ErrorEnvelope)))]
+#[allow(dead_code)]
+fn plain_door() {}
+
+#[utoipa::path(get, path = "/api/basic/", tag = "basic", summary = "The Basic door",
+    description = "As the plain door, with the credentials only in Authorization: Basic. Credential errors are 401 with WWW-Authenticate: Basic realm=\"chatgate\".",
+    params(DoorQuery),
+    security(("basic" = [])),
+    responses((status = 200, description = "The SUCCESS/ERROR envelope", body = ErrorEnvelope),
+              (status = 401, description = "MISSING_USER, MISSING_PASSWORD, INCORRECT_USER_PASSWORD", body = ErrorEnvelope)))]
+#[allow(dead_code)]
+fn basic_door() {}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scopes = Scopes::from_iter([
+            ("chat:read", "get* methods"),
+            ("chat:write", "send* methods and markread"),
+            ("webhook:manage", "webhook methods"),
+        ]);
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new("/oauth/token", scopes))],
+                "Client credentials: an account's or access's login and secret.",
+            )),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "chatgate", description = "Chat messaging API: the same chat operations through a plain GET/POST door, HTTP Basic, SOAP (WSDL at /api/soap/?wsdl) and JSON with OAuth 2.0 bearer tokens."),
+    paths(
+        getchatchannels, sendmessage, sendfile, getchats, getmessages, getunreadmessages, sendmessages,
+        getmessagestatus, markread, plain_door, basic_door,
+        oauth::token, oauth::introspect, oauth::revoke, oauth::jwks, oauth::metadata
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "json", description = "JSON with an OAuth 2.0 bearer token"),
+        (name = "plain", description = "Credentials in the parameters"),
+        (name = "basic", description = "HTTP Basic"),
+        (name = "oauth", description = "The authorization server")
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as served and checked in.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi())).route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+        }),
+    );
+}

@@ -1,0 +1,220 @@
+//! The JSON door's request and response shapes, for the OpenAPI document. The handler reads any JSON
+//! object (so that every door gives the same answer to the same parameters); these types describe what
+//! it accepts and answers, and the tests check real answers against them.
+
+#![allow(dead_code)] // Fields are read by utoipa's derive, not by code.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Webchat,
+    Whatsapp,
+    Telegram,
+    Operator,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FileType {
+    Image,
+    Video,
+    Audio,
+    Voice,
+    Document,
+    Contact,
+}
+
+/// Unix milliseconds, or `YYYY-MM-DD HH:MM:SS` UTC.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum InvalidationTime {
+    UnixMillis(i64),
+    Utc(String),
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GetChatChannelsRequest {}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SendMessageRequest {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+    /// 1 to 4096 characters.
+    pub message: String,
+    /// Not sent by then → `expired`.
+    pub invalidationtime: Option<InvalidationTime>,
+    /// A repeat within 24 h returns the first messageid and sends nothing.
+    pub idempotencykey: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SendFileRequest {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+    #[serde(rename = "type")]
+    pub file_type: FileType,
+    /// Absolute http(s) URL.
+    pub fileurl: String,
+    pub thumburl: Option<String>,
+    /// A caption.
+    pub message: Option<String>,
+    pub invalidationtime: Option<InvalidationTime>,
+    pub idempotencykey: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GetChatsRequest {
+    pub platform: Platform,
+    pub platformid: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GetMessagesRequest {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+    /// 1 to 1000, default 100.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// A messageid of this chat: only older messages.
+    pub before: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GetUnreadMessagesRequest {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+    /// Mark them read (default true).
+    pub markread: Option<bool>,
+}
+
+/// A `sendmessage` item, or a `sendfile` item when `type` or `fileurl` is given.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BulkMessage {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+    pub message: Option<String>,
+    #[serde(rename = "type")]
+    pub file_type: Option<FileType>,
+    pub fileurl: Option<String>,
+    pub thumburl: Option<String>,
+    pub invalidationtime: Option<InvalidationTime>,
+    pub idempotencykey: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SendMessagesRequest {
+    /// 1 to 1000 items.
+    #[schema(min_items = 1, max_items = 1000)]
+    pub messages: Vec<BulkMessage>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GetMessageStatusRequest {
+    pub messageid: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MarkReadRequest {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+    pub messageid: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Channel {
+    pub platformid: String,
+    pub platform: Platform,
+    pub name: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Message {
+    pub platformid: String,
+    pub platform: Platform,
+    pub message: String,
+    pub destination: String,
+    pub messageid: String,
+    /// 1 = sent by the account, 0 = received.
+    pub sent: u8,
+    /// `getunreadmessages` only: Afilnet's name for `sent`.
+    pub issent: Option<u8>,
+    /// pending, sent, delivered, read, failed, expired (outbound); unread, read (inbound).
+    pub status: String,
+    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    pub datetime: String,
+    #[serde(rename = "type")]
+    pub file_type: Option<FileType>,
+    pub fileurl: Option<String>,
+    pub thumburl: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ChannelList {
+    pub list: Vec<Channel>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessageList {
+    pub list: Vec<Message>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessageId {
+    pub messageid: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MessageStatus {
+    pub messageid: String,
+    pub status: String,
+    /// Empty unless the message failed.
+    pub reason: String,
+    pub datetime: String,
+}
+
+/// `messageid`, or `error` with the `param` it concerns.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BulkItem {
+    pub messageid: Option<String>,
+    pub error: Option<String>,
+    pub param: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BulkList {
+    pub list: Vec<BulkItem>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Empty {}
+
+/// `{"status":"SUCCESS","result":…}`.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Envelope<T> {
+    /// `SUCCESS`.
+    pub status: String,
+    pub result: T,
+}
+
+/// `{"status":"ERROR","error":…,"param":…}`.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// `ERROR`.
+    pub status: String,
+    /// An error code of the spec, e.g. `CHANNEL_NOT_FOUND`.
+    pub error: String,
+    /// The parameter the error concerns.
+    pub param: Option<String>,
+    /// For `INTERNAL_ERROR`: the id under which the cause was logged.
+    pub requestid: Option<String>,
+}
