@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command. Installs what the suite needs beyond cargo when it is missing — xmllint
-# (libxml2-utils) to validate SOAP messages against the WSDL's schema, and Python zeep to consume the
-# WSDL as a real SOAP toolkit — then runs the integration suite. Extra arguments go to `cargo test`.
+# (libxml2-utils) to validate SOAP messages against the WSDL's schema, Python zeep to consume the WSDL
+# as a real SOAP toolkit, PyJWT to verify access tokens with a JOSE library independent of ours — then
+# runs the integration suite. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,9 +10,9 @@ if ! command -v xmllint >/dev/null 2>&1; then
   echo "installing libxml2-utils (xmllint)…" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null
 fi
-if ! python3 -c 'import zeep' >/dev/null 2>&1; then
-  echo "installing zeep…" >&2
-  python3 -m pip install -q --disable-pip-version-check zeep
+if ! python3 -c 'import zeep, jwt, cryptography' >/dev/null 2>&1; then
+  echo "installing zeep, PyJWT, cryptography…" >&2
+  python3 -m pip install -q --disable-pip-version-check zeep pyjwt cryptography
 fi
 
 cargo test "$@"

@@ -8,6 +8,8 @@ mod basic;
 mod cli;
 mod doors;
 mod errors;
+mod json;
 mod messages;
+mod oauth;
 mod plain_wire;
 mod soap;

@@ -389,7 +389,7 @@ async fn zeep_consumes_the_wsdl_and_calls_every_operation() {
     assert!(has_zeep.unwrap_or(false), "python3 with zeep is needed (scripts/test.sh installs it)");
     let app = spawn_app().await;
     let f = app.seed().await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/soap_clients/zeep_check.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/zeep_check.py");
     let out = tokio::process::Command::new("python3")
         .args([script, &app.address, LOGIN, PASSWORD, &f.webchat])
         .output()

@@ -85,10 +85,11 @@ async fn read_form(
         Some(v) => Some(basic_client(v.to_str().unwrap_or("")).ok_or(OAuthError::InvalidClient)?),
         None => None,
     };
+    // A `client_id` alone names a public client (password and refresh grants); it authenticates nothing.
     let from_body = match (params.take("client_id"), params.take("client_secret")) {
         (Some(id), Some(secret)) => Some((id, secret)),
-        (Some(_), None) | (None, Some(_)) => return Err(OAuthError::InvalidClient),
-        (None, None) => None,
+        (None, Some(_)) => return Err(OAuthError::InvalidClient),
+        (Some(_), None) | (None, None) => None,
     };
     if from_header.is_some() && from_body.is_some() {
         return Err(OAuthError::InvalidRequest("use one client authentication method"));

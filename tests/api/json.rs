@@ -1,0 +1,191 @@
+//! The JSON door's wire: typed JSON values, HTTP statuses, content types, and the OpenAPI document.
+
+use oauth2::AuthType;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{LOGIN, PASSWORD, TestApp, spawn_app};
+use crate::oauth::token_for;
+
+async fn post(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, Value) {
+    let res = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn json_values_statuses_and_content_types() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let t = token_for(&app, LOGIN, PASSWORD, None, AuthType::BasicAuth).await.unwrap();
+    let id: i64 = f.webchat.parse().unwrap();
+    let j = "application/json";
+    let send = json!({"platform": "webchat", "platformid": id, "destination": "v", "message": "hi", "invalidationtime": 4102444800000i64});
+    let (s, b) = post(&app, &t, "/api/json/chat/sendmessage", j, send.to_string()).await;
+    assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("SUCCESS")), "{b}");
+    app.receive(&f.webchat, "v", "incoming").await;
+    let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
+        (
+            "getmessages",
+            json!({"platform": "webchat", "platformid": id, "destination": "v", "limit": 1}),
+            StatusCode::OK,
+            "SUCCESS",
+        ),
+        (
+            "getunreadmessages",
+            json!({"platform": "webchat", "platformid": id, "destination": "v", "markread": false}),
+            StatusCode::OK,
+            "SUCCESS",
+        ),
+        (
+            "sendmessages",
+            json!({"messages": [{"platform": "webchat", "platformid": id, "destination": "v", "message": "bulk"}]}),
+            StatusCode::OK,
+            "SUCCESS",
+        ),
+        (
+            "getmessages",
+            json!({"platform": "webchat", "platformid": id, "destination": "v", "limit": 5000}),
+            StatusCode::BAD_REQUEST,
+            "INCORRECT_PARAM",
+        ),
+        (
+            "sendmessage",
+            json!({"platform": "webchat", "platformid": id, "destination": "v"}),
+            StatusCode::BAD_REQUEST,
+            "MISSING_COMPULSORY_PARAM",
+        ),
+        (
+            "sendmessage",
+            json!({"platform": "webchat", "platformid": id, "destination": "v", "message": null}),
+            StatusCode::BAD_REQUEST,
+            "MISSING_COMPULSORY_PARAM",
+        ),
+        (
+            "getchats",
+            json!({"platform": "webchat", "platformid": 999}),
+            StatusCode::NOT_FOUND,
+            "CHANNEL_NOT_FOUND",
+        ),
+        (
+            "getmessages",
+            json!({"platform": "webchat", "platformid": id, "destination": "nobody"}),
+            StatusCode::NOT_FOUND,
+            "CHAT_NOT_FOUND",
+        ),
+        ("getmessagestatus", json!({"messageid": 999}), StatusCode::NOT_FOUND, "MESSAGE_NOT_FOUND"),
+        ("nosuchmethod", json!({}), StatusCode::NOT_FOUND, "INCORRECT_METHOD"),
+    ];
+    for (method, body, status, code) in cases {
+        let (s, b) = post(&app, &t, &format!("/api/json/chat/{method}"), j, body.to_string()).await;
+        assert_eq!(s, status, "{method}: {b}");
+        assert_eq!(b.get("error").and_then(Value::as_str).unwrap_or("SUCCESS"), code, "{method}: {b}");
+    }
+    let (s, b) = post(&app, &t, "/api/json/sms/send", j, "{}").await;
+    assert_eq!((s, b["error"].as_str()), (StatusCode::NOT_FOUND, Some("INCORRECT_CLASS")));
+    let (s, b) = post(&app, &t, "/api/json/chat/getchatchannels", j, "[1,2]").await;
+    assert_eq!((s, b["error"].as_str()), (StatusCode::BAD_REQUEST, Some("MALFORMED_REQUEST")));
+    let (s, b) = post(&app, &t, "/api/json/chat/getchatchannels", j, "{\"broken\": ").await;
+    assert_eq!((s, b["error"].as_str()), (StatusCode::BAD_REQUEST, Some("MALFORMED_REQUEST")));
+    let (s, _) =
+        post(&app, &t, "/api/json/chat/getchatchannels", "application/x-www-form-urlencoded", "a=b").await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (s, b) = post(
+        &app,
+        &t,
+        "/api/json/chat/getchatchannels",
+        j,
+        format!("{{\"pad\":\"{}\"}}", "x".repeat(1_100_000)),
+    )
+    .await;
+    assert_eq!((s, b["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("REQUEST_TOO_LARGE")));
+    // No body at all is an empty object.
+    let res = app
+        .client
+        .post(format!("{}/api/json/chat/getchatchannels", app.address))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn ip_filter_applies_to_bearer_requests() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let t = token_for(&app, LOGIN, PASSWORD, None, AuthType::BasicAuth).await.unwrap();
+    app.admin().set_ip_filter(LOGIN, &["192.0.2.0/24".into()]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (s, b) = post(&app, &t, "/api/json/chat/getchatchannels", "application/json", "{}").await;
+    assert_eq!((s, b["error"].as_str()), (StatusCode::FORBIDDEN, Some("IP_NOT_ALLOWED")));
+}
+
+#[tokio::test]
+async fn served_openapi_matches_the_checked_in_document() {
+    let app = spawn_app().await;
+    let served: Value =
+        app.client.get(format!("{}/openapi.json", app.address)).send().await.unwrap().json().await.unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, serde_json::to_string_pretty(&served).unwrap() + "\n").unwrap();
+    }
+    let checked_in: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("openapi/openapi.json")).unwrap();
+    assert_eq!(
+        served, checked_in,
+        "openapi/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test served_openapi` and commit it"
+    );
+    assert_eq!(served["openapi"], "3.1.0");
+    for method in chatgate::domain::operation::Operation::ALL {
+        let p = format!("/api/json/chat/{}", method.method());
+        assert!(served["paths"][&p]["post"]["requestBody"].is_object(), "{p} documented with a request body");
+        for status in ["200", "400", "401", "403", "404", "413", "415", "429", "500"] {
+            assert!(served["paths"][&p]["post"]["responses"][status].is_object(), "{p} documents {status}");
+        }
+    }
+    for p in [
+        "/api/http/",
+        "/api/basic/",
+        "/oauth/token",
+        "/oauth/introspect",
+        "/oauth/revoke",
+        "/oauth/jwks.json",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        assert!(served["paths"][p].is_object(), "{p} documented");
+    }
+    let schemes = &served["components"]["securitySchemes"];
+    assert_eq!(schemes["oauth2"]["flows"]["clientCredentials"]["tokenUrl"], "/oauth/token");
+    assert_eq!(schemes["basic"]["scheme"], "basic");
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary() {
+    let app = spawn_app().await;
+    let res = app.client.get(format!("{}/docs/", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().to_lowercase().contains("swagger"));
+    let init = app.client.get(format!("{}/docs/swagger-initializer.js", app.address)).send().await.unwrap();
+    assert_eq!(init.status(), StatusCode::OK);
+    assert!(init.text().await.unwrap().contains("/openapi.json"));
+    let bundle = app.client.get(format!("{}/docs/swagger-ui-bundle.js", app.address)).send().await.unwrap();
+    assert_eq!(bundle.status(), StatusCode::OK);
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = no_redirect.get(format!("{}/docs", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(res.headers()["location"], "/docs/");
+}
