@@ -2,6 +2,7 @@
 //!
 //! Every chat query is scoped by channel or account, which the command layer has already checked.
 
+mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;

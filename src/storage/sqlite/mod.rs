@@ -11,35 +11,15 @@ use ipnet::IpNet;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::{Sqlite, Transaction};
 
-use super::{
-    CredentialChange, CredentialRecord, NewAccess, Store, StoreError, StoreResult, format_ip_list,
-    parse_ip_list,
+use super::rows::{ChannelRow, CredentialRow, IDEMPOTENCY_WINDOW_MS, MessageRow, now_ms, to_messages};
+use super::{CredentialChange, CredentialRecord, NewAccess, Store, StoreError, StoreResult, format_ip_list};
+use crate::domain::model::{
+    Attachment, Channel, InboundMessage, Message, MessageStatus, OutboundMessage, Platform, Scopes,
 };
 
 mod oauth;
-use crate::domain::model::{
-    Attachment, Channel, FileType, InboundMessage, Message, MessageStatus, OutboundMessage, Platform, Scopes,
-};
-
-/// How long an idempotency key holds (SPEC §2).
-const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
-
-impl From<sqlx::Error> for StoreError {
-    fn from(e: sqlx::Error) -> Self {
-        match e.as_database_error() {
-            Some(d) if d.is_unique_violation() => StoreError::Conflict("login"),
-            _ => StoreError::Backend(e.to_string()),
-        }
-    }
-}
-
-impl From<sqlx::migrate::MigrateError> for StoreError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        StoreError::Backend(e.to_string())
-    }
-}
 
 pub struct SqliteStore {
     pub(crate) reader: SqlitePool,
@@ -73,102 +53,6 @@ impl SqliteStore {
         self.writer.close().await;
         self.reader.close().await;
     }
-}
-
-/// The columns of a message as the read methods show it; `concat!` keeps the SQL a literal.
-macro_rules! message_select {
-    () => {
-        "SELECT m.id, c.channel_id, ch.platform, c.destination, m.sent, m.status, m.reason, m.body, \
-         m.file_type, m.file_url, m.thumb_url, m.created_at \
-         FROM messages m JOIN chats c ON c.id = m.chat_id JOIN channels ch ON ch.id = c.channel_id "
-    };
-}
-
-#[derive(FromRow)]
-struct MessageRow {
-    id: i64,
-    channel_id: i64,
-    platform: String,
-    destination: String,
-    sent: bool,
-    status: String,
-    reason: Option<String>,
-    body: Option<String>,
-    file_type: Option<String>,
-    file_url: Option<String>,
-    thumb_url: Option<String>,
-    created_at: i64,
-}
-
-impl TryFrom<MessageRow> for Message {
-    type Error = StoreError;
-
-    fn try_from(r: MessageRow) -> StoreResult<Self> {
-        let corrupt = |what: &str| StoreError::Backend(format!("message {}: bad {what}", r.id));
-        let attachment = match (r.file_type.as_deref(), r.file_url.clone()) {
-            (Some(t), Some(url)) => Some(Attachment {
-                file_type: FileType::parse(t).ok_or_else(|| corrupt("file type"))?,
-                url,
-                thumb_url: r.thumb_url.clone(),
-            }),
-            _ => None,
-        };
-        Ok(Message {
-            id: r.id,
-            channel_id: r.channel_id,
-            platform: Platform::parse(&r.platform).ok_or_else(|| corrupt("platform"))?,
-            status: MessageStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
-            destination: r.destination,
-            text: r.body,
-            attachment,
-            sent: r.sent,
-            reason: r.reason,
-            created_at: r.created_at,
-        })
-    }
-}
-
-fn to_messages(rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
-    rows.into_iter().map(Message::try_from).collect()
-}
-
-#[derive(FromRow)]
-struct ChannelRow {
-    id: i64,
-    account_id: i64,
-    platform: String,
-    name: String,
-}
-
-impl TryFrom<ChannelRow> for Channel {
-    type Error = StoreError;
-
-    fn try_from(r: ChannelRow) -> StoreResult<Self> {
-        Ok(Channel {
-            platform: Platform::parse(&r.platform)
-                .ok_or_else(|| StoreError::Backend(format!("channel {}: bad platform", r.id)))?,
-            id: r.id,
-            account_id: r.account_id,
-            name: r.name,
-        })
-    }
-}
-
-#[derive(FromRow)]
-struct CredentialRow {
-    id: i64,
-    account_id: i64,
-    login: String,
-    secret_hash: String,
-    scopes: String,
-    enabled: bool,
-    ip_allow: String,
-    account_ip_allow: String,
-    version: i64,
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 /// Finds or creates the chat of `channel_id` with `destination`.
@@ -256,18 +140,7 @@ impl Store for SqliteStore {
         .bind(login)
         .fetch_optional(&self.reader)
         .await?;
-        Ok(row.map(|r| CredentialRecord {
-            id: r.id,
-            account_id: r.account_id,
-            login: r.login,
-            secret_hash: r.secret_hash,
-            // Stored scopes were validated on the way in; an unreadable list grants nothing.
-            scopes: Scopes::parse(&r.scopes).unwrap_or(Scopes::NONE),
-            enabled: r.enabled,
-            ip_allow: parse_ip_list(&r.ip_allow),
-            account_ip_allow: parse_ip_list(&r.account_ip_allow),
-            version: r.version,
-        }))
+        Ok(row.map(CredentialRecord::from))
     }
 
     async fn credential_changes_since(&self, after: i64) -> StoreResult<Vec<CredentialChange>> {
@@ -383,7 +256,7 @@ impl Store for SqliteStore {
 
     async fn last_message_per_chat(&self, channel_id: i64) -> StoreResult<Vec<Message>> {
         let rows: Vec<MessageRow> = sqlx::query_as(concat!(
-            message_select!(),
+            crate::message_select!(),
             "WHERE c.channel_id = ? AND m.id = c.last_message_id ORDER BY m.id DESC"
         ))
         .bind(channel_id)
@@ -400,7 +273,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
         let rows: Vec<MessageRow> = sqlx::query_as(concat!(
-            message_select!(),
+            crate::message_select!(),
             "WHERE c.channel_id = ? AND c.destination = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?"
         ))
         .bind(channel_id)
@@ -414,7 +287,7 @@ impl Store for SqliteStore {
 
     async fn message(&self, account_id: i64, message_id: i64) -> StoreResult<Option<Message>> {
         let row: Option<MessageRow> =
-            sqlx::query_as(concat!(message_select!(), "WHERE m.id = ? AND ch.account_id = ?"))
+            sqlx::query_as(concat!(crate::message_select!(), "WHERE m.id = ? AND ch.account_id = ?"))
                 .bind(message_id)
                 .bind(account_id)
                 .fetch_optional(&self.reader)
@@ -429,7 +302,7 @@ impl Store for SqliteStore {
         mark_read: bool,
     ) -> StoreResult<Vec<Message>> {
         let query = sqlx::query_as(concat!(
-            message_select!(),
+            crate::message_select!(),
             "WHERE c.channel_id = ? AND c.destination = ? AND m.sent = 0 AND m.status = 'unread' ORDER BY m.id"
         ))
         .bind(channel_id)

@@ -1,41 +1,10 @@
 //! The OAuth part of the SQLite store.
 
 use async_trait::async_trait;
-use sqlx::FromRow;
 
 use super::SqliteStore;
+use crate::storage::rows::{REFRESH_COLUMNS, RefreshRow};
 use crate::storage::{OAuthStore, RefreshToken, RefreshUse, Revocation, SigningKey, StoreResult};
-
-#[derive(FromRow)]
-struct RefreshRow {
-    token_hash: String,
-    chain: String,
-    credential_id: i64,
-    login: String,
-    cred_version: i64,
-    scope: String,
-    expires_at: i64,
-    used_at: Option<i64>,
-    revoked: bool,
-}
-
-impl From<RefreshRow> for RefreshToken {
-    fn from(r: RefreshRow) -> Self {
-        RefreshToken {
-            token_hash: r.token_hash,
-            chain: r.chain,
-            credential_id: r.credential_id,
-            login: r.login,
-            cred_version: r.cred_version,
-            scope: r.scope,
-            expires_at: r.expires_at,
-        }
-    }
-}
-
-const REFRESH_SELECT: &str = "SELECT r.token_hash, r.chain, r.credential_id, c.login, r.cred_version, r.scope, \
-     r.expires_at, r.used_at, r.revoked FROM refresh_tokens r JOIN credentials c ON c.id = r.credential_id \
-     WHERE r.token_hash = ?";
 
 #[async_trait]
 impl OAuthStore for SqliteStore {
@@ -120,7 +89,10 @@ impl OAuthStore for SqliteStore {
     async fn use_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<RefreshUse> {
         let mut tx = self.write().await?;
         let row: Option<RefreshRow> =
-            sqlx::query_as(REFRESH_SELECT).bind(token_hash).fetch_optional(&mut *tx).await?;
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{REFRESH_COLUMNS}WHERE r.token_hash = ?")))
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
         let outcome = match row {
             None => RefreshUse::Invalid,
             Some(r) if r.used_at.is_some() => {
@@ -146,7 +118,10 @@ impl OAuthStore for SqliteStore {
 
     async fn find_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<RefreshToken>> {
         let row: Option<RefreshRow> =
-            sqlx::query_as(REFRESH_SELECT).bind(token_hash).fetch_optional(&self.reader).await?;
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{REFRESH_COLUMNS}WHERE r.token_hash = ?")))
+                .bind(token_hash)
+                .fetch_optional(&self.reader)
+                .await?;
         Ok(row.filter(|r| r.used_at.is_none() && !r.revoked && r.expires_at > now).map(Into::into))
     }
 

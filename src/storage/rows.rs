@@ -1,0 +1,170 @@
+//! What both SQL engines share: row types and their conversion to the model, error mapping, the
+//! message projection. Each engine keeps its own SQL (placeholders and types differ).
+
+use sqlx::FromRow;
+
+use super::{CredentialRecord, RefreshToken, StoreError, StoreResult, parse_ip_list};
+use crate::domain::model::{Attachment, Channel, FileType, Message, MessageStatus, Platform, Scopes};
+
+/// How long an idempotency key holds (SPEC §2).
+pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e.as_database_error() {
+            Some(d) if d.is_unique_violation() => StoreError::Conflict("login"),
+            _ => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// The columns of a message as the read methods show it; `concat!` keeps the SQL a literal.
+#[macro_export]
+macro_rules! message_select {
+    () => {
+        "SELECT m.id, c.channel_id, ch.platform, c.destination, m.sent, m.status, m.reason, m.body, \
+         m.file_type, m.file_url, m.thumb_url, m.created_at \
+         FROM messages m JOIN chats c ON c.id = m.chat_id JOIN channels ch ON ch.id = c.channel_id "
+    };
+}
+
+#[derive(FromRow)]
+pub struct MessageRow {
+    pub id: i64,
+    pub channel_id: i64,
+    pub platform: String,
+    pub destination: String,
+    pub sent: bool,
+    pub status: String,
+    pub reason: Option<String>,
+    pub body: Option<String>,
+    pub file_type: Option<String>,
+    pub file_url: Option<String>,
+    pub thumb_url: Option<String>,
+    pub created_at: i64,
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = StoreError;
+
+    fn try_from(r: MessageRow) -> StoreResult<Self> {
+        let corrupt = |what: &str| StoreError::Backend(format!("message {}: bad {what}", r.id));
+        let attachment = match (r.file_type.as_deref(), r.file_url.clone()) {
+            (Some(t), Some(url)) => Some(Attachment {
+                file_type: FileType::parse(t).ok_or_else(|| corrupt("file type"))?,
+                url,
+                thumb_url: r.thumb_url.clone(),
+            }),
+            _ => None,
+        };
+        Ok(Message {
+            id: r.id,
+            channel_id: r.channel_id,
+            platform: Platform::parse(&r.platform).ok_or_else(|| corrupt("platform"))?,
+            status: MessageStatus::parse(&r.status).ok_or_else(|| corrupt("status"))?,
+            destination: r.destination,
+            text: r.body,
+            attachment,
+            sent: r.sent,
+            reason: r.reason,
+            created_at: r.created_at,
+        })
+    }
+}
+
+pub fn to_messages(rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
+    rows.into_iter().map(Message::try_from).collect()
+}
+
+#[derive(FromRow)]
+pub struct ChannelRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub platform: String,
+    pub name: String,
+}
+
+impl TryFrom<ChannelRow> for Channel {
+    type Error = StoreError;
+
+    fn try_from(r: ChannelRow) -> StoreResult<Self> {
+        Ok(Channel {
+            platform: Platform::parse(&r.platform)
+                .ok_or_else(|| StoreError::Backend(format!("channel {}: bad platform", r.id)))?,
+            id: r.id,
+            account_id: r.account_id,
+            name: r.name,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub struct CredentialRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub login: String,
+    pub secret_hash: String,
+    pub scopes: String,
+    pub enabled: bool,
+    pub ip_allow: String,
+    pub account_ip_allow: String,
+    pub version: i64,
+}
+
+impl From<CredentialRow> for CredentialRecord {
+    fn from(r: CredentialRow) -> Self {
+        CredentialRecord {
+            id: r.id,
+            account_id: r.account_id,
+            login: r.login,
+            secret_hash: r.secret_hash,
+            // Stored scopes were validated on the way in; an unreadable list grants nothing.
+            scopes: Scopes::parse(&r.scopes).unwrap_or(Scopes::NONE),
+            enabled: r.enabled,
+            ip_allow: parse_ip_list(&r.ip_allow),
+            account_ip_allow: parse_ip_list(&r.account_ip_allow),
+            version: r.version,
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[derive(FromRow)]
+pub struct RefreshRow {
+    pub token_hash: String,
+    pub chain: String,
+    pub credential_id: i64,
+    pub login: String,
+    pub cred_version: i64,
+    pub scope: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked: bool,
+}
+
+impl From<RefreshRow> for RefreshToken {
+    fn from(r: RefreshRow) -> Self {
+        RefreshToken {
+            token_hash: r.token_hash,
+            chain: r.chain,
+            credential_id: r.credential_id,
+            login: r.login,
+            cred_version: r.cred_version,
+            scope: r.scope,
+            expires_at: r.expires_at,
+        }
+    }
+}
+
+/// The refresh-token columns, joined with the credential's login; callers add `WHERE r.token_hash = …`.
+pub const REFRESH_COLUMNS: &str = "SELECT r.token_hash, r.chain, r.credential_id, c.login, r.cred_version, r.scope, \
+     r.expires_at, r.used_at, r.revoked FROM refresh_tokens r JOIN credentials c ON c.id = r.credential_id ";
