@@ -15,4 +15,9 @@ if ! python3 -c 'import zeep, jwt, cryptography' >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check zeep pyjwt cryptography
 fi
 
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+  echo "== test suite on PostgreSQL (TEST_DATABASE_URL)" >&2
+else
+  echo "== test suite on SQLite (set TEST_DATABASE_URL=postgres://… to run it on PostgreSQL)" >&2
+fi
 cargo test "$@"

@@ -30,8 +30,7 @@ pub struct Settings {
     pub body_limit: usize,
     /// actix worker threads; default: one per core.
     pub workers: Option<usize>,
-    /// Reader connections of the SQLite pool.
-    pub db_readers: u32,
+    pub db: DbSettings,
     pub auth: AuthSettings,
     pub oauth: OAuthSettings,
 }
@@ -43,10 +42,10 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             public_url: None,
             trusted_proxies: Vec::new(),
-            log: "info".into(),
+            log: "info,sqlx=warn".into(),
             body_limit: 1024 * 1024,
             workers: None,
-            db_readers: 8,
+            db: DbSettings::default(),
             auth: AuthSettings::default(),
             oauth: OAuthSettings::default(),
         }
@@ -61,6 +60,24 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(f));
         }
         figment.merge(Env::prefixed("CHATGATE_").split("__")).extract().map_err(Box::new)
+    }
+}
+
+/// Connection pools and timeouts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DbSettings {
+    /// SQLite: reader connections (writes use one connection).
+    pub readers: u32,
+    /// PostgreSQL: pool size per instance.
+    pub max_connections: u32,
+    /// PostgreSQL: `statement_timeout` of every connection.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        Self { readers: 8, max_connections: 16, statement_timeout_ms: 5000 }
     }
 }
 

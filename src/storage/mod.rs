@@ -3,6 +3,7 @@
 //! Every chat query is scoped by channel or account, which the command layer has already checked.
 
 mod rows;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -19,6 +20,9 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error("database: {0}")]
     Backend(String),
+    /// A transaction lost a serialization or deadlock race; it may be retried.
+    #[error("transaction conflict: {0}")]
+    Retry(String),
 }
 
 impl From<StoreError> for DomainError {
@@ -194,11 +198,13 @@ pub fn parse_ip_list(text: &str) -> Vec<IpNet> {
     text.split_whitespace().filter_map(|s| s.parse().ok()).collect()
 }
 
-/// Opens the store the URL names. PostgreSQL arrives with the multi-instance work.
+/// Opens the store the URL names: `sqlite://FILE` or `postgres://…`.
 pub async fn connect(settings: &crate::config::Settings) -> StoreResult<std::sync::Arc<dyn Store>> {
     let url = settings.database_url.as_str();
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::connect(url, settings.db_readers).await?))
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::connect(url, settings.db.readers).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(std::sync::Arc::new(postgres::PgStore::connect(url, &settings.db).await?))
     } else {
         Err(StoreError::Backend(format!("unsupported database_url scheme: {url}")))
     }

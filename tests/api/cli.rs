@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{binary, db_url, err, list, ok, spawn_app_in};
+use crate::helpers::{binary, err, fresh_database_url, list, ok, spawn_app_on};
 
-fn chatgate(dir: &std::path::Path, args: &[&str]) -> Output {
+fn chatgate(db: &str, args: &[&str]) -> Output {
     let out = Command::new(binary())
         .args(args)
-        .env("CHATGATE_DATABASE_URL", db_url(dir))
+        .env("CHATGATE_DATABASE_URL", db)
         .env("CHATGATE_LOG", "warn")
         .output()
         .expect("run chatgate");
@@ -21,7 +21,8 @@ fn chatgate(dir: &std::path::Path, args: &[&str]) -> Output {
 #[tokio::test]
 async fn admin_commands_shape_what_the_server_sees() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
-    let d = dir.path();
+    let url = fresh_database_url(dir.path()).await;
+    let d = url.as_str();
     chatgate(d, &["account", "create", "acme", "--password", "acme-pw"]);
     let out = chatgate(
         d,
@@ -61,7 +62,7 @@ async fn admin_commands_shape_what_the_server_sees() {
         ],
     );
 
-    let app = spawn_app_in(dir.clone(), |_| {}).await;
+    let app = spawn_app_on(url.clone(), dir.clone(), |_| {}).await;
     let channels = app.call_as("acme-ro", "ro-secret", "getchatchannels", &[]).await;
     let channels = list(ok(&channels));
     assert_eq!(channels.len(), 1);
@@ -89,9 +90,8 @@ async fn admin_commands_shape_what_the_server_sees() {
 #[tokio::test]
 async fn invalid_admin_input_is_refused_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(binary()).args(args).env("CHATGATE_DATABASE_URL", db_url(dir.path())).output().unwrap()
-    };
+    let url = fresh_database_url(dir.path()).await;
+    let run = |args: &[&str]| Command::new(binary()).args(args).env("CHATGATE_DATABASE_URL", &url).output().unwrap();
     assert!(run(&["account", "create", "ok-user", "--password", "pw"]).status.success());
     for args in [
         &["account", "create", "ok-user", "--password", "pw"][..],
@@ -111,9 +111,10 @@ async fn invalid_admin_input_is_refused_with_a_message() {
 #[tokio::test]
 async fn serve_demo_prints_working_curl_lines() {
     let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(dir.path()).await;
     let mut child = tokio::process::Command::new(binary())
         .args(["serve", "--demo"])
-        .env("CHATGATE_DATABASE_URL", db_url(dir.path()))
+        .env("CHATGATE_DATABASE_URL", &url)
         .env("CHATGATE_LISTEN", "127.0.0.1:0")
         .env("CHATGATE_LOG", "warn")
         .stdout(std::process::Stdio::piped())

@@ -17,6 +17,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub gateway: Gateway,
+    pub database_url: String,
     handle: actix_web::dev::ServerHandle,
     /// Kept alive for the life of the test; the database file lives in it.
     pub dir: Arc<TempDir>,
@@ -35,8 +36,24 @@ pub struct Fixture {
 pub const LOGIN: &str = "alice@example.com";
 pub const PASSWORD: &str = "correct horse battery staple";
 
-pub fn db_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("chatgate.db").display())
+/// Which engine the suite runs on: PostgreSQL when `TEST_DATABASE_URL` is set, else SQLite.
+pub fn engine() -> &'static str {
+    if std::env::var_os("TEST_DATABASE_URL").is_some() { "postgres" } else { "sqlite" }
+}
+
+/// A new, empty database: on the `TEST_DATABASE_URL` server if set (a database of its own), else a
+/// SQLite file in `dir`.
+pub async fn fresh_database_url(dir: &Path) -> String {
+    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+        return format!("sqlite://{}", dir.join("chatgate.db").display());
+    };
+    use sqlx::Connection;
+    let name = format!("chatgate_test_{:016x}", rand::random::<u64>());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("TEST_DATABASE_URL reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+    let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -48,11 +65,17 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_in(dir, configure).await
 }
 
-/// A server on the database in `dir` (used again to restart on the same data).
+/// A server on a fresh database whose files (SQLite) live in `dir`.
 pub async fn spawn_app_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let url = fresh_database_url(dir.path()).await;
+    spawn_app_on(url, dir, configure).await
+}
+
+/// A server on an existing database (to restart on the same data, or share it with the CLI).
+pub async fn spawn_app_on(database_url: String, dir: Arc<TempDir>, configure: impl FnOnce(&mut Settings)) -> TestApp {
     chatgate::telemetry::init(&std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()));
     let mut settings = Settings {
-        database_url: db_url(dir.path()),
+        database_url: database_url.clone(),
         listen: "127.0.0.1:0".into(),
         workers: Some(2),
         ..Settings::default()
@@ -64,7 +87,7 @@ pub async fn spawn_app_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Setting
     let gateway = app.gateway().clone();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), gateway, handle, dir }
+    TestApp { address, client: reqwest::Client::new(), gateway, database_url, handle, dir }
 }
 
 impl TestApp {

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{err, list, ok, spawn_app, spawn_app_in};
+use crate::helpers::{err, list, ok, spawn_app, spawn_app_on};
 
 #[tokio::test]
 async fn afilnet_example_url_lists_channels() {
@@ -280,10 +280,10 @@ async fn messages_survive_a_restart() {
         .await;
     let id = ok(&body)["messageid"].as_str().unwrap().to_string();
     app.stop().await;
-    let dir = app.dir.clone();
+    let (dir, url) = (app.dir.clone(), app.database_url.clone());
     drop(app);
 
-    let again = spawn_app_in(dir, |_| {}).await;
+    let again = spawn_app_on(url, dir, |_| {}).await;
     let status = again.call("getmessagestatus", &[("messageid", &id)]).await;
     assert_eq!(ok(&status)["status"], "pending");
     let msgs = again

@@ -279,7 +279,7 @@ impl Store for SqliteStore {
         .bind(channel_id)
         .bind(destination)
         .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.reader)
         .await?;
         to_messages(rows)
