@@ -2,8 +2,8 @@
 //!
 //! Every chat query is scoped by channel or account, which the command layer has already checked.
 
-mod rows;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -59,6 +59,13 @@ pub struct NewAccess {
     pub secret_hash: String,
     pub scopes: Scopes,
     pub ip_allow: Vec<IpNet>,
+}
+
+/// An outbox entry claimed by a delivery worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OutboxClaim {
+    pub id: i64,
+    pub message_id: i64,
 }
 
 /// A change to credentials or IP filters, seen by every instance that polls the change log.
@@ -172,6 +179,10 @@ pub trait Store: OAuthStore {
     ) -> StoreResult<Vec<Message>>;
     async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64>;
     async fn outbox_len(&self) -> StoreResult<i64>;
+    /// Claims up to `limit` due outbox entries for `lease_ms`: entries another worker holds under an
+    /// unexpired lease are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so N workers on N
+    /// instances never hold the same entry at once; an entry whose lease ran out is claimable again.
+    async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>>;
 
     // --- administration ------------------------------------------------------------------------
     async fn account_count(&self) -> StoreResult<i64>;

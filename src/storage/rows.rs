@@ -14,7 +14,9 @@ impl From<sqlx::Error> for StoreError {
         match e.as_database_error() {
             Some(d) if d.is_unique_violation() => StoreError::Conflict("login"),
             // PostgreSQL serialization_failure / deadlock_detected.
-            Some(d) if matches!(d.code().as_deref(), Some("40001" | "40P01")) => StoreError::Retry(e.to_string()),
+            Some(d) if matches!(d.code().as_deref(), Some("40001" | "40P01")) => {
+                StoreError::Retry(e.to_string())
+            }
             _ => StoreError::Backend(e.to_string()),
         }
     }

@@ -91,7 +91,9 @@ async fn admin_commands_shape_what_the_server_sees() {
 async fn invalid_admin_input_is_refused_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database_url(dir.path()).await;
-    let run = |args: &[&str]| Command::new(binary()).args(args).env("CHATGATE_DATABASE_URL", &url).output().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(binary()).args(args).env("CHATGATE_DATABASE_URL", &url).output().unwrap()
+    };
     assert!(run(&["account", "create", "ok-user", "--password", "pw"]).status.success());
     for args in [
         &["account", "create", "ok-user", "--password", "pw"][..],

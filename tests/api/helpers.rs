@@ -50,7 +50,10 @@ pub async fn fresh_database_url(dir: &Path) -> String {
     use sqlx::Connection;
     let name = format!("chatgate_test_{:016x}", rand::random::<u64>());
     let mut conn = sqlx::PgConnection::connect(&admin).await.expect("TEST_DATABASE_URL reachable");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
     let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
     url.set_path(&format!("/{name}"));
     url.to_string()
@@ -72,7 +75,11 @@ pub async fn spawn_app_in(dir: Arc<TempDir>, configure: impl FnOnce(&mut Setting
 }
 
 /// A server on an existing database (to restart on the same data, or share it with the CLI).
-pub async fn spawn_app_on(database_url: String, dir: Arc<TempDir>, configure: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_app_on(
+    database_url: String,
+    dir: Arc<TempDir>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     chatgate::telemetry::init(&std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()));
     let mut settings = Settings {
         database_url: database_url.clone(),

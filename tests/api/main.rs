@@ -8,6 +8,7 @@ mod basic;
 mod cli;
 mod doors;
 mod errors;
+mod instances;
 mod json;
 mod messages;
 mod oauth;

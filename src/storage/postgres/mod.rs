@@ -12,7 +12,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use super::rows::{ChannelRow, CredentialRow, IDEMPOTENCY_WINDOW_MS, MessageRow, now_ms, to_messages};
-use super::{CredentialChange, CredentialRecord, NewAccess, Store, StoreError, StoreResult, format_ip_list};
+use super::{
+    CredentialChange, CredentialRecord, NewAccess, OutboxClaim, Store, StoreError, StoreResult,
+    format_ip_list,
+};
 use crate::config::DbSettings;
 use crate::domain::model::{
     Attachment, Channel, InboundMessage, Message, MessageStatus, OutboundMessage, Platform, Scopes,
@@ -64,12 +67,13 @@ impl PgStore {
             .fetch_optional(&mut *tx)
             .await?;
             if claimed.is_none() {
-                let first: i64 =
-                    sqlx::query_scalar("SELECT message_id FROM idempotency_keys WHERE account_id = $1 AND key = $2")
-                        .bind(m.account_id)
-                        .bind(key)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let first: i64 = sqlx::query_scalar(
+                    "SELECT message_id FROM idempotency_keys WHERE account_id = $1 AND key = $2",
+                )
+                .bind(m.account_id)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
                 tx.rollback().await?;
                 return Ok(first);
             }
@@ -354,6 +358,23 @@ impl Store for PgStore {
 
     async fn outbox_len(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&self.pool).await?)
+    }
+
+    async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>> {
+        let mut tx = self.write().await?;
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM outbox WHERE available_at <= $2 AND (lease_until IS NULL OR lease_until <= $3) \
+             ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id, message_id",
+        )
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }).collect())
     }
 
     async fn account_count(&self) -> StoreResult<i64> {

@@ -14,7 +14,10 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use super::rows::{ChannelRow, CredentialRow, IDEMPOTENCY_WINDOW_MS, MessageRow, now_ms, to_messages};
-use super::{CredentialChange, CredentialRecord, NewAccess, Store, StoreError, StoreResult, format_ip_list};
+use super::{
+    CredentialChange, CredentialRecord, NewAccess, OutboxClaim, Store, StoreError, StoreResult,
+    format_ip_list,
+};
 use crate::domain::model::{
     Attachment, Channel, InboundMessage, Message, MessageStatus, OutboundMessage, Platform, Scopes,
 };
@@ -346,6 +349,23 @@ impl Store for SqliteStore {
 
     async fn outbox_len(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&self.reader).await?)
+    }
+
+    async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>> {
+        let mut tx = self.write().await?;
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM outbox WHERE available_at <= ? AND (lease_until IS NULL OR lease_until <= ?) \
+             ORDER BY id LIMIT ?) RETURNING id, message_id",
+        )
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }).collect())
     }
 
     async fn account_count(&self) -> StoreResult<i64> {

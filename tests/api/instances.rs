@@ -1,0 +1,281 @@
+//! Several `chatgate serve` processes on one database (SPEC §7), on whichever engine the suite runs on:
+//! shared data, changes seen by every instance within a second, idempotency across instances,
+//! durability across SIGKILL, and outbox claims that never overlap.
+
+use std::collections::BTreeSet;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::process::{Child, Command};
+
+use crate::helpers::{binary, fresh_database_url, spawn_app, spawn_app_on};
+
+struct Instance {
+    child: Child,
+    base: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_instance(db: &str) -> Instance {
+    let port = free_port();
+    let child = Command::new(binary())
+        .arg("serve")
+        .env("CHATGATE_DATABASE_URL", db)
+        .env("CHATGATE_LISTEN", format!("127.0.0.1:{port}"))
+        // Instances behind one load balancer share one public identity, hence one token issuer.
+        .env("CHATGATE_PUBLIC_URL", "http://chatgate.test")
+        .env("CHATGATE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "instance did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Instance { child, base }
+}
+
+fn cli(db: &str, args: &[&str]) -> String {
+    let out =
+        std::process::Command::new(binary()).args(args).env("CHATGATE_DATABASE_URL", db).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+async fn plain(base: &str, user: &str, password: &str, method: &str, params: &[(&str, &str)]) -> Value {
+    let mut q = vec![("class", "chat"), ("method", method), ("user", user), ("password", password)];
+    q.extend_from_slice(params);
+    reqwest::Client::new()
+        .get(format!("{base}/api/http/"))
+        .query(&q)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// How long until `check` holds, failing past `limit`.
+async fn time_until<F, Fut>(limit: Duration, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() <= limit, "not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+async fn setup() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh_database_url(dir.path()).await;
+    cli(&db, &["account", "create", "acme", "--password", "acme-pw"]);
+    let channel = cli(&db, &["channel", "create", "acme", "--platform", "webchat", "--name", "Site"]);
+    cli(&db, &["access", "create", "acme", "svc", "--secret", "svc-pw", "--scopes", "chat:read,chat:write"]);
+    (dir, db, channel)
+}
+
+#[tokio::test]
+async fn two_instances_share_data_and_see_changes_within_a_second() {
+    let (_dir, db, ch) = setup().await;
+    let (a, b) = (start_instance(&db).await, start_instance(&db).await);
+    let chat = [("platform", "webchat"), ("platformid", ch.as_str()), ("destination", "v")];
+
+    let sent =
+        plain(&a.base, "acme", "acme-pw", "sendmessage", &[chat[0], chat[1], chat[2], ("message", "via A")])
+            .await;
+    let id = sent["result"]["messageid"].as_str().unwrap().to_string();
+    let read = plain(&b.base, "acme", "acme-pw", "getmessages", &chat).await;
+    assert_eq!(read["result"]["list"][0]["messageid"], id.as_str(), "{read}");
+
+    // A token from A works on B; revoked on A, B refuses it within a second.
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .post(format!("{}/oauth/token", a.base))
+        .basic_auth("svc", Some("svc-pw"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let on_b = || async {
+        client
+            .post(format!("{}/api/json/chat/getchatchannels", b.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(on_b().await, StatusCode::OK);
+    let revoked = client
+        .post(format!("{}/oauth/revoke", a.base))
+        .basic_auth("svc", Some("svc-pw"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let took =
+        time_until(Duration::from_secs(1), || async { on_b().await == StatusCode::UNAUTHORIZED }).await;
+    eprintln!("revocation reached the other instance in {took:?}");
+
+    // Disabled through the CLI (a third process): both instances refuse the access within a second,
+    // although both had verified it (and cached the proof) before.
+    for inst in [&a, &b] {
+        assert_eq!(plain(&inst.base, "svc", "svc-pw", "getchatchannels", &[]).await["status"], "SUCCESS");
+    }
+    cli(&db, &["access", "disable", "svc"]);
+    for inst in [&a, &b] {
+        let took = time_until(Duration::from_secs(1), || async {
+            plain(&inst.base, "svc", "svc-pw", "getchatchannels", &[]).await["error"]
+                == "INCORRECT_USER_PASSWORD"
+        })
+        .await;
+        eprintln!("disabled access refused by {} after {took:?}", inst.base);
+    }
+}
+
+#[tokio::test]
+async fn one_idempotency_key_sent_to_two_instances_at_once_yields_one_message() {
+    let (_dir, db, ch) = setup().await;
+    let (a, b) = (start_instance(&db).await, start_instance(&db).await);
+    for round in 0..5 {
+        let key = format!("order-{round}");
+        let send = |base: String| {
+            let (ch, key) = (ch.clone(), key.clone());
+            async move {
+                let p = [
+                    ("platform", "webchat"),
+                    ("platformid", ch.as_str()),
+                    ("destination", "v"),
+                    ("message", "once"),
+                    ("idempotencykey", key.as_str()),
+                ];
+                plain(&base, "acme", "acme-pw", "sendmessage", &p).await
+            }
+        };
+        let (x, y) = tokio::join!(send(a.base.clone()), send(b.base.clone()));
+        assert_eq!(x["result"]["messageid"], y["result"]["messageid"], "round {round}: {x} {y}");
+        assert!(x["result"]["messageid"].is_string(), "{x}");
+    }
+    let chat = [("platform", "webchat"), ("platformid", ch.as_str()), ("destination", "v")];
+    let list = plain(&a.base, "acme", "acme-pw", "getmessages", &chat).await;
+    assert_eq!(list["result"]["list"].as_array().unwrap().len(), 5, "one message per key");
+}
+
+#[tokio::test]
+async fn a_killed_instance_loses_no_acknowledged_message() {
+    let (_dir, db, ch) = setup().await;
+    let mut victim = start_instance(&db).await;
+    // Warm the credential cache so the burst is fast.
+    plain(&victim.base, "acme", "acme-pw", "getchatchannels", &[]).await;
+    let mut senders = Vec::new();
+    for worker in 0..8 {
+        let (base, ch) = (victim.base.clone(), ch.clone());
+        senders.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut acknowledged = Vec::new();
+            for n in 0.. {
+                let text = format!("w{worker}-{n}");
+                let q = [
+                    ("class", "chat"),
+                    ("method", "sendmessage"),
+                    ("user", "acme"),
+                    ("password", "acme-pw"),
+                    ("platform", "webchat"),
+                    ("platformid", ch.as_str()),
+                    ("destination", "v"),
+                    ("message", text.as_str()),
+                ];
+                let Ok(res) = client.get(format!("{base}/api/http/")).query(&q).send().await else { break };
+                let Ok(body) = res.json::<Value>().await else { break };
+                if let Some(id) = body["result"]["messageid"].as_str() {
+                    acknowledged.push((id.to_string(), text));
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    victim.child.start_kill().unwrap(); // SIGKILL
+    victim.child.wait().await.unwrap();
+    let mut acknowledged = Vec::new();
+    for s in senders {
+        acknowledged.extend(s.await.unwrap());
+    }
+    assert!(acknowledged.len() >= 20, "the burst was under way: {} acknowledged", acknowledged.len());
+
+    let after = start_instance(&db).await;
+    let chat =
+        [("platform", "webchat"), ("platformid", ch.as_str()), ("destination", "v"), ("limit", "1000")];
+    let mut stored = BTreeSet::new();
+    let mut before: Option<String> = None;
+    loop {
+        let mut p = chat.to_vec();
+        if let Some(b) = &before {
+            p.push(("before", b));
+        }
+        let page = plain(&after.base, "acme", "acme-pw", "getmessages", &p).await;
+        let items = page["result"]["list"].as_array().unwrap().clone();
+        if items.is_empty() {
+            break;
+        }
+        for m in &items {
+            stored.insert((
+                m["messageid"].as_str().unwrap().to_string(),
+                m["message"].as_str().unwrap().to_string(),
+            ));
+        }
+        before = items.last().and_then(|m| m["messageid"].as_str()).map(str::to_string);
+    }
+    let lost: Vec<_> = acknowledged.iter().filter(|m| !stored.contains(*m)).collect();
+    assert!(lost.is_empty(), "{} of {} acknowledged messages lost: {lost:?}", lost.len(), acknowledged.len());
+    let (n, engine) = (acknowledged.len(), crate::helpers::engine());
+    eprintln!(
+        "{engine}: {n} acknowledged before SIGKILL, all present after restart ({} stored)",
+        stored.len()
+    );
+}
+
+#[tokio::test]
+async fn outbox_claims_never_overlap_and_leases_expire() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    for i in 0..40 {
+        let text = format!("m{i}");
+        app.call(
+            "sendmessage",
+            &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v"), ("message", &text)],
+        )
+        .await;
+    }
+    // A second instance's store on the same database.
+    let other = spawn_app_on(app.database_url.clone(), app.dir.clone(), |_| {}).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let (s1, s2) = (app.gateway.store().clone(), other.gateway.store().clone());
+    let (x, y) = tokio::join!(s1.claim_outbox(25, 60_000, now), s2.claim_outbox(25, 60_000, now));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    let xs: BTreeSet<i64> = x.iter().map(|c| c.message_id).collect();
+    let ys: BTreeSet<i64> = y.iter().map(|c| c.message_id).collect();
+    assert!(xs.is_disjoint(&ys), "claimed twice: {:?}", xs.intersection(&ys).collect::<Vec<_>>());
+    assert_eq!(xs.len() + ys.len(), 40, "every entry claimed once");
+    assert!(s1.claim_outbox(100, 60_000, now + 1).await.unwrap().is_empty(), "all leased");
+    assert_eq!(s2.claim_outbox(100, 60_000, now + 60_001).await.unwrap().len(), 40, "leases ran out");
+}
