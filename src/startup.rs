@@ -14,6 +14,7 @@ use crate::auth::tokens::{TokenService, TokenStartError};
 use crate::config::Settings;
 use crate::domain::Gateway;
 use crate::doors;
+use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
 use crate::telemetry;
 
@@ -53,7 +54,14 @@ pub async fn build_gateway(settings: &Settings) -> Result<Gateway, StartError> {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let gateway = build_gateway(&settings).await?;
-        gateway.auth().watch_changes(Duration::from_millis(settings.auth.change_poll_ms.max(10)));
+        let poll = Duration::from_millis(settings.auth.change_poll_ms.max(10));
+        let auth: Arc<dyn AccountCache> = gateway.auth().clone();
+        let channels: Arc<dyn AccountCache> = gateway.channels().clone();
+        watch_account_changes(
+            gateway.store().clone(),
+            vec![Arc::downgrade(&auth), Arc::downgrade(&channels)],
+            poll,
+        );
         let addr = settings.listen.clone();
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
         let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;
@@ -72,7 +80,7 @@ impl Application {
             issuer,
         )
         .await?;
-        tokens.watch(Duration::from_millis(settings.auth.change_poll_ms.max(10)));
+        tokens.watch(poll);
         let workers =
             settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let state = web::Data::new(AppState {

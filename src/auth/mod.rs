@@ -9,13 +9,13 @@ pub mod password;
 pub mod tokens;
 
 use std::net::IpAddr;
-use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::domain::model::Principal;
 use crate::domain::{DomainError, DomainResult, ErrorCode};
+use crate::storage::watch::AccountCache;
 use crate::storage::{CredentialRecord, Store};
 use cache::{CacheLimits, CredentialCache};
 use limiter::{FailureLimiter, FailureLimits};
@@ -27,7 +27,7 @@ pub struct AuthSettings {
     pub argon2: Argon2Cost,
     pub cache: CacheLimits,
     pub failures: FailureLimits,
-    /// How often the credential change log is polled (every instance sees a change within this).
+    /// How often the account change log is polled (every instance sees a change within this).
     pub change_poll_ms: u64,
 }
 
@@ -106,34 +106,15 @@ impl Authenticator {
         self.limiter.record_failure(login, client);
         Err(DomainError::new(ErrorCode::IncorrectUserPassword))
     }
+}
 
-    /// Polls the store's credential change log and drops what changed, until the authenticator is gone.
-    pub fn watch_changes(self: &Arc<Self>, every: Duration) {
-        let weak: Weak<Self> = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut seen = match weak.upgrade() {
-                Some(a) => a.store.last_credential_change().await.unwrap_or(0),
-                None => return,
-            };
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                let Some(auth) = weak.upgrade() else { return };
-                match auth.store.credential_changes_since(seen).await {
-                    Ok(changes) => {
-                        for c in &changes {
-                            auth.cache.invalidate_account(c.account_id);
-                            seen = seen.max(c.id);
-                        }
-                    }
-                    // Without the log we cannot tell what changed: trust nothing cached.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "credential change log unreadable; dropping cached records");
-                        auth.cache.invalidate_all();
-                    }
-                }
-            }
-        });
+impl AccountCache for Authenticator {
+    fn account_changed(&self, account_id: i64) {
+        self.cache.invalidate_account(account_id);
+    }
+
+    fn everything_changed(&self) {
+        self.cache.invalidate_all();
     }
 }
 

@@ -1,5 +1,6 @@
 //! What an operation runs with: the store, who is calling, and the time of the call.
 
+use super::directory::ChannelDirectory;
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::{Channel, Platform, Principal};
 use super::params::Params;
@@ -8,6 +9,7 @@ use crate::storage::Store;
 
 pub struct Context<'a> {
     pub store: &'a dyn Store,
+    pub channels: &'a ChannelDirectory,
     pub principal: Principal,
     /// Unix milliseconds.
     pub now: i64,
@@ -32,7 +34,7 @@ impl ChannelRef {
 impl Context<'_> {
     /// The caller's channel, or `CHANNEL_NOT_FOUND` when it is not theirs or its platform differs.
     pub async fn channel(&self, r: ChannelRef) -> DomainResult<Channel> {
-        self.store
+        self.channels
             .channel(self.principal.account_id, r.id)
             .await?
             .filter(|c| c.platform == r.platform)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::command::Command;
 use super::context::Context;
+use super::directory::ChannelDirectory;
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::Principal;
 use super::operation::Operation;
@@ -43,11 +44,16 @@ impl Call {
 pub struct Gateway {
     store: Arc<dyn Store>,
     auth: Arc<Authenticator>,
+    channels: Arc<ChannelDirectory>,
 }
 
 impl Gateway {
     pub fn new(store: Arc<dyn Store>, auth: Arc<Authenticator>) -> Self {
-        Self { store, auth }
+        Self { channels: Arc::new(ChannelDirectory::new(store.clone())), store, auth }
+    }
+
+    pub fn channels(&self) -> &Arc<ChannelDirectory> {
+        &self.channels
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -81,7 +87,7 @@ impl Gateway {
         }
         let now = chrono::Utc::now().timestamp_millis();
         let command = Command::parse(op, params, now)?;
-        let ctx = Context { store: self.store.as_ref(), principal, now };
+        let ctx = Context { store: self.store.as_ref(), channels: &self.channels, principal, now };
         command.apply(&ctx).await
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod command;
 pub mod context;
+pub mod directory;
 pub mod error;
 pub mod gateway;
 pub mod model;

@@ -5,6 +5,7 @@
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod watch;
 
 use async_trait::async_trait;
 use ipnet::IpNet;

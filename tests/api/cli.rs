@@ -74,7 +74,13 @@ async fn admin_commands_shape_what_the_server_sees() {
     );
     err(&app.call_as("acme-ro", "ro-secret", "sendmessage", &[]).await, "ACCESS_DENIED", None);
 
-    // Changes made by another process reach the running server within a second.
+    // Changes made by another process reach the running server within a second: a new channel
+    // (the list was cached above), a disabled access, the IP filter.
+    let second = chatgate(d, &["channel", "create", "acme", "--platform", "operator", "--name", "Desk"]);
+    let second = String::from_utf8(second.stdout).unwrap().trim().to_string();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let channels = app.call_as("acme-ro", "ro-secret", "getchatchannels", &[]).await;
+    assert_eq!(list(ok(&channels))[1]["platformid"], second.as_str());
     chatgate(d, &["access", "disable", "acme-ro"]);
     tokio::time::sleep(Duration::from_millis(1000)).await;
     err(&app.call_as("acme-ro", "ro-secret", "getchatchannels", &[]).await, "INCORRECT_USER_PASSWORD", None);

@@ -9,7 +9,7 @@ pub struct GetChatChannels;
 
 impl GetChatChannels {
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
-        let channels = ctx.store.channels(ctx.principal.account_id).await?;
+        let channels = ctx.channels.channels(ctx.principal.account_id).await?;
         Ok(Reply::Channels(channels.iter().map(ChannelView::from).collect()))
     }
 }

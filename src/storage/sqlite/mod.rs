@@ -489,6 +489,7 @@ impl Store for SqliteStore {
         .bind(now_ms())
         .fetch_one(&mut *tx)
         .await?;
+        record_change(&mut tx, account_id).await?;
         tx.commit().await?;
         Ok(id)
     }

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The load benchmark (SPEC §9). Builds the release binary, starts it on 127.0.0.1 with a fresh SQLite
+# database and demo data, pinned to core 0, and drives each case with wrk pinned to core 1 over
+# keep-alive connections. Prints requests/s, p50/p99 latency and errors per case, each case's ratio to
+# /healthz measured in the same run, and the server's peak RSS; writes the figures to
+# bench/results.json. Environment: DURATION (seconds per case, default 10), CONNECTIONS (default 64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-64}"
+PORT="${BENCH_PORT:-18999}"
+BASE="http://127.0.0.1:$PORT"
+
+for tool in wrk taskset curl python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "installing $tool…" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk util-linux curl >/dev/null
+  fi
+done
+cores=$(nproc)
+if [ "$cores" -lt 2 ]; then echo "needs 2 cores (server on one, wrk on the other)" >&2; exit 1; fi
+
+cargo build --release --quiet
+WORK=$(mktemp -d)
+trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+# The request log is on (one line per request, as in production), written to /dev/null.
+CHATGATE_DATABASE_URL="sqlite://$WORK/bench.db" CHATGATE_LISTEN="127.0.0.1:$PORT" CHATGATE_LOG=info \
+  taskset -c 0 target/release/chatgate serve --demo >"$WORK/demo.txt" 2>/dev/null &
+SERVER=$!
+for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+PW=$(awk '/password:/ {print $2}' "$WORK/demo.txt")
+CH=$(awk '/channels:/ {print $3}' "$WORK/demo.txt" | tr -d ,)
+[ -n "$PW" ] && [ -n "$CH" ] || { echo "no demo data" >&2; cat "$WORK/demo.txt" >&2; exit 1; }
+AUTH="user=demo&password=$PW"
+BASIC=$(printf 'demo:%s' "$PW" | base64 -w0)
+# Warm the credential cache, and get a bearer token for the JSON case.
+curl -sf "$BASE/api/http/?class=chat&method=getchatchannels&$AUTH" >/dev/null
+TOKEN=$(curl -sf -u "demo:$PW" -d grant_type=client_credentials "$BASE/oauth/token" |
+  python3 -c 'import sys, json; print(json.load(sys.stdin)["access_token"])')
+SOAP_BODY="<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><c:getchatchannels xmlns:c=\"urn:chatgate:chat:1\"><user>demo</user><password>$PW</password></c:getchatchannels></s:Body></s:Envelope>"
+
+lua() { # name, then the Lua body
+  printf '%s\n' "$2" >"$WORK/$1.lua"
+  echo "$WORK/$1.lua"
+}
+L_BASIC=$(lua basic "wrk.headers['Authorization'] = 'Basic $BASIC'")
+L_SOAP=$(lua soap "wrk.method = 'POST'
+wrk.headers['Content-Type'] = 'text/xml; charset=utf-8'
+wrk.body = '$SOAP_BODY'")
+L_JSON=$(lua json "wrk.method = 'POST'
+wrk.headers['Authorization'] = 'Bearer $TOKEN'
+wrk.headers['Content-Type'] = 'application/json'
+wrk.body = '{}'")
+L_SEND=$(lua send "local n = 0
+request = function()
+  n = n + 1
+  return wrk.format('GET', '/api/http/?class=chat&method=sendmessage&$AUTH&platform=webchat&platformid=$CH&destination=bench&message=bench+' .. n)
+end")
+L_TOKEN=$(lua token "wrk.method = 'POST'
+wrk.headers['Authorization'] = 'Basic $BASIC'
+wrk.headers['Content-Type'] = 'application/x-www-form-urlencoded'
+wrk.body = 'grant_type=client_credentials'")
+L_MIXED=$(lua mixed "local n = 0
+local soap = '$SOAP_BODY'
+request = function()
+  n = n + 1
+  local k = n % 5
+  if k == 0 then return wrk.format('GET', '/api/http/?class=chat&method=getchatchannels&$AUTH') end
+  if k == 1 then return wrk.format('GET', '/api/basic/?class=chat&method=getchatchannels', {['Authorization'] = 'Basic $BASIC'}) end
+  if k == 2 then return wrk.format('POST', '/api/soap/', {['Content-Type'] = 'text/xml'}, soap) end
+  if k == 3 then return wrk.format('POST', '/api/json/chat/getchatchannels', {['Authorization'] = 'Bearer $TOKEN', ['Content-Type'] = 'application/json'}, '{}') end
+  return wrk.format('GET', '/api/http/?class=chat&method=sendmessage&$AUTH&platform=webchat&platformid=$CH&destination=mixed&message=m' .. n)
+end")
+
+RESULTS="$WORK/cases.jsonl"
+run_case() { # name, connections, path, [lua script]
+  local name=$1 conns=$2 path=$3 script=${4:-}
+  local args=(-t1 -c"$conns" -d"${DURATION}s" --latency)
+  [ -n "$script" ] && args+=(-s "$script")
+  taskset -c 1 wrk "${args[@]}" "$BASE$path" >"$WORK/$name.out" 2>&1 || true
+  python3 - "$name" "$WORK/$name.out" >>"$RESULTS" <<'PY'
+import json, re, sys
+name, text = sys.argv[1], open(sys.argv[2]).read()
+def ms(label):
+    m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
+    if not m: return None
+    v, unit = float(m.group(1)), m.group(2)
+    return round(v / 1000 if unit == "us" else v * 1000 if unit == "s" else v, 3)
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+errors = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", text))
+sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+if sock: errors += sum(int(x) for x in sock.groups())
+print(json.dumps({"name": name, "rps": float(rps.group(1)) if rps else 0.0, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors}))
+PY
+}
+
+echo "chatgate benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, ${DURATION}s per case, $CONNECTIONS connections" >&2
+run_case healthz "$CONNECTIONS" /healthz
+run_case plain "$CONNECTIONS" "/api/http/?class=chat&method=getchatchannels&$AUTH"
+run_case basic "$CONNECTIONS" "/api/basic/?class=chat&method=getchatchannels" "$L_BASIC"
+run_case soap "$CONNECTIONS" /api/soap/ "$L_SOAP"
+run_case json "$CONNECTIONS" /api/json/chat/getchatchannels "$L_JSON"
+run_case sendmessage "$CONNECTIONS" /api/http/ "$L_SEND"
+run_case token "$CONNECTIONS" /oauth/token "$L_TOKEN"
+run_case mixed 256 /api/http/ "$L_MIXED"
+
+PEAK=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
+python3 - "$RESULTS" "$PEAK" <<'PY'
+import json, sys
+cases = [json.loads(l) for l in open(sys.argv[1])]
+peak = round(int(sys.argv[2]) / 1024, 1)
+by = {c["name"]: c for c in cases}
+def ratio(a, b): return by[a]["rps"] / by[b]["rps"] if by[b]["rps"] else 0.0
+targets = {"plain": ("healthz", 0.60), "basic": ("plain", 0.95), "json": ("plain", 0.90), "soap": ("plain", 0.70)}
+print(f"{'case':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  ratio (target)")
+for c in cases:
+    extra = ""
+    if c["name"] in targets:
+        base, want = targets[c["name"]]
+        r = ratio(c["name"], base)
+        extra = f"{r:.2f} x {base} (>= {want}) {'ok' if r >= want else 'MISSED'}"
+    elif c["name"] in ("sendmessage", "token"):
+        extra = f"(>= 10000/s) {'ok' if c['rps'] >= 10000 else 'MISSED'}"
+    elif c["name"] != "healthz":
+        extra = f"{ratio(c['name'], 'healthz'):.2f} x healthz"
+    print(f"{c['name']:<12}{c['rps']:>10.0f}{c['p50_ms'] or 0:>9.3f}{c['p99_ms'] or 0:>9.3f}{c['errors']:>8}  {extra}")
+print(f"peak RSS: {peak} MiB (<= 128) {'ok' if peak <= 128 else 'MISSED'}")
+json.dump({"cases": cases, "peak_rss_mib": peak}, open("bench/results.json", "w"), indent=2)
+PY
