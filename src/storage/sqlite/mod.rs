@@ -13,7 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-use super::rows::{ChannelRow, CredentialRow, IDEMPOTENCY_WINDOW_MS, MessageRow, now_ms, to_messages};
+use super::rows::{ChannelRow, CredentialRow, MessageRow, now_ms, to_messages};
 use super::{
     CredentialChange, CredentialRecord, NewAccess, OutboxClaim, Store, StoreError, StoreResult,
     format_ip_list,
@@ -22,11 +22,13 @@ use crate::domain::model::{
     Attachment, Channel, InboundMessage, Message, MessageStatus, OutboundMessage, Platform, Scopes,
 };
 
+mod batch;
 mod oauth;
 
 pub struct SqliteStore {
     pub(crate) reader: SqlitePool,
     pub(crate) writer: SqlitePool,
+    sends: batch::SendQueue,
 }
 
 impl SqliteStore {
@@ -44,7 +46,7 @@ impl SqliteStore {
             .max_connections(readers.max(1))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { reader, writer })
+        Ok(Self { sends: batch::SendQueue::start(writer.clone()), reader, writer })
     }
 
     /// A write transaction that takes the lock at once (another process — the CLI — may write too).
@@ -193,52 +195,7 @@ impl Store for SqliteStore {
     }
 
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
-        let mut tx = self.write().await?;
-        if let Some(key) = &m.idempotency_key {
-            let seen: Option<(i64, i64)> = sqlx::query_as(
-                "SELECT message_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
-            )
-            .bind(m.account_id)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((id, at)) = seen
-                && m.now - at < IDEMPOTENCY_WINDOW_MS
-            {
-                tx.rollback().await?;
-                return Ok(id);
-            }
-        }
-        let chat_id = upsert_chat(&mut tx, m.channel_id, &m.destination, m.now).await?;
-        let row = NewRow {
-            sent: true,
-            status: MessageStatus::Pending,
-            text: m.text.as_deref(),
-            attachment: m.attachment.as_ref(),
-            expires_at: m.expires_at,
-            now: m.now,
-        };
-        let id = insert_message(&mut tx, chat_id, row).await?;
-        sqlx::query("INSERT INTO outbox (message_id, available_at) VALUES (?, ?)")
-            .bind(id)
-            .bind(m.now)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(key) = &m.idempotency_key {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (account_id, key, message_id, created_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (account_id, key) DO UPDATE SET message_id = excluded.message_id, \
-                 created_at = excluded.created_at",
-            )
-            .bind(m.account_id)
-            .bind(key)
-            .bind(id)
-            .bind(m.now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(id)
+        self.sends.send(m.clone()).await
     }
 
     async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64> {

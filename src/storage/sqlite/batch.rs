@@ -1,0 +1,122 @@
+//! Group commit for `send_message`. SQLite has one writer, and every statement is a round trip to
+//! sqlx's connection thread, so one transaction per message caps throughput. Concurrent sends are
+//! queued to one task that writes whatever has gathered (up to `MAX_BATCH`) in a single transaction
+//! and answers each caller only after that transaction committed: an acknowledged message is durable
+//! exactly as before. If a batch fails, its messages are retried one transaction each, so one bad
+//! message cannot fail the others.
+
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{NewRow, insert_message, upsert_chat};
+use crate::domain::model::{MessageStatus, OutboundMessage};
+use crate::storage::rows::IDEMPOTENCY_WINDOW_MS;
+use crate::storage::{StoreError, StoreResult};
+
+const MAX_BATCH: usize = 256;
+
+type Job = (OutboundMessage, oneshot::Sender<StoreResult<i64>>);
+
+/// The sending side, held by the store; the writing task ends when it is dropped.
+pub struct SendQueue {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SendQueue {
+    pub fn start(writer: SqlitePool) -> Self {
+        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(writer, rx));
+        Self { jobs }
+    }
+
+    pub async fn send(&self, m: OutboundMessage) -> StoreResult<i64> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || StoreError::Backend("the message writer stopped".into());
+        self.jobs.send((m, reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let messages: Vec<&OutboundMessage> = batch.iter().map(|(m, _)| m).collect();
+        match write_all(&writer, &messages).await {
+            Ok(ids) => {
+                for ((_, reply), id) in batch.drain(..).zip(ids) {
+                    let _ = reply.send(Ok(id));
+                }
+            }
+            Err(_) if batch.len() > 1 => {
+                for (m, reply) in batch.drain(..) {
+                    let one = write_all(&writer, &[&m]).await;
+                    let _ = reply
+                        .send(one.and_then(|ids| ids.first().copied().ok_or(StoreError::NotFound("id"))));
+                }
+            }
+            Err(e) => {
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(StoreError::Backend(e.to_string())));
+                }
+            }
+        }
+    }
+}
+
+async fn write_all(writer: &SqlitePool, messages: &[&OutboundMessage]) -> StoreResult<Vec<i64>> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut ids = Vec::with_capacity(messages.len());
+    for m in messages {
+        ids.push(write_one(&mut tx, m).await?);
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// One message inside the batch's transaction: the message, its outbox entry, its idempotency key.
+/// A key already seen (also earlier in the same batch) answers with its first message.
+async fn write_one(tx: &mut Transaction<'static, Sqlite>, m: &OutboundMessage) -> StoreResult<i64> {
+    if let Some(key) = &m.idempotency_key {
+        let seen: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT message_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
+        )
+        .bind(m.account_id)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some((id, at)) = seen
+            && m.now - at < IDEMPOTENCY_WINDOW_MS
+        {
+            return Ok(id);
+        }
+    }
+    let chat_id = upsert_chat(tx, m.channel_id, &m.destination, m.now).await?;
+    let row = NewRow {
+        sent: true,
+        status: MessageStatus::Pending,
+        text: m.text.as_deref(),
+        attachment: m.attachment.as_ref(),
+        expires_at: m.expires_at,
+        now: m.now,
+    };
+    let id = insert_message(tx, chat_id, row).await?;
+    sqlx::query("INSERT INTO outbox (message_id, available_at) VALUES (?, ?)")
+        .bind(id)
+        .bind(m.now)
+        .execute(&mut **tx)
+        .await?;
+    if let Some(key) = &m.idempotency_key {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (account_id, key, message_id, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (account_id, key) DO UPDATE SET message_id = excluded.message_id, \
+             created_at = excluded.created_at",
+        )
+        .bind(m.account_id)
+        .bind(key)
+        .bind(id)
+        .bind(m.now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
