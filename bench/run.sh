@@ -3,10 +3,16 @@
 # database and demo data, pinned to core 0, and drives each case with wrk pinned to core 1 over
 # keep-alive connections. Prints requests/s, p50/p99 latency and errors per case, each case's ratio to
 # /healthz measured in the same run, and the server's peak RSS; writes the figures to
-# bench/results.json. Environment: DURATION (seconds per case, default 10), CONNECTIONS (default 64).
+# bench/results.json.
+# These machines are noisy (the same case varies by ±10% from one minute to the next), so the cases run
+# in ROUNDS interleaved rounds of DURATION seconds each; every figure is the median over the rounds, and
+# every ratio is the median of the ratios within each round (two cases measured seconds apart), so a
+# drift of the machine does not skew one ratio.
+# Environment: ROUNDS (default 5), DURATION (seconds per case and round, default 3), CONNECTIONS (64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-5}"
+DURATION="${DURATION:-3}"
 CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${BENCH_PORT:-18999}"
 BASE="http://127.0.0.1:$PORT"
@@ -52,10 +58,11 @@ L_JSON=$(lua json "wrk.method = 'POST'
 wrk.headers['Authorization'] = 'Bearer $TOKEN'
 wrk.headers['Content-Type'] = 'application/json'
 wrk.body = '{}'")
-L_SEND=$(lua send "local n = 0
+L_SEND=$(lua send "math.randomseed(os.time())
+local run, n = math.random(1, 1000000000), 0
 request = function()
   n = n + 1
-  return wrk.format('GET', '/api/http/?class=chat&method=sendmessage&$AUTH&platform=webchat&platformid=$CH&destination=bench&message=bench+' .. n)
+  return wrk.format('GET', '/api/http/?class=chat&method=sendmessage&$AUTH&platform=webchat&platformid=$CH&destination=bench&message=bench+' .. run .. '+' .. n)
 end")
 L_TOKEN=$(lua token "wrk.method = 'POST'
 wrk.headers['Authorization'] = 'Basic $BASIC'
@@ -74,14 +81,14 @@ request = function()
 end")
 
 RESULTS="$WORK/cases.jsonl"
-run_case() { # name, connections, path, [lua script]
-  local name=$1 conns=$2 path=$3 script=${4:-}
+run_case() { # round, name, connections, path, [lua script]
+  local round=$1 name=$2 conns=$3 path=$4 script=${5:-}
   local args=(-t1 -c"$conns" -d"${DURATION}s" --latency)
   [ -n "$script" ] && args+=(-s "$script")
   taskset -c 1 wrk "${args[@]}" "$BASE$path" >"$WORK/$name.out" 2>&1 || true
-  python3 - "$name" "$WORK/$name.out" >>"$RESULTS" <<'PY'
+  python3 - "$name" "$WORK/$name.out" "$round" >>"$RESULTS" <<'PY'
 import json, re, sys
-name, text = sys.argv[1], open(sys.argv[2]).read()
+name, text, round_ = sys.argv[1], open(sys.argv[2]).read(), int(sys.argv[3])
 def ms(label):
     m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s)\s*$" % label, text, re.M)
     if not m: return None
@@ -91,28 +98,43 @@ rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
 errors = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", text))
 sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
 if sock: errors += sum(int(x) for x in sock.groups())
-print(json.dumps({"name": name, "rps": float(rps.group(1)) if rps else 0.0, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors}))
+print(json.dumps({"name": name, "round": round_, "rps": float(rps.group(1)) if rps else 0.0, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors}))
 PY
 }
 
-echo "chatgate benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, ${DURATION}s per case, $CONNECTIONS connections" >&2
-run_case healthz "$CONNECTIONS" /healthz
-run_case plain "$CONNECTIONS" "/api/http/?class=chat&method=getchatchannels&$AUTH"
-run_case basic "$CONNECTIONS" "/api/basic/?class=chat&method=getchatchannels" "$L_BASIC"
-run_case soap "$CONNECTIONS" /api/soap/ "$L_SOAP"
-run_case json "$CONNECTIONS" /api/json/chat/getchatchannels "$L_JSON"
-run_case sendmessage "$CONNECTIONS" /api/http/ "$L_SEND"
-run_case token "$CONNECTIONS" /oauth/token "$L_TOKEN"
-run_case mixed 256 /api/http/ "$L_MIXED"
+echo "chatgate benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, $ROUNDS rounds x ${DURATION}s per case, $CONNECTIONS connections" >&2
+for round in $(seq "$ROUNDS"); do
+  echo "round $round/$ROUNDS…" >&2
+  run_case "$round" healthz "$CONNECTIONS" /healthz
+  run_case "$round" plain "$CONNECTIONS" "/api/http/?class=chat&method=getchatchannels&$AUTH"
+  run_case "$round" basic "$CONNECTIONS" "/api/basic/?class=chat&method=getchatchannels" "$L_BASIC"
+  run_case "$round" soap "$CONNECTIONS" /api/soap/ "$L_SOAP"
+  run_case "$round" json "$CONNECTIONS" /api/json/chat/getchatchannels "$L_JSON"
+  run_case "$round" sendmessage "$CONNECTIONS" /api/http/ "$L_SEND"
+  run_case "$round" token "$CONNECTIONS" /oauth/token "$L_TOKEN"
+  run_case "$round" mixed 256 /api/http/ "$L_MIXED"
+done
 
 PEAK=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
 python3 - "$RESULTS" "$PEAK" <<'PY'
-import json, sys
-cases = [json.loads(l) for l in open(sys.argv[1])]
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
 peak = round(int(sys.argv[2]) / 1024, 1)
-by = {c["name"]: c for c in cases}
-def ratio(a, b): return by[a]["rps"] / by[b]["rps"] if by[b]["rps"] else 0.0
+names = list(dict.fromkeys(r["name"] for r in runs))
+def median(name, key):
+    values = [r[key] for r in runs if r["name"] == name and r[key] is not None]
+    return round(statistics.median(values), 3) if values else None
+cases = [{"name": n, "rps": median(n, "rps"), "p50_ms": median(n, "p50_ms"), "p99_ms": median(n, "p99_ms"),
+          "errors": sum(r["errors"] for r in runs if r["name"] == n),
+          "rounds_rps": [r["rps"] for r in runs if r["name"] == n]} for n in names]
+def ratio(a, b):
+    per_round = {}
+    for r in runs:
+        per_round.setdefault(r["round"], {})[r["name"]] = r["rps"]
+    values = [rs[a] / rs[b] for rs in per_round.values() if rs.get(b)]
+    return statistics.median(values) if values else 0.0
 targets = {"plain": ("healthz", 0.60), "basic": ("plain", 0.95), "json": ("plain", 0.90), "soap": ("plain", 0.70)}
+print(f"medians of {len(runs) // len(names)} rounds")
 print(f"{'case':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  ratio (target)")
 for c in cases:
     extra = ""
@@ -126,5 +148,6 @@ for c in cases:
         extra = f"{ratio(c['name'], 'healthz'):.2f} x healthz"
     print(f"{c['name']:<12}{c['rps']:>10.0f}{c['p50_ms'] or 0:>9.3f}{c['p99_ms'] or 0:>9.3f}{c['errors']:>8}  {extra}")
 print(f"peak RSS: {peak} MiB (<= 128) {'ok' if peak <= 128 else 'MISSED'}")
-json.dump({"cases": cases, "peak_rss_mib": peak}, open("bench/results.json", "w"), indent=2)
+ratios = {f"{a}/{b}": round(ratio(a, b), 3) for a, (b, _) in targets.items()}
+json.dump({"cases": cases, "ratios": ratios, "peak_rss_mib": peak}, open("bench/results.json", "w"), indent=2)
 PY

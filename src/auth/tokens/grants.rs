@@ -217,9 +217,10 @@ impl TokenService {
 
     /// RFC 7662: what a token is, told only to a client of the same account.
     pub async fn introspect(&self, caller: &Principal, token: &str) -> Result<Introspection, OAuthError> {
-        if let Some((claims, record)) = self.active(token).await?
+        if let Some((verified, record)) = self.active(token).await?
             && record.account_id == caller.account_id
         {
+            let claims = &verified.claims;
             return Ok(Introspection {
                 active: true,
                 scope: Some(claims.scope.clone()),
@@ -256,10 +257,10 @@ impl TokenService {
 
     /// RFC 7009: revokes an access or refresh token of the caller's account; unknown tokens are fine.
     pub async fn revoke(&self, caller: &Principal, token: &str) -> Result<(), OAuthError> {
-        if let Some((claims, record)) = self.active(token).await?
+        if let Some((verified, record)) = self.active(token).await?
             && record.account_id == caller.account_id
         {
-            self.revoke_access(&claims).await?;
+            self.revoke_access(&verified.claims).await?;
             return Ok(());
         }
         let now = chrono::Utc::now().timestamp_millis();

@@ -71,6 +71,13 @@ pub struct AccessClaims {
 
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
+/// What a verified signature established, with the scopes parsed once.
+#[derive(Debug)]
+pub struct Verified {
+    pub claims: AccessClaims,
+    pub scopes: Scopes,
+}
+
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -99,7 +106,8 @@ pub struct TokenService {
     issuer: String,
     audience: String,
     keys: RwLock<Arc<KeyRing>>,
-    verified: Cache<String, Arc<AccessClaims>>,
+    /// Token → its verified claims; keyed with a fast seeded hash, as tokens are long.
+    verified: Cache<String, Arc<Verified>, foldhash::fast::RandomState>,
     revoked: Cache<String, ()>,
 }
 
@@ -119,7 +127,10 @@ impl TokenService {
         let service = Arc::new(Self {
             audience: format!("{}/api/json", issuer.trim_end_matches('/')),
             issuer: issuer.trim_end_matches('/').to_string(),
-            verified: Cache::builder().max_capacity(settings.token_cache_entries).time_to_live(ttl).build(),
+            verified: Cache::builder()
+                .max_capacity(settings.token_cache_entries)
+                .time_to_live(ttl)
+                .build_with_hasher(foldhash::fast::RandomState::default()),
             revoked: Cache::builder().max_capacity(1_000_000).time_to_live(ttl).build(),
             keys: RwLock::new(Arc::new(KeyRing::new(&[], 0, 0))),
             auth,
@@ -190,9 +201,9 @@ impl TokenService {
     }
 
     /// The claims of a well-signed, unexpired token of ours (cached), ignoring revocation.
-    fn signed_claims(&self, token: &str) -> Option<Arc<AccessClaims>> {
-        if let Some(c) = self.verified.get(token) {
-            return (c.exp > now_secs()).then_some(c);
+    fn signed_claims(&self, token: &str) -> Option<Arc<Verified>> {
+        if let Some(v) = self.verified.get(token) {
+            return (v.claims.exp > now_secs()).then_some(v);
         }
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
@@ -210,32 +221,29 @@ impl TokenService {
         if data.claims.iat > now_secs() + 60 {
             return None; // issued in the future: not ours, or a clock gone wrong
         }
-        let claims = Arc::new(data.claims);
-        self.verified.insert(token.to_string(), claims.clone());
-        Some(claims)
+        let scopes = Scopes::parse(&data.claims.scope).unwrap_or(Scopes::NONE);
+        let verified = Arc::new(Verified { claims: data.claims, scopes });
+        self.verified.insert(token.to_string(), verified.clone());
+        Some(verified)
     }
 
     /// The claims and current credential record of a token that is valid right now.
-    pub async fn active(
-        &self,
-        token: &str,
-    ) -> DomainResult<Option<(Arc<AccessClaims>, Arc<CredentialRecord>)>> {
-        let Some(claims) = self.signed_claims(token) else { return Ok(None) };
-        if self.revoked.contains_key(&claims.jti) {
+    pub async fn active(&self, token: &str) -> DomainResult<Option<(Arc<Verified>, Arc<CredentialRecord>)>> {
+        let Some(v) = self.signed_claims(token) else { return Ok(None) };
+        if self.revoked.contains_key(&v.claims.jti) {
             return Ok(None);
         }
-        let record = self.auth.lookup(&claims.client_id).await?;
-        Ok(record.filter(|r| r.enabled && r.id == claims.cid && r.version == claims.ver).map(|r| (claims, r)))
+        let record = self.auth.lookup(&v.claims.client_id).await?;
+        Ok(record.filter(|r| r.enabled && r.id == v.claims.cid && r.version == v.claims.ver).map(|r| (v, r)))
     }
 
     /// A bearer token → the caller, or `INVALID_TOKEN` / `IP_NOT_ALLOWED`.
     pub async fn authenticate(&self, token: &str, client: IpAddr) -> DomainResult<Principal> {
-        let (claims, record) = self.active(token).await?.ok_or(ErrorCode::InvalidToken)?;
+        let (verified, record) = self.active(token).await?.ok_or(ErrorCode::InvalidToken)?;
         if !ip_filter::allows(client, &[&record.account_ip_allow, &record.ip_allow]) {
             return Err(DomainError::new(ErrorCode::IpNotAllowed));
         }
-        let granted = Scopes::parse(&claims.scope).unwrap_or(Scopes::NONE);
-        let scopes = Scopes::ALL.iter().filter(|s| granted.allows(*s) && record.scopes.allows(*s));
+        let scopes = Scopes::ALL.iter().filter(|s| verified.scopes.allows(*s) && record.scopes.allows(*s));
         Ok(Principal {
             account_id: record.account_id,
             credential_id: record.id,
