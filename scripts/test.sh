@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # The test command. Installs what the suite needs beyond cargo when it is missing — xmllint
 # (libxml2-utils) to validate SOAP messages against the WSDL's schema, Python zeep to consume the WSDL
-# as a real SOAP toolkit, PyJWT to verify access tokens with a JOSE library independent of ours — then
-# runs the integration suite. Extra arguments go to `cargo test`.
+# as a real SOAP toolkit, PyJWT to verify access tokens with a JOSE library independent of ours, and
+# Chromium with playwright-core to click through Swagger UI — then runs the integration suite. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v xmllint >/dev/null 2>&1; then
   echo "installing libxml2-utils (xmllint)…" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium…" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -d tests/clients/node_modules/playwright-core ]; then
+  echo "installing playwright-core (drives Debian's chromium; downloads no browser)…" >&2
+  npm install --prefix tests/clients --no-save --no-audit --no-fund playwright-core@1.64.1 >/dev/null
 fi
 if ! python3 -c 'import zeep, jwt, cryptography' >/dev/null 2>&1; then
   echo "installing zeep, PyJWT, cryptography…" >&2

@@ -189,3 +189,35 @@ async fn swagger_ui_is_served_from_the_binary() {
     assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(res.headers()["location"], "/docs/");
 }
+
+/// Swagger UI in a real browser: "Authorize" with client credentials gets a token from /oauth/token and
+/// "Try it out" calls the JSON door with it.
+#[tokio::test]
+async fn swagger_ui_authorize_with_client_credentials_works_in_a_browser() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
+    let ready = std::path::Path::new(dir).join("node_modules/playwright-core").exists()
+        && std::path::Path::new("/usr/bin/chromium").exists();
+    assert!(
+        ready,
+        "needs Debian's chromium and playwright-core in tests/clients (scripts/test.sh installs both)"
+    );
+    let app = spawn_app().await;
+    app.seed().await;
+    let shot = app.dir.path().join("swagger.png");
+    let out = tokio::process::Command::new("node")
+        .current_dir(dir)
+        .args(["swagger_check.mjs", &app.address, LOGIN, PASSWORD, &shot.to_string_lossy()])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["authorized"], true);
+    assert_eq!(seen["response"]["status"], "SUCCESS");
+    assert_eq!(seen["response"]["result"]["list"].as_array().unwrap().len(), 4);
+}
