@@ -49,7 +49,8 @@ pub fn decode_form(input: &[u8], params: &mut Params) -> DomainResult<()> {
     Ok(())
 }
 
-fn decode_component(raw: &[u8]) -> DomainResult<String> {
+/// One form-encoded component (`+` is a space), strictly UTF-8.
+pub fn decode_component(raw: &[u8]) -> DomainResult<String> {
     let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
     percent_decode(&spaced)
         .decode_utf8()

@@ -118,6 +118,16 @@ async fn client_credentials_by_basic_and_by_post_give_working_tokens() {
 }
 
 #[tokio::test]
+async fn client_secret_basic_credentials_are_form_decoded() {
+    let app = spawn_app().await;
+    app.seed().await;
+    app.admin().create_account("plain-id", "s&e=c+r%t ü").await.unwrap();
+    // RFC 6749 §2.3.1: id and secret are form-encoded before Basic; the oauth2 crate does this.
+    let token = token_for(&app, "plain-id", "s&e=c+r%t ü", None, AuthType::BasicAuth).await.unwrap();
+    assert_eq!(json_call(&app, &token, "getchatchannels", serde_json::json!({})).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn scope_narrows_and_is_enforced() {
     let app = spawn_app().await;
     let f = app.seed().await;

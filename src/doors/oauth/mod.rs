@@ -13,7 +13,7 @@ use crate::auth::tokens::grants::{OAuthError, TokenRequest};
 use crate::auth::tokens::keys::Jwk;
 use crate::domain::Params;
 use crate::domain::model::{Principal, Scope};
-use crate::doors::wire::{client_of, decode_form, read_body};
+use crate::doors::wire::{client_of, decode_component, decode_form, read_body};
 use crate::startup::AppState;
 use crate::telemetry::Outcome;
 
@@ -104,9 +104,7 @@ fn basic_client(value: &str) -> Option<(String, String)> {
     }
     let text = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = text.split_once(':')?;
-    let mut p = Params::new();
-    decode_form(format!("i={id}&s={secret}").as_bytes(), &mut p).ok()?;
-    Some((p.raw("i")?.to_string(), p.raw("s")?.to_string()))
+    Some((decode_component(id.as_bytes()).ok()?, decode_component(secret.as_bytes()).ok()?))
 }
 
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth",
