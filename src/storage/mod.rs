@@ -4,6 +4,7 @@
 
 pub mod postgres;
 mod rows;
+mod sql;
 pub mod sqlite;
 pub mod watch;
 

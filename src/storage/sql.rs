@@ -1,0 +1,521 @@
+//! The SQL both engines share. sqlx binds `$N` placeholders on SQLite as on PostgreSQL, and the
+//! statements below use only SQL both understand, so one text serves both: `sql_store!` emits the
+//! helpers and the `Store` implementation for an engine's store type, which supplies `reader()` (a
+//! pool for reads), `write()` (a write transaction) and the methods that really differ (`send_message`,
+//! `claim_outbox`).
+
+/// `sql_store!(StoreType, sqlx database type, { engine-specific Store methods })`.
+#[macro_export]
+macro_rules! sql_store {
+    ($store:ty, $db:ty, { $($engine:tt)* }) => {
+        /// Finds or creates the chat of `channel_id` with `destination`.
+        async fn upsert_chat(
+            tx: &mut Transaction<'static, $db>,
+            channel_id: i64,
+            destination: &str,
+            now: i64,
+        ) -> StoreResult<i64> {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO chats (channel_id, destination, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (channel_id, destination) DO UPDATE SET destination = excluded.destination RETURNING id",
+            )
+            .bind(channel_id)
+            .bind(destination)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?)
+        }
+
+        /// A message row to insert: an outbound one (`pending`) or a received one (`unread`).
+        struct NewRow<'a> {
+            sent: bool,
+            status: MessageStatus,
+            text: Option<&'a str>,
+            attachment: Option<&'a Attachment>,
+            expires_at: Option<i64>,
+            now: i64,
+        }
+
+        /// Inserts a message into a chat and makes it the chat's last one.
+        async fn insert_message(
+            tx: &mut Transaction<'static, $db>,
+            chat_id: i64,
+            m: NewRow<'_>,
+        ) -> StoreResult<i64> {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO messages (chat_id, sent, status, body, file_type, file_url, thumb_url, expires_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            )
+            .bind(chat_id)
+            .bind(m.sent)
+            .bind(m.status.as_str())
+            .bind(m.text)
+            .bind(m.attachment.map(|a| a.file_type.as_str()))
+            .bind(m.attachment.map(|a| a.url.as_str()))
+            .bind(m.attachment.and_then(|a| a.thumb_url.as_deref()))
+            .bind(m.expires_at)
+            .bind(m.now)
+            .fetch_one(&mut **tx)
+            .await?;
+            sqlx::query("UPDATE chats SET last_message_id = $1 WHERE id = $2")
+                .bind(id)
+                .bind(chat_id)
+                .execute(&mut **tx)
+                .await?;
+            Ok(id)
+        }
+
+        async fn record_change(tx: &mut Transaction<'static, $db>, account_id: i64) -> StoreResult<()> {
+            sqlx::query("INSERT INTO credential_changes (account_id, at) VALUES ($1, $2)")
+                .bind(account_id)
+                .bind(now_ms())
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn account_id_of(tx: &mut Transaction<'static, $db>, login: &str) -> StoreResult<i64> {
+            sqlx::query_scalar("SELECT id FROM accounts WHERE login = $1")
+                .bind(login)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(StoreError::NotFound("account"))
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::storage::Store for $store {
+            async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>> {
+                let row: Option<CredentialRow> = sqlx::query_as(
+                    "SELECT c.id, c.account_id, c.login, c.secret_hash, c.scopes, c.enabled, c.ip_allow, \
+                     a.ip_allow AS account_ip_allow, c.version \
+                     FROM credentials c JOIN accounts a ON a.id = c.account_id WHERE c.login = $1",
+                )
+                .bind(login)
+                .fetch_optional(self.reader())
+                .await?;
+                Ok(row.map(CredentialRecord::from))
+            }
+
+            async fn credential_changes_since(&self, after: i64) -> StoreResult<Vec<CredentialChange>> {
+                let rows: Vec<(i64, i64)> =
+                    sqlx::query_as("SELECT id, account_id FROM credential_changes WHERE id > $1 ORDER BY id")
+                        .bind(after)
+                        .fetch_all(self.reader())
+                        .await?;
+                Ok(rows.into_iter().map(|(id, account_id)| CredentialChange { id, account_id }).collect())
+            }
+
+            async fn last_credential_change(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM credential_changes")
+                    .fetch_one(self.reader())
+                    .await?)
+            }
+
+            async fn channels(&self, account_id: i64) -> StoreResult<Vec<Channel>> {
+                let rows: Vec<ChannelRow> = sqlx::query_as(
+                    "SELECT id, account_id, platform, name FROM channels WHERE account_id = $1 ORDER BY id",
+                )
+                .bind(account_id)
+                .fetch_all(self.reader())
+                .await?;
+                rows.into_iter().map(Channel::try_from).collect()
+            }
+
+            async fn channel(&self, account_id: i64, channel_id: i64) -> StoreResult<Option<Channel>> {
+                let row: Option<ChannelRow> = sqlx::query_as(
+                    "SELECT id, account_id, platform, name FROM channels WHERE id = $1 AND account_id = $2",
+                )
+                .bind(channel_id)
+                .bind(account_id)
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(Channel::try_from).transpose()
+            }
+
+            async fn chat_exists(&self, channel_id: i64, destination: &str) -> StoreResult<bool> {
+                let found: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = $1 AND destination = $2")
+                        .bind(channel_id)
+                        .bind(destination)
+                        .fetch_optional(self.reader())
+                        .await?;
+                Ok(found.is_some())
+            }
+
+            async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64> {
+                let mut tx = self.write().await?;
+                let chat_id = upsert_chat(&mut tx, m.channel_id, &m.destination, m.now).await?;
+                let row = NewRow {
+                    sent: false,
+                    status: MessageStatus::Unread,
+                    text: m.text.as_deref(),
+                    attachment: m.attachment.as_ref(),
+                    expires_at: None,
+                    now: m.now,
+                };
+                let id = insert_message(&mut tx, chat_id, row).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn last_message_per_chat(&self, channel_id: i64) -> StoreResult<Vec<Message>> {
+                let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+                    crate::message_select!(),
+                    "WHERE c.channel_id = $1 AND m.id = c.last_message_id ORDER BY m.id DESC"
+                ))
+                .bind(channel_id)
+                .fetch_all(self.reader())
+                .await?;
+                to_messages(rows)
+            }
+
+            async fn messages(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                before: Option<i64>,
+                limit: u32,
+            ) -> StoreResult<Vec<Message>> {
+                let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+                    crate::message_select!(),
+                    "WHERE c.channel_id = $1 AND c.destination = $2 AND m.id < $3 ORDER BY m.id DESC LIMIT $4"
+                ))
+                .bind(channel_id)
+                .bind(destination)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await?;
+                to_messages(rows)
+            }
+
+            async fn message(&self, account_id: i64, message_id: i64) -> StoreResult<Option<Message>> {
+                let row: Option<MessageRow> =
+                    sqlx::query_as(concat!(crate::message_select!(), "WHERE m.id = $1 AND ch.account_id = $2"))
+                        .bind(message_id)
+                        .bind(account_id)
+                        .fetch_optional(self.reader())
+                        .await?;
+                row.map(Message::try_from).transpose()
+            }
+
+            async fn unread_messages(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                mark_read: bool,
+            ) -> StoreResult<Vec<Message>> {
+                let query = sqlx::query_as(concat!(
+                    crate::message_select!(),
+                    "WHERE c.channel_id = $1 AND c.destination = $2 AND NOT m.sent AND m.status = 'unread' ORDER BY m.id"
+                ))
+                .bind(channel_id)
+                .bind(destination);
+                if !mark_read {
+                    return to_messages(query.fetch_all(self.reader()).await?);
+                }
+                let mut tx = self.write().await?;
+                let rows: Vec<MessageRow> = query.fetch_all(&mut *tx).await?;
+                let mut list = to_messages(rows)?;
+                if let Some(last) = list.last() {
+                    sqlx::query(
+                        "UPDATE messages SET status = 'read' WHERE NOT sent AND status = 'unread' AND id <= $1 \
+                         AND chat_id = (SELECT id FROM chats WHERE channel_id = $2 AND destination = $3)",
+                    )
+                    .bind(last.id)
+                    .bind(channel_id)
+                    .bind(destination)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                list.iter_mut().for_each(|m| m.status = MessageStatus::Read);
+                Ok(list)
+            }
+
+            async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64> {
+                let mut tx = self.write().await?;
+                let done = sqlx::query(
+                    "UPDATE messages SET status = 'read' WHERE NOT sent AND status = 'unread' AND id <= $1 \
+                     AND chat_id = (SELECT id FROM chats WHERE channel_id = $2 AND destination = $3)",
+                )
+                .bind(up_to)
+                .bind(channel_id)
+                .bind(destination)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn outbox_len(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(self.reader()).await?)
+            }
+
+            async fn account_count(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(self.reader()).await?)
+            }
+
+            async fn create_account(&self, login: &str, secret_hash: &str) -> StoreResult<i64> {
+                let mut tx = self.write().await?;
+                let now = now_ms();
+                let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM credentials WHERE login = $1")
+                    .bind(login)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if taken.is_some() {
+                    return Err(StoreError::Conflict("login"));
+                }
+                let id: i64 =
+                    sqlx::query_scalar("INSERT INTO accounts (login, created_at) VALUES ($1, $2) RETURNING id")
+                        .bind(login)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query(
+                    "INSERT INTO credentials (account_id, login, name, secret_hash, scopes, is_primary, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, TRUE, $6)",
+                )
+                .bind(id)
+                .bind(login)
+                .bind(login)
+                .bind(secret_hash)
+                .bind(Scopes::ALL.to_string())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                record_change(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn set_account_ip_filter(&self, login: &str, allow: &[IpNet]) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let id = account_id_of(&mut tx, login).await?;
+                sqlx::query("UPDATE accounts SET ip_allow = $1 WHERE id = $2")
+                    .bind(format_ip_list(allow))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                record_change(&mut tx, id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_access(&self, a: &NewAccess) -> StoreResult<i64> {
+                let mut tx = self.write().await?;
+                let account_id = account_id_of(&mut tx, &a.account_login).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO credentials (account_id, login, name, secret_hash, scopes, ip_allow, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(account_id)
+                .bind(&a.login)
+                .bind(&a.name)
+                .bind(&a.secret_hash)
+                .bind(a.scopes.to_string())
+                .bind(format_ip_list(&a.ip_allow))
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await?;
+                record_change(&mut tx, account_id).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn set_access_enabled(&self, login: &str, enabled: bool) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let account_id: i64 = sqlx::query_scalar(
+                    "UPDATE credentials SET enabled = $1, version = version + 1 WHERE login = $2 AND NOT is_primary \
+                     RETURNING account_id",
+                )
+                .bind(enabled)
+                .bind(login)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("access"))?;
+                record_change(&mut tx, account_id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn set_secret(&self, login: &str, secret_hash: &str) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let account_id: i64 = sqlx::query_scalar(
+                    "UPDATE credentials SET secret_hash = $1, version = version + 1 WHERE login = $2 RETURNING account_id",
+                )
+                .bind(secret_hash)
+                .bind(login)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("login"))?;
+                record_change(&mut tx, account_id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn create_channel(
+                &self,
+                account_login: &str,
+                platform: Platform,
+                name: &str,
+                settings: &serde_json::Value,
+            ) -> StoreResult<i64> {
+                let mut tx = self.write().await?;
+                let account_id = account_id_of(&mut tx, account_login).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO channels (account_id, platform, name, settings, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(account_id)
+                .bind(platform.as_str())
+                .bind(name)
+                .bind(settings.to_string())
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await?;
+                record_change(&mut tx, account_id).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            $($engine)*
+        }
+    };
+}
+
+/// `sql_oauth_store!(StoreType)`: the `OAuthStore` implementation, the same SQL on both engines.
+#[macro_export]
+macro_rules! sql_oauth_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::storage::OAuthStore for $store {
+
+            async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
+                let rows: Vec<(String, Vec<u8>, Vec<u8>, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT kid, private_key, public_key, created_at, retired_at FROM signing_keys ORDER BY id",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(kid, private_key, public_key, created_at, retired_at)| SigningKey {
+                        kid,
+                        private_key,
+                        public_key,
+                        created_at,
+                        retired_at,
+                    })
+                    .collect())
+            }
+
+            async fn rotate_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+                    .bind(key.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, private_key, public_key, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&key.kid)
+                .bind(&key.private_key)
+                .bind(&key.public_key)
+                .bind(key.created_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                sqlx::query("INSERT INTO token_revocations (jti, expires_at) VALUES ($1, $2)")
+                    .bind(jti)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revocations_since(&self, after: i64, now: i64) -> StoreResult<Vec<Revocation>> {
+                let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+                    "SELECT id, jti, expires_at FROM token_revocations WHERE id > $1 AND expires_at > $2 ORDER BY id",
+                )
+                .bind(after)
+                .bind(now)
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows.into_iter().map(|(id, jti, expires_at)| Revocation { id, jti, expires_at }).collect())
+            }
+
+            async fn insert_refresh_token(&self, t: &RefreshToken, now: i64) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (token_hash, chain, credential_id, cred_version, scope, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&t.token_hash)
+                .bind(&t.chain)
+                .bind(t.credential_id)
+                .bind(t.cred_version)
+                .bind(&t.scope)
+                .bind(t.expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn use_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<RefreshUse> {
+                let mut tx = self.write().await?;
+                let row: Option<RefreshRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{REFRESH_COLUMNS}WHERE r.token_hash = $1")))
+                        .bind(token_hash)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let outcome = match row {
+                    None => RefreshUse::Invalid,
+                    Some(r) if r.used_at.is_some() => {
+                        sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE chain = $1")
+                            .bind(&r.chain)
+                            .execute(&mut *tx)
+                            .await?;
+                        RefreshUse::Reused
+                    }
+                    Some(r) if r.revoked || r.expires_at <= now => RefreshUse::Invalid,
+                    Some(r) => {
+                        sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2")
+                            .bind(now)
+                            .bind(token_hash)
+                            .execute(&mut *tx)
+                            .await?;
+                        RefreshUse::Fresh(r.into())
+                    }
+                };
+                tx.commit().await?;
+                Ok(outcome)
+            }
+
+            async fn find_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<RefreshToken>> {
+                let row: Option<RefreshRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("{REFRESH_COLUMNS}WHERE r.token_hash = $1")))
+                        .bind(token_hash)
+                        .fetch_optional(self.reader())
+                        .await?;
+                Ok(row.filter(|r| r.used_at.is_none() && !r.revoked && r.expires_at > now).map(Into::into))
+            }
+
+            async fn revoke_refresh_chain(&self, chain: &str) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE chain = $1")
+                    .bind(chain)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
