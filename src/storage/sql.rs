@@ -160,7 +160,7 @@ macro_rules! sql_store {
 
             async fn last_message_per_chat(&self, channel_id: i64) -> StoreResult<Vec<Message>> {
                 let rows: Vec<MessageRow> = sqlx::query_as(concat!(
-                    crate::message_select!(),
+                    $crate::message_select!(),
                     "WHERE c.channel_id = $1 AND m.id = c.last_message_id ORDER BY m.id DESC"
                 ))
                 .bind(channel_id)
@@ -177,7 +177,7 @@ macro_rules! sql_store {
                 limit: u32,
             ) -> StoreResult<Vec<Message>> {
                 let rows: Vec<MessageRow> = sqlx::query_as(concat!(
-                    crate::message_select!(),
+                    $crate::message_select!(),
                     "WHERE c.channel_id = $1 AND c.destination = $2 AND m.id < $3 ORDER BY m.id DESC LIMIT $4"
                 ))
                 .bind(channel_id)
@@ -191,7 +191,7 @@ macro_rules! sql_store {
 
             async fn message(&self, account_id: i64, message_id: i64) -> StoreResult<Option<Message>> {
                 let row: Option<MessageRow> =
-                    sqlx::query_as(concat!(crate::message_select!(), "WHERE m.id = $1 AND ch.account_id = $2"))
+                    sqlx::query_as(concat!($crate::message_select!(), "WHERE m.id = $1 AND ch.account_id = $2"))
                         .bind(message_id)
                         .bind(account_id)
                         .fetch_optional(self.reader())
@@ -206,7 +206,7 @@ macro_rules! sql_store {
                 mark_read: bool,
             ) -> StoreResult<Vec<Message>> {
                 let query = sqlx::query_as(concat!(
-                    crate::message_select!(),
+                    $crate::message_select!(),
                     "WHERE c.channel_id = $1 AND c.destination = $2 AND NOT m.sent AND m.status = 'unread' ORDER BY m.id"
                 ))
                 .bind(channel_id)
