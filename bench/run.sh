@@ -7,11 +7,12 @@
 # These machines are noisy (the same case varies by ±10% from one minute to the next), so the cases run
 # in ROUNDS interleaved rounds of DURATION seconds each; every figure is the median over the rounds, and
 # every ratio is the median of the ratios within each round (two cases measured seconds apart), so a
-# drift of the machine does not skew one ratio.
-# Environment: ROUNDS (default 5), DURATION (seconds per case and round, default 3), CONNECTIONS (64).
+# drift of the machine does not skew one ratio. The order of the cases rotates from round to round, as a
+# case measured right after another runs measurably faster or slower than one measured first.
+# Environment: ROUNDS (default 6), DURATION (seconds per case and round, default 3), CONNECTIONS (64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS="${ROUNDS:-5}"
+ROUNDS="${ROUNDS:-6}"
 DURATION="${DURATION:-3}"
 CONNECTIONS="${CONNECTIONS:-64}"
 PORT="${BENCH_PORT:-18999}"
@@ -103,16 +104,24 @@ PY
 }
 
 echo "chatgate benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, $ROUNDS rounds x ${DURATION}s per case, $CONNECTIONS connections" >&2
+CASES=(healthz plain basic soap json sendmessage token mixed)
+run_named() { # round, case name
+  case $2 in
+    healthz) run_case "$1" healthz "$CONNECTIONS" /healthz ;;
+    plain) run_case "$1" plain "$CONNECTIONS" "/api/http/?class=chat&method=getchatchannels&$AUTH" ;;
+    basic) run_case "$1" basic "$CONNECTIONS" "/api/basic/?class=chat&method=getchatchannels" "$L_BASIC" ;;
+    soap) run_case "$1" soap "$CONNECTIONS" /api/soap/ "$L_SOAP" ;;
+    json) run_case "$1" json "$CONNECTIONS" /api/json/chat/getchatchannels "$L_JSON" ;;
+    sendmessage) run_case "$1" sendmessage "$CONNECTIONS" /api/http/ "$L_SEND" ;;
+    token) run_case "$1" token "$CONNECTIONS" /oauth/token "$L_TOKEN" ;;
+    mixed) run_case "$1" mixed 256 /api/http/ "$L_MIXED" ;;
+  esac
+}
 for round in $(seq "$ROUNDS"); do
   echo "round $round/$ROUNDS…" >&2
-  run_case "$round" healthz "$CONNECTIONS" /healthz
-  run_case "$round" plain "$CONNECTIONS" "/api/http/?class=chat&method=getchatchannels&$AUTH"
-  run_case "$round" basic "$CONNECTIONS" "/api/basic/?class=chat&method=getchatchannels" "$L_BASIC"
-  run_case "$round" soap "$CONNECTIONS" /api/soap/ "$L_SOAP"
-  run_case "$round" json "$CONNECTIONS" /api/json/chat/getchatchannels "$L_JSON"
-  run_case "$round" sendmessage "$CONNECTIONS" /api/http/ "$L_SEND"
-  run_case "$round" token "$CONNECTIONS" /oauth/token "$L_TOKEN"
-  run_case "$round" mixed 256 /api/http/ "$L_MIXED"
+  for i in $(seq 0 $((${#CASES[@]} - 1))); do
+    run_named "$round" "${CASES[$(((i + round - 1) % ${#CASES[@]}))]}"
+  done
 done
 
 PEAK=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
@@ -120,7 +129,8 @@ python3 - "$RESULTS" "$PEAK" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 peak = round(int(sys.argv[2]) / 1024, 1)
-names = list(dict.fromkeys(r["name"] for r in runs))
+order = ["healthz", "plain", "basic", "soap", "json", "sendmessage", "token", "mixed"]
+names = [n for n in order if any(r["name"] == n for r in runs)]
 def median(name, key):
     values = [r[key] for r in runs if r["name"] == name and r[key] is not None]
     return round(statistics.median(values), 3) if values else None
