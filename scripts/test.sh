@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command. Installs what the suite needs beyond cargo when it is missing — xmllint
 # (libxml2-utils) to validate SOAP messages against the WSDL's schema, Python zeep to consume the WSDL
-# as a real SOAP toolkit, PyJWT to verify access tokens with a JOSE library independent of ours, and
-# Chromium with playwright-core to click through Swagger UI — then runs the integration suite. Extra arguments go to `cargo test`.
+# and node-soap as real SOAP toolkits, PyJWT to verify access tokens with a JOSE library independent of
+# ours, and Chromium with playwright-core to click through Swagger UI — then runs the integration suite. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +14,9 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "installing chromium…" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-if [ ! -d tests/clients/node_modules/playwright-core ]; then
-  echo "installing playwright-core (drives Debian's chromium; downloads no browser)…" >&2
-  npm install --prefix tests/clients --no-save --no-audit --no-fund playwright-core@1.64.1 >/dev/null
+if [ ! -d tests/clients/node_modules/playwright-core ] || [ ! -d tests/clients/node_modules/soap ]; then
+  echo "installing playwright-core (drives Debian's chromium; downloads no browser) and node-soap…" >&2
+  npm install --prefix tests/clients --no-save --no-audit --no-fund playwright-core@1.64.1 soap@1.13.0 >/dev/null
 fi
 if ! python3 -c 'import zeep, jwt, cryptography' >/dev/null 2>&1; then
   echo "installing zeep, PyJWT, cryptography…" >&2

@@ -402,3 +402,25 @@ async fn zeep_consumes_the_wsdl_and_calls_every_operation() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// node-soap, the usual Node.js SOAP client, consumes the served WSDL and calls the service.
+#[tokio::test]
+async fn node_soap_consumes_the_wsdl() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
+    let ready = std::path::Path::new(dir).join("node_modules/soap").exists();
+    assert!(ready, "needs node-soap in tests/clients (scripts/test.sh installs it)");
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let out = tokio::process::Command::new("node")
+        .current_dir(dir)
+        .args(["node_soap_check.js", &app.address, LOGIN, PASSWORD, &f.webchat])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "node-soap failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
