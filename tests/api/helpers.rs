@@ -41,9 +41,23 @@ pub fn engine() -> &'static str {
     if std::env::var_os("TEST_DATABASE_URL").is_some() { "postgres" } else { "sqlite" }
 }
 
+/// Says once, past libtest's output capture (which only hooks the print macros), which engine runs.
+fn announce_engine() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let line = match engine() {
+            "postgres" => "chatgate tests: running on PostgreSQL (TEST_DATABASE_URL)\n",
+            _ => "chatgate tests: running on SQLite (set TEST_DATABASE_URL=postgres://… for PostgreSQL)\n",
+        };
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    });
+}
+
 /// A new, empty database: on the `TEST_DATABASE_URL` server if set (a database of its own), else a
 /// SQLite file in `dir`.
 pub async fn fresh_database_url(dir: &Path) -> String {
+    announce_engine();
     let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
         return format!("sqlite://{}", dir.join("chatgate.db").display());
     };
