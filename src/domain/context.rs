@@ -41,6 +41,22 @@ impl Context<'_> {
             .ok_or(DomainError::param(ErrorCode::ChannelNotFound, "platformid"))
     }
 
+    /// `MESSAGE_NOT_FOUND` (naming `param`) unless `message_id` is a message of this very chat.
+    pub async fn require_message_in_chat(
+        &self,
+        channel: &Channel,
+        destination: &str,
+        message_id: i64,
+        param: &'static str,
+    ) -> DomainResult<()> {
+        let found = self.store.message(self.principal.account_id, message_id).await?;
+        if found.is_some_and(|m| m.channel_id == channel.id && m.destination == destination) {
+            Ok(())
+        } else {
+            Err(DomainError::param(ErrorCode::MessageNotFound, param))
+        }
+    }
+
     /// `CHAT_NOT_FOUND` unless the channel has a chat with `destination`.
     pub async fn require_chat(&self, channel: &Channel, destination: &str) -> DomainResult<()> {
         if self.store.chat_exists(channel.id, destination).await? {

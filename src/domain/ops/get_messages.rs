@@ -1,7 +1,7 @@
 //! `chat.getmessages`: a chat's messages, newest first, `limit` at a time, paged with `before`.
 
 use crate::domain::context::{ChannelRef, Context};
-use crate::domain::error::{DomainError, DomainResult, ErrorCode};
+use crate::domain::error::DomainResult;
 use crate::domain::params::Params;
 use crate::domain::reply::{MessageView, Reply};
 use crate::domain::values;
@@ -34,10 +34,7 @@ impl GetMessages {
         ctx.require_chat(&channel, &self.destination).await?;
         // `before` must be a message of this very chat: a foreign id would silently page nothing.
         if let Some(before) = self.before {
-            let found = ctx.store.message(ctx.principal.account_id, before).await?;
-            if !found.is_some_and(|m| m.channel_id == channel.id && m.destination == self.destination) {
-                return Err(DomainError::param(ErrorCode::MessageNotFound, "before"));
-            }
+            ctx.require_message_in_chat(&channel, &self.destination, before, "before").await?;
         }
         let list = ctx.store.messages(channel.id, &self.destination, self.before, self.limit).await?;
         Ok(Reply::Messages(list.iter().map(MessageView::new).collect()))

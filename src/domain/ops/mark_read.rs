@@ -1,7 +1,7 @@
 //! `chat.markread`: every received message of a chat up to and including `messageid` becomes `read`.
 
 use crate::domain::context::{ChannelRef, Context};
-use crate::domain::error::{DomainError, DomainResult, ErrorCode};
+use crate::domain::error::DomainResult;
 use crate::domain::params::Params;
 use crate::domain::reply::Reply;
 use crate::domain::values;
@@ -27,10 +27,7 @@ impl MarkRead {
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         let channel = ctx.channel(self.channel).await?;
         ctx.require_chat(&channel, &self.destination).await?;
-        let found = ctx.store.message(ctx.principal.account_id, self.up_to).await?;
-        if !found.is_some_and(|m| m.channel_id == channel.id && m.destination == self.destination) {
-            return Err(DomainError::param(ErrorCode::MessageNotFound, "messageid"));
-        }
+        ctx.require_message_in_chat(&channel, &self.destination, self.up_to, "messageid").await?;
         ctx.store.mark_read(channel.id, &self.destination, self.up_to).await?;
         Ok(Reply::Empty)
     }
