@@ -110,20 +110,26 @@ pub fn request_id(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(|r| r.0.clone())
 }
 
-/// A JSON envelope response with `status`, carrying the outcome for the request log.
-pub fn json_response(
-    req: &HttpRequest,
-    status: StatusCode,
-    mut outcome: Outcome,
-    result: &DomainResult<Reply>,
-) -> HttpResponse {
-    let body = envelope(result, request_id(req).as_deref());
+/// Leaves the outcome of `result` (its code, and the hidden cause of an internal error) in the
+/// response, for the request log.
+pub fn attach_outcome(res: &mut HttpResponse, mut outcome: Outcome, result: &DomainResult<Reply>) {
     outcome.code = match result {
         Ok(_) => "SUCCESS",
         Err(e) => e.code.as_str(),
     };
     outcome.internal = result.as_ref().err().and_then(|e| e.internal.clone());
-    let mut res = HttpResponse::build(status).content_type("application/json").body(body);
     res.extensions_mut().insert(outcome);
+}
+
+/// A JSON envelope response with `status`, carrying the outcome for the request log.
+pub fn json_response(
+    req: &HttpRequest,
+    status: StatusCode,
+    outcome: Outcome,
+    result: &DomainResult<Reply>,
+) -> HttpResponse {
+    let body = envelope(result, request_id(req).as_deref());
+    let mut res = HttpResponse::build(status).content_type("application/json").body(body);
+    attach_outcome(&mut res, outcome, result);
     res
 }

@@ -13,7 +13,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::operation::Operation;
 use crate::domain::{Call, DomainError, Reply};
-use crate::doors::wire::{client_of, read_body, request_id};
+use crate::doors::wire::{attach_outcome, client_of, read_body, request_id};
 use crate::startup::AppState;
 use crate::telemetry::Outcome;
 use envelope::{SoapVersion, version_of_content_type};
@@ -64,12 +64,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
             (status, render::fault(version, e, request_id(&req).as_deref()))
         }
     };
-    outcome.code = match &result {
-        Ok(_) => "SUCCESS",
-        Err(e) => e.code.as_str(),
-    };
-    outcome.internal = result.as_ref().err().and_then(|e| e.internal.clone());
     let mut res = HttpResponse::build(status).content_type(render::content_type(version)).body(body);
-    res.extensions_mut().insert(outcome);
+    attach_outcome(&mut res, outcome, &result);
     res
 }
