@@ -1,13 +1,14 @@
 //! The SQL both engines share. sqlx binds `$N` placeholders on SQLite as on PostgreSQL, and the
 //! statements below use only SQL both understand, so one text serves both: `sql_store!` emits the
 //! helpers and the `Store` implementation for an engine's store type, which supplies `reader()` (a
-//! pool for reads), `write()` (a write transaction) and the methods that really differ (`send_message`,
-//! `claim_outbox`).
+//! pool for reads), `write()` (a write transaction), the clause that locks outbox rows for claiming, and
+//! the method that really differs (`send_message`: how concurrent sends and idempotency keys are made
+//! safe differs per engine; both insert through `insert_outbound`).
 
-/// `sql_store!(StoreType, sqlx database type, { engine-specific Store methods })`.
+/// `sql_store!(StoreType, sqlx database type, "outbox row lock clause", { engine-specific Store methods })`.
 #[macro_export]
 macro_rules! sql_store {
-    ($store:ty, $db:ty, { $($engine:tt)* }) => {
+    ($store:ty, $db:ty, $outbox_lock:literal, { $($engine:tt)* }) => {
         /// Finds or creates the chat of `channel_id` with `destination`.
         async fn upsert_chat(
             tx: &mut Transaction<'static, $db>,
@@ -60,6 +61,27 @@ macro_rules! sql_store {
             sqlx::query("UPDATE chats SET last_message_id = $1 WHERE id = $2")
                 .bind(id)
                 .bind(chat_id)
+                .execute(&mut **tx)
+                .await?;
+            Ok(id)
+        }
+
+        /// Stores an outbound message as `pending` (starting its chat if new) with its outbox entry, in
+        /// the caller's transaction; the caller deals with the idempotency key.
+        async fn insert_outbound(tx: &mut Transaction<'static, $db>, m: &OutboundMessage) -> StoreResult<i64> {
+            let chat_id = upsert_chat(tx, m.channel_id, &m.destination, m.now).await?;
+            let row = NewRow {
+                sent: true,
+                status: MessageStatus::Pending,
+                text: m.text.as_deref(),
+                attachment: m.attachment.as_ref(),
+                expires_at: m.expires_at,
+                now: m.now,
+            };
+            let id = insert_message(tx, chat_id, row).await?;
+            sqlx::query("INSERT INTO outbox (message_id, available_at) VALUES ($1, $2)")
+                .bind(id)
+                .bind(m.now)
                 .execute(&mut **tx)
                 .await?;
             Ok(id)
@@ -250,6 +272,25 @@ macro_rules! sql_store {
 
             async fn outbox_len(&self) -> StoreResult<i64> {
                 Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(self.reader()).await?)
+            }
+
+            async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>> {
+                let mut tx = self.write().await?;
+                let rows: Vec<(i64, i64)> = sqlx::query_as(concat!(
+                    "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
+                     (SELECT id FROM outbox WHERE available_at <= $2 AND (lease_until IS NULL OR lease_until <= $3) \
+                     ORDER BY id LIMIT $4",
+                    $outbox_lock,
+                    ") RETURNING id, message_id"
+                ))
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }).collect())
             }
 
             async fn account_count(&self) -> StoreResult<i64> {

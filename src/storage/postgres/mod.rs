@@ -81,21 +81,7 @@ impl PgStore {
                 return Ok(first);
             }
         }
-        let chat_id = upsert_chat(&mut tx, m.channel_id, &m.destination, m.now).await?;
-        let row = NewRow {
-            sent: true,
-            status: MessageStatus::Pending,
-            text: m.text.as_deref(),
-            attachment: m.attachment.as_ref(),
-            expires_at: m.expires_at,
-            now: m.now,
-        };
-        let id = insert_message(&mut tx, chat_id, row).await?;
-        sqlx::query("INSERT INTO outbox (message_id, available_at) VALUES ($1, $2)")
-            .bind(id)
-            .bind(m.now)
-            .execute(&mut *tx)
-            .await?;
+        let id = insert_outbound(&mut tx, m).await?;
         if let Some(key) = &m.idempotency_key {
             sqlx::query("UPDATE idempotency_keys SET message_id = $1 WHERE account_id = $2 AND key = $3")
                 .bind(id)
@@ -109,7 +95,7 @@ impl PgStore {
     }
 }
 
-crate::sql_store!(PgStore, Postgres, {
+crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
         let mut attempt = 0;
         loop {
@@ -118,22 +104,5 @@ crate::sql_store!(PgStore, Postgres, {
                 other => return other,
             }
         }
-    }
-
-    async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>> {
-        let mut tx = self.write().await?;
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
-             (SELECT id FROM outbox WHERE available_at <= $2 AND (lease_until IS NULL OR lease_until <= $3) \
-             ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id, message_id",
-        )
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }).collect())
     }
 });

@@ -8,8 +8,8 @@
 use sqlx::{Sqlite, SqlitePool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{NewRow, insert_message, upsert_chat};
-use crate::domain::model::{MessageStatus, OutboundMessage};
+use super::insert_outbound;
+use crate::domain::model::OutboundMessage;
 use crate::storage::rows::IDEMPOTENCY_WINDOW_MS;
 use crate::storage::{StoreError, StoreResult};
 
@@ -90,21 +90,7 @@ async fn write_one(tx: &mut Transaction<'static, Sqlite>, m: &OutboundMessage) -
             return Ok(id);
         }
     }
-    let chat_id = upsert_chat(tx, m.channel_id, &m.destination, m.now).await?;
-    let row = NewRow {
-        sent: true,
-        status: MessageStatus::Pending,
-        text: m.text.as_deref(),
-        attachment: m.attachment.as_ref(),
-        expires_at: m.expires_at,
-        now: m.now,
-    };
-    let id = insert_message(tx, chat_id, row).await?;
-    sqlx::query("INSERT INTO outbox (message_id, available_at) VALUES (?, ?)")
-        .bind(id)
-        .bind(m.now)
-        .execute(&mut **tx)
-        .await?;
+    let id = insert_outbound(tx, m).await?;
     if let Some(key) = &m.idempotency_key {
         sqlx::query(
             "INSERT INTO idempotency_keys (account_id, key, message_id, created_at) VALUES (?, ?, ?, ?) \

@@ -63,25 +63,8 @@ impl SqliteStore {
     }
 }
 
-crate::sql_store!(SqliteStore, Sqlite, {
+crate::sql_store!(SqliteStore, Sqlite, "", {
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
         self.sends.send(m.clone()).await
-    }
-
-    async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>> {
-        let mut tx = self.write().await?;
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
-             (SELECT id FROM outbox WHERE available_at <= $2 AND (lease_until IS NULL OR lease_until <= $3) \
-             ORDER BY id LIMIT $4) RETURNING id, message_id",
-        )
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }).collect())
     }
 });
