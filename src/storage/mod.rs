@@ -131,6 +131,8 @@ pub enum RefreshUse {
 #[async_trait]
 pub trait OAuthStore: Send + Sync {
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// How many keys there are: a cheap way for every instance to notice a rotation.
+    async fn signing_key_count(&self) -> StoreResult<i64>;
     /// Adds a key and retires every other one at `key.created_at`.
     async fn rotate_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
     async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;

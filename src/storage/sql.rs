@@ -431,6 +431,10 @@ macro_rules! sql_oauth_store {
         #[async_trait::async_trait]
         impl $crate::storage::OAuthStore for $store {
 
+            async fn signing_key_count(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys").fetch_one(self.reader()).await?)
+            }
+
             async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
                 let rows: Vec<(String, Vec<u8>, Vec<u8>, i64, Option<i64>)> = sqlx::query_as(
                     "SELECT kid, private_key, public_key, created_at, retired_at FROM signing_keys ORDER BY id",

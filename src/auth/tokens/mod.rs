@@ -300,8 +300,8 @@ impl TokenService {
                     Err(e) => tracing::warn!(error = %e, "token revocations unreadable"),
                 }
                 let generation = service.ring().generation;
-                match service.store.signing_keys().await {
-                    Ok(keys) if keys.len() != generation => {
+                match service.store.signing_key_count().await {
+                    Ok(count) if usize::try_from(count).ok() != Some(generation) => {
                         if let Err(e) = service.reload_keys().await {
                             tracing::warn!(error = %e, "signing keys unreadable");
                         }
