@@ -7,6 +7,7 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use crate::auth::ip_filter::parse_cidr;
 use crate::auth::password::{HashError, PasswordHasher};
+use crate::delivery::connectors::telegram::Telegram;
 use crate::domain::model::{Platform, Scopes};
 use crate::storage::{NewAccess, Store, StoreError};
 
@@ -53,6 +54,25 @@ fn check_secret(secret: &str) -> AdminResult<()> {
         return Err(AdminError::Invalid("a password or secret must have 1 to 1024 bytes".into()));
     }
     Ok(())
+}
+
+/// `KEY=VALUE` pairs; an empty value is `None` (remove the key).
+fn parse_settings(pairs: &[String]) -> AdminResult<Vec<(String, Option<String>)>> {
+    pairs
+        .iter()
+        .map(|pair| {
+            let (k, v) = pair
+                .split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                // The value is a secret: never echo it.
+                .ok_or_else(|| AdminError::Invalid("a setting is KEY=VALUE".into()))?;
+            Ok((k.trim().to_string(), Some(v.to_string()).filter(|v| !v.is_empty())))
+        })
+        .collect()
+}
+
+fn parse_channel_id(text: &str) -> AdminResult<i64> {
+    text.trim().parse().map_err(|_| AdminError::Invalid(format!("not a platformid: {text:?}")))
 }
 
 fn parse_cidrs(list: &[String]) -> AdminResult<Vec<ipnet::IpNet>> {
@@ -113,13 +133,67 @@ impl Admin<'_> {
             return Err(AdminError::Invalid("a channel needs a name".into()));
         }
         let mut map = serde_json::Map::new();
-        for pair in settings {
-            let (k, v) = pair
-                .split_once('=')
-                .ok_or_else(|| AdminError::Invalid(format!("a setting is KEY=VALUE, not {pair:?}")))?;
-            map.insert(k.trim().to_string(), serde_json::Value::String(v.to_string()));
+        for (k, v) in parse_settings(settings)? {
+            map.insert(k, serde_json::Value::String(v.unwrap_or_default()));
         }
         Ok(self.store.create_channel(account_login, platform, name, &serde_json::Value::Object(map)).await?)
+    }
+
+    /// Changes settings of a channel (`KEY=VALUE`; `KEY=` removes the key). Every instance sees the
+    /// change through the account change log.
+    pub async fn set_channel_settings(&self, channel_id: &str, settings: &[String]) -> AdminResult<()> {
+        let id = parse_channel_id(channel_id)?;
+        if settings.is_empty() {
+            return Err(AdminError::Invalid("name at least one KEY=VALUE".into()));
+        }
+        self.store.set_channel_settings(id, &parse_settings(settings)?).await.map_err(|e| match e {
+            StoreError::NotFound(_) => AdminError::Invalid(format!("no channel {id}")),
+            e => e.into(),
+        })
+    }
+
+    /// Registers a Telegram channel's inbound URL (`{public_url}/inbound/telegram/{id}`) with
+    /// `setWebhook`, with the channel's `webhook_secret` (created and stored first if it has none).
+    /// Returns the URL registered.
+    pub async fn register_telegram_webhook(
+        &self,
+        channel_id: &str,
+        public_url: Option<&str>,
+        telegram: &Telegram,
+    ) -> AdminResult<String> {
+        let id = parse_channel_id(channel_id)?;
+        let config = self
+            .store
+            .channel_config(id)
+            .await?
+            .ok_or_else(|| AdminError::Invalid(format!("no channel {id}")))?;
+        if config.channel.platform != Platform::Telegram {
+            return Err(AdminError::Invalid(format!(
+                "channel {id} is a {} channel, not telegram",
+                config.channel.platform
+            )));
+        }
+        let public_url = public_url.ok_or_else(|| {
+            AdminError::Invalid(
+                "set public_url (CHATGATE_PUBLIC_URL) to the https address Telegram can reach".into(),
+            )
+        })?;
+        let token = config
+            .settings
+            .get("bot_token")
+            .ok_or_else(|| AdminError::Invalid(format!("channel {id} has no bot_token setting")))?;
+        let secret = match config.settings.get("webhook_secret") {
+            Some(s) => s.to_string(),
+            None => {
+                // Telegram allows 1–256 characters of A-Z a-z 0-9 _ -.
+                let s = Alphanumeric.sample_string(&mut rand::rng(), 48);
+                self.store.set_channel_settings(id, &[("webhook_secret".into(), Some(s.clone()))]).await?;
+                s
+            }
+        };
+        let url = format!("{}/inbound/telegram/{id}", public_url.trim_end_matches('/'));
+        telegram.set_webhook(token, &url, &secret).await.map_err(|e| AdminError::Invalid(e.0))?;
+        Ok(url)
     }
 
     /// On an empty database: a `demo` account with a webchat and an operator channel. `None` when

@@ -104,6 +104,14 @@ pub enum ChannelCommand {
         #[arg(long = "setting", value_name = "KEY=VALUE")]
         settings: Vec<String>,
     },
+    /// Change a channel's settings (KEY= removes one); every server notices within a second.
+    Set {
+        platformid: String,
+        #[arg(value_name = "KEY=VALUE", required = true)]
+        settings: Vec<String>,
+    },
+    /// Register a Telegram channel's inbound URL ({public_url}/inbound/telegram/ID) with setWebhook.
+    Webhook { platformid: String },
 }
 
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
@@ -170,11 +178,32 @@ pub async fn run(cli: Cli) -> CliResult {
             println!("{}", key.kid);
             Ok(())
         }
-        Command::Channel(ChannelCommand::Create { account_login, platform, name, settings: kv }) => {
+        Command::Channel(cmd) => {
             let gateway = build_gateway(&settings).await?;
             let admin = Admin { store: gateway.store(), hasher: gateway.auth().hasher() };
-            let id = admin.create_channel(&account_login, &platform, &name, &kv).await?;
-            println!("{id}");
+            match cmd {
+                ChannelCommand::Create { account_login, platform, name, settings: kv } => {
+                    let id = admin.create_channel(&account_login, &platform, &name, &kv).await?;
+                    println!("{id}");
+                }
+                ChannelCommand::Set { platformid, settings: kv } => {
+                    admin.set_channel_settings(&platformid, &kv).await?;
+                    let keys: Vec<&str> =
+                        kv.iter().filter_map(|p| p.split_once('=').map(|(k, _)| k)).collect();
+                    eprintln!("channel {platformid}: set {}", keys.join(", "));
+                }
+                ChannelCommand::Webhook { platformid } => {
+                    let connectors = crate::startup::connectors(&settings)?;
+                    let url = admin
+                        .register_telegram_webhook(
+                            &platformid,
+                            settings.public_url.as_deref(),
+                            &connectors.telegram,
+                        )
+                        .await?;
+                    eprintln!("Telegram will post updates of channel {platformid} to {url}");
+                }
+            }
             Ok(())
         }
     }

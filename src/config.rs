@@ -11,8 +11,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::auth::AuthSettings;
 use crate::auth::ip_filter::parse_cidr;
 use crate::auth::tokens::OAuthSettings;
+use crate::delivery::DeliverySettings;
+use crate::delivery::connectors::ConnectorSettings;
+use crate::net::OutboundSettings;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// `sqlite://FILE` (the embedded default) or `postgres://…`.
@@ -33,6 +36,9 @@ pub struct Settings {
     pub db: DbSettings,
     pub auth: AuthSettings,
     pub oauth: OAuthSettings,
+    pub delivery: DeliverySettings,
+    pub connectors: ConnectorSettings,
+    pub outbound: OutboundSettings,
 }
 
 impl Default for Settings {
@@ -48,6 +54,9 @@ impl Default for Settings {
             db: DbSettings::default(),
             auth: AuthSettings::default(),
             oauth: OAuthSettings::default(),
+            delivery: DeliverySettings::default(),
+            connectors: ConnectorSettings::default(),
+            outbound: OutboundSettings::default(),
         }
     }
 }

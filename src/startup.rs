@@ -12,8 +12,11 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::auth::Authenticator;
 use crate::auth::tokens::{TokenService, TokenStartError};
 use crate::config::Settings;
+use crate::delivery::Worker;
+use crate::delivery::connectors::Connectors;
 use crate::domain::Gateway;
 use crate::doors;
+use crate::doors::inbound::media::MediaSigner;
 use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
 use crate::telemetry;
@@ -23,6 +26,10 @@ pub struct AppState {
     pub gateway: Gateway,
     pub tokens: Arc<TokenService>,
     pub settings: Arc<Settings>,
+    /// The platforms' APIs (inbound files are fetched through them).
+    pub connectors: Arc<Connectors>,
+    /// Signs the URLs of received files.
+    pub media: MediaSigner,
 }
 
 pub struct Application {
@@ -40,6 +47,8 @@ pub enum StartError {
     Hash(#[from] crate::auth::password::HashError),
     #[error("signing keys: {0}")]
     Tokens(#[from] TokenStartError),
+    #[error("outbound HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
     #[error("listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
 }
@@ -54,14 +63,24 @@ pub async fn build_gateway(settings: &Settings) -> Result<Gateway, StartError> {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let gateway = build_gateway(&settings).await?;
+        let store = gateway.store().clone();
         let poll = Duration::from_millis(settings.auth.change_poll_ms.max(10));
+        let connectors = Arc::new(connectors(&settings)?);
         let auth: Arc<dyn AccountCache> = gateway.auth().clone();
         let channels: Arc<dyn AccountCache> = gateway.channels().clone();
-        watch_account_changes(
-            gateway.store().clone(),
-            vec![Arc::downgrade(&auth), Arc::downgrade(&channels)],
-            poll,
-        );
+        let mut caches = vec![Arc::downgrade(&auth), Arc::downgrade(&channels)];
+        if settings.delivery.enabled {
+            let worker: Arc<dyn AccountCache> = Worker::start(
+                store.clone(),
+                connectors.clone(),
+                settings.connectors.clone(),
+                settings.delivery.clone(),
+                store.outbox_signal(),
+            );
+            caches.push(Arc::downgrade(&worker));
+        }
+        watch_account_changes(store.clone(), caches, poll);
+        let media = MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?);
         let addr = settings.listen.clone();
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
         let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;
@@ -87,6 +106,8 @@ impl Application {
             gateway: gateway.clone(),
             tokens: tokens.clone(),
             settings: Arc::new(settings),
+            connectors,
+            media,
         });
         let server = HttpServer::new(move || {
             App::new().wrap(from_fn(telemetry::log_requests)).app_data(state.clone()).configure(routes)
@@ -120,6 +141,11 @@ impl Application {
     }
 }
 
+/// The platform connectors over the one outbound HTTP client (the CLI's `channel webhook` uses them too).
+pub fn connectors(settings: &Settings) -> Result<Connectors, StartError> {
+    Ok(Connectors::new(crate::net::client(&settings.outbound)?, &settings.connectors))
+}
+
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .configure(doors::plain::routes)
@@ -127,6 +153,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(doors::soap::routes)
         .configure(doors::json::routes)
         .configure(doors::oauth::routes)
+        .configure(doors::inbound::routes)
         .configure(crate::docs::routes);
 }
 

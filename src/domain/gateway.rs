@@ -7,7 +7,7 @@ use super::command::Command;
 use super::context::Context;
 use super::directory::ChannelDirectory;
 use super::error::{DomainError, DomainResult, ErrorCode};
-use super::model::Principal;
+use super::model::{InboundMessage, MessageStatus, Principal};
 use super::operation::Operation;
 use super::params::Params;
 use super::reply::Reply;
@@ -62,6 +62,23 @@ impl Gateway {
 
     pub fn auth(&self) -> &Arc<Authenticator> {
         &self.auth
+    }
+
+    /// Stores a message a platform reported (inbound webhooks); a repeat of one already stored
+    /// (same `dedup_key`) stores nothing.
+    pub async fn receive(&self, m: &InboundMessage) -> DomainResult<i64> {
+        Ok(self.store.receive_message(m).await?)
+    }
+
+    /// A platform's status report of a message we sent; a step backwards changes nothing.
+    pub async fn platform_status(
+        &self,
+        channel_id: i64,
+        platform_message_id: &str,
+        status: MessageStatus,
+        reason: Option<&str>,
+    ) -> DomainResult<bool> {
+        Ok(self.store.update_status_by_platform_id(channel_id, platform_message_id, status, reason).await?)
     }
 
     /// Missing credentials → login + IP filters → password → class → method → scope → parameters →

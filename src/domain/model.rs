@@ -222,7 +222,48 @@ pub struct InboundMessage {
     pub destination: String,
     pub text: Option<String>,
     pub attachment: Option<Attachment>,
+    /// The platform's id of what carried it (Telegram `update_id`, WhatsApp message id): stored once
+    /// per channel, so a platform's retry stores nothing twice.
+    pub dedup_key: Option<String>,
     pub now: i64,
+}
+
+/// A channel's platform settings (bot token, access token, secrets, …). Secrets all: never shown by the
+/// API, never logged — `Debug` prints the keys only.
+#[derive(Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ChannelSettings(std::collections::BTreeMap<String, String>);
+
+impl ChannelSettings {
+    /// A setting, if present and not empty.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// Sets a value, or removes the key with `None`.
+    pub fn set(&mut self, key: &str, value: Option<String>) {
+        match value {
+            Some(v) => self.0.insert(key.to_string(), v),
+            None => self.0.remove(key),
+        };
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+impl fmt::Debug for ChannelSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// A channel with its settings, as connectors and inbound webhooks need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelConfig {
+    pub channel: Channel,
+    pub settings: ChannelSettings,
 }
 
 /// Who is calling, once authenticated.

@@ -2,6 +2,7 @@
 //! holds a business rule.
 
 pub mod basic;
+pub mod inbound;
 pub mod json;
 pub mod oauth;
 pub mod plain;

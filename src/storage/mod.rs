@@ -8,11 +8,16 @@ mod sql;
 pub mod sqlite;
 pub mod watch;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use ipnet::IpNet;
 
 use crate::domain::DomainError;
-use crate::domain::model::{Channel, InboundMessage, Message, OutboundMessage, Platform, Scopes};
+use crate::domain::model::{
+    Attachment, Channel, ChannelConfig, InboundMessage, Message, MessageStatus, OutboundMessage, Platform,
+    Scopes,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -68,6 +73,52 @@ pub struct NewAccess {
 pub struct OutboxClaim {
     pub id: i64,
     pub message_id: i64,
+}
+
+/// A claimed outbox entry with what its connector needs to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryJob {
+    pub outbox_id: i64,
+    pub message_id: i64,
+    pub channel_id: i64,
+    pub platform: Platform,
+    pub destination: String,
+    pub text: Option<String>,
+    pub attachment: Option<Attachment>,
+    pub expires_at: Option<i64>,
+    /// When the message was acknowledged (Unix ms).
+    pub created_at: i64,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+    /// What the last temporary failure was, if any.
+    pub last_error: Option<String>,
+    /// The lease this claim holds; a retry is recorded only while it is still this one.
+    pub lease_until: i64,
+}
+
+/// What became of a claimed entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    Sent {
+        platform_message_id: Option<String>,
+    },
+    Failed {
+        reason: String,
+    },
+    Expired,
+    /// A temporary failure: the entry is due again at `at` (Unix ms).
+    Retry {
+        at: i64,
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedDelivery {
+    pub outbox_id: i64,
+    pub message_id: i64,
+    pub lease_until: i64,
+    pub result: DeliveryResult,
 }
 
 /// A change to credentials or IP filters, seen by every instance that polls the change log.
@@ -162,7 +213,8 @@ pub trait Store: OAuthStore {
     /// needed) and returns its id; with an idempotency key seen in the last 24 h, returns the first
     /// message's id and stores nothing.
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64>;
-    /// Stores a received message as `unread`.
+    /// Stores a received message as `unread` and returns its id; a `dedup_key` already stored for the
+    /// channel stores nothing and returns the first message's id.
     async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64>;
     async fn last_message_per_chat(&self, channel_id: i64) -> StoreResult<Vec<Message>>;
     /// Newest first, ids below `before` when given.
@@ -187,6 +239,40 @@ pub trait Store: OAuthStore {
     /// unexpired lease are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so N workers on N
     /// instances never hold the same entry at once; an entry whose lease ran out is claimable again.
     async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>>;
+    /// `claim_outbox` for the delivery worker: only the oldest entry of each chat (or an expired one),
+    /// none of `skip_channels`, leased until `lease_until`, with what sending needs.
+    async fn claim_deliveries(
+        &self,
+        limit: u32,
+        lease_until: i64,
+        now: i64,
+        skip_channels: &[i64],
+    ) -> StoreResult<Vec<DeliveryJob>>;
+    /// Records outcomes in one transaction: a final one sets the message's status (only if still
+    /// `pending`) and removes the entry; a retry makes it due again (only while the lease is ours).
+    async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()>;
+    /// A platform's status callback: moves the channel's outbound message with that platform id to
+    /// `status` if that is a step forwards; false when nothing changed.
+    async fn update_status_by_platform_id(
+        &self,
+        channel_id: i64,
+        platform_message_id: &str,
+        status: MessageStatus,
+        reason: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// A channel of any account with its settings (inbound webhooks and connectors).
+    async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>>;
+    /// Sets (`Some`) or removes (`None`) settings of a channel and records the change for every instance.
+    async fn set_channel_settings(
+        &self,
+        channel_id: i64,
+        changes: &[(String, Option<String>)],
+    ) -> StoreResult<()>;
+    /// Signalled after a new outbox entry was committed by this process, so that its delivery worker
+    /// starts at once.
+    fn outbox_signal(&self) -> Arc<tokio::sync::Notify>;
+    /// The server-wide key `name`, created from `candidate` by whichever instance asks first.
+    async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 
     // --- administration ------------------------------------------------------------------------
     async fn account_count(&self) -> StoreResult<i64>;

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::{CredentialRecord, RefreshToken, StoreError, StoreResult, parse_ip_list};
+use super::{CredentialRecord, DeliveryJob, RefreshToken, StoreError, StoreResult, parse_ip_list};
 use crate::domain::model::{Attachment, Channel, FileType, Message, MessageStatus, Platform, Scopes};
 
 /// How long an idempotency key holds (SPEC §2).
@@ -59,14 +59,7 @@ impl TryFrom<MessageRow> for Message {
 
     fn try_from(r: MessageRow) -> StoreResult<Self> {
         let corrupt = |what: &str| StoreError::Backend(format!("message {}: bad {what}", r.id));
-        let attachment = match (r.file_type.as_deref(), r.file_url.clone()) {
-            (Some(t), Some(url)) => Some(Attachment {
-                file_type: FileType::parse(t).ok_or_else(|| corrupt("file type"))?,
-                url,
-                thumb_url: r.thumb_url.clone(),
-            }),
-            _ => None,
-        };
+        let attachment = attachment(r.id, r.file_type.as_deref(), r.file_url.clone(), r.thumb_url.clone())?;
         Ok(Message {
             id: r.id,
             channel_id: r.channel_id,
@@ -79,6 +72,24 @@ impl TryFrom<MessageRow> for Message {
             reason: r.reason,
             created_at: r.created_at,
         })
+    }
+}
+
+/// The attachment of a row's file columns, if it has one.
+fn attachment(
+    id: i64,
+    file_type: Option<&str>,
+    url: Option<String>,
+    thumb_url: Option<String>,
+) -> StoreResult<Option<Attachment>> {
+    match (file_type, url) {
+        (Some(t), Some(url)) => Ok(Some(Attachment {
+            file_type: FileType::parse(t)
+                .ok_or_else(|| StoreError::Backend(format!("message {id}: bad file type")))?,
+            url,
+            thumb_url,
+        })),
+        _ => Ok(None),
     }
 }
 
@@ -172,3 +183,49 @@ impl From<RefreshRow> for RefreshToken {
 /// The refresh-token columns, joined with the credential's login; callers add `WHERE r.token_hash = …`.
 pub const REFRESH_COLUMNS: &str = "SELECT r.token_hash, r.chain, r.credential_id, c.login, r.cred_version, r.scope, \
      r.expires_at, r.used_at, r.revoked FROM refresh_tokens r JOIN credentials c ON c.id = r.credential_id ";
+
+/// A claimed outbox entry joined with its message, chat and channel.
+#[derive(FromRow)]
+pub struct DeliveryRow {
+    pub outbox_id: i64,
+    pub message_id: i64,
+    pub channel_id: i64,
+    pub platform: String,
+    pub destination: String,
+    pub body: Option<String>,
+    pub file_type: Option<String>,
+    pub file_url: Option<String>,
+    pub thumb_url: Option<String>,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub lease_until: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl TryFrom<DeliveryRow> for DeliveryJob {
+    type Error = StoreError;
+
+    fn try_from(r: DeliveryRow) -> StoreResult<Self> {
+        Ok(DeliveryJob {
+            attachment: attachment(r.message_id, r.file_type.as_deref(), r.file_url, r.thumb_url)?,
+            platform: Platform::parse(&r.platform)
+                .ok_or_else(|| StoreError::Backend(format!("channel {}: bad platform", r.channel_id)))?,
+            outbox_id: r.outbox_id,
+            message_id: r.message_id,
+            channel_id: r.channel_id,
+            destination: r.destination,
+            text: r.body,
+            expires_at: r.expires_at,
+            created_at: r.created_at,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            lease_until: r.lease_until.unwrap_or_default(),
+        })
+    }
+}
+
+/// Ids as a SQL list (`1, 2, 3`): integers only, so safe to put into the statement text.
+pub fn id_list(ids: impl Iterator<Item = i64>) -> String {
+    ids.map(|id| id.to_string()).collect::<Vec<_>>().join(", ")
+}

@@ -79,12 +79,53 @@ macro_rules! sql_store {
                 now: m.now,
             };
             let id = insert_message(tx, chat_id, row).await?;
-            sqlx::query("INSERT INTO outbox (message_id, available_at) VALUES ($1, $2)")
-                .bind(id)
-                .bind(m.now)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO outbox (message_id, available_at, chat_id, channel_id, expires_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $2)",
+            )
+            .bind(id)
+            .bind(m.now)
+            .bind(chat_id)
+            .bind(m.channel_id)
+            .bind(m.expires_at)
+            .execute(&mut **tx)
+            .await?;
             Ok(id)
+        }
+
+        /// Leases up to `limit` due outbox entries until `lease_until`. Only the oldest entry of each chat
+        /// is due (a chat's messages go out in the order they were acknowledged), unless it has expired
+        /// (then it is claimed to be marked `expired`); entries of `skip` channels (throttled or paused
+        /// in this process) are left for later or for another instance.
+        async fn claim_ids(
+            tx: &mut Transaction<'static, $db>,
+            limit: u32,
+            lease_until: i64,
+            now: i64,
+            skip: &[i64],
+        ) -> StoreResult<Vec<OutboxClaim>> {
+            let skip = if skip.is_empty() {
+                String::new()
+            } else {
+                format!(" AND o.channel_id NOT IN ({})", id_list(skip.iter().copied()))
+            };
+            let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
+                 (SELECT o.id FROM outbox o WHERE o.available_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $2) \
+                 AND (NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id AND p.id < o.id) \
+                      OR o.expires_at <= $2){skip} \
+                 ORDER BY o.id LIMIT $3{}) RETURNING id, message_id",
+                $outbox_lock
+            )))
+            .bind(lease_until)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut claims: Vec<OutboxClaim> =
+                rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }).collect();
+            claims.sort();
+            Ok(claims)
         }
 
         async fn record_change(tx: &mut Transaction<'static, $db>, account_id: i64) -> StoreResult<()> {
@@ -166,6 +207,18 @@ macro_rules! sql_store {
 
             async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64> {
                 let mut tx = self.write().await?;
+                if let Some(key) = &m.dedup_key {
+                    let seen: Option<i64> = sqlx::query_scalar(
+                        "SELECT message_id FROM inbound_keys WHERE channel_id = $1 AND key = $2",
+                    )
+                    .bind(m.channel_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(id) = seen {
+                        return Ok(id);
+                    }
+                }
                 let chat_id = upsert_chat(&mut tx, m.channel_id, &m.destination, m.now).await?;
                 let row = NewRow {
                     sent: false,
@@ -176,6 +229,19 @@ macro_rules! sql_store {
                     now: m.now,
                 };
                 let id = insert_message(&mut tx, chat_id, row).await?;
+                if let Some(key) = &m.dedup_key {
+                    // Two deliveries of one update racing each other: the loser's insert conflicts and
+                    // its transaction rolls back, so one message is stored.
+                    sqlx::query(
+                        "INSERT INTO inbound_keys (channel_id, key, message_id, created_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(m.channel_id)
+                    .bind(key)
+                    .bind(id)
+                    .bind(m.now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(id)
             }
@@ -276,21 +342,177 @@ macro_rules! sql_store {
 
             async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>> {
                 let mut tx = self.write().await?;
-                let rows: Vec<(i64, i64)> = sqlx::query_as(concat!(
-                    "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
-                     (SELECT id FROM outbox WHERE available_at <= $2 AND (lease_until IS NULL OR lease_until <= $3) \
-                     ORDER BY id LIMIT $4",
-                    $outbox_lock,
-                    ") RETURNING id, message_id"
-                ))
-                .bind(now + lease_ms)
-                .bind(now)
-                .bind(now)
-                .bind(i64::from(limit))
+                let claims = claim_ids(&mut tx, limit, now + lease_ms, now, &[]).await?;
+                tx.commit().await?;
+                Ok(claims)
+            }
+
+            async fn claim_deliveries(
+                &self,
+                limit: u32,
+                lease_until: i64,
+                now: i64,
+                skip_channels: &[i64],
+            ) -> StoreResult<Vec<DeliveryJob>> {
+                let mut tx = self.write().await?;
+                let claims = claim_ids(&mut tx, limit, lease_until, now, skip_channels).await?;
+                if claims.is_empty() {
+                    tx.commit().await?;
+                    return Ok(Vec::new());
+                }
+                let ids = id_list(claims.iter().map(|c| c.id));
+                let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT o.id AS outbox_id, o.message_id, o.channel_id, ch.platform, c.destination, m.body, \
+                     m.file_type, m.file_url, m.thumb_url, o.expires_at, o.created_at, o.attempts, o.lease_until, o.last_error \
+                     FROM outbox o JOIN messages m ON m.id = o.message_id JOIN chats c ON c.id = o.chat_id \
+                     JOIN channels ch ON ch.id = o.channel_id WHERE o.id IN ({ids}) ORDER BY o.id"
+                )))
                 .fetch_all(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                Ok(rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }).collect())
+                rows.into_iter().map(DeliveryJob::try_from).collect()
+            }
+
+            async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                for d in done {
+                    match &d.result {
+                        DeliveryResult::Retry { at, error } => {
+                            // Only while the lease is still ours: a worker that outlived its lease has
+                            // lost the entry to another one.
+                            sqlx::query(
+                                "UPDATE outbox SET available_at = $1, lease_until = NULL, last_error = $2 \
+                                 WHERE id = $3 AND lease_until = $4",
+                            )
+                            .bind(at)
+                            .bind(error)
+                            .bind(d.outbox_id)
+                            .bind(d.lease_until)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        outcome => {
+                            let (status, reason, platform_id) = match outcome {
+                                DeliveryResult::Sent { platform_message_id } => {
+                                    (MessageStatus::Sent, None, platform_message_id.as_deref())
+                                }
+                                DeliveryResult::Failed { reason } => {
+                                    (MessageStatus::Failed, Some(reason.as_str()), None)
+                                }
+                                _ => (MessageStatus::Expired, None, None),
+                            };
+                            sqlx::query(
+                                "UPDATE messages SET status = $1, reason = $2, platform_message_id = $3 \
+                                 WHERE id = $4 AND status = 'pending'",
+                            )
+                            .bind(status.as_str())
+                            .bind(reason)
+                            .bind(platform_id)
+                            .bind(d.message_id)
+                            .execute(&mut *tx)
+                            .await?;
+                            sqlx::query("DELETE FROM outbox WHERE id = $1")
+                                .bind(d.outbox_id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn update_status_by_platform_id(
+                &self,
+                channel_id: i64,
+                platform_message_id: &str,
+                status: MessageStatus,
+                reason: Option<&str>,
+            ) -> StoreResult<bool> {
+                // A status only moves forwards: the statuses it may replace.
+                let earlier: &[&str] = match status {
+                    MessageStatus::Sent => &["pending"],
+                    MessageStatus::Delivered => &["pending", "sent"],
+                    MessageStatus::Read => &["pending", "sent", "delivered"],
+                    MessageStatus::Failed => &["pending", "sent"],
+                    _ => &[],
+                };
+                if earlier.is_empty() {
+                    return Ok(false);
+                }
+                let list = earlier.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+                let mut tx = self.write().await?;
+                let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE messages SET status = $1, reason = COALESCE($2, reason) \
+                     WHERE platform_message_id = $3 AND sent AND status IN ({list}) \
+                     AND chat_id IN (SELECT id FROM chats WHERE channel_id = $4)"
+                )))
+                .bind(status.as_str())
+                .bind(reason)
+                .bind(platform_message_id)
+                .bind(channel_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>> {
+                let row: Option<(i64, i64, String, String, String)> = sqlx::query_as(
+                    "SELECT id, account_id, platform, name, settings FROM channels WHERE id = $1",
+                )
+                .bind(channel_id)
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(|(id, account_id, platform, name, settings)| {
+                    let channel = Channel::try_from(ChannelRow { id, account_id, platform, name })?;
+                    let settings = serde_json::from_str(&settings)
+                        .map_err(|_| StoreError::Backend(format!("channel {id}: unreadable settings")))?;
+                    Ok(ChannelConfig { channel, settings })
+                })
+                .transpose()
+            }
+
+            async fn set_channel_settings(
+                &self,
+                channel_id: i64,
+                changes: &[(String, Option<String>)],
+            ) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let row: Option<(i64, String)> =
+                    sqlx::query_as("SELECT account_id, settings FROM channels WHERE id = $1")
+                        .bind(channel_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let (account_id, text) = row.ok_or(StoreError::NotFound("channel"))?;
+                let mut settings: ChannelSettings = serde_json::from_str(&text)
+                    .map_err(|_| StoreError::Backend(format!("channel {channel_id}: unreadable settings")))?;
+                for (key, value) in changes {
+                    settings.set(key, value.clone());
+                }
+                sqlx::query("UPDATE channels SET settings = $1 WHERE id = $2")
+                    .bind(settings.to_json())
+                    .bind(channel_id)
+                    .execute(&mut *tx)
+                    .await?;
+                record_change(&mut tx, account_id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+                let mut tx = self.write().await?;
+                sqlx::query("INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(candidate)
+                    .execute(&mut *tx)
+                    .await?;
+                let key: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(key)
             }
 
             async fn account_count(&self) -> StoreResult<i64> {

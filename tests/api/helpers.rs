@@ -77,6 +77,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A server whose delivery workers are off: a sent message stays `pending` with its outbox entry, for
+/// tests that look at what sending stored (delivery has tests of its own).
+pub async fn spawn_app_without_delivery() -> TestApp {
+    spawn_app_with(no_delivery).await
+}
+
+pub fn no_delivery(s: &mut Settings) {
+    s.delivery.enabled = false;
+}
+
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     spawn_app_in(dir, configure).await
@@ -163,6 +173,7 @@ impl TestApp {
                 destination: destination.into(),
                 text: Some(text.into()),
                 attachment: None,
+                dedup_key: None,
                 now: chrono::Utc::now().timestamp_millis(),
             })
             .await

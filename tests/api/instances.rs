@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-use crate::helpers::{binary, fresh_database_url, spawn_app, spawn_app_on};
+use crate::helpers::{binary, fresh_database_url, no_delivery, spawn_app_on, spawn_app_without_delivery};
 
 struct Instance {
     child: Child,
@@ -256,18 +256,20 @@ async fn a_killed_instance_loses_no_acknowledged_message() {
 
 #[tokio::test]
 async fn outbox_claims_never_overlap_and_leases_expire() {
-    let app = spawn_app().await;
+    // The claims are made by hand here, so no worker may take entries first.
+    let app = spawn_app_without_delivery().await;
     let f = app.seed().await;
+    // One message to each of 40 chats (only the oldest entry of a chat is claimable; see below).
     for i in 0..40 {
-        let text = format!("m{i}");
+        let (text, to) = (format!("m{i}"), format!("v{i}"));
         app.call(
             "sendmessage",
-            &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v"), ("message", &text)],
+            &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", &to), ("message", &text)],
         )
         .await;
     }
     // A second instance's store on the same database.
-    let other = spawn_app_on(app.database_url.clone(), app.dir.clone(), |_| {}).await;
+    let other = spawn_app_on(app.database_url.clone(), app.dir.clone(), no_delivery).await;
     let now = chrono::Utc::now().timestamp_millis();
     let (s1, s2) = (app.gateway.store().clone(), other.gateway.store().clone());
     let (x, y) = tokio::join!(s1.claim_outbox(25, 60_000, now), s2.claim_outbox(25, 60_000, now));
@@ -278,4 +280,25 @@ async fn outbox_claims_never_overlap_and_leases_expire() {
     assert_eq!(xs.len() + ys.len(), 40, "every entry claimed once");
     assert!(s1.claim_outbox(100, 60_000, now + 1).await.unwrap().is_empty(), "all leased");
     assert_eq!(s2.claim_outbox(100, 60_000, now + 60_001).await.unwrap().len(), 40, "leases ran out");
+
+    // A chat's messages go out in order: while its oldest entry is held, the next is not claimable.
+    let mut ids = Vec::new();
+    for text in ["one", "two"] {
+        let sent = app
+            .call(
+                "sendmessage",
+                &[
+                    ("platform", "webchat"),
+                    ("platformid", &f.webchat),
+                    ("destination", "same"),
+                    ("message", text),
+                ],
+            )
+            .await;
+        ids.push(sent["result"]["messageid"].as_str().unwrap().parse::<i64>().unwrap());
+    }
+    let later = chrono::Utc::now().timestamp_millis() + 120_001;
+    let first: Vec<i64> =
+        s1.claim_outbox(100, 60_000, later).await.unwrap().iter().map(|c| c.message_id).collect();
+    assert!(first.contains(&ids[0]) && !first.contains(&ids[1]), "{first:?} {ids:?}");
 }

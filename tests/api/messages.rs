@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{err, list, ok, spawn_app, spawn_app_on};
+use crate::helpers::{err, list, no_delivery, ok, spawn_app, spawn_app_on, spawn_app_without_delivery};
 
 #[tokio::test]
 async fn afilnet_example_url_lists_channels() {
@@ -23,7 +23,7 @@ async fn afilnet_example_url_lists_channels() {
 
 #[tokio::test]
 async fn sendmessage_stores_a_pending_message() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_delivery().await;
     let f = app.seed().await;
     let body = app
         .call(
@@ -243,7 +243,7 @@ async fn sendmessages_reports_each_item_in_order() {
 
 #[tokio::test]
 async fn idempotency_key_returns_the_first_message() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_delivery().await;
     let f = app.seed().await;
     let channel = f.webchat.as_str();
     let p = |key: &'static str, text: &'static str| {
@@ -270,7 +270,7 @@ async fn idempotency_key_returns_the_first_message() {
 
 #[tokio::test]
 async fn messages_survive_a_restart() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_delivery().await;
     let f = app.seed().await;
     let body = app
         .call(
@@ -283,7 +283,7 @@ async fn messages_survive_a_restart() {
     let (dir, url) = (app.dir.clone(), app.database_url.clone());
     drop(app);
 
-    let again = spawn_app_on(url, dir, |_| {}).await;
+    let again = spawn_app_on(url, dir, no_delivery).await;
     let status = again.call("getmessagestatus", &[("messageid", &id)]).await;
     assert_eq!(ok(&status)["status"], "pending");
     let msgs = again

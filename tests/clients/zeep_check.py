@@ -31,7 +31,8 @@ assert msgs[2].message == "from zeep ✓ שלום" and msgs[2].sent == 1 and msg
 chats = c12.service.getchats(platform="webchat", platformid=pid).result.list.item
 assert chats[0].destination == "zeep-visitor", chats
 st = c11.service.getmessagestatus(**auth, messageid=sent).result
-assert st.status == "pending" and len(st.datetime) == 19, st
+# An outbound status; the webchat message may already have been delivered to its page.
+assert st.status in ("pending", "sent") and len(st.datetime) == 19, st
 assert c11.service.markread(**auth, **chat, messageid=sent).status == "SUCCESS"
 unread = c12.service.getunreadmessages(**chat, markread=False).result.list
 assert unread is None or not unread.item, unread

@@ -11,19 +11,24 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
-use super::rows::{ChannelRow, CredentialRow, IDEMPOTENCY_WINDOW_MS, MessageRow, now_ms, to_messages};
+use super::rows::{
+    ChannelRow, CredentialRow, DeliveryRow, IDEMPOTENCY_WINDOW_MS, MessageRow, id_list, now_ms, to_messages,
+};
 use super::{
-    CredentialChange, CredentialRecord, NewAccess, OutboxClaim, StoreError, StoreResult, format_ip_list,
+    CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
+    OutboxClaim, StoreError, StoreResult, format_ip_list,
 };
 use crate::config::DbSettings;
 use crate::domain::model::{
-    Attachment, Channel, InboundMessage, Message, MessageStatus, OutboundMessage, Platform, Scopes,
+    Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
+    OutboundMessage, Platform, Scopes,
 };
 
 mod oauth;
 
 pub struct PgStore {
     pool: PgPool,
+    outbox_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl PgStore {
@@ -38,7 +43,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, outbox_signal: Default::default() })
     }
 
     fn reader(&self) -> &PgPool {
@@ -101,8 +106,17 @@ crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
         loop {
             match self.send_once(m).await {
                 Err(StoreError::Retry(_)) if attempt < 3 => attempt += 1,
-                other => return other,
+                other => {
+                    if other.is_ok() {
+                        self.outbox_signal.notify_one();
+                    }
+                    return other;
+                }
             }
         }
+    }
+
+    fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.outbox_signal.clone()
     }
 });

@@ -13,12 +13,14 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
-use super::rows::{ChannelRow, CredentialRow, MessageRow, now_ms, to_messages};
+use super::rows::{ChannelRow, CredentialRow, DeliveryRow, MessageRow, id_list, now_ms, to_messages};
 use super::{
-    CredentialChange, CredentialRecord, NewAccess, OutboxClaim, StoreError, StoreResult, format_ip_list,
+    CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
+    OutboxClaim, StoreError, StoreResult, format_ip_list,
 };
 use crate::domain::model::{
-    Attachment, Channel, InboundMessage, Message, MessageStatus, OutboundMessage, Platform, Scopes,
+    Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
+    OutboundMessage, Platform, Scopes,
 };
 
 mod batch;
@@ -28,6 +30,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
     sends: batch::SendQueue,
+    outbox_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -45,7 +48,12 @@ impl SqliteStore {
             .max_connections(readers.max(1))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { sends: batch::SendQueue::start(writer.clone()), reader, writer })
+        Ok(Self {
+            sends: batch::SendQueue::start(writer.clone()),
+            reader,
+            writer,
+            outbox_signal: Default::default(),
+        })
     }
 
     fn reader(&self) -> &SqlitePool {
@@ -65,6 +73,12 @@ impl SqliteStore {
 
 crate::sql_store!(SqliteStore, Sqlite, "", {
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
-        self.sends.send(m.clone()).await
+        let id = self.sends.send(m.clone()).await?;
+        self.outbox_signal.notify_one();
+        Ok(id)
+    }
+
+    fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.outbox_signal.clone()
     }
 });

@@ -1,0 +1,126 @@
+//! Connectors: how a message reaches each platform. Telegram and WhatsApp over HTTP (through the one
+//! client of `crate::net`); webchat and operator are delivered inside chatgate, where the pages read
+//! them, so their "send" is immediate.
+
+pub mod telegram;
+pub mod whatsapp;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::model::{ChannelSettings, Platform};
+use crate::storage::DeliveryJob;
+
+/// What a platform said to a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Accepted: `sent`, with the platform's id of the message.
+    Accepted { platform_message_id: Option<String> },
+    /// Refused for good: `failed` with this reason (the platform and its own description).
+    Refused { reason: String },
+    /// Not now: retried later. `retry_after` is the platform's own wait; `channel_wide` when the
+    /// platform throttles the whole bot or number (every message of the channel waits, others don't).
+    Later { error: String, retry_after: Option<Duration>, channel_wide: bool },
+}
+
+impl SendOutcome {
+    pub fn later(error: String) -> Self {
+        SendOutcome::Later { error, retry_after: None, channel_wide: false }
+    }
+}
+
+/// Connector settings of one platform. (Its defaults are the platform's, in `ConnectorSettings`; the
+/// configuration is merged over them, so a file or variable may set any one field.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlatformSettings {
+    /// Where the platform's API is (tests and the benchmark point it at a fake).
+    pub base_url: String,
+    /// Messages per second per channel (bot, phone number); 0 = no limit.
+    pub per_channel_per_sec: f64,
+    /// Messages per second per chat; 0 = no limit.
+    pub per_chat_per_sec: f64,
+    /// Messages a chat may send at once above its rate before pacing starts.
+    pub per_chat_burst: u32,
+    /// Requests in flight per channel, so that one hanging channel holds few of the worker's slots.
+    pub per_channel_concurrency: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectorSettings {
+    pub telegram: PlatformSettings,
+    pub whatsapp: PlatformSettings,
+}
+
+impl Default for ConnectorSettings {
+    fn default() -> Self {
+        Self {
+            // Telegram's FAQ: about 30 messages/s per bot, 1/s per chat with short bursts.
+            telegram: PlatformSettings {
+                base_url: "https://api.telegram.org".into(),
+                per_channel_per_sec: 30.0,
+                per_chat_per_sec: 1.0,
+                per_chat_burst: 3,
+                per_channel_concurrency: 16,
+            },
+            // Cloud API: 80 messages/s per business number by default.
+            whatsapp: PlatformSettings {
+                base_url: "https://graph.facebook.com/v21.0".into(),
+                per_channel_per_sec: 80.0,
+                per_chat_per_sec: 0.0,
+                per_chat_burst: 1,
+                per_channel_concurrency: 16,
+            },
+        }
+    }
+}
+
+impl ConnectorSettings {
+    /// The limits of a platform; `None` for the internal ones (nothing to throttle).
+    pub fn limits(&self, platform: Platform) -> Option<&PlatformSettings> {
+        match platform {
+            Platform::Telegram => Some(&self.telegram),
+            Platform::Whatsapp => Some(&self.whatsapp),
+            Platform::Webchat | Platform::Operator => None,
+        }
+    }
+}
+
+/// Every connector, sharing one HTTP client.
+pub struct Connectors {
+    pub telegram: telegram::Telegram,
+    pub whatsapp: whatsapp::WhatsApp,
+}
+
+impl Connectors {
+    pub fn new(client: reqwest::Client, settings: &ConnectorSettings) -> Self {
+        Self {
+            telegram: telegram::Telegram::new(client.clone(), &settings.telegram.base_url),
+            whatsapp: whatsapp::WhatsApp::new(client, &settings.whatsapp.base_url),
+        }
+    }
+
+    pub async fn send(&self, settings: &ChannelSettings, job: &DeliveryJob) -> SendOutcome {
+        match job.platform {
+            Platform::Telegram => self.telegram.send(settings, job).await,
+            Platform::Whatsapp => self.whatsapp.send(settings, job).await,
+            // Stored for the page, which reads it from the database: that is the delivery.
+            Platform::Webchat | Platform::Operator => SendOutcome::Accepted { platform_message_id: None },
+        }
+    }
+}
+
+/// `Retry-After` in seconds, if the answer has one.
+pub(crate) fn retry_after_header(res: &reqwest::Response) -> Option<Duration> {
+    res.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// Whether an HTTP status is worth retrying: timeouts, throttling and server errors.
+pub(crate) fn is_temporary(status: u16) -> bool {
+    status == 408 || status == 429 || status >= 500
+}

@@ -1,0 +1,147 @@
+//! WhatsApp Cloud API: `POST {base}/{phone_number_id}/messages` with `Authorization: Bearer` (SPEC §5.2,
+//! platforms.md §2). Errors are classified by `error.code`, not by HTTP status: Meta's throttling
+//! codes arrive as HTTP 400.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{SendOutcome, is_temporary, retry_after_header};
+use crate::domain::model::{ChannelSettings, FileType};
+use crate::net::describe;
+use crate::storage::DeliveryJob;
+
+pub struct WhatsApp {
+    client: reqwest::Client,
+    base: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorEnvelope {
+    error: GraphError,
+}
+
+#[derive(Debug, Deserialize)]
+struct GraphError {
+    code: Option<i64>,
+    message: Option<String>,
+}
+
+/// Throughput limits of the whole number (or app): every message of the channel waits.
+const CHANNEL_THROTTLING: [i64; 3] = [4, 80007, 130429];
+/// Temporary: the pair rate limit (one recipient) and Meta's own transient errors.
+const TEMPORARY: [i64; 3] = [131056, 131000, 131016];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct WhatsAppError(pub String);
+
+impl WhatsApp {
+    pub fn new(client: reqwest::Client, base: &str) -> Self {
+        Self { client, base: base.trim_end_matches('/').to_string() }
+    }
+
+    fn body(job: &DeliveryJob) -> Value {
+        let mut body =
+            json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": job.destination});
+        let caption = job.text.as_deref().filter(|t| !t.is_empty());
+        match &job.attachment {
+            None => {
+                body["type"] = json!("text");
+                body["text"] = json!({"body": job.text.as_deref().unwrap_or("")});
+            }
+            Some(file) => {
+                let kind = match file.file_type {
+                    FileType::Image => "image",
+                    FileType::Video => "video",
+                    FileType::Audio | FileType::Voice => "audio",
+                    // A contact goes as its vCard file.
+                    FileType::Document | FileType::Contact => "document",
+                };
+                let mut media = json!({"link": file.url});
+                // WhatsApp takes no caption on audio.
+                if let Some(c) = caption.filter(|_| kind != "audio") {
+                    media["caption"] = json!(c);
+                }
+                body["type"] = json!(kind);
+                body[kind] = media;
+            }
+        }
+        body
+    }
+
+    pub async fn send(&self, settings: &ChannelSettings, job: &DeliveryJob) -> SendOutcome {
+        let (Some(number), Some(token)) = (settings.get("phone_number_id"), settings.get("access_token"))
+        else {
+            return SendOutcome::Refused {
+                reason: "whatsapp: the channel needs the phone_number_id and access_token settings".into(),
+            };
+        };
+        let res = match self
+            .client
+            .post(format!("{}/{number}/messages", self.base))
+            .bearer_auth(token)
+            .json(&Self::body(job))
+            .send()
+            .await
+        {
+            Ok(res) => res,
+            Err(e) => return SendOutcome::later(format!("whatsapp: {}", describe(&e))),
+        };
+        let status = res.status().as_u16();
+        let wait = retry_after_header(&res);
+        let Ok(text) = res.bytes().await else {
+            return SendOutcome::later(format!("whatsapp {status}: answer cut off"));
+        };
+        if (200..300).contains(&status) {
+            let id = serde_json::from_slice::<Value>(&text)
+                .ok()
+                .and_then(|v| v["messages"][0]["id"].as_str().map(str::to_string));
+            return SendOutcome::Accepted { platform_message_id: id };
+        }
+        let error = serde_json::from_slice::<ErrorEnvelope>(&text).ok().map(|e| e.error);
+        let code = error.as_ref().and_then(|e| e.code);
+        let reason = match &error {
+            Some(e) => format!(
+                "whatsapp {}: {}",
+                code.map_or(status.to_string(), |c| c.to_string()),
+                e.message.as_deref().unwrap_or("no message")
+            ),
+            None => format!("whatsapp {status}: unreadable answer"),
+        };
+        match code {
+            Some(c) if CHANNEL_THROTTLING.contains(&c) => {
+                SendOutcome::Later { error: reason, retry_after: wait, channel_wide: true }
+            }
+            Some(c) if TEMPORARY.contains(&c) => {
+                SendOutcome::Later { error: reason, retry_after: wait, channel_wide: false }
+            }
+            _ if is_temporary(status) => {
+                SendOutcome::Later { error: reason, retry_after: wait, channel_wide: status == 429 }
+            }
+            _ => SendOutcome::Refused { reason },
+        }
+    }
+
+    /// A received file: the media's URL from `GET {base}/{media_id}`, then the file with the same token.
+    pub async fn fetch_media(&self, token: &str, media_id: &str) -> Result<reqwest::Response, WhatsAppError> {
+        let fail = |e: reqwest::Error| WhatsAppError(format!("whatsapp: {}", describe(&e)));
+        let meta = self
+            .client
+            .get(format!("{}/{media_id}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(fail)?;
+        if !meta.status().is_success() {
+            return Err(WhatsAppError(format!("whatsapp {}: media not available", meta.status().as_u16())));
+        }
+        let meta: Value = meta.json().await.map_err(fail)?;
+        let url = meta["url"].as_str().ok_or_else(|| WhatsAppError("whatsapp: media has no url".into()))?;
+        let res = self.client.get(url).bearer_auth(token).send().await.map_err(fail)?;
+        if res.status().is_success() {
+            Ok(res)
+        } else {
+            Err(WhatsAppError(format!("whatsapp {}: media download failed", res.status().as_u16())))
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The delivery worker of one process: a dispatcher that claims due entries, a task per claimed entry
+//! that waits for its pace and sends it, and the recorder that commits outcomes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use moka::sync::Cache;
+use rand::Rng;
+use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::time::Instant;
+
+use super::DeliverySettings;
+use super::connectors::{ConnectorSettings, Connectors, SendOutcome};
+use super::recorder::{self, Record};
+use super::throttle::Throttle;
+use crate::domain::model::ChannelConfig;
+use crate::storage::watch::AccountCache;
+use crate::storage::{DeliveryJob, DeliveryResult, FinishedDelivery, Store};
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    connectors: Arc<Connectors>,
+    limits: ConnectorSettings,
+    settings: DeliverySettings,
+    throttle: Throttle,
+    /// Send slots: taken before a request, given back once its outcome is committed.
+    slots: Arc<Semaphore>,
+    /// Entries claimed by this process and not yet recorded.
+    held: AtomicUsize,
+    /// Channel settings, dropped through the account change log when a channel changes.
+    configs: Cache<i64, Arc<ChannelConfig>>,
+    records: mpsc::Sender<Record>,
+    /// A commit of a new message in this process (the store signals it).
+    wake: Arc<Notify>,
+    /// A batch of outcomes was recorded: room to claim more.
+    freed: Notify,
+    /// The earliest retry this process scheduled (Unix ms; `i64::MAX` = none).
+    next_retry: AtomicI64,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// `at` (a tokio instant) as Unix milliseconds.
+fn instant_ms(at: Instant) -> i64 {
+    let now = Instant::now();
+    let offset = if at >= now { (at - now).as_millis() as i64 } else { -((now - at).as_millis() as i64) };
+    now_ms() + offset
+}
+
+impl Worker {
+    /// Starts the dispatcher and the recorder; `wake` is the store's signal of a committed send.
+    pub fn start(
+        store: Arc<dyn Store>,
+        connectors: Arc<Connectors>,
+        limits: ConnectorSettings,
+        settings: DeliverySettings,
+        wake: Arc<Notify>,
+    ) -> Arc<Self> {
+        let (records, rx) = mpsc::channel(settings.max_held.max(1) as usize);
+        let worker = Arc::new(Self {
+            slots: Arc::new(Semaphore::new(settings.concurrency.max(1) as usize)),
+            configs: Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(300)).build(),
+            throttle: Throttle::default(),
+            held: AtomicUsize::new(0),
+            freed: Notify::new(),
+            next_retry: AtomicI64::new(i64::MAX),
+            store: store.clone(),
+            connectors,
+            limits,
+            settings,
+            records,
+            wake,
+        });
+        let weak = Arc::downgrade(&worker);
+        tokio::spawn(recorder::run(store, rx, move |batch| {
+            if let Some(w) = weak.upgrade() {
+                w.recorded(batch);
+            }
+        }));
+        tokio::spawn(worker.clone().dispatch());
+        worker
+    }
+
+    fn recorded(&self, batch: &[Record]) {
+        for r in batch {
+            self.throttle.release(r.channel_id);
+            if let DeliveryResult::Retry { at, .. } = r.finished.result {
+                self.next_retry.fetch_min(at, Ordering::AcqRel);
+            }
+        }
+        self.held.fetch_sub(batch.len(), Ordering::AcqRel);
+        self.freed.notify_one();
+    }
+
+    async fn dispatch(self: Arc<Self>) {
+        let poll = Duration::from_millis(self.settings.poll_ms.max(10));
+        let lease_ms = (self.settings.lease_secs.max(1) * 1000) as i64;
+        let max_held = self.settings.max_held.max(1) as usize;
+        loop {
+            let room = max_held.saturating_sub(self.held.load(Ordering::Acquire));
+            if room == 0 {
+                self.freed.notified().await;
+                continue;
+            }
+            let want = room.min(self.settings.batch.max(1) as usize);
+            let skip = self.throttle.busy_channels(Instant::now());
+            let now = now_ms();
+            let claimed = match self.store.claim_deliveries(want as u32, now + lease_ms, now, &skip).await {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming outbox entries failed");
+                    tokio::time::sleep(poll).await;
+                    continue;
+                }
+            };
+            let full = claimed.len() == want;
+            for job in claimed {
+                self.held.fetch_add(1, Ordering::AcqRel);
+                self.throttle.hold(job.channel_id, self.limits.limits(job.platform));
+                tokio::spawn(self.clone().process(job));
+            }
+            if full {
+                continue;
+            }
+            let retry_in = self.next_retry.swap(i64::MAX, Ordering::AcqRel).saturating_sub(now_ms()).max(0);
+            let wait = poll.min(Duration::from_millis(retry_in as u64));
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = self.freed.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    async fn config(&self, channel_id: i64) -> Option<Arc<ChannelConfig>> {
+        if let Some(c) = self.configs.get(&channel_id) {
+            return Some(c);
+        }
+        match self.store.channel_config(channel_id).await {
+            Ok(Some(c)) => {
+                let c = Arc::new(c);
+                self.configs.insert(channel_id, c.clone());
+                Some(c)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, channel_id, "reading channel settings failed");
+                None
+            }
+        }
+    }
+
+    /// One claimed entry: final checks, pace, send, and hand the outcome to the recorder.
+    async fn process(self: Arc<Self>, job: DeliveryJob) {
+        let (result, slot) = self.deliver(&job).await;
+        let finished = FinishedDelivery {
+            outbox_id: job.outbox_id,
+            message_id: job.message_id,
+            lease_until: job.lease_until,
+            result,
+        };
+        if self.records.send(Record { finished, channel_id: job.channel_id, slot }).await.is_err() {
+            tracing::error!("delivery recorder stopped");
+        }
+    }
+
+    /// The time by which a message must have gone, whichever limit comes first, and what it becomes then.
+    fn deadline(&self, job: &DeliveryJob) -> (i64, Option<DeliveryResult>) {
+        let max_age = job.created_at.saturating_add((self.settings.max_age_secs * 1000) as i64);
+        match job.expires_at {
+            Some(e) if e <= max_age => (e, Some(DeliveryResult::Expired)),
+            _ => {
+                let reason = format!(
+                    "{}: not sent within {} s (last error: {})",
+                    job.platform,
+                    self.settings.max_age_secs,
+                    job.last_error.as_deref().unwrap_or("none")
+                );
+                (max_age, Some(DeliveryResult::Failed { reason }))
+            }
+        }
+    }
+
+    async fn deliver(
+        &self,
+        job: &DeliveryJob,
+    ) -> (DeliveryResult, Option<tokio::sync::OwnedSemaphorePermit>) {
+        let (deadline, at_deadline) = self.deadline(job);
+        let past_deadline = || (now_ms() >= deadline).then(|| at_deadline.clone()).flatten();
+        if let Some(end) = past_deadline() {
+            return (end, None);
+        }
+        let Some(config) = self.config(job.channel_id).await else {
+            return (
+                DeliveryResult::Failed { reason: format!("{}: the channel no longer exists", job.platform) },
+                None,
+            );
+        };
+        let limits = self.limits.limits(job.platform);
+        let patience = Duration::from_secs(self.settings.lease_secs.max(2) / 2);
+        loop {
+            let now = Instant::now();
+            let at = self.throttle.reserve(job.channel_id, &job.destination, limits, now);
+            if at > now + patience {
+                // Too long to wait under this lease: give the entry back, due when its turn comes.
+                return (DeliveryResult::Retry { at: instant_ms(at), error: "paced".into() }, None);
+            }
+            tokio::time::sleep_until(at).await;
+            if self.throttle.paused_until(job.channel_id, Instant::now()).is_none() {
+                break;
+            }
+        }
+        if let Some(end) = past_deadline() {
+            return (end, None);
+        }
+        let channel_slots = self.throttle.in_flight(job.channel_id, limits);
+        let Ok(_channel_slot) = channel_slots.acquire_owned().await else {
+            return (DeliveryResult::Retry { at: now_ms(), error: "shutting down".into() }, None);
+        };
+        let Ok(slot) = self.slots.clone().acquire_owned().await else {
+            return (DeliveryResult::Retry { at: now_ms(), error: "shutting down".into() }, None);
+        };
+        let result = match self.connectors.send(&config.settings, job).await {
+            SendOutcome::Accepted { platform_message_id } => DeliveryResult::Sent { platform_message_id },
+            SendOutcome::Refused { reason } => DeliveryResult::Failed { reason },
+            SendOutcome::Later { error, retry_after, channel_wide } => {
+                let backoff = self.backoff(job.attempts);
+                let wait = retry_after.unwrap_or(backoff);
+                if channel_wide {
+                    self.throttle.pause(job.channel_id, Instant::now() + retry_after.unwrap_or(backoff));
+                }
+                tracing::debug!(message_id = job.message_id, %error, ?wait, "temporary delivery failure");
+                let at = now_ms().saturating_add(wait.as_millis() as i64).min(deadline);
+                DeliveryResult::Retry { at, error }
+            }
+        };
+        (result, Some(slot))
+    }
+
+    /// Exponential backoff with jitter: base × 2^(attempts−1), capped, then a random 50–100 % of it.
+    fn backoff(&self, attempts: i64) -> Duration {
+        let exp = attempts.clamp(1, 30) as u32 - 1;
+        let full =
+            self.settings.retry_base_ms.saturating_mul(1u64 << exp.min(20)).min(self.settings.retry_max_ms);
+        let jittered = full / 2 + rand::rng().random_range(0..=full / 2);
+        Duration::from_millis(jittered.max(1))
+    }
+}
+
+impl AccountCache for Worker {
+    fn account_changed(&self, _account_id: i64) {
+        // Channel settings change rarely; dropping all of them is simpler than indexing by account.
+        self.configs.invalidate_all();
+    }
+
+    fn everything_changed(&self) {
+        self.configs.invalidate_all();
+    }
+}

@@ -1,0 +1,272 @@
+//! Fake Telegram and WhatsApp servers on loopback, with the real platforms' request paths, envelopes
+//! and error bodies (platforms.md): what chatgate's connectors talk to in the tests. Each records what
+//! it was sent and answers from a per-chat script (default: accept).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+/// How a fake answers one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Accept,
+    /// Telegram: `{"ok":false,"error_code":status,"description":…}` (+ `retry_after` on 429).
+    /// WhatsApp: HTTP `status` with `{"error":{"code":code,"message":…}}`.
+    Error {
+        status: u16,
+        code: i64,
+        description: &'static str,
+        retry_after: Option<u64>,
+    },
+    /// Never answers (until the client gives up).
+    Hang,
+}
+
+impl Reply {
+    pub fn telegram(status: u16, description: &'static str) -> Self {
+        Reply::Error { status, code: status.into(), description, retry_after: None }
+    }
+
+    pub fn whatsapp(status: u16, code: i64, description: &'static str) -> Self {
+        Reply::Error { status, code, description, retry_after: None }
+    }
+}
+
+/// One request a fake received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The bot token (Telegram) or bearer token (WhatsApp).
+    pub token: String,
+    /// Telegram method, or the WhatsApp phone-number id.
+    pub method: String,
+    /// `chat_id` (Telegram) or `to` (WhatsApp), as text.
+    pub chat: String,
+    pub body: Value,
+    pub accepted: bool,
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    received: Vec<Received>,
+    /// Per chat: replies to give, in order; then `default` (or accept).
+    scripts: HashMap<String, VecDeque<Reply>>,
+    default: HashMap<String, Reply>,
+    next_id: u64,
+    webhooks: Vec<Value>,
+}
+
+#[derive(Clone)]
+pub struct Fake {
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl Fake {
+    /// Replies to give `chat`, in order, before falling back to its default.
+    pub fn script(&self, chat: &str, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().scripts.entry(chat.into()).or_default().extend(replies);
+    }
+
+    /// What `chat` gets once its script is used up.
+    pub fn always(&self, chat: &str, reply: Reply) {
+        self.state.lock().unwrap().default.insert(chat.into(), reply);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Accepted sends to `chat`, oldest first.
+    pub fn accepted_to(&self, chat: &str) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.chat == chat && r.accepted).collect()
+    }
+
+    pub fn webhooks(&self) -> Vec<Value> {
+        self.state.lock().unwrap().webhooks.clone()
+    }
+
+    /// Waits until `check` holds for what was received, failing after `limit`.
+    pub async fn wait_for(&self, limit: Duration, check: impl Fn(&[Received]) -> bool) {
+        let started = Instant::now();
+        while !check(&self.received()) {
+            assert!(started.elapsed() < limit, "fake platform: not within {limit:?}: {:#?}", self.received());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Records a request to `chat` and picks its reply.
+    fn take(&self, token: &str, method: &str, chat: String, body: Value) -> (Reply, u64) {
+        let mut s = self.state.lock().unwrap();
+        let reply = match s.scripts.get_mut(&chat).and_then(VecDeque::pop_front) {
+            Some(r) => r,
+            None => s.default.get(&chat).cloned().unwrap_or(Reply::Accept),
+        };
+        s.next_id += 1;
+        let id = s.next_id;
+        let accepted = matches!(reply, Reply::Accept);
+        s.received.push(Received {
+            token: token.into(),
+            method: method.into(),
+            chat,
+            body,
+            accepted,
+            at: Instant::now(),
+        });
+        (reply, id)
+    }
+}
+
+fn spawn(fake: &Fake, listener: std::net::TcpListener, routes: fn(&mut web::ServiceConfig)) {
+    let data = web::Data::new(fake.clone());
+    let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+        .workers(1)
+        .listen(listener)
+        .expect("fake listens")
+        .run();
+    tokio::spawn(server);
+}
+
+fn bind() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    (listener, url)
+}
+
+// --- Telegram ------------------------------------------------------------------------------------
+
+pub async fn telegram() -> Fake {
+    let (listener, url) = bind();
+    let fake = Fake { url, state: Arc::default() };
+    spawn(&fake, listener, |cfg| {
+        cfg.route("/bot{token}/{method}", web::post().to(telegram_method))
+            .route("/file/bot{token}/{path:.*}", web::get().to(telegram_file));
+    });
+    fake
+}
+
+async fn telegram_method(
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+    fake: web::Data<Fake>,
+) -> HttpResponse {
+    let (token, method) = path.into_inner();
+    let body = body.into_inner();
+    match method.as_str() {
+        "setWebhook" => {
+            fake.state.lock().unwrap().webhooks.push(json!({"token": token, "body": body}));
+            return HttpResponse::Ok()
+                .json(json!({"ok": true, "result": true, "description": "Webhook was set"}));
+        }
+        "getFile" => {
+            let id = body["file_id"].as_str().unwrap_or("");
+            return HttpResponse::Ok().json(json!({"ok": true, "result": {"file_id": id, "file_unique_id": "u", "file_path": format!("photos/{id}.jpg")}}));
+        }
+        _ => {}
+    }
+    let chat = match &body["chat_id"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let (reply, id) = fake.take(&token, &method, chat.clone(), body.clone());
+    match reply {
+        Reply::Accept => HttpResponse::Ok().json(json!({"ok": true, "result": {
+            "message_id": id, "chat": {"id": body["chat_id"], "type": "private"}, "date": 1_700_000_000, "text": body["text"]}})),
+        Reply::Error { status, description, retry_after, .. } => {
+            let mut err = json!({"ok": false, "error_code": status, "description": description});
+            let mut res = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
+            if let Some(after) = retry_after {
+                err["parameters"] = json!({"retry_after": after});
+                res.insert_header(("Retry-After", after.to_string()));
+            }
+            res.json(err)
+        }
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            HttpResponse::Ok().finish()
+        }
+    }
+}
+
+async fn telegram_file(path: web::Path<(String, String)>) -> HttpResponse {
+    let (token, file) = path.into_inner();
+    if token.is_empty() {
+        return HttpResponse::NotFound().finish();
+    }
+    HttpResponse::Ok().content_type("image/jpeg").body(format!("bytes of {file}"))
+}
+
+// --- WhatsApp ------------------------------------------------------------------------------------
+
+pub const WA_TOKEN: &str = "EAAG-test-access-token";
+
+pub async fn whatsapp() -> Fake {
+    let (listener, url) = bind();
+    let fake = Fake { url, state: Arc::default() };
+    spawn(&fake, listener, |cfg| {
+        cfg.route("/{number}/messages", web::post().to(whatsapp_send))
+            .route("/download/{media}", web::get().to(whatsapp_download))
+            .route("/{media}", web::get().to(whatsapp_media));
+    });
+    fake
+}
+
+fn bearer(req: &HttpRequest) -> String {
+    req.headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn unauthorized() -> HttpResponse {
+    HttpResponse::Unauthorized().json(
+        json!({"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}),
+    )
+}
+
+async fn whatsapp_send(
+    req: HttpRequest,
+    number: web::Path<String>,
+    body: web::Json<Value>,
+    fake: web::Data<Fake>,
+) -> HttpResponse {
+    let token = bearer(&req);
+    if token != WA_TOKEN {
+        return unauthorized();
+    }
+    let body = body.into_inner();
+    let to = body["to"].as_str().unwrap_or("").to_string();
+    let (reply, id) = fake.take(&token, &number, to.clone(), body);
+    match reply {
+        Reply::Accept => HttpResponse::Ok().json(json!({"messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": to.trim_start_matches('+')}], "messages": [{"id": format!("wamid.{id}")}]})),
+        Reply::Error { status, code, description, .. } => HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+            .json(json!({"error": {"message": format!("({code}) {description}"), "type": "OAuthException", "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": description}, "fbtrace_id": "Atest"}})),
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            HttpResponse::Ok().finish()
+        }
+    }
+}
+
+async fn whatsapp_media(req: HttpRequest, media: web::Path<String>, fake: web::Data<Fake>) -> HttpResponse {
+    if bearer(&req) != WA_TOKEN {
+        return unauthorized();
+    }
+    HttpResponse::Ok()
+        .json(json!({"messaging_product": "whatsapp", "url": format!("{}/download/{media}", fake.url),
+        "mime_type": "image/jpeg", "sha256": "x", "file_size": "12", "id": *media}))
+}
+
+async fn whatsapp_download(req: HttpRequest, media: web::Path<String>) -> HttpResponse {
+    if bearer(&req) != WA_TOKEN {
+        return unauthorized();
+    }
+    HttpResponse::Ok().content_type("image/jpeg").body(format!("media {media}"))
+}
