@@ -57,6 +57,8 @@ struct State {
     default: HashMap<String, Reply>,
     next_id: u64,
     webhooks: Vec<Value>,
+    /// How long an accepted send takes to answer.
+    delay: Duration,
 }
 
 #[derive(Clone)]
@@ -74,6 +76,11 @@ impl Fake {
     /// What `chat` gets once its script is used up.
     pub fn always(&self, chat: &str, reply: Reply) {
         self.state.lock().unwrap().default.insert(chat.into(), reply);
+    }
+
+    /// Accepted sends answer only after `delay` (so that some are in flight at any moment).
+    pub fn set_delay(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -172,9 +179,13 @@ async fn telegram_method(
         other => other.to_string(),
     };
     let (reply, id) = fake.take(&token, &method, chat.clone(), body.clone());
+    let delay = fake.state.lock().unwrap().delay;
     match reply {
-        Reply::Accept => HttpResponse::Ok().json(json!({"ok": true, "result": {
-            "message_id": id, "chat": {"id": body["chat_id"], "type": "private"}, "date": 1_700_000_000, "text": body["text"]}})),
+        Reply::Accept => {
+            tokio::time::sleep(delay).await;
+            HttpResponse::Ok().json(json!({"ok": true, "result": {
+            "message_id": id, "chat": {"id": body["chat_id"], "type": "private"}, "date": 1_700_000_000, "text": body["text"]}}))
+        }
         Reply::Error { status, description, retry_after, .. } => {
             let mut err = json!({"ok": false, "error_code": status, "description": description});
             let mut res = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
