@@ -3,12 +3,14 @@
 //! What depends on what (arrows point at what is used):
 //!
 //! ```text
-//! main → cli → startup → doors → domain → auth → storage (trait) ← storage::sqlite
+//! main → cli → startup → doors → domain → auth → storage (trait) ← storage::sqlite, ::postgres
 //!                  ↘ config, telemetry      ↘ storage (trait)
-//! admin → auth::password, storage
+//!          startup → delivery (worker, throttle, connectors) → net, storage (trait)
+//!          doors::inbound → delivery::connectors (files of received messages)
+//! admin → auth::password, storage, delivery::connectors::telegram (setWebhook)
 //! ```
 //! `domain` holds the rules and imports no web, XML, SQL or HTTP-client crate; `doors` only translate
-//! wire formats; `storage` is the only place SQL lives.
+//! wire formats; `storage` is the only place SQL lives; `net` builds the only outbound HTTP client.
 
 pub mod admin;
 pub mod auth;

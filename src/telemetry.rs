@@ -44,6 +44,15 @@ pub struct Outcome {
     pub internal: Option<String>,
 }
 
+/// The path as logged: a received file's URL is a capability (whoever has it may fetch the file), so
+/// its token is left out.
+fn loggable_path(path: &str) -> String {
+    match path.strip_prefix("/media/") {
+        Some(_) => "/media/…".to_string(),
+        None => path.to_string(),
+    }
+}
+
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -52,7 +61,7 @@ pub async fn log_requests(
     let id = RequestId::new();
     req.extensions_mut().insert(id.clone());
     let http_method = req.method().clone();
-    let path = req.path().to_string();
+    let path = loggable_path(req.path());
     let mut res = next.call(req).await?;
     if let Ok(v) = HeaderValue::from_str(&id.0) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);

@@ -159,6 +159,7 @@ impl Worker {
         let finished = FinishedDelivery {
             outbox_id: job.outbox_id,
             message_id: job.message_id,
+            chat_id: job.chat_id,
             lease_until: job.lease_until,
             result,
         };

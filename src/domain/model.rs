@@ -12,6 +12,11 @@ pub enum Platform {
 }
 
 impl Platform {
+    /// Platforms chatgate delivers to itself (its own pages), not through an external API.
+    pub fn is_internal(self) -> bool {
+        matches!(self, Self::Webchat | Self::Operator)
+    }
+
     pub const ALL: [Platform; 4] = [Self::Webchat, Self::Whatsapp, Self::Telegram, Self::Operator];
 
     /// Case-insensitive, as the spec says of `platform`.
@@ -212,6 +217,9 @@ pub struct OutboundMessage {
     /// Unix milliseconds after which it must not be sent.
     pub expires_at: Option<i64>,
     pub idempotency_key: Option<String>,
+    /// Whether a worker must take it to its platform (Telegram, WhatsApp). Webchat and operator
+    /// messages are delivered by being stored — their pages read them there — so they are `sent` at once.
+    pub needs_delivery: bool,
     pub now: i64,
 }
 

@@ -42,7 +42,8 @@ pub fn message_id(params: &Params, name: &'static str) -> DomainResult<i64> {
 
 /// The recipient. Per platform: WhatsApp wants a phone number in international form (digits, an
 /// optional leading `+`), Telegram a chat id (an integer) or an `@username`; webchat visitor ids and
-/// operator logins are free text. Nothing may hold control characters.
+/// operator logins are free text. Nothing may hold control characters. A WhatsApp number is kept
+/// without its `+`.
 pub fn destination(params: &Params, platform: Platform) -> DomainResult<String> {
     let d = params.required("destination")?;
     let bad = || DomainError::incorrect("destination");
@@ -62,7 +63,15 @@ pub fn destination(params: &Params, platform: Platform) -> DomainResult<String> 
         },
         Platform::Webchat | Platform::Operator => !d.trim().is_empty(),
     };
-    if ok { Ok(d.to_string()) } else { Err(bad()) }
+    if !ok {
+        return Err(bad());
+    }
+    // WhatsApp names a user by the digits alone (`wa_id`, the `from` of what they send): a reply to
+    // `+34600111222` belongs to the same chat as a message from `34600111222`.
+    Ok(match platform {
+        Platform::Whatsapp => d.trim_start_matches('+').to_string(),
+        _ => d.to_string(),
+    })
 }
 
 /// Message text: 1 to 4096 characters (Unicode scalar values), any script.

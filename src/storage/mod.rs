@@ -80,6 +80,7 @@ pub struct OutboxClaim {
 pub struct DeliveryJob {
     pub outbox_id: i64,
     pub message_id: i64,
+    pub chat_id: i64,
     pub channel_id: i64,
     pub platform: Platform,
     pub destination: String,
@@ -117,6 +118,7 @@ pub enum DeliveryResult {
 pub struct FinishedDelivery {
     pub outbox_id: i64,
     pub message_id: i64,
+    pub chat_id: i64,
     pub lease_until: i64,
     pub result: DeliveryResult,
 }
@@ -235,12 +237,13 @@ pub trait Store: OAuthStore {
     ) -> StoreResult<Vec<Message>>;
     async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64>;
     async fn outbox_len(&self) -> StoreResult<i64>;
-    /// Claims up to `limit` due outbox entries for `lease_ms`: entries another worker holds under an
+    /// Claims up to `limit` due outbox entries for `lease_ms` — expired ones, and the oldest entry of
+    /// each chat (a chat's messages go out in order): entries another worker holds under an
     /// unexpired lease are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so N workers on N
     /// instances never hold the same entry at once; an entry whose lease ran out is claimable again.
     async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>>;
-    /// `claim_outbox` for the delivery worker: only the oldest entry of each chat (or an expired one),
-    /// none of `skip_channels`, leased until `lease_until`, with what sending needs.
+    /// `claim_outbox` for the delivery worker (none of `skip_channels`, leased until `lease_until`),
+    /// with what sending needs.
     async fn claim_deliveries(
         &self,
         limit: u32,

@@ -189,6 +189,7 @@ pub const REFRESH_COLUMNS: &str = "SELECT r.token_hash, r.chain, r.credential_id
 pub struct DeliveryRow {
     pub outbox_id: i64,
     pub message_id: i64,
+    pub chat_id: i64,
     pub channel_id: i64,
     pub platform: String,
     pub destination: String,
@@ -213,6 +214,7 @@ impl TryFrom<DeliveryRow> for DeliveryJob {
                 .ok_or_else(|| StoreError::Backend(format!("channel {}: bad platform", r.channel_id)))?,
             outbox_id: r.outbox_id,
             message_id: r.message_id,
+            chat_id: r.chat_id,
             channel_id: r.channel_id,
             destination: r.destination,
             text: r.body,

@@ -66,22 +66,28 @@ macro_rules! sql_store {
             Ok(id)
         }
 
-        /// Stores an outbound message as `pending` (starting its chat if new) with its outbox entry, in
-        /// the caller's transaction; the caller deals with the idempotency key.
+        /// Stores an outbound message (starting its chat if new), in the caller's transaction: `pending`
+        /// with its outbox entry when a worker must deliver it, else `sent`. The caller deals with the
+        /// idempotency key.
         async fn insert_outbound(tx: &mut Transaction<'static, $db>, m: &OutboundMessage) -> StoreResult<i64> {
+            // Upserting the chat locks its row (PostgreSQL) until commit; finishing a delivery locks
+            // it too, so deciding the new entry's `head` cannot race with the removal of the old head.
             let chat_id = upsert_chat(tx, m.channel_id, &m.destination, m.now).await?;
             let row = NewRow {
                 sent: true,
-                status: MessageStatus::Pending,
+                status: if m.needs_delivery { MessageStatus::Pending } else { MessageStatus::Sent },
                 text: m.text.as_deref(),
                 attachment: m.attachment.as_ref(),
                 expires_at: m.expires_at,
                 now: m.now,
             };
             let id = insert_message(tx, chat_id, row).await?;
+            if !m.needs_delivery {
+                return Ok(id);
+            }
             sqlx::query(
-                "INSERT INTO outbox (message_id, available_at, chat_id, channel_id, expires_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $2)",
+                "INSERT INTO outbox (message_id, available_at, chat_id, channel_id, expires_at, created_at, head) \
+                 VALUES ($1, $2, $3, $4, $5, $2, NOT EXISTS (SELECT 1 FROM outbox WHERE chat_id = $3))",
             )
             .bind(id)
             .bind(m.now)
@@ -93,10 +99,12 @@ macro_rules! sql_store {
             Ok(id)
         }
 
-        /// Leases up to `limit` due outbox entries until `lease_until`. Only the oldest entry of each chat
-        /// is due (a chat's messages go out in the order they were acknowledged), unless it has expired
-        /// (then it is claimed to be marked `expired`); entries of `skip` channels (throttled or paused
-        /// in this process) are left for later or for another instance.
+        /// Leases up to `limit` due outbox entries until `lease_until`: first entries whose
+        /// `invalidationtime` has passed (to be marked `expired`, wherever they stand in their chat),
+        /// then due heads — the oldest entry of each chat, so a chat's messages go out in the order they
+        /// were acknowledged. Entries of `skip` channels (throttled or paused in this process) are left
+        /// for later or for another instance. Both statements use partial indexes, so a claim costs
+        /// what it takes, not the length of the queue.
         async fn claim_ids(
             tx: &mut Transaction<'static, $db>,
             limit: u32,
@@ -107,24 +115,29 @@ macro_rules! sql_store {
             let skip = if skip.is_empty() {
                 String::new()
             } else {
-                format!(" AND o.channel_id NOT IN ({})", id_list(skip.iter().copied()))
+                format!(" AND channel_id NOT IN ({})", id_list(skip.iter().copied()))
             };
-            let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
-                 (SELECT o.id FROM outbox o WHERE o.available_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $2) \
-                 AND (NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id AND p.id < o.id) \
-                      OR o.expires_at <= $2){skip} \
-                 ORDER BY o.id LIMIT $3{}) RETURNING id, message_id",
-                $outbox_lock
-            )))
-            .bind(lease_until)
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&mut **tx)
-            .await?;
-            let mut claims: Vec<OutboxClaim> =
-                rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }).collect();
+            let mut claims = Vec::new();
+            for due in ["expires_at <= $2", "head AND available_at <= $2"] {
+                let left = i64::from(limit) - claims.len() as i64;
+                if left <= 0 {
+                    break;
+                }
+                let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
+                     (SELECT id FROM outbox WHERE {due} AND (lease_until IS NULL OR lease_until <= $2){skip} \
+                     ORDER BY id LIMIT $3{}) RETURNING id, message_id",
+                    $outbox_lock
+                )))
+                .bind(lease_until)
+                .bind(now)
+                .bind(left)
+                .fetch_all(&mut **tx)
+                .await?;
+                claims.extend(rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }));
+            }
             claims.sort();
+            claims.dedup();
             Ok(claims)
         }
 
@@ -362,7 +375,7 @@ macro_rules! sql_store {
                 }
                 let ids = id_list(claims.iter().map(|c| c.id));
                 let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT o.id AS outbox_id, o.message_id, o.channel_id, ch.platform, c.destination, m.body, \
+                    "SELECT o.id AS outbox_id, o.message_id, o.chat_id, o.channel_id, ch.platform, c.destination, m.body, \
                      m.file_type, m.file_url, m.thumb_url, o.expires_at, o.created_at, o.attempts, o.lease_until, o.last_error \
                      FROM outbox o JOIN messages m ON m.id = o.message_id JOIN chats c ON c.id = o.chat_id \
                      JOIN channels ch ON ch.id = o.channel_id WHERE o.id IN ({ids}) ORDER BY o.id"
@@ -375,6 +388,9 @@ macro_rules! sql_store {
 
             async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()> {
                 let mut tx = self.write().await?;
+                // Chats are locked in one order by every writer, so two batches cannot deadlock.
+                let mut done: Vec<&FinishedDelivery> = done.iter().collect();
+                done.sort_by_key(|d| (d.chat_id, d.outbox_id));
                 for d in done {
                     match &d.result {
                         DeliveryResult::Retry { at, error } => {
@@ -411,10 +427,22 @@ macro_rules! sql_store {
                             .bind(d.message_id)
                             .execute(&mut *tx)
                             .await?;
+                            // Lock the chat (see `insert_outbound`), then hand its head to the next entry.
+                            sqlx::query("UPDATE chats SET last_message_id = last_message_id WHERE id = $1")
+                                .bind(d.chat_id)
+                                .execute(&mut *tx)
+                                .await?;
                             sqlx::query("DELETE FROM outbox WHERE id = $1")
                                 .bind(d.outbox_id)
                                 .execute(&mut *tx)
                                 .await?;
+                            sqlx::query(
+                                "UPDATE outbox SET head = TRUE WHERE id = \
+                                 (SELECT MIN(id) FROM outbox WHERE chat_id = $1) AND NOT head",
+                            )
+                            .bind(d.chat_id)
+                            .execute(&mut *tx)
+                            .await?;
                         }
                     }
                 }

@@ -264,15 +264,15 @@ async fn whatsapp_sends_classify_errors_by_code() {
     let wa = app
         .channel("whatsapp", &["phone_number_id=106540352242922", &format!("access_token={WA_TOKEN}")])
         .await;
-    p.whatsapp.script("+16505551234", [Reply::whatsapp(400, 130429, "Rate limit hit")]);
+    p.whatsapp.script("16505551234", [Reply::whatsapp(400, 130429, "Rate limit hit")]);
     p.whatsapp.always("16505550000", Reply::whatsapp(400, 131026, "Message Undeliverable"));
     let ok_id = app.send("whatsapp", &wa, "+16505551234", "hi").await;
     let bad = app.send("whatsapp", &wa, "16505550000", "hi").await;
     app.wait_status(&ok_id, "sent", 5 * SECOND).await;
     let failed = app.wait_status(&bad, "failed", 5 * SECOND).await;
     assert_eq!(failed["reason"], "whatsapp 131026: (131026) Message Undeliverable");
-    let sent = p.whatsapp.accepted_to("+16505551234");
-    assert_eq!(sent.len(), 1, "130429 (HTTP 400) was retried");
+    let sent = p.whatsapp.accepted_to("16505551234");
+    assert_eq!(sent.len(), 1, "130429 (HTTP 400) was retried; the number is sent as WhatsApp's digits");
     assert_eq!(sent[0].method, "106540352242922");
     assert_eq!(sent[0].body["type"], "text");
     assert_eq!(sent[0].body["text"]["body"], "hi");

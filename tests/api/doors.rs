@@ -185,12 +185,7 @@ fn chat_params<'a>(w: &'a str, extra: &[(&'static str, &'a str)]) -> Vec<(&'stat
 
 /// Runs the whole scenario on a fresh app through one door.
 async fn run_scenario(door: Door) -> Vec<(String, Value)> {
-    // Without delivery workers, so that every door sees the same statuses (`pending`).
-    let app = spawn_app_with(|s| {
-        s.auth.failures.per_login_and_address = 3;
-        s.delivery.enabled = false;
-    })
-    .await;
+    let app = spawn_app_with(|s| s.auth.failures.per_login_and_address = 3).await;
     let f = app.seed().await;
     app.create_access("reader", "reader-secret", "chat:read", &[]).await;
     app.admin().create_account("fenced", "fenced-pw").await.unwrap();

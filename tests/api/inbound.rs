@@ -205,7 +205,15 @@ async fn whatsapp_verification_messages_statuses_and_media() {
     assert_eq!(media.text().await.unwrap(), "media 1003383421387256");
 
     // Statuses of what we sent move forwards only: a late `delivered` after `read` changes nothing.
-    let id = app.send("whatsapp", &wa, "16505551234", "Yes, in blue").await;
+    // A reply to `+…` is the same chat as the messages from the digits alone.
+    let id = app.send("whatsapp", &wa, "+16505551234", "Yes, in blue").await;
+    let chat = app
+        .call(
+            "getmessages",
+            &[("platform", "whatsapp"), ("platformid", &wa), ("destination", "+16505551234")],
+        )
+        .await;
+    assert_eq!(list(ok(&chat)).len(), 3, "{chat}");
     app.wait_status(&id, "sent", Duration::from_secs(5)).await;
     let wamid = format!("wamid.{}", p.whatsapp.received().len());
     let status = |s: &str| {

@@ -192,8 +192,9 @@ async fn a_killed_instance_loses_no_acknowledged_message() {
     // Warm the credential cache so the burst is fast.
     plain(&victim.base, "acme", "acme-pw", "getchatchannels", &[]).await;
     let mut senders = Vec::new();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for worker in 0..8 {
-        let (base, ch) = (victim.base.clone(), ch.clone());
+        let (base, ch, count) = (victim.base.clone(), ch.clone(), count.clone());
         senders.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
             let mut acknowledged = Vec::new();
@@ -213,12 +214,15 @@ async fn a_killed_instance_loses_no_acknowledged_message() {
                 let Ok(body) = res.json::<Value>().await else { break };
                 if let Some(id) = body["result"]["messageid"].as_str() {
                     acknowledged.push((id.to_string(), text));
+                    count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
             acknowledged
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Kill once the burst is well under way (however loaded the machine is).
+    time_until(Duration::from_secs(20), || async { count.load(std::sync::atomic::Ordering::Relaxed) >= 50 })
+        .await;
     victim.child.start_kill().unwrap(); // SIGKILL
     victim.child.wait().await.unwrap();
     let mut acknowledged = Vec::new();
@@ -264,12 +268,17 @@ async fn outbox_claims_never_overlap_and_leases_expire() {
     // The claims are made by hand here, so no worker may take entries first.
     let app = spawn_app_without_delivery().await;
     let f = app.seed().await;
-    // One message to each of 40 chats (only the oldest entry of a chat is claimable; see below).
+    // One Telegram message (webchat ones need no worker) to each of 40 chats (only the oldest entry of a chat is claimable; see below).
     for i in 0..40 {
-        let (text, to) = (format!("m{i}"), format!("v{i}"));
+        let (text, to) = (format!("m{i}"), format!("{}", 1000 + i));
         app.call(
             "sendmessage",
-            &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", &to), ("message", &text)],
+            &[
+                ("platform", "telegram"),
+                ("platformid", &f.telegram),
+                ("destination", &to),
+                ("message", &text),
+            ],
         )
         .await;
     }
@@ -293,9 +302,9 @@ async fn outbox_claims_never_overlap_and_leases_expire() {
             .call(
                 "sendmessage",
                 &[
-                    ("platform", "webchat"),
-                    ("platformid", &f.webchat),
-                    ("destination", "same"),
+                    ("platform", "telegram"),
+                    ("platformid", &f.telegram),
+                    ("destination", "77"),
                     ("message", text),
                 ],
             )

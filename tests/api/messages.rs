@@ -25,10 +25,16 @@ async fn afilnet_example_url_lists_channels() {
 async fn sendmessage_stores_a_pending_message() {
     let app = spawn_app_without_delivery().await;
     let f = app.seed().await;
+    // A Telegram message waits for a delivery worker (there is none here) with its outbox entry.
     let body = app
         .call(
             "sendmessage",
-            &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v-1"), ("message", "Hi")],
+            &[
+                ("platform", "telegram"),
+                ("platformid", &f.telegram),
+                ("destination", "4242"),
+                ("message", "Hi"),
+            ],
         )
         .await;
     let id = ok(&body)["messageid"].as_str().expect("string id").to_string();
@@ -41,17 +47,31 @@ async fn sendmessage_stores_a_pending_message() {
     assert!(status["datetime"].as_str().unwrap().len() == 19, "{status}");
 
     let msgs = app
-        .call("getmessages", &[("platform", "WebChat"), ("platformid", &f.webchat), ("destination", "v-1")])
+        .call(
+            "getmessages",
+            &[("platform", "TeleGram"), ("platformid", &f.telegram), ("destination", "4242")],
+        )
         .await;
     let m = &list(ok(&msgs))[0];
     assert_eq!(m["message"], "Hi");
     assert_eq!(m["sent"], 1);
-    assert_eq!(m["platform"], "webchat");
-    assert_eq!(m["platformid"], f.webchat.as_str());
-    assert_eq!(m["destination"], "v-1");
+    assert_eq!(m["platform"], "telegram");
+    assert_eq!(m["platformid"], f.telegram.as_str());
+    assert_eq!(m["destination"], "4242");
     assert_eq!(m["messageid"], id.as_str());
     assert!(m.get("type").is_none() && m.get("reason").is_none(), "{m}");
     assert_eq!(app.gateway.store().outbox_len().await.unwrap(), 1, "an outbox entry per sent message");
+
+    // A webchat message is delivered by being stored for its page: `sent` at once, no outbox entry.
+    let body = app
+        .call(
+            "sendmessage",
+            &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v-1"), ("message", "Hi")],
+        )
+        .await;
+    let id = ok(&body)["messageid"].as_str().unwrap().to_string();
+    assert_eq!(ok(&app.call("getmessagestatus", &[("messageid", &id)]).await)["status"], "sent");
+    assert_eq!(app.gateway.store().outbox_len().await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -245,12 +265,12 @@ async fn sendmessages_reports_each_item_in_order() {
 async fn idempotency_key_returns_the_first_message() {
     let app = spawn_app_without_delivery().await;
     let f = app.seed().await;
-    let channel = f.webchat.as_str();
+    let channel = f.telegram.as_str();
     let p = |key: &'static str, text: &'static str| {
         [
-            ("platform", "webchat"),
+            ("platform", "telegram"),
             ("platformid", channel),
-            ("destination", "v"),
+            ("destination", "4242"),
             ("message", text),
             ("idempotencykey", key),
         ]
@@ -261,7 +281,10 @@ async fn idempotency_key_returns_the_first_message() {
     assert_eq!(ok(&first)["messageid"], ok(&again)["messageid"]);
     assert_ne!(ok(&first)["messageid"], ok(&other)["messageid"]);
     let msgs = app
-        .call("getmessages", &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v")])
+        .call(
+            "getmessages",
+            &[("platform", "telegram"), ("platformid", &f.telegram), ("destination", "4242")],
+        )
         .await;
     let texts: Vec<&str> = list(ok(&msgs)).iter().map(|m| m["message"].as_str().unwrap()).collect();
     assert_eq!(texts, ["hello", "hello"], "the repeat sent nothing");
@@ -275,7 +298,12 @@ async fn messages_survive_a_restart() {
     let body = app
         .call(
             "sendmessage",
-            &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v"), ("message", "kept")],
+            &[
+                ("platform", "telegram"),
+                ("platformid", &f.telegram),
+                ("destination", "4242"),
+                ("message", "kept"),
+            ],
         )
         .await;
     let id = ok(&body)["messageid"].as_str().unwrap().to_string();
@@ -287,7 +315,10 @@ async fn messages_survive_a_restart() {
     let status = again.call("getmessagestatus", &[("messageid", &id)]).await;
     assert_eq!(ok(&status)["status"], "pending");
     let msgs = again
-        .call("getmessages", &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v")])
+        .call(
+            "getmessages",
+            &[("platform", "telegram"), ("platformid", &f.telegram), ("destination", "4242")],
+        )
         .await;
     assert_eq!(list(ok(&msgs))[0]["message"], "kept");
     assert_eq!(again.gateway.store().outbox_len().await.unwrap(), 1, "its outbox entry is still there");

@@ -44,6 +44,7 @@ impl SendFile {
                 attachment: Some(self.attachment),
                 expires_at: self.expires_at,
                 idempotency_key: self.idempotency_key,
+                needs_delivery: !channel.platform.is_internal(),
                 now: ctx.now,
             })
             .await?;

@@ -41,6 +41,7 @@ impl SendMessage {
                 attachment: None,
                 expires_at: self.expires_at,
                 idempotency_key: self.idempotency_key,
+                needs_delivery: !channel.platform.is_internal(),
                 now: ctx.now,
             })
             .await?;

@@ -1,0 +1,196 @@
+//! The delivery benchmark's helpers (SPEC §9), run by `bench/delivery.sh`:
+//!
+//! - `fake PORT [PER_BOT_PER_SEC]`: a fast fake Telegram (`/bot{token}/sendMessage`), optionally
+//!   enforcing a rate per bot (at most N in any one second) with Telegram's 429 + `retry_after`; `GET /stats` reports what it took.
+//! - `queue BASE USER PASSWORD CHANNELS COUNT`: sends COUNT messages over the comma-separated channels
+//!   (each to its own chat), 64 at a time, as fast as chatgate acknowledges them.
+//! - `offer BASE USER PASSWORD CHANNELS RATE SECS`: offers RATE messages/s for SECS seconds; each text
+//!   carries the time its request started, so the fake can tell how long it took to arrive.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+#[derive(Default)]
+struct Stats {
+    accepted: u64,
+    refused: u64,
+    first_us: u64,
+    last_us: u64,
+    latencies_us: Vec<u64>,
+    /// Per bot: when its sends of the last second arrived (a sliding window, the strictest reading
+    /// of "30 per second").
+    windows: HashMap<String, VecDeque<Instant>>,
+}
+
+struct Fake {
+    stats: Mutex<Stats>,
+    per_bot: u32,
+}
+
+async fn send(
+    path: web::Path<(String, String)>,
+    body: web::Json<Value>,
+    fake: web::Data<Arc<Fake>>,
+) -> HttpResponse {
+    let (token, _method) = path.into_inner();
+    let now = now_us();
+    let mut s = fake.stats.lock().unwrap();
+    if fake.per_bot > 0 {
+        let window = s.windows.entry(token).or_default();
+        let arrived = Instant::now();
+        while window.front().is_some_and(|t| arrived.duration_since(*t) >= Duration::from_secs(1)) {
+            window.pop_front();
+        }
+        if window.len() >= fake.per_bot as usize {
+            s.refused += 1;
+            return HttpResponse::TooManyRequests().insert_header(("Retry-After", "1")).json(json!({
+                "ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}));
+        }
+        window.push_back(arrived);
+    }
+    s.accepted += 1;
+    if s.first_us == 0 {
+        s.first_us = now;
+    }
+    s.last_us = now;
+    if let Some(sent) =
+        body["text"].as_str().and_then(|t| t.strip_prefix('t')).and_then(|t| t.parse::<u64>().ok())
+    {
+        s.latencies_us.push(now.saturating_sub(sent));
+    }
+    let id = s.accepted;
+    HttpResponse::Ok()
+        .json(json!({"ok": true, "result": {"message_id": id, "chat": {"id": body["chat_id"]}, "date": 0}}))
+}
+
+async fn stats(fake: web::Data<Arc<Fake>>) -> HttpResponse {
+    let mut s = fake.stats.lock().unwrap();
+    s.latencies_us.sort_unstable();
+    let pct = |p: f64| {
+        s.latencies_us
+            .get(((s.latencies_us.len() as f64 * p) as usize).min(s.latencies_us.len().saturating_sub(1)))
+            .copied()
+    };
+    let body = json!({"accepted": s.accepted, "refused": s.refused, "first_us": s.first_us, "last_us": s.last_us,
+        "latency_p50_ms": pct(0.5).map(|v| v as f64 / 1000.0), "latency_p99_ms": pct(0.99).map(|v| v as f64 / 1000.0)});
+    HttpResponse::Ok().json(body)
+}
+
+async fn reset(fake: web::Data<Arc<Fake>>) -> HttpResponse {
+    *fake.stats.lock().unwrap() = Stats::default();
+    HttpResponse::Ok().finish()
+}
+
+async fn call(
+    client: &reqwest::Client,
+    base: &str,
+    auth: &[(&str, &str)],
+    channel: &str,
+    to: &str,
+    text: &str,
+) -> bool {
+    let mut q = vec![("class", "chat"), ("method", "sendmessage"), ("platform", "telegram")];
+    q.extend_from_slice(auth);
+    q.extend_from_slice(&[("platformid", channel), ("destination", to), ("message", text)]);
+    match client.get(format!("{base}/api/http/")).query(&q).send().await {
+        Ok(r) => r.json::<Value>().await.is_ok_and(|v| v["status"] == "SUCCESS"),
+        Err(_) => false,
+    }
+}
+
+#[actix_web::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
+    match arg(0).as_str() {
+        "fake" => {
+            let fake = Arc::new(Fake { stats: Mutex::default(), per_bot: arg(2).parse().unwrap_or(0) });
+            let data = web::Data::new(fake);
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .route("/bot{token}/{method}", web::post().to(send))
+                    .route("/stats", web::get().to(stats))
+                    .route("/reset", web::post().to(reset))
+            })
+            .workers(1)
+            .bind(("127.0.0.1", arg(1).parse().expect("port")))
+            .expect("bind")
+            .run()
+            .await
+            .expect("fake runs");
+        }
+        mode @ ("queue" | "offer") => {
+            let (base, user, password) = (arg(1), arg(2), arg(3));
+            let channels: Vec<String> = arg(4).split(',').map(str::to_string).collect();
+            let client = reqwest::Client::new();
+            let started = Instant::now();
+            let (count, rate, secs) = if mode == "queue" {
+                (arg(5).parse::<u64>().expect("count"), 0.0, 0.0)
+            } else {
+                let (rate, secs): (f64, f64) = (arg(5).parse().expect("rate"), arg(6).parse().expect("secs"));
+                ((rate * secs) as u64, rate, secs)
+            };
+            let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let mut tasks = Vec::new();
+            for _ in 0..64 {
+                let (client, base, user, password, channels, next, failed) = (
+                    client.clone(),
+                    base.clone(),
+                    user.clone(),
+                    password.clone(),
+                    channels.clone(),
+                    next.clone(),
+                    failed.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    loop {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if n >= count {
+                            return;
+                        }
+                        if rate > 0.0 {
+                            let due = started + Duration::from_secs_f64(n as f64 / rate);
+                            tokio::time::sleep_until(due.into()).await;
+                        }
+                        let channel = &channels[n as usize % channels.len()];
+                        let to = (100_000 + n).to_string();
+                        let text = if rate > 0.0 { format!("t{}", now_us()) } else { format!("queued {n}") };
+                        if !call(
+                            &client,
+                            &base,
+                            &[("user", &user), ("password", &password)],
+                            channel,
+                            &to,
+                            &text,
+                        )
+                        .await
+                        {
+                            failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.expect("sender");
+            }
+            let took = started.elapsed().as_secs_f64();
+            println!(
+                "{}",
+                json!({"sent": count, "failed": failed.load(std::sync::atomic::Ordering::Relaxed), "secs": took, "offered_secs": secs})
+            );
+        }
+        _ => eprintln!(
+            "usage: delivery fake PORT [PER_BOT] | queue BASE USER PW CHANNELS COUNT | offer BASE USER PW CHANNELS RATE SECS"
+        ),
+    }
+}
