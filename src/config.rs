@@ -14,6 +14,7 @@ use crate::auth::tokens::OAuthSettings;
 use crate::delivery::DeliverySettings;
 use crate::delivery::connectors::ConnectorSettings;
 use crate::net::OutboundSettings;
+use crate::storage::DbSettings;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -69,24 +70,6 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(f));
         }
         figment.merge(Env::prefixed("CHATGATE_").split("__")).extract().map_err(Box::new)
-    }
-}
-
-/// Connection pools and timeouts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DbSettings {
-    /// SQLite: reader connections (writes use one connection).
-    pub readers: u32,
-    /// PostgreSQL: pool size per instance.
-    pub max_connections: u32,
-    /// PostgreSQL: `statement_timeout` of every connection.
-    pub statement_timeout_ms: u64,
-}
-
-impl Default for DbSettings {
-    fn default() -> Self {
-        Self { readers: 8, max_connections: 16, statement_timeout_ms: 5000 }
     }
 }
 

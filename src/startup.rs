@@ -16,21 +16,11 @@ use crate::delivery::Worker;
 use crate::delivery::connectors::Connectors;
 use crate::domain::Gateway;
 use crate::doors;
+use crate::doors::AppState;
 use crate::doors::inbound::media::MediaSigner;
 use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
 use crate::telemetry;
-
-/// What every handler may use.
-pub struct AppState {
-    pub gateway: Gateway,
-    pub tokens: Arc<TokenService>,
-    pub settings: Arc<Settings>,
-    /// The platforms' APIs (inbound files are fetched through them).
-    pub connectors: Arc<Connectors>,
-    /// Signs the URLs of received files.
-    pub media: MediaSigner,
-}
 
 pub struct Application {
     port: u16,
@@ -55,7 +45,7 @@ pub enum StartError {
 
 /// The store and gateway without a server: what the CLI and the server share.
 pub async fn build_gateway(settings: &Settings) -> Result<Gateway, StartError> {
-    let store: Arc<dyn Store> = storage::connect(settings).await?;
+    let store: Arc<dyn Store> = storage::connect(&settings.database_url, &settings.db).await?;
     let auth = Arc::new(Authenticator::new(store.clone(), &settings.auth)?);
     Ok(Gateway::new(store, auth))
 }

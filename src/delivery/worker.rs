@@ -135,22 +135,19 @@ impl Worker {
         }
     }
 
-    async fn config(&self, channel_id: i64) -> Option<Arc<ChannelConfig>> {
+    /// The channel with its settings; `Ok(None)` when it no longer exists.
+    async fn config(
+        &self,
+        channel_id: i64,
+    ) -> Result<Option<Arc<ChannelConfig>>, crate::storage::StoreError> {
         if let Some(c) = self.configs.get(&channel_id) {
-            return Some(c);
+            return Ok(Some(c));
         }
-        match self.store.channel_config(channel_id).await {
-            Ok(Some(c)) => {
-                let c = Arc::new(c);
-                self.configs.insert(channel_id, c.clone());
-                Some(c)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, channel_id, "reading channel settings failed");
-                None
-            }
+        let found = self.store.channel_config(channel_id).await?.map(Arc::new);
+        if let Some(c) = &found {
+            self.configs.insert(channel_id, c.clone());
         }
+        Ok(found)
     }
 
     /// One claimed entry: final checks, pace, send, and hand the outcome to the recorder.
@@ -194,11 +191,17 @@ impl Worker {
         if let Some(end) = past_deadline() {
             return (end, None);
         }
-        let Some(config) = self.config(job.channel_id).await else {
-            return (
-                DeliveryResult::Failed { reason: format!("{}: the channel no longer exists", job.platform) },
-                None,
-            );
+        let config = match self.config(job.channel_id).await {
+            Ok(Some(config)) => config,
+            Ok(None) => {
+                let reason = format!("{}: the channel no longer exists", job.platform);
+                return (DeliveryResult::Failed { reason }, None);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, channel_id = job.channel_id, "reading channel settings failed");
+                let at = now_ms().saturating_add(self.backoff(job.attempts).as_millis() as i64).min(deadline);
+                return (DeliveryResult::Retry { at, error: None }, None);
+            }
         };
         let limits = self.limits.limits(job.platform);
         let patience = Duration::from_secs(self.settings.lease_secs.max(2) / 2);
@@ -207,7 +210,7 @@ impl Worker {
             let at = self.throttle.reserve(job.channel_id, &job.destination, limits, now);
             if at > now + patience {
                 // Too long to wait under this lease: give the entry back, due when its turn comes.
-                return (DeliveryResult::Retry { at: instant_ms(at), error: "paced".into() }, None);
+                return (DeliveryResult::Retry { at: instant_ms(at), error: None }, None);
             }
             tokio::time::sleep_until(at).await;
             if self.throttle.paused_until(job.channel_id, Instant::now()).is_none() {
@@ -219,10 +222,10 @@ impl Worker {
         }
         let channel_slots = self.throttle.in_flight(job.channel_id, limits);
         let Ok(_channel_slot) = channel_slots.acquire_owned().await else {
-            return (DeliveryResult::Retry { at: now_ms(), error: "shutting down".into() }, None);
+            return (DeliveryResult::Retry { at: now_ms(), error: None }, None);
         };
         let Ok(slot) = self.slots.clone().acquire_owned().await else {
-            return (DeliveryResult::Retry { at: now_ms(), error: "shutting down".into() }, None);
+            return (DeliveryResult::Retry { at: now_ms(), error: None }, None);
         };
         let result = match self.connectors.send(&config.settings, job).await {
             SendOutcome::Accepted { platform_message_id } => DeliveryResult::Sent { platform_message_id },
@@ -235,7 +238,7 @@ impl Worker {
                 }
                 tracing::debug!(message_id = job.message_id, %error, ?wait, "temporary delivery failure");
                 let at = now_ms().saturating_add(wait.as_millis() as i64).min(deadline);
-                DeliveryResult::Retry { at, error }
+                DeliveryResult::Retry { at, error: Some(error) }
             }
         };
         (result, Some(slot))

@@ -7,4 +7,7 @@ pub mod json;
 pub mod oauth;
 pub mod plain;
 pub mod soap;
+mod state;
 pub mod wire;
+
+pub use state::AppState;

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::auth::client_addr::client_address;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params, Reply};
-use crate::startup::AppState;
+use crate::doors::AppState;
 use crate::telemetry::{Outcome, RequestId};
 
 /// The client address by the trusted-proxy rules of the configuration.

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::DomainError;
 use crate::domain::model::{
@@ -107,10 +108,11 @@ pub enum DeliveryResult {
         reason: String,
     },
     Expired,
-    /// A temporary failure: the entry is due again at `at` (Unix ms).
+    /// Not sent now: the entry is due again at `at` (Unix ms). `error` is the platform's temporary
+    /// failure, if that was the reason (kept for the reason of a final failure).
     Retry {
         at: i64,
-        error: String,
+        error: Option<String>,
     },
 }
 
@@ -303,13 +305,30 @@ pub fn parse_ip_list(text: &str) -> Vec<IpNet> {
 }
 
 /// Opens the store the URL names: `sqlite://FILE` or `postgres://…`.
-pub async fn connect(settings: &crate::config::Settings) -> StoreResult<std::sync::Arc<dyn Store>> {
-    let url = settings.database_url.as_str();
+pub async fn connect(url: &str, db: &DbSettings) -> StoreResult<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::connect(url, settings.db.readers).await?))
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::connect(url, db.readers).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(std::sync::Arc::new(postgres::PgStore::connect(url, &settings.db).await?))
+        Ok(std::sync::Arc::new(postgres::PgStore::connect(url, db).await?))
     } else {
         Err(StoreError::Backend(format!("unsupported database_url scheme: {url}")))
+    }
+}
+
+/// Connection pools and timeouts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DbSettings {
+    /// SQLite: reader connections (writes use one connection).
+    pub readers: u32,
+    /// PostgreSQL: pool size per instance.
+    pub max_connections: u32,
+    /// PostgreSQL: `statement_timeout` of every connection.
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for DbSettings {
+    fn default() -> Self {
+        Self { readers: 8, max_connections: 16, statement_timeout_ms: 5000 }
     }
 }

@@ -397,7 +397,7 @@ macro_rules! sql_store {
                             // Only while the lease is still ours: a worker that outlived its lease has
                             // lost the entry to another one.
                             sqlx::query(
-                                "UPDATE outbox SET available_at = $1, lease_until = NULL, last_error = $2 \
+                                "UPDATE outbox SET available_at = $1, lease_until = NULL, last_error = COALESCE($2, last_error) \
                                  WHERE id = $3 AND lease_until = $4",
                             )
                             .bind(at)

@@ -9,8 +9,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::domain::{Call, DomainResult, ErrorCode};
+use crate::doors::AppState;
 use crate::doors::wire::{client_of, json_response, query_and_form, read_body};
-use crate::startup::AppState;
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

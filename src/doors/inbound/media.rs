@@ -12,7 +12,7 @@ use sha2::Sha256;
 
 use super::{Refusal, answer, channel_of};
 use crate::domain::model::Platform;
-use crate::startup::AppState;
+use crate::doors::AppState;
 
 /// What a media URL points at.
 #[derive(Debug, Clone, PartialEq, Eq)]

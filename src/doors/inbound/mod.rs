@@ -13,7 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::model::{ChannelConfig, FileType, Platform};
-use crate::startup::AppState;
+use crate::doors::AppState;
 use crate::telemetry::Outcome;
 use media::MediaRef;
 

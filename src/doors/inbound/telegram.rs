@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::media::MediaRef;
 use super::{Received, Refusal, answer, body, channel_of, same_secret, store_received};
 use crate::domain::model::{FileType, Platform};
-use crate::startup::AppState;
+use crate::doors::AppState;
 
 /// Updates are small (a message is at most 4096 characters); anything bigger is not Telegram.
 const BODY_LIMIT: usize = 256 * 1024;

@@ -11,7 +11,7 @@ use sha2::Sha256;
 use super::media::{MediaRef, vcard};
 use super::{Received, Refusal, answer, body, channel_of, same_secret, store_received};
 use crate::domain::model::{FileType, MessageStatus, Platform};
-use crate::startup::AppState;
+use crate::doors::AppState;
 
 /// Meta sends up to 3 MB per notification.
 const BODY_LIMIT: usize = 4 * 1024 * 1024;

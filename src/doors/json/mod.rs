@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::domain::operation::Operation;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
+use crate::doors::AppState;
 use crate::doors::wire::{client_of, json_response, read_body};
-use crate::startup::AppState;
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

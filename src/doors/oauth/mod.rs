@@ -13,8 +13,8 @@ use crate::auth::tokens::grants::{OAuthError, TokenRequest};
 use crate::auth::tokens::keys::Jwk;
 use crate::domain::Params;
 use crate::domain::model::{Principal, Scope};
+use crate::doors::AppState;
 use crate::doors::wire::{client_of, decode_component, decode_form, read_body};
-use crate::startup::AppState;
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -6,8 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::{Call, ErrorCode};
+use crate::doors::AppState;
 use crate::doors::wire::{client_of, json_response, query_and_form, read_body};
-use crate::startup::AppState;
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

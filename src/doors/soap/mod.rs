@@ -13,8 +13,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::operation::Operation;
 use crate::domain::{Call, DomainError, Reply};
+use crate::doors::AppState;
 use crate::doors::wire::{attach_outcome, client_of, read_body, request_id};
-use crate::startup::AppState;
 use crate::telemetry::Outcome;
 use envelope::{SoapVersion, version_of_content_type};
 

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use quick_xml::escape::escape;
 
-use crate::startup::AppState;
+use crate::doors::AppState;
 
 /// The contract as checked in; tests compare it with what the code dispatches.
 pub const WSDL: &str = include_str!("../../../wsdl/chatgate.wsdl");

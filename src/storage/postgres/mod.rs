@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
+use super::DbSettings;
 use super::rows::{
     ChannelRow, CredentialRow, DeliveryRow, IDEMPOTENCY_WINDOW_MS, MessageRow, id_list, now_ms, to_messages,
 };
@@ -18,7 +19,6 @@ use super::{
     CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
     OutboxClaim, StoreError, StoreResult, format_ip_list,
 };
-use crate::config::DbSettings;
 use crate::domain::model::{
     Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
     OutboundMessage, Platform, Scopes,

@@ -1,0 +1,20 @@
+//! What every handler may use: built by `crate::startup`, handed to each door through actix's app data.
+
+use std::sync::Arc;
+
+use crate::auth::tokens::TokenService;
+use crate::config::Settings;
+use crate::delivery::connectors::Connectors;
+use crate::domain::Gateway;
+use crate::doors::inbound::media::MediaSigner;
+
+/// What every handler may use.
+pub struct AppState {
+    pub gateway: Gateway,
+    pub tokens: Arc<TokenService>,
+    pub settings: Arc<Settings>,
+    /// The platforms' APIs (inbound files are fetched through them).
+    pub connectors: Arc<Connectors>,
+    /// Signs the URLs of received files.
+    pub media: MediaSigner,
+}
