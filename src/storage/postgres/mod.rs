@@ -107,7 +107,8 @@ crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
             match self.send_once(m).await {
                 Err(StoreError::Retry(_)) if attempt < 3 => attempt += 1,
                 other => {
-                    if other.is_ok() {
+                    // Only an outbox entry is news for the worker (a webchat message has none).
+                    if other.is_ok() && m.needs_delivery {
                         self.outbox_signal.notify_one();
                     }
                     return other;

@@ -74,7 +74,10 @@ impl SqliteStore {
 crate::sql_store!(SqliteStore, Sqlite, "", {
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
         let id = self.sends.send(m.clone()).await?;
-        self.outbox_signal.notify_one();
+        // Only an outbox entry is news for the worker (a webchat message has none).
+        if m.needs_delivery {
+            self.outbox_signal.notify_one();
+        }
         Ok(id)
     }
 
