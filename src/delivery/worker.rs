@@ -166,10 +166,10 @@ impl Worker {
     }
 
     /// The time by which a message must have gone, whichever limit comes first, and what it becomes then.
-    fn deadline(&self, job: &DeliveryJob) -> (i64, Option<DeliveryResult>) {
+    fn deadline(&self, job: &DeliveryJob) -> (i64, DeliveryResult) {
         let max_age = job.created_at.saturating_add((self.settings.max_age_secs * 1000) as i64);
         match job.expires_at {
-            Some(e) if e <= max_age => (e, Some(DeliveryResult::Expired)),
+            Some(e) if e <= max_age => (e, DeliveryResult::Expired),
             _ => {
                 let reason = format!(
                     "{}: not sent within {} s (last error: {})",
@@ -177,7 +177,7 @@ impl Worker {
                     self.settings.max_age_secs,
                     job.last_error.as_deref().unwrap_or("none")
                 );
-                (max_age, Some(DeliveryResult::Failed { reason }))
+                (max_age, DeliveryResult::Failed { reason })
             }
         }
     }
@@ -187,7 +187,7 @@ impl Worker {
         job: &DeliveryJob,
     ) -> (DeliveryResult, Option<tokio::sync::OwnedSemaphorePermit>) {
         let (deadline, at_deadline) = self.deadline(job);
-        let past_deadline = || (now_ms() >= deadline).then(|| at_deadline.clone()).flatten();
+        let past_deadline = || (now_ms() >= deadline).then(|| at_deadline.clone());
         if let Some(end) = past_deadline() {
             return (end, None);
         }

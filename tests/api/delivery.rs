@@ -370,3 +370,107 @@ async fn channel_set_reaches_the_running_server_and_webhook_registers_with_teleg
         .unwrap();
     assert_eq!(res.status(), reqwest::StatusCode::OK);
 }
+
+#[tokio::test]
+async fn no_bot_token_or_access_token_reaches_the_log() {
+    // A server as operators run it, logging at debug, whose platforms fail in every way: refused
+    // connections (reqwest's own error text carries the URL, and a Telegram URL carries the token),
+    // 500s, and refusals.
+    let (p, dir) = (fakes::telegram().await, tempfile::tempdir().unwrap());
+    p.always("1", Reply::telegram(500, "Internal Server Error"));
+    p.always("2", Reply::telegram(403, "Forbidden: bot was blocked by the user"));
+    p.always("3", Reply::Hang);
+    let db = crate::helpers::fresh_database_url(dir.path()).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = dir.path().join("server.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = |args: &[&str]| {
+        std::process::Command::new(crate::helpers::binary())
+            .args(args)
+            .env("CHATGATE_DATABASE_URL", &db)
+            .output()
+            .unwrap()
+    };
+    run(&["account", "create", "acme", "--password", "acme-pw"]);
+    let tg = String::from_utf8(
+        run(&[
+            "channel",
+            "create",
+            "acme",
+            "--platform",
+            "telegram",
+            "--name",
+            "T",
+            "--setting",
+            &format!("bot_token={BOT}"),
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let dead = String::from_utf8(
+        run(&[
+            "channel",
+            "create",
+            "acme",
+            "--platform",
+            "whatsapp",
+            "--name",
+            "W",
+            "--setting",
+            "phone_number_id=1",
+            "--setting",
+            "access_token=EAAG-secret-wa-token",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let mut server = tokio::process::Command::new(crate::helpers::binary())
+        .arg("serve")
+        .env("CHATGATE_DATABASE_URL", &db)
+        .env("CHATGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("CHATGATE_LOG", "debug")
+        .env("CHATGATE_CONNECTORS__TELEGRAM__BASE_URL", &p.url)
+        .env("CHATGATE_CONNECTORS__WHATSAPP__BASE_URL", format!("http://127.0.0.1:{closed}"))
+        .env("CHATGATE_DELIVERY__RETRY_BASE_MS", "50")
+        .env("CHATGATE_OUTBOUND__REQUEST_TIMEOUT_MS", "300")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (platform, channel, to) in [
+        ("telegram", tg.trim(), "1"),
+        ("telegram", tg.trim(), "2"),
+        ("telegram", tg.trim(), "3"),
+        ("whatsapp", dead.trim(), "34600111222"),
+    ] {
+        let q = [
+            ("class", "chat"),
+            ("method", "sendmessage"),
+            ("user", "acme"),
+            ("password", "acme-pw"),
+            ("platform", platform),
+            ("platformid", channel),
+            ("destination", to),
+            ("message", "hi"),
+        ];
+        let r: Value =
+            client.get(format!("{base}/api/http/")).query(&q).send().await.unwrap().json().await.unwrap();
+        assert_eq!(r["status"], "SUCCESS", "{r}");
+    }
+    p.wait_for(5 * SECOND, |r| ["1", "3"].iter().all(|c| r.iter().filter(|r| r.chat == *c).count() >= 2))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    for secret in [BOT, "AAH-test-bot-token", "EAAG-secret-wa-token", "acme-pw"] {
+        assert!(!text.contains(secret), "{secret} in the log:\n{text}");
+    }
+    assert!(text.contains("temporary delivery failure"), "the failures were logged: {text}");
+    assert!(text.contains("whatsapp: connection failed") && text.contains("telegram: timeout"), "{text}");
+}
