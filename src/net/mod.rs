@@ -3,6 +3,8 @@
 //! timeout, no redirects (a platform never redirects an API call; a redirect would be a surprise worth
 //! failing on), no proxy from the environment.
 
+pub mod guard;
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
