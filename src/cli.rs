@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::admin::{AccessSpec, Admin, Demo};
+use crate::admin::{AccessSpec, Demo};
 use crate::config::Settings;
-use crate::startup::{Application, build_gateway};
+use crate::startup::{Application, build_core};
 
 #[derive(Debug, Parser)]
 #[command(name = "chatgate", version, about = "Chat-messaging API server (Afilnet-compatible)")]
@@ -122,8 +122,8 @@ pub async fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Serve { demo } => serve(settings, demo).await,
         Command::Account(cmd) => {
-            let gateway = build_gateway(&settings).await?;
-            let admin = Admin { store: gateway.store(), hasher: gateway.auth().hasher() };
+            let core = build_core(&settings).await?;
+            let admin = core.admin();
             match cmd {
                 AccountCommand::Create { login, password } => {
                     admin.create_account(&login, &password).await?;
@@ -144,8 +144,8 @@ pub async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Access(cmd) => {
-            let gateway = build_gateway(&settings).await?;
-            let admin = Admin { store: gateway.store(), hasher: gateway.auth().hasher() };
+            let core = build_core(&settings).await?;
+            let admin = core.admin();
             match cmd {
                 AccessCommand::Create(a) => {
                     admin
@@ -172,15 +172,15 @@ pub async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Keys(KeysCommand::Rotate) => {
-            let gateway = build_gateway(&settings).await?;
+            let core = build_core(&settings).await?;
             let key = crate::auth::tokens::keys::generate(chrono::Utc::now().timestamp_millis())?;
-            gateway.store().rotate_signing_key(&key).await?;
+            core.store().rotate_signing_key(&key).await?;
             println!("{}", key.kid);
             Ok(())
         }
         Command::Channel(cmd) => {
-            let gateway = build_gateway(&settings).await?;
-            let admin = Admin { store: gateway.store(), hasher: gateway.auth().hasher() };
+            let core = build_core(&settings).await?;
+            let admin = core.admin();
             match cmd {
                 ChannelCommand::Create { account_login, platform, name, settings: kv } => {
                     let id = admin.create_channel(&account_login, &platform, &name, &kv).await?;
@@ -214,7 +214,7 @@ async fn serve(settings: Settings, demo: bool) -> CliResult {
     let base = format!("http://127.0.0.1:{}", app.port());
     tracing::info!(port = app.port(), "chatgate listening");
     if demo {
-        let admin = Admin { store: app.gateway().store(), hasher: app.gateway().auth().hasher() };
+        let admin = app.core().admin();
         match admin.create_demo().await? {
             Some(d) => print_demo(&base, &d),
             None => println!("The database already has accounts; no demo data was created."),

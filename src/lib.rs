@@ -3,14 +3,16 @@
 //! What depends on what (arrows point at what is used):
 //!
 //! ```text
-//! main → cli → startup → doors → domain → auth → storage (trait) ← storage::sqlite, ::postgres
-//!                  ↘ config, telemetry      ↘ storage (trait)
-//!          startup → delivery (worker, throttle, connectors) → net, storage (trait)
+//! main → cli → startup → doors → domain
+//!                  ↘ auth, storage, delivery → domain::ports (Store, Authenticate, AccountCache)
+//!                  ↘ config, telemetry        storage::sqlite, ::postgres implement Store
+//!          delivery (worker, throttle, connectors) → net, storage
 //!          doors::inbound → delivery::connectors (files of received messages)
 //! admin → auth::password, storage, delivery::connectors::telegram (setWebhook)
 //! ```
-//! `domain` holds the rules and imports no web, XML, SQL or HTTP-client crate; `doors` only translate
-//! wire formats; `storage` is the only place SQL lives; `net` builds the only outbound HTTP client.
+//! `domain` holds the rules and owns the ports it needs; it imports no other module of the crate and
+//! no web, XML, SQL or HTTP-client crate. `doors` only translate wire formats; `storage` is the only
+//! place SQL lives; `net` builds the only outbound HTTP client. No two modules import each other.
 
 pub mod admin;
 pub mod auth;

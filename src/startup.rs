@@ -25,7 +25,7 @@ use crate::telemetry;
 pub struct Application {
     port: u16,
     server: Server,
-    gateway: Gateway,
+    core: Core,
     tokens: Arc<TokenService>,
 }
 
@@ -43,20 +43,39 @@ pub enum StartError {
     Listen { addr: String, source: std::io::Error },
 }
 
-/// The store and gateway without a server: what the CLI and the server share.
-pub async fn build_gateway(settings: &Settings) -> Result<Gateway, StartError> {
+/// The store, the authenticator and the gateway over them, without a server: what the CLI and the
+/// server share.
+#[derive(Clone)]
+pub struct Core {
+    pub gateway: Gateway,
+    pub auth: Arc<Authenticator>,
+}
+
+impl Core {
+    pub fn store(&self) -> &Arc<dyn Store> {
+        self.gateway.store()
+    }
+
+    /// Administration through the same store and password hasher as the server.
+    pub fn admin(&self) -> crate::admin::Admin<'_> {
+        crate::admin::Admin { store: self.gateway.store(), hasher: self.auth.hasher() }
+    }
+}
+
+pub async fn build_core(settings: &Settings) -> Result<Core, StartError> {
     let store: Arc<dyn Store> = storage::connect(&settings.database_url, &settings.db).await?;
     let auth = Arc::new(Authenticator::new(store.clone(), &settings.auth)?);
-    Ok(Gateway::new(store, auth))
+    Ok(Core { gateway: Gateway::new(store, auth.clone()), auth })
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let gateway = build_gateway(&settings).await?;
+        let core = build_core(&settings).await?;
+        let gateway = core.gateway.clone();
         let store = gateway.store().clone();
         let poll = Duration::from_millis(settings.auth.change_poll_ms.max(10));
         let connectors = Arc::new(connectors(&settings)?);
-        let auth: Arc<dyn AccountCache> = gateway.auth().clone();
+        let auth: Arc<dyn AccountCache> = core.auth.clone();
         let channels: Arc<dyn AccountCache> = gateway.channels().clone();
         let mut caches = vec![Arc::downgrade(&auth), Arc::downgrade(&channels)];
         if settings.delivery.enabled {
@@ -82,13 +101,9 @@ impl Application {
             .clone()
             .or_else(|| settings.public_url.clone())
             .unwrap_or_else(|| format!("http://{local}"));
-        let tokens = TokenService::start(
-            gateway.auth().clone(),
-            gateway.store().clone(),
-            settings.oauth.clone(),
-            issuer,
-        )
-        .await?;
+        let tokens =
+            TokenService::start(core.auth.clone(), gateway.store().clone(), settings.oauth.clone(), issuer)
+                .await?;
         tokens.watch(poll);
         let workers =
             settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -106,7 +121,7 @@ impl Application {
         .listen(listener)
         .map_err(listen_err)?
         .run();
-        Ok(Self { port, server, gateway, tokens })
+        Ok(Self { port, server, core, tokens })
     }
 
     pub fn port(&self) -> u16 {
@@ -114,7 +129,11 @@ impl Application {
     }
 
     pub fn gateway(&self) -> &Gateway {
-        &self.gateway
+        &self.core.gateway
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
     }
 
     pub fn tokens(&self) -> &Arc<TokenService> {

@@ -108,6 +108,13 @@ impl Authenticator {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::domain::ports::Authenticate for Authenticator {
+    async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> DomainResult<Principal> {
+        Authenticator::authenticate(self, login, secret, client).await
+    }
+}
+
 impl AccountCache for Authenticator {
     fn account_changed(&self, account_id: i64) {
         self.cache.invalidate_account(account_id);

@@ -4,8 +4,8 @@ use super::directory::ChannelDirectory;
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::{Channel, Platform, Principal};
 use super::params::Params;
+use super::ports::Store;
 use super::values;
-use crate::storage::Store;
 
 pub struct Context<'a> {
     pub store: &'a dyn Store,

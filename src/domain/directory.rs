@@ -10,8 +10,8 @@ use moka::sync::Cache;
 
 use super::error::DomainResult;
 use super::model::Channel;
-use crate::storage::Store;
-use crate::storage::watch::AccountCache;
+use super::ports::AccountCache;
+use super::ports::Store;
 
 pub struct ChannelDirectory {
     store: Arc<dyn Store>,

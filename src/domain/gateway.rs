@@ -10,9 +10,8 @@ use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::{InboundMessage, MessageStatus, Principal};
 use super::operation::Operation;
 use super::params::Params;
+use super::ports::{Authenticate, Store};
 use super::reply::Reply;
-use crate::auth::Authenticator;
-use crate::storage::Store;
 
 /// One call through a password door (plain, Basic, SOAP): credentials, client address, what to do.
 #[derive(Debug, Clone)]
@@ -43,12 +42,12 @@ impl Call {
 #[derive(Clone)]
 pub struct Gateway {
     store: Arc<dyn Store>,
-    auth: Arc<Authenticator>,
+    auth: Arc<dyn Authenticate>,
     channels: Arc<ChannelDirectory>,
 }
 
 impl Gateway {
-    pub fn new(store: Arc<dyn Store>, auth: Arc<Authenticator>) -> Self {
+    pub fn new(store: Arc<dyn Store>, auth: Arc<dyn Authenticate>) -> Self {
         Self { channels: Arc::new(ChannelDirectory::new(store.clone())), store, auth }
     }
 
@@ -58,10 +57,6 @@ impl Gateway {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
-    }
-
-    pub fn auth(&self) -> &Arc<Authenticator> {
-        &self.auth
     }
 
     /// Stores a message a platform reported (inbound webhooks); a repeat of one already stored

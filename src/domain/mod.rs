@@ -14,6 +14,7 @@ pub mod model;
 pub mod operation;
 pub mod ops;
 pub mod params;
+pub mod ports;
 pub mod reply;
 pub mod values;
 

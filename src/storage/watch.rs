@@ -4,14 +4,9 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::Store;
+pub use crate::domain::ports::AccountCache;
 
-/// A cache of per-account state.
-pub trait AccountCache: Send + Sync {
-    fn account_changed(&self, account_id: i64);
-    /// The log could not be read: nothing cached can be trusted.
-    fn everything_changed(&self);
-}
+use super::Store;
 
 /// Polls the change log every `every` until every subscriber is gone.
 pub fn watch_account_changes(store: Arc<dyn Store>, caches: Vec<Weak<dyn AccountCache>>, every: Duration) {

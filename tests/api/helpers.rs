@@ -17,6 +17,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub gateway: Gateway,
+    pub core: chatgate::startup::Core,
     pub database_url: String,
     handle: actix_web::dev::ServerHandle,
     /// Kept alive for the life of the test; the database file lives in it.
@@ -116,14 +117,15 @@ pub async fn spawn_app_on(
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let gateway = app.gateway().clone();
+    let core = app.core().clone();
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), gateway, database_url, handle, dir }
+    TestApp { address, client: reqwest::Client::new(), gateway, core, database_url, handle, dir }
 }
 
 impl TestApp {
     pub fn admin(&self) -> Admin<'_> {
-        Admin { store: self.gateway.store(), hasher: self.gateway.auth().hasher() }
+        self.core.admin()
     }
 
     pub async fn stop(&self) {

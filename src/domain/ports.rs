@@ -1,0 +1,304 @@
+//! The ports of the command layer: what it needs from the floors below it, as traits it owns. The
+//! store (`crate::storage` implements it for SQLite and PostgreSQL), the authenticator
+//! (`crate::auth`), and the caches of account state that the change log keeps fresh. The domain
+//! names these and nothing of the crates behind them.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ipnet::IpNet;
+
+use super::error::{DomainError, DomainResult};
+use super::model::{
+    Attachment, Channel, ChannelConfig, InboundMessage, Message, MessageStatus, OutboundMessage, Platform,
+    Principal, Scopes,
+};
+
+/// Checks a login and secret from a client address (argon2, caches, IP filters, failure limits).
+#[async_trait]
+pub trait Authenticate: Send + Sync {
+    async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> DomainResult<Principal>;
+}
+
+/// A cache of per-account state, told by the account change log what changed.
+pub trait AccountCache: Send + Sync {
+    fn account_changed(&self, account_id: i64);
+    /// The log could not be read: nothing cached can be trusted.
+    fn everything_changed(&self);
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("database: {0}")]
+    Backend(String),
+    /// A transaction lost a serialization or deadlock race; it may be retried.
+    #[error("transaction conflict: {0}")]
+    Retry(String),
+}
+
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        DomainError::internal(e)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A login (the account's own, or one of its accesses) with what is needed to check it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialRecord {
+    pub id: i64,
+    pub account_id: i64,
+    pub login: String,
+    pub secret_hash: String,
+    pub scopes: Scopes,
+    pub enabled: bool,
+    /// This credential's own allow-list (accesses only); empty = any address.
+    pub ip_allow: Vec<IpNet>,
+    /// The account-wide allow-list; empty = any address.
+    pub account_ip_allow: Vec<IpNet>,
+    /// Bumped whenever the secret, scopes, list or state change, so that cached proofs die with it.
+    pub version: i64,
+}
+
+/// A new access of an account.
+#[derive(Debug, Clone)]
+pub struct NewAccess {
+    pub account_login: String,
+    pub login: String,
+    pub name: String,
+    pub secret_hash: String,
+    pub scopes: Scopes,
+    pub ip_allow: Vec<IpNet>,
+}
+
+/// An outbox entry claimed by a delivery worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OutboxClaim {
+    pub id: i64,
+    pub message_id: i64,
+}
+
+/// A claimed outbox entry with what its connector needs to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryJob {
+    pub outbox_id: i64,
+    pub message_id: i64,
+    pub chat_id: i64,
+    pub channel_id: i64,
+    pub platform: Platform,
+    pub destination: String,
+    pub text: Option<String>,
+    pub attachment: Option<Attachment>,
+    pub expires_at: Option<i64>,
+    /// When the message was acknowledged (Unix ms).
+    pub created_at: i64,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+    /// What the last temporary failure was, if any.
+    pub last_error: Option<String>,
+    /// The lease this claim holds; a retry is recorded only while it is still this one.
+    pub lease_until: i64,
+}
+
+/// What became of a claimed entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    Sent {
+        platform_message_id: Option<String>,
+    },
+    Failed {
+        reason: String,
+    },
+    Expired,
+    /// Not sent now: the entry is due again at `at` (Unix ms). `error` is the platform's temporary
+    /// failure, if that was the reason (kept for the reason of a final failure).
+    Retry {
+        at: i64,
+        error: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedDelivery {
+    pub outbox_id: i64,
+    pub message_id: i64,
+    pub chat_id: i64,
+    pub lease_until: i64,
+    pub result: DeliveryResult,
+}
+
+/// A change to credentials or IP filters, seen by every instance that polls the change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialChange {
+    pub id: i64,
+    pub account_id: i64,
+}
+
+/// An Ed25519 signing key of the authorization server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    pub kid: String,
+    /// PKCS#8 DER.
+    pub private_key: Vec<u8>,
+    /// The raw 32-byte public key.
+    pub public_key: Vec<u8>,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey").field("kid", &self.kid).field("private_key", &"[redacted]").finish()
+    }
+}
+
+/// A revoked access token, by its `jti`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub id: i64,
+    pub jti: String,
+    pub expires_at: i64,
+}
+
+/// A stored refresh token (its hash, never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub chain: String,
+    pub credential_id: i64,
+    /// The credential's login (joined in when read; ignored on insert).
+    pub login: String,
+    pub cred_version: i64,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// Valid and now used: the caller may issue its successor.
+    Fresh(RefreshToken),
+    /// Used before, so the chain has just been revoked.
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// What the authorization server keeps: signing keys, revocations, refresh tokens.
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>>;
+    /// How many keys there are: a cheap way for every instance to notice a rotation.
+    async fn signing_key_count(&self) -> StoreResult<i64>;
+    /// Adds a key and retires every other one at `key.created_at`.
+    async fn rotate_signing_key(&self, key: &SigningKey) -> StoreResult<()>;
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
+    /// Unexpired revocations with an id above `after`, oldest first.
+    async fn revocations_since(&self, after: i64, now: i64) -> StoreResult<Vec<Revocation>>;
+    async fn insert_refresh_token(&self, token: &RefreshToken, now: i64) -> StoreResult<()>;
+    /// Marks the token used (or, if it was used already, revokes its chain) in one transaction.
+    async fn use_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<RefreshUse>;
+    /// The token if it is valid now (not used, revoked or expired).
+    async fn find_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<RefreshToken>>;
+    async fn revoke_refresh_chain(&self, chain: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait Store: OAuthStore {
+    // --- credentials ---------------------------------------------------------------------------
+    async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>>;
+    /// Changes with an id above `after`, oldest first.
+    async fn credential_changes_since(&self, after: i64) -> StoreResult<Vec<CredentialChange>>;
+    async fn last_credential_change(&self) -> StoreResult<i64>;
+
+    // --- chat ----------------------------------------------------------------------------------
+    async fn channels(&self, account_id: i64) -> StoreResult<Vec<Channel>>;
+    async fn channel(&self, account_id: i64, channel_id: i64) -> StoreResult<Option<Channel>>;
+    async fn chat_exists(&self, channel_id: i64, destination: &str) -> StoreResult<bool>;
+    /// Stores the message as `pending` and its outbox entry in one transaction (creating the chat if
+    /// needed) and returns its id; with an idempotency key seen in the last 24 h, returns the first
+    /// message's id and stores nothing.
+    async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64>;
+    /// Stores a received message as `unread` and returns its id; a `dedup_key` already stored for the
+    /// channel stores nothing and returns the first message's id.
+    async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64>;
+    async fn last_message_per_chat(&self, channel_id: i64) -> StoreResult<Vec<Message>>;
+    /// Newest first, ids below `before` when given.
+    async fn messages(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+    async fn message(&self, account_id: i64, message_id: i64) -> StoreResult<Option<Message>>;
+    /// Unread received messages, oldest first; marked read in the same transaction when asked.
+    async fn unread_messages(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        mark_read: bool,
+    ) -> StoreResult<Vec<Message>>;
+    async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64>;
+    async fn outbox_len(&self) -> StoreResult<i64>;
+    /// Claims up to `limit` due outbox entries for `lease_ms` — expired ones, and the oldest entry of
+    /// each chat (a chat's messages go out in order): entries another worker holds under an
+    /// unexpired lease are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so N workers on N
+    /// instances never hold the same entry at once; an entry whose lease ran out is claimable again.
+    async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>>;
+    /// `claim_outbox` for the delivery worker (none of `skip_channels`, leased until `lease_until`),
+    /// with what sending needs.
+    async fn claim_deliveries(
+        &self,
+        limit: u32,
+        lease_until: i64,
+        now: i64,
+        skip_channels: &[i64],
+    ) -> StoreResult<Vec<DeliveryJob>>;
+    /// Records outcomes in one transaction: a final one sets the message's status (only if still
+    /// `pending`) and removes the entry; a retry makes it due again (only while the lease is ours).
+    async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()>;
+    /// A platform's status callback: moves the channel's outbound message with that platform id to
+    /// `status` if that is a step forwards; false when nothing changed.
+    async fn update_status_by_platform_id(
+        &self,
+        channel_id: i64,
+        platform_message_id: &str,
+        status: MessageStatus,
+        reason: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// A channel of any account with its settings (inbound webhooks and connectors).
+    async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>>;
+    /// Sets (`Some`) or removes (`None`) settings of a channel and records the change for every instance.
+    async fn set_channel_settings(
+        &self,
+        channel_id: i64,
+        changes: &[(String, Option<String>)],
+    ) -> StoreResult<()>;
+    /// Signalled after a new outbox entry was committed by this process, so that its delivery worker
+    /// starts at once.
+    fn outbox_signal(&self) -> Arc<tokio::sync::Notify>;
+    /// The server-wide key `name`, created from `candidate` by whichever instance asks first.
+    async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+
+    // --- administration ------------------------------------------------------------------------
+    async fn account_count(&self) -> StoreResult<i64>;
+    async fn create_account(&self, login: &str, secret_hash: &str) -> StoreResult<i64>;
+    async fn set_account_ip_filter(&self, login: &str, allow: &[IpNet]) -> StoreResult<()>;
+    async fn create_access(&self, access: &NewAccess) -> StoreResult<i64>;
+    async fn set_access_enabled(&self, login: &str, enabled: bool) -> StoreResult<()>;
+    async fn set_secret(&self, login: &str, secret_hash: &str) -> StoreResult<()>;
+    async fn create_channel(
+        &self,
+        account_login: &str,
+        platform: Platform,
+        name: &str,
+        settings: &serde_json::Value,
+    ) -> StoreResult<i64>;
+}
