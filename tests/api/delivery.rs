@@ -384,46 +384,18 @@ async fn no_bot_token_or_access_token_reaches_the_log() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = dir.path().join("server.log");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let run = |args: &[&str]| {
-        std::process::Command::new(crate::helpers::binary())
-            .args(args)
-            .env("CHATGATE_DATABASE_URL", &db)
-            .output()
-            .unwrap()
-    };
-    run(&["account", "create", "acme", "--password", "acme-pw"]);
-    let tg = String::from_utf8(
-        run(&[
-            "channel",
-            "create",
-            "acme",
-            "--platform",
-            "telegram",
-            "--name",
-            "T",
-            "--setting",
-            &format!("bot_token={BOT}"),
-        ])
-        .stdout,
-    )
-    .unwrap();
-    let dead = String::from_utf8(
-        run(&[
-            "channel",
-            "create",
-            "acme",
-            "--platform",
-            "whatsapp",
-            "--name",
-            "W",
-            "--setting",
-            "phone_number_id=1",
-            "--setting",
-            "access_token=EAAG-secret-wa-token",
-        ])
-        .stdout,
-    )
-    .unwrap();
+    let cli = crate::instances::cli;
+    cli(&db, &["account", "create", "acme", "--password", "acme-pw"]);
+    let token = format!("bot_token={BOT}");
+    let tg = cli(
+        &db,
+        &["channel", "create", "acme", "--platform", "telegram", "--name", "T", "--setting", &token],
+    );
+    let wa = ["--setting", "phone_number_id=1", "--setting", "access_token=EAAG-secret-wa-token"];
+    let dead = cli(
+        &db,
+        &[&["channel", "create", "acme", "--platform", "whatsapp", "--name", "W"][..], &wa].concat(),
+    );
     let mut server = tokio::process::Command::new(crate::helpers::binary())
         .arg("serve")
         .env("CHATGATE_DATABASE_URL", &db)

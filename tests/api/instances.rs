@@ -49,7 +49,8 @@ async fn start_instance_with(db: &str, envs: &[(&str, &str)]) -> Instance {
     Instance { child, base }
 }
 
-fn cli(db: &str, args: &[&str]) -> String {
+/// The admin CLI on `db`; its stdout, trimmed (fails the test if the command fails).
+pub fn cli(db: &str, args: &[&str]) -> String {
     let out =
         std::process::Command::new(binary()).args(args).env("CHATGATE_DATABASE_URL", db).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
