@@ -8,7 +8,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use crate::auth::ip_filter::parse_cidr;
 use crate::auth::password::{HashError, PasswordHasher};
 use crate::delivery::connectors::telegram::Telegram;
-use crate::domain::model::{Platform, Scopes};
+use crate::domain::model::{ChannelSettings, Platform, Scopes};
 use crate::storage::{NewAccess, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -132,11 +132,11 @@ impl Admin<'_> {
         if name.trim().is_empty() {
             return Err(AdminError::Invalid("a channel needs a name".into()));
         }
-        let mut map = serde_json::Map::new();
+        let mut stored = ChannelSettings::default();
         for (k, v) in parse_settings(settings)? {
-            map.insert(k, serde_json::Value::String(v.unwrap_or_default()));
+            stored.set(&k, v);
         }
-        Ok(self.store.create_channel(account_login, platform, name, &serde_json::Value::Object(map)).await?)
+        Ok(self.store.create_channel(account_login, platform, name, &stored).await?)
     }
 
     /// Changes settings of a channel (`KEY=VALUE`; `KEY=` removes the key). Every instance sees the

@@ -92,6 +92,18 @@ impl MessageStatus {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
+    /// The statuses of an outbound message a platform's report of `self` may replace: a status only
+    /// moves forwards (a late `delivered` after `read` changes nothing; nothing undoes `failed`).
+    pub fn replaces(self) -> &'static [MessageStatus] {
+        match self {
+            Self::Sent => &[Self::Pending],
+            Self::Delivered => &[Self::Pending, Self::Sent],
+            Self::Read => &[Self::Pending, Self::Sent, Self::Delivered],
+            Self::Failed => &[Self::Pending, Self::Sent],
+            Self::Pending | Self::Expired | Self::Unread => &[],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",

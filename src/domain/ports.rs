@@ -11,8 +11,8 @@ use ipnet::IpNet;
 
 use super::error::{DomainError, DomainResult};
 use super::model::{
-    Attachment, Channel, ChannelConfig, InboundMessage, Message, MessageStatus, OutboundMessage, Platform,
-    Principal, Scopes,
+    Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
+    OutboundMessage, Platform, Principal, Scopes,
 };
 
 /// Checks a login and secret from a client address (argon2, caches, IP filters, failure limits).
@@ -299,6 +299,6 @@ pub trait Store: OAuthStore {
         account_login: &str,
         platform: Platform,
         name: &str,
-        settings: &serde_json::Value,
+        settings: &ChannelSettings,
     ) -> StoreResult<i64>;
 }

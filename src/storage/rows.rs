@@ -4,7 +4,9 @@
 use sqlx::FromRow;
 
 use super::{CredentialRecord, DeliveryJob, RefreshToken, StoreError, StoreResult, parse_ip_list};
-use crate::domain::model::{Attachment, Channel, FileType, Message, MessageStatus, Platform, Scopes};
+use crate::domain::model::{
+    Attachment, Channel, ChannelSettings, FileType, Message, MessageStatus, Platform, Scopes,
+};
 
 /// How long an idempotency key holds (SPEC §2).
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
@@ -225,6 +227,12 @@ impl TryFrom<DeliveryRow> for DeliveryJob {
             lease_until: r.lease_until.unwrap_or_default(),
         })
     }
+}
+
+/// A channel's stored settings (a JSON object of strings).
+pub fn channel_settings(channel_id: i64, text: &str) -> StoreResult<ChannelSettings> {
+    serde_json::from_str(text)
+        .map_err(|_| StoreError::Backend(format!("channel {channel_id}: unreadable settings")))
 }
 
 /// Ids as a SQL list (`1, 2, 3`): integers only, so safe to put into the statement text.

@@ -457,18 +457,12 @@ macro_rules! sql_store {
                 status: MessageStatus,
                 reason: Option<&str>,
             ) -> StoreResult<bool> {
-                // A status only moves forwards: the statuses it may replace.
-                let earlier: &[&str] = match status {
-                    MessageStatus::Sent => &["pending"],
-                    MessageStatus::Delivered => &["pending", "sent"],
-                    MessageStatus::Read => &["pending", "sent", "delivered"],
-                    MessageStatus::Failed => &["pending", "sent"],
-                    _ => &[],
-                };
+                let earlier = status.replaces();
                 if earlier.is_empty() {
                     return Ok(false);
                 }
-                let list = earlier.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+                // Status names are this crate's own constants, so they may go into the statement text.
+                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
                 let mut tx = self.write().await?;
                 let done = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE messages SET status = $1, reason = COALESCE($2, reason) \
@@ -494,9 +488,7 @@ macro_rules! sql_store {
                 .await?;
                 row.map(|(id, account_id, platform, name, settings)| {
                     let channel = Channel::try_from(ChannelRow { id, account_id, platform, name })?;
-                    let settings = serde_json::from_str(&settings)
-                        .map_err(|_| StoreError::Backend(format!("channel {id}: unreadable settings")))?;
-                    Ok(ChannelConfig { channel, settings })
+                    Ok(ChannelConfig { channel, settings: channel_settings(id, &settings)? })
                 })
                 .transpose()
             }
@@ -513,8 +505,7 @@ macro_rules! sql_store {
                         .fetch_optional(&mut *tx)
                         .await?;
                 let (account_id, text) = row.ok_or(StoreError::NotFound("channel"))?;
-                let mut settings: ChannelSettings = serde_json::from_str(&text)
-                    .map_err(|_| StoreError::Backend(format!("channel {channel_id}: unreadable settings")))?;
+                let mut settings = channel_settings(channel_id, &text)?;
                 for (key, value) in changes {
                     settings.set(key, value.clone());
                 }
@@ -650,7 +641,7 @@ macro_rules! sql_store {
                 account_login: &str,
                 platform: Platform,
                 name: &str,
-                settings: &serde_json::Value,
+                settings: &ChannelSettings,
             ) -> StoreResult<i64> {
                 let mut tx = self.write().await?;
                 let account_id = account_id_of(&mut tx, account_login).await?;
@@ -660,7 +651,7 @@ macro_rules! sql_store {
                 .bind(account_id)
                 .bind(platform.as_str())
                 .bind(name)
-                .bind(settings.to_string())
+                .bind(settings.to_json())
                 .bind(now_ms())
                 .fetch_one(&mut *tx)
                 .await?;

@@ -13,7 +13,8 @@ use sqlx::{Postgres, Transaction};
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
 use super::DbSettings;
 use super::rows::{
-    ChannelRow, CredentialRow, DeliveryRow, IDEMPOTENCY_WINDOW_MS, MessageRow, id_list, now_ms, to_messages,
+    ChannelRow, CredentialRow, DeliveryRow, IDEMPOTENCY_WINDOW_MS, MessageRow, channel_settings, id_list,
+    now_ms, to_messages,
 };
 use super::{
     CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
