@@ -6,15 +6,16 @@ use std::path::Path;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use ipnet::IpNet;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthSettings;
-use crate::auth::ip_filter::parse_cidr;
+use crate::auth::ip_filter::cidr_list;
 use crate::auth::tokens::OAuthSettings;
 use crate::delivery::DeliverySettings;
 use crate::delivery::connectors::ConnectorSettings;
 use crate::net::OutboundSettings;
 use crate::storage::DbSettings;
+use crate::webhooks::{ChatSettings, WebhookSettings};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -40,6 +41,8 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     pub connectors: ConnectorSettings,
     pub outbound: OutboundSettings,
+    pub webhooks: WebhookSettings,
+    pub chat: ChatSettings,
 }
 
 impl Default for Settings {
@@ -58,6 +61,8 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             connectors: ConnectorSettings::default(),
             outbound: OutboundSettings::default(),
+            webhooks: WebhookSettings::default(),
+            chat: ChatSettings::default(),
         }
     }
 }
@@ -71,22 +76,4 @@ impl Settings {
         }
         figment.merge(Env::prefixed("CHATGATE_").split("__")).extract().map_err(Box::new)
     }
-}
-
-fn cidr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    let items = match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => s.split([',', ' ']).map(str::to_string).collect(),
-        OneOrMany::Many(v) => v,
-    };
-    items
-        .iter()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| parse_cidr(s).map_err(serde::de::Error::custom))
-        .collect()
 }

@@ -11,18 +11,21 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::doors::json::schema::*;
 use crate::doors::oauth;
 
-/// One documented JSON-door path per method: `POST /api/json/chat/{method}`.
+/// One documented JSON-door path per method: `POST /api/json/{class}/{method}` (class `chat` unless named).
 macro_rules! json_method {
     ($fn:ident, $method:literal, $scope:literal, $req:ty, $res:ty, $summary:literal) => {
-        #[utoipa::path(post, path = concat!("/api/json/chat/", $method), tag = "json", summary = $summary,
+        json_method!($fn, "chat", $method, $scope, $req, $res, $summary);
+    };
+    ($fn:ident, $class:literal, $method:literal, $scope:literal, $req:ty, $res:ty, $summary:literal) => {
+        #[utoipa::path(post, path = concat!("/api/json/", $class, "/", $method), tag = "json", summary = $summary,
             request_body = $req,
             security(("oauth2" = [$scope])),
             responses(
                 (status = 200, description = "Success", body = $res),
-                (status = 400, description = "MISSING_COMPULSORY_PARAM, INCORRECT_PARAM, INCORRECT_FILETYPE, INCORRECT_FILEURL, INCORRECT_THUMBURL, MALFORMED_REQUEST", body = ErrorEnvelope),
+                (status = 400, description = "MISSING_COMPULSORY_PARAM, INCORRECT_PARAM, INCORRECT_FILETYPE, INCORRECT_FILEURL, INCORRECT_THUMBURL, INCORRECT_URL, MALFORMED_REQUEST", body = ErrorEnvelope),
                 (status = 401, description = "INVALID_TOKEN: missing, invalid, expired or revoked token (WWW-Authenticate: Bearer error=\"invalid_token\")", body = ErrorEnvelope),
                 (status = 403, description = "ACCESS_DENIED (insufficient_scope) or IP_NOT_ALLOWED", body = ErrorEnvelope),
-                (status = 404, description = "CHANNEL_NOT_FOUND, CHAT_NOT_FOUND, MESSAGE_NOT_FOUND, INCORRECT_METHOD", body = ErrorEnvelope),
+                (status = 404, description = "CHANNEL_NOT_FOUND, CHAT_NOT_FOUND, MESSAGE_NOT_FOUND, WEBHOOK_NOT_FOUND, DELIVERY_NOT_FOUND, INCORRECT_METHOD", body = ErrorEnvelope),
                 (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope),
                 (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
                 (status = 429, description = "TOO_MANY_REQUESTS (Retry-After)", body = ErrorEnvelope),
@@ -105,12 +108,58 @@ json_method!(
     "Mark received messages up to messageid as read"
 );
 
+json_method!(
+    setwebhook,
+    "webhook",
+    "setwebhook",
+    "webhook:manage",
+    SetWebhookRequest,
+    Envelope<WebhookCreated>,
+    "Set a callback URL for events; answers its signing secret once"
+);
+json_method!(
+    getwebhooks,
+    "webhook",
+    "getwebhooks",
+    "webhook:manage",
+    GetWebhooksRequest,
+    Envelope<WebhookList>,
+    "The account's webhooks"
+);
+json_method!(
+    deletewebhook,
+    "webhook",
+    "deletewebhook",
+    "webhook:manage",
+    DeleteWebhookRequest,
+    Envelope<Empty>,
+    "Delete a webhook and its deliveries"
+);
+json_method!(
+    getdeliveries,
+    "webhook",
+    "getdeliveries",
+    "webhook:manage",
+    GetDeliveriesRequest,
+    Envelope<DeliveryList>,
+    "Webhook deliveries, newest first"
+);
+json_method!(
+    redeliver,
+    "webhook",
+    "redeliver",
+    "webhook:manage",
+    RedeliverRequest,
+    Envelope<Empty>,
+    "Send a delivery's event again (same webhook-id) from a fresh attempt count"
+);
+
 /// The parameters of the plain and Basic doors (all of every method; each method uses its own).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct DoorQuery {
-    /// `chat`
+    /// `chat` or `webhook`
     class: String,
     /// e.g. `getchatchannels`, `sendmessage`, … (the JSON door's paths list them all)
     method: String,
@@ -175,7 +224,8 @@ impl Modify for Security {
     info(title = "chatgate", description = "Chat messaging API: the same chat operations through a plain GET/POST door, HTTP Basic, SOAP (WSDL at /api/soap/?wsdl) and JSON with OAuth 2.0 bearer tokens."),
     paths(
         getchatchannels, sendmessage, sendfile, getchats, getmessages, getunreadmessages, sendmessages,
-        getmessagestatus, markread, plain_door, basic_door,
+        getmessagestatus, markread, setwebhook, getwebhooks, deletewebhook, getdeliveries, redeliver,
+        plain_door, basic_door,
         oauth::token, oauth::introspect, oauth::revoke, oauth::jwks, oauth::metadata
     ),
     modifiers(&Security),

@@ -8,6 +8,7 @@
 //!                  ↘ config, telemetry        storage::sqlite, ::postgres implement Store
 //!          delivery (worker, throttle, connectors) → net, storage
 //!          doors::inbound → delivery::connectors (files of received messages)
+//!          webhooks (sender, signing, sweep) → net, storage; both senders → retry
 //! admin → auth::password, storage, delivery::connectors::telegram (setWebhook)
 //! ```
 //! `domain` holds the rules and owns the ports it needs; it imports no other module of the crate and
@@ -23,6 +24,8 @@ pub mod docs;
 pub mod domain;
 pub mod doors;
 pub mod net;
+pub mod retry;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod webhooks;

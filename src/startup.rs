@@ -20,7 +20,7 @@ use crate::doors::AppState;
 use crate::doors::inbound::media::MediaSigner;
 use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
-use crate::telemetry;
+use crate::{telemetry, webhooks};
 
 pub struct Application {
     port: u16,
@@ -65,7 +65,8 @@ impl Core {
 pub async fn build_core(settings: &Settings) -> Result<Core, StartError> {
     let store: Arc<dyn Store> = storage::connect(&settings.database_url, &settings.db).await?;
     let auth = Arc::new(Authenticator::new(store.clone(), &settings.auth)?);
-    Ok(Core { gateway: Gateway::new(store, auth.clone()), auth })
+    let urls = crate::net::address_policy(&settings.outbound);
+    Ok(Core { gateway: Gateway::new(store, auth.clone(), urls), auth })
 }
 
 impl Application {
@@ -89,6 +90,13 @@ impl Application {
             caches.push(Arc::downgrade(&worker));
         }
         watch_account_changes(store.clone(), caches, poll);
+        if settings.webhooks.enabled {
+            let policy = crate::net::address_policy(&settings.outbound);
+            let timeout = Duration::from_millis(settings.webhooks.timeout_ms);
+            let client = crate::net::customer_client(&settings.outbound, policy.clone(), timeout)?;
+            webhooks::Sender::start(store.clone(), client, policy, settings.webhooks.clone());
+            webhooks::start_sweep(store.clone(), settings.chat.clone(), &settings.webhooks);
+        }
         let media = MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?);
         let addr = settings.listen.clone();
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };

@@ -26,6 +26,27 @@ pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("not an IP network: {s}"))
 }
 
+/// Deserializes a list of CIDRs (or bare addresses) given as a list or as one comma-separated string,
+/// as environment variables give them.
+pub fn cidr_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    use serde::Deserialize;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s.split([',', ' ']).map(str::to_string).collect(),
+        OneOrMany::Many(v) => v,
+    };
+    items
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| parse_cidr(s).map_err(serde::de::Error::custom))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

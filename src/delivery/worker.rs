@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use moka::sync::Cache;
-use rand::Rng;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::time::Instant;
 
@@ -244,13 +243,9 @@ impl Worker {
         (result, Some(slot))
     }
 
-    /// Exponential backoff with jitter: base × 2^(attempts−1), capped, then a random 50–100 % of it.
     fn backoff(&self, attempts: i64) -> Duration {
-        let exp = attempts.clamp(1, 30) as u32 - 1;
-        let full =
-            self.settings.retry_base_ms.saturating_mul(1u64 << exp.min(20)).min(self.settings.retry_max_ms);
-        let jittered = full / 2 + rand::rng().random_range(0..=full / 2);
-        Duration::from_millis(jittered.max(1))
+        let ms = crate::retry::backoff_ms(self.settings.retry_base_ms, self.settings.retry_max_ms, attempts);
+        Duration::from_millis(ms)
     }
 }
 

@@ -4,6 +4,10 @@ use super::context::Context;
 use super::error::DomainResult;
 use super::operation::Operation;
 use super::ops::{
+    delete_webhook::DeleteWebhook, get_deliveries::GetDeliveries, get_webhooks::GetWebhooks,
+    redeliver::Redeliver, set_webhook::SetWebhook,
+};
+use super::ops::{
     get_chat_channels::GetChatChannels, get_chats::GetChats, get_message_status::GetMessageStatus,
     get_messages::GetMessages, get_unread_messages::GetUnreadMessages, mark_read::MarkRead,
     send_file::SendFile, send_message::SendMessage, send_messages::SendMessages,
@@ -22,6 +26,11 @@ pub enum Command {
     SendMessages(SendMessages),
     GetMessageStatus(GetMessageStatus),
     MarkRead(MarkRead),
+    SetWebhook(SetWebhook),
+    GetWebhooks(GetWebhooks),
+    DeleteWebhook(DeleteWebhook),
+    GetDeliveries(GetDeliveries),
+    Redeliver(Redeliver),
 }
 
 impl Command {
@@ -38,6 +47,11 @@ impl Command {
             Operation::SendMessages => Self::SendMessages(SendMessages::parse(params, now)?),
             Operation::GetMessageStatus => Self::GetMessageStatus(GetMessageStatus::parse(params)?),
             Operation::MarkRead => Self::MarkRead(MarkRead::parse(params)?),
+            Operation::SetWebhook => Self::SetWebhook(SetWebhook::parse(params)?),
+            Operation::GetWebhooks => Self::GetWebhooks(GetWebhooks),
+            Operation::DeleteWebhook => Self::DeleteWebhook(DeleteWebhook::parse(params)?),
+            Operation::GetDeliveries => Self::GetDeliveries(GetDeliveries::parse(params)?),
+            Operation::Redeliver => Self::Redeliver(Redeliver::parse(params)?),
         })
     }
 
@@ -52,6 +66,11 @@ impl Command {
             Self::SendMessages(c) => c.apply(ctx).await,
             Self::GetMessageStatus(c) => c.apply(ctx).await,
             Self::MarkRead(c) => c.apply(ctx).await,
+            Self::SetWebhook(c) => c.apply(ctx).await,
+            Self::GetWebhooks(c) => c.apply(ctx).await,
+            Self::DeleteWebhook(c) => c.apply(ctx).await,
+            Self::GetDeliveries(c) => c.apply(ctx).await,
+            Self::Redeliver(c) => c.apply(ctx).await,
         }
     }
 }

@@ -6,10 +6,13 @@ use super::model::{Channel, Platform, Principal};
 use super::params::Params;
 use super::ports::Store;
 use super::values;
+use super::webhook_ports::UrlGuard;
 
 pub struct Context<'a> {
     pub store: &'a dyn Store,
     pub channels: &'a ChannelDirectory,
+    /// The SSRF rule for URLs customers give (webhook URLs).
+    pub urls: &'a dyn UrlGuard,
     pub principal: Principal,
     /// Unix milliseconds.
     pub now: i64,

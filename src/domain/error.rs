@@ -21,6 +21,7 @@ pub enum ErrorCode {
     IncorrectParam,
     MessageNotFound,
     WebhookNotFound,
+    DeliveryNotFound,
     IncorrectUrl,
     IpNotAllowed,
     AccessDenied,
@@ -32,7 +33,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
         Self::MissingUser,
         Self::MissingPassword,
         Self::MissingClass,
@@ -49,6 +50,7 @@ impl ErrorCode {
         Self::IncorrectParam,
         Self::MessageNotFound,
         Self::WebhookNotFound,
+        Self::DeliveryNotFound,
         Self::IncorrectUrl,
         Self::IpNotAllowed,
         Self::AccessDenied,
@@ -77,6 +79,7 @@ impl ErrorCode {
             Self::IncorrectParam => "INCORRECT_PARAM",
             Self::MessageNotFound => "MESSAGE_NOT_FOUND",
             Self::WebhookNotFound => "WEBHOOK_NOT_FOUND",
+            Self::DeliveryNotFound => "DELIVERY_NOT_FOUND",
             Self::IncorrectUrl => "INCORRECT_URL",
             Self::IpNotAllowed => "IP_NOT_ALLOWED",
             Self::AccessDenied => "ACCESS_DENIED",

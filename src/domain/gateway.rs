@@ -7,11 +7,13 @@ use super::command::Command;
 use super::context::Context;
 use super::directory::ChannelDirectory;
 use super::error::{DomainError, DomainResult, ErrorCode};
+use super::events::EventKind;
 use super::model::{InboundMessage, MessageStatus, Principal};
 use super::operation::Operation;
 use super::params::Params;
 use super::ports::{Authenticate, Store};
 use super::reply::Reply;
+use super::webhook_ports::UrlGuard;
 
 /// One call through a password door (plain, Basic, SOAP): credentials, client address, what to do.
 #[derive(Debug, Clone)]
@@ -44,11 +46,12 @@ pub struct Gateway {
     store: Arc<dyn Store>,
     auth: Arc<dyn Authenticate>,
     channels: Arc<ChannelDirectory>,
+    urls: Arc<dyn UrlGuard>,
 }
 
 impl Gateway {
-    pub fn new(store: Arc<dyn Store>, auth: Arc<dyn Authenticate>) -> Self {
-        Self { channels: Arc::new(ChannelDirectory::new(store.clone())), store, auth }
+    pub fn new(store: Arc<dyn Store>, auth: Arc<dyn Authenticate>, urls: Arc<dyn UrlGuard>) -> Self {
+        Self { channels: Arc::new(ChannelDirectory::new(store.clone())), store, auth, urls }
     }
 
     pub fn channels(&self) -> &Arc<ChannelDirectory> {
@@ -76,6 +79,13 @@ impl Gateway {
         Ok(self.store.update_status_by_platform_id(channel_id, platform_message_id, status, reason).await?)
     }
 
+    /// An operator's presence changed (the console): `operator.*` for the account's webhooks.
+    pub async fn operator_presence(&self, account_id: i64, kind: EventKind, login: &str) -> DomainResult<()> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.store.emit_operator_event(account_id, kind, login, now).await?;
+        Ok(())
+    }
+
     /// Missing credentials → login + IP filters → password → class → method → scope → parameters →
     /// existence (SPEC §2 "Check order").
     pub async fn call(&self, call: Call) -> DomainResult<Reply> {
@@ -99,7 +109,13 @@ impl Gateway {
         }
         let now = chrono::Utc::now().timestamp_millis();
         let command = Command::parse(op, params, now)?;
-        let ctx = Context { store: self.store.as_ref(), channels: &self.channels, principal, now };
+        let ctx = Context {
+            store: self.store.as_ref(),
+            channels: &self.channels,
+            urls: self.urls.as_ref(),
+            principal,
+            now,
+        };
         command.apply(&ctx).await
     }
 }

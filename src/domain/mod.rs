@@ -9,6 +9,7 @@ pub mod command;
 pub mod context;
 pub mod directory;
 pub mod error;
+pub mod events;
 pub mod gateway;
 pub mod model;
 pub mod operation;
@@ -17,6 +18,7 @@ pub mod params;
 pub mod ports;
 pub mod reply;
 pub mod values;
+pub mod webhook_ports;
 
 pub use error::{DomainError, DomainResult, ErrorCode};
 pub use gateway::{Call, Gateway};

@@ -14,13 +14,18 @@ pub enum Operation {
     SendMessages,
     GetMessageStatus,
     MarkRead,
+    SetWebhook,
+    GetWebhooks,
+    DeleteWebhook,
+    GetDeliveries,
+    Redeliver,
 }
 
-/// The classes chatgate knows. `webhook` is listed by the spec; its methods arrive with the webhook work.
-const CLASSES: [&str; 1] = ["chat"];
+/// The classes chatgate knows.
+const CLASSES: [&str; 2] = ["chat", "webhook"];
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 14] = [
         Self::GetChatChannels,
         Self::SendMessage,
         Self::SendFile,
@@ -30,10 +35,22 @@ impl Operation {
         Self::SendMessages,
         Self::GetMessageStatus,
         Self::MarkRead,
+        Self::SetWebhook,
+        Self::GetWebhooks,
+        Self::DeleteWebhook,
+        Self::GetDeliveries,
+        Self::Redeliver,
     ];
 
     pub fn class(self) -> &'static str {
-        "chat"
+        match self {
+            Self::SetWebhook
+            | Self::GetWebhooks
+            | Self::DeleteWebhook
+            | Self::GetDeliveries
+            | Self::Redeliver => "webhook",
+            _ => "chat",
+        }
     }
 
     /// The method name on the wire (lower case, as Afilnet spells it).
@@ -48,10 +65,16 @@ impl Operation {
             Self::SendMessages => "sendmessages",
             Self::GetMessageStatus => "getmessagestatus",
             Self::MarkRead => "markread",
+            Self::SetWebhook => "setwebhook",
+            Self::GetWebhooks => "getwebhooks",
+            Self::DeleteWebhook => "deletewebhook",
+            Self::GetDeliveries => "getdeliveries",
+            Self::Redeliver => "redeliver",
         }
     }
 
-    /// `chat:read` for the get* methods, `chat:write` for send* and markread (SPEC §3.4).
+    /// `chat:read` for the get* methods, `chat:write` for send* and markread, `webhook:manage` for the
+    /// webhook class (SPEC §3.4).
     pub fn scope(self) -> Scope {
         match self {
             Self::GetChatChannels
@@ -60,6 +83,11 @@ impl Operation {
             | Self::GetUnreadMessages
             | Self::GetMessageStatus => Scope::ChatRead,
             Self::SendMessage | Self::SendFile | Self::SendMessages | Self::MarkRead => Scope::ChatWrite,
+            Self::SetWebhook
+            | Self::GetWebhooks
+            | Self::DeleteWebhook
+            | Self::GetDeliveries
+            | Self::Redeliver => Scope::WebhookManage,
         }
     }
 

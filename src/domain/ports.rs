@@ -14,6 +14,7 @@ use super::model::{
     Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
     OutboundMessage, Platform, Principal, Scopes,
 };
+use super::webhook_ports::WebhookStore;
 
 /// Checks a login and secret from a client address (argon2, caches, IP filters, failure limits).
 #[async_trait]
@@ -210,7 +211,7 @@ pub trait OAuthStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: OAuthStore {
+pub trait Store: OAuthStore + WebhookStore {
     // --- credentials ---------------------------------------------------------------------------
     async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>>;
     /// Changes with an id above `after`, oldest first.

@@ -96,6 +96,39 @@ pub enum BulkItemView {
     },
 }
 
+/// `setwebhook`: the new webhook and its signing secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookCreatedView {
+    pub webhookid: String,
+    pub secret: String,
+}
+
+/// A webhook in `getwebhooks`: `events` is `*` or a comma list of event names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookView {
+    pub webhookid: String,
+    pub url: String,
+    pub events: String,
+}
+
+/// A delivery in `getdeliveries`. `nextattempt` is empty once the delivery is finished; `lastcode` is
+/// the HTTP status of the last attempt, absent before one answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryView {
+    pub deliveryid: String,
+    pub webhookid: String,
+    pub event: String,
+    pub eventid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messageid: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lastcode: Option<i64>,
+    pub nextattempt: String,
+    pub datetime: String,
+}
+
 /// The `result` of a successful command. Lists are wrapped in `{"list": [...]}` as Afilnet does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
@@ -105,6 +138,9 @@ pub enum Reply {
     Channels(Vec<ChannelView>),
     Messages(Vec<MessageView>),
     Bulk(Vec<BulkItemView>),
+    WebhookCreated(WebhookCreatedView),
+    Webhooks(Vec<WebhookView>),
+    Deliveries(Vec<DeliveryView>),
 }
 
 #[derive(Serialize)]
@@ -124,6 +160,9 @@ impl Serialize for Reply {
             Reply::Channels(list) => ListOf { list }.serialize(s),
             Reply::Messages(list) => ListOf { list }.serialize(s),
             Reply::Bulk(list) => ListOf { list }.serialize(s),
+            Reply::WebhookCreated(v) => v.serialize(s),
+            Reply::Webhooks(list) => ListOf { list }.serialize(s),
+            Reply::Deliveries(list) => ListOf { list }.serialize(s),
         }
     }
 }

@@ -86,7 +86,7 @@ pub fn optional_text(params: &Params) -> DomainResult<Option<String>> {
     params.get("message").map(text).transpose()
 }
 
-fn is_absolute_http_url(s: &str) -> bool {
+pub fn is_absolute_http_url(s: &str) -> bool {
     s.len() <= MAX_URL_CHARS
         && url::Url::parse(s)
             .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
@@ -155,4 +155,14 @@ pub fn flag(params: &Params, name: &'static str, default: bool) -> DomainResult<
         Some("0") | Some("false") => Ok(false),
         Some(_) => Err(DomainError::incorrect(name)),
     }
+}
+
+/// A webhook id given as `name`; one that cannot be ours is not found.
+pub fn webhook_id(params: &Params, name: &'static str) -> DomainResult<i64> {
+    params.required(name)?.parse::<i64>().map_err(|_| DomainError::param(ErrorCode::WebhookNotFound, name))
+}
+
+/// A delivery id given as `name`; one that cannot be ours is not found.
+pub fn delivery_id(params: &Params, name: &'static str) -> DomainResult<i64> {
+    params.required(name)?.parse::<i64>().map_err(|_| DomainError::param(ErrorCode::DeliveryNotFound, name))
 }

@@ -84,6 +84,13 @@ impl AddressPolicy {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::domain::webhook_ports::UrlGuard for AddressPolicy {
+    async fn check(&self, url: &str) -> Result<(), String> {
+        self.check_url(url).await.map(drop).map_err(|e| e.to_string())
+    }
+}
+
 /// The forbidden classes of SPEC §4.
 fn forbidden(ip: IpAddr) -> bool {
     match ip {

@@ -1,39 +1,67 @@
-//! The one outbound HTTP client: every request chatgate makes (to Telegram, WhatsApp, and later to
-//! customers' webhooks) goes through it. Pooled connections, a connect timeout and a whole-request
-//! timeout, no redirects (a platform never redirects an API call; a redirect would be a surprise worth
-//! failing on), no proxy from the environment.
+//! The outbound HTTP client: every request chatgate makes (to Telegram, WhatsApp, and customers'
+//! webhooks) goes through one of the clients built here. Pooled connections, a connect timeout and a
+//! whole-request timeout, no redirects (a platform never redirects an API call, and a webhook's redirect
+//! could lead anywhere), no proxy from the environment. Requests to customers' URLs go through
+//! [`customer_client`], whose resolver applies the SSRF rule of SPEC §4 at every connection.
 
 pub mod guard;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+use guard::{AddressPolicy, GuardedResolver};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OutboundSettings {
     /// Time to establish a connection (TCP + TLS), ms.
     pub connect_timeout_ms: u64,
     /// Time for a whole request, answer included, ms.
     pub request_timeout_ms: u64,
+    /// Networks customers' URLs may reach although SPEC §4 forbids them (e.g. `127.0.0.0/8` in tests).
+    /// A list, or one comma-separated string (`CHATGATE_OUTBOUND__ALLOW_NETWORKS`).
+    #[serde(deserialize_with = "crate::auth::ip_filter::cidr_list")]
+    pub allow_networks: Vec<IpNet>,
 }
 
 impl Default for OutboundSettings {
     fn default() -> Self {
-        Self { connect_timeout_ms: 5_000, request_timeout_ms: 15_000 }
+        Self { connect_timeout_ms: 5_000, request_timeout_ms: 15_000, allow_networks: Vec::new() }
     }
 }
 
-/// Builds the client. Cheap to clone (an `Arc` inside); build it once per process.
+/// Builds the client for the platforms (operator-configured URLs). Cheap to clone (an `Arc` inside);
+/// build it once per process.
 pub fn client(settings: &OutboundSettings) -> Result<reqwest::Client, reqwest::Error> {
+    builder(settings, Duration::from_millis(settings.request_timeout_ms)).build()
+}
+
+/// The policy for customers' URLs that `settings` configures.
+pub fn address_policy(settings: &OutboundSettings) -> Arc<AddressPolicy> {
+    Arc::new(AddressPolicy::new(settings.allow_networks.clone()))
+}
+
+/// The client for customers' URLs: names resolve only to addresses `policy` permits (IP literals do not
+/// reach a resolver: check them with [`AddressPolicy::permits_literal`] before each request).
+pub fn customer_client(
+    settings: &OutboundSettings,
+    policy: Arc<AddressPolicy>,
+    timeout: Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    builder(settings, timeout).dns_resolver(Arc::new(GuardedResolver::new(policy))).build()
+}
+
+fn builder(settings: &OutboundSettings, timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
-        .timeout(Duration::from_millis(settings.request_timeout_ms))
+        .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .pool_idle_timeout(Duration::from_secs(60))
         .user_agent(concat!("chatgate/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 /// A transport error as text that is safe to store and log: reqwest's own message carries the URL,

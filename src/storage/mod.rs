@@ -7,6 +7,8 @@ mod rows;
 mod sql;
 pub mod sqlite;
 pub mod watch;
+mod webhook_rows;
+mod webhook_sql;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};

@@ -37,12 +37,13 @@ macro_rules! sql_store {
             now: i64,
         }
 
-        /// Inserts a message into a chat and makes it the chat's last one.
+        /// Inserts a message into a chat and makes it the chat's last one; a chat without an open session
+        /// starts one with it (`chat_session.start`).
         async fn insert_message(
             tx: &mut Transaction<'static, $db>,
             chat_id: i64,
             m: NewRow<'_>,
-        ) -> StoreResult<i64> {
+        ) -> StoreResult<(i64, u64)> {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO messages (chat_id, sent, status, body, file_type, file_url, thumb_url, expires_at, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -58,18 +59,32 @@ macro_rules! sql_store {
             .bind(m.now)
             .fetch_one(&mut **tx)
             .await?;
-            sqlx::query("UPDATE chats SET last_message_id = $1 WHERE id = $2")
-                .bind(id)
-                .bind(chat_id)
-                .execute(&mut **tx)
-                .await?;
-            Ok(id)
+            let session_start: Option<i64> = sqlx::query_scalar(
+                "UPDATE chats SET last_message_id = $1, last_at = $2, session_start = COALESCE(session_start, $1) \
+                 WHERE id = $3 RETURNING session_start",
+            )
+            .bind(id)
+            .bind(m.now)
+            .bind(chat_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            let mut events = 0;
+            if session_start == Some(id) {
+                let at = EventAt::Chat(chat_id);
+                events += emit_message_event(tx, EventKind::ChatStart, at, id, Some(m.status), None, m.now).await?;
+            }
+            let kind = if m.sent { EventKind::MessageSent } else { EventKind::MessageReceived };
+            events += emit_message_event(tx, kind, EventAt::Chat(chat_id), id, Some(m.status), None, m.now).await?;
+            Ok((id, events))
         }
 
-        /// Stores an outbound message (starting its chat if new), in the caller's transaction: `pending`
-        /// with its outbox entry when a worker must deliver it, else `sent`. The caller deals with the
-        /// idempotency key.
-        async fn insert_outbound(tx: &mut Transaction<'static, $db>, m: &OutboundMessage) -> StoreResult<i64> {
+        /// Stores an outbound message (starting its chat if new) and its events, in the caller's
+        /// transaction: `pending` with its outbox entry when a worker must deliver it, else `sent`. The
+        /// caller deals with the idempotency key. Answers the id and how many deliveries were written.
+        async fn insert_outbound(
+            tx: &mut Transaction<'static, $db>,
+            m: &OutboundMessage,
+        ) -> StoreResult<(i64, u64)> {
             // Upserting the chat locks its row (PostgreSQL) until commit; finishing a delivery locks
             // it too, so deciding the new entry's `head` cannot race with the removal of the old head.
             let chat_id = upsert_chat(tx, m.channel_id, &m.destination, m.now).await?;
@@ -81,9 +96,9 @@ macro_rules! sql_store {
                 expires_at: m.expires_at,
                 now: m.now,
             };
-            let id = insert_message(tx, chat_id, row).await?;
+            let (id, events) = insert_message(tx, chat_id, row).await?;
             if !m.needs_delivery {
-                return Ok(id);
+                return Ok((id, events));
             }
             sqlx::query(
                 "INSERT INTO outbox (message_id, available_at, chat_id, channel_id, expires_at, created_at, head) \
@@ -96,7 +111,7 @@ macro_rules! sql_store {
             .bind(m.expires_at)
             .execute(&mut **tx)
             .await?;
-            Ok(id)
+            Ok((id, events))
         }
 
         /// Leases up to `limit` due outbox entries until `lease_until`: first entries whose
@@ -241,7 +256,7 @@ macro_rules! sql_store {
                     expires_at: None,
                     now: m.now,
                 };
-                let id = insert_message(&mut tx, chat_id, row).await?;
+                let (id, events) = insert_message(&mut tx, chat_id, row).await?;
                 if let Some(key) = &m.dedup_key {
                     // Two deliveries of one update racing each other: the loser's insert conflicts and
                     // its transaction rolls back, so one message is stored.
@@ -256,6 +271,7 @@ macro_rules! sql_store {
                     .await?;
                 }
                 tx.commit().await?;
+                self.webhooks_written(events);
                 Ok(id)
             }
 
@@ -388,6 +404,7 @@ macro_rules! sql_store {
 
             async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()> {
                 let mut tx = self.write().await?;
+                let mut events = 0;
                 // Chats are locked in one order by every writer, so two batches cannot deadlock.
                 let mut done: Vec<&FinishedDelivery> = done.iter().collect();
                 done.sort_by_key(|d| (d.chat_id, d.outbox_id));
@@ -417,7 +434,7 @@ macro_rules! sql_store {
                                 }
                                 _ => (MessageStatus::Expired, None, None),
                             };
-                            sqlx::query(
+                            let changed = sqlx::query(
                                 "UPDATE messages SET status = $1, reason = $2, platform_message_id = $3 \
                                  WHERE id = $4 AND status = 'pending'",
                             )
@@ -427,6 +444,14 @@ macro_rules! sql_store {
                             .bind(d.message_id)
                             .execute(&mut *tx)
                             .await?;
+                            if changed.rows_affected() > 0 {
+                                let at = EventAt::Chat(d.chat_id);
+                                let now = now_ms();
+                                events += emit_message_event(
+                                    &mut tx, EventKind::MessageStatus, at, d.message_id, Some(status), reason, now,
+                                )
+                                .await?;
+                            }
                             // Lock the chat (see `insert_outbound`), then hand its head to the next entry.
                             sqlx::query("UPDATE chats SET last_message_id = last_message_id WHERE id = $1")
                                 .bind(d.chat_id)
@@ -447,6 +472,7 @@ macro_rules! sql_store {
                     }
                 }
                 tx.commit().await?;
+                self.webhooks_written(events);
                 Ok(())
             }
 
@@ -464,19 +490,27 @@ macro_rules! sql_store {
                 // Status names are this crate's own constants, so they may go into the statement text.
                 let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
                 let mut tx = self.write().await?;
-                let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+                let changed: Vec<(i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "UPDATE messages SET status = $1, reason = COALESCE($2, reason) \
                      WHERE platform_message_id = $3 AND sent AND status IN ({list}) \
-                     AND chat_id IN (SELECT id FROM chats WHERE channel_id = $4)"
+                     AND chat_id IN (SELECT id FROM chats WHERE channel_id = $4) RETURNING id, reason"
                 )))
                 .bind(status.as_str())
                 .bind(reason)
                 .bind(platform_message_id)
                 .bind(channel_id)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await?;
+                let mut events = 0;
+                for (id, reason) in &changed {
+                    let at = EventAt::Channel(channel_id);
+                    let (status, reason) = (Some(status), reason.as_deref());
+                    events += emit_message_event(&mut tx, EventKind::MessageStatus, at, *id, status, reason, now_ms())
+                        .await?;
+                }
                 tx.commit().await?;
-                Ok(done.rows_affected() > 0)
+                self.webhooks_written(events);
+                Ok(!changed.is_empty())
             }
 
             async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>> {

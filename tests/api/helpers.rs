@@ -113,6 +113,12 @@ pub async fn spawn_app_on(
         ..Settings::default()
     };
     settings.auth.change_poll_ms = 50;
+    // Webhook receivers in the suite listen on loopback (SPEC §4 lets tests allow it); retries come
+    // quickly so that retry sequences take fractions of a second.
+    settings.outbound.allow_networks = vec!["127.0.0.0/8".parse().expect("network")];
+    settings.webhooks.retry_base_ms = 50;
+    settings.webhooks.timeout_ms = 2000;
+    settings.webhooks.poll_ms = 100;
     configure(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -151,7 +151,7 @@ async fn served_openapi_matches_the_checked_in_document() {
     );
     assert_eq!(served["openapi"], "3.1.0");
     for method in chatgate::domain::operation::Operation::ALL {
-        let p = format!("/api/json/chat/{}", method.method());
+        let p = format!("/api/json/{}/{}", method.class(), method.method());
         assert!(served["paths"][&p]["post"]["requestBody"].is_object(), "{p} documented with a request body");
         for status in ["200", "400", "401", "403", "404", "413", "415", "429", "500"] {
             assert!(served["paths"][&p]["post"]["responses"][status].is_object(), "{p} documents {status}");

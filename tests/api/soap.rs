@@ -304,6 +304,7 @@ async fn every_request_response_and_fault_validates_against_the_wsdl_schema() {
     app.receive(&f.webchat, "v", "incoming").await;
     let w = f.webchat.as_str();
     let chat = [("platform", "webchat"), ("platformid", w), ("destination", "v")];
+    let hook = format!("{}/hook", app.address);
     let bulk = format!(
         r#"[{{"platform":"webchat","platformid":"{w}","destination":"v","message":"b"}},{{"platform":"webchat","platformid":"{w}","destination":"v","type":"image","fileurl":"https://e.com/i.png","thumburl":"https://e.com/t.png"}},{{"platform":"webchat","platformid":"0","destination":"v","message":"b"}}]"#
     );
@@ -334,6 +335,13 @@ async fn every_request_response_and_fault_validates_against_the_wsdl_schema() {
         ("getmessagestatus", vec![("messageid", "1")]),
         ("markread", [&chat[..], &[("messageid", "1")]].concat()),
         ("getmessages", vec![("platform", "webchat"), ("platformid", w), ("destination", "nobody")]),
+        ("setwebhook", vec![("url", hook.as_str()), ("events", "*"), ("headers", r#"{"x-a":"b"}"#)]),
+        ("getwebhooks", vec![]),
+        ("sendmessage", [&chat[..], &[("message", "an event")]].concat()),
+        ("getdeliveries", vec![("webhookid", "1"), ("limit", "5")]),
+        ("redeliver", vec![("deliveryid", "1")]),
+        ("deletewebhook", vec![("webhookid", "1")]),
+        ("deletewebhook", vec![("webhookid", "1")]),
     ];
     let mut seen = BTreeSet::new();
     for (i, (method, params)) in calls.iter().enumerate() {

@@ -15,7 +15,8 @@ c12 = zeep.Client(base + "/api/soap/?wsdl", service_name="Chatgate", port_name="
                   wsse=UsernameToken(user, pw))
 ops = sorted(c11.service._binding._operations)
 assert ops == sorted(["getchatchannels", "sendmessage", "sendfile", "getchats", "getmessages",
-                      "getunreadmessages", "sendmessages", "getmessagestatus", "markread"]), ops
+                      "getunreadmessages", "sendmessages", "getmessagestatus", "markread", "setwebhook",
+                      "getwebhooks", "deletewebhook", "getdeliveries", "redeliver"]), ops
 
 r = c11.service.getchatchannels(**auth)
 assert r.status == "SUCCESS" and [i.platformid for i in r.result.list.item][0] == pid, r
@@ -36,6 +37,23 @@ assert st.status in ("pending", "sent") and len(st.datetime) == 19, st
 assert c11.service.markread(**auth, **chat, messageid=sent).status == "SUCCESS"
 unread = c12.service.getunreadmessages(**chat, markread=False).result.list
 assert unread is None or not unread.item, unread
+
+hook = c11.service.setwebhook(**auth, url=base + "/zeep-hook", events="chat_session.message_sent,chat_session.start",
+                              headers='{"X-Token":"t"}').result
+assert hook.secret.startswith("whsec_") and hook.webhookid, hook
+hooks = c12.service.getwebhooks().result.list.item
+assert [(h.webhookid, h.events) for h in hooks] == [(hook.webhookid, "chat_session.start,chat_session.message_sent")], hooks
+c11.service.sendmessage(**auth, **chat, message="an event")
+deliveries = c12.service.getdeliveries(webhookid=hook.webhookid, limit=10).result.list.item
+assert [d.event for d in deliveries] == ["chat_session.message_sent"], deliveries
+assert deliveries[0].status in ("pending", "delivered", "failed") and deliveries[0].eventid.startswith("msg_"), deliveries
+assert c11.service.redeliver(**auth, deliveryid=deliveries[0].deliveryid).status == "SUCCESS"
+assert c12.service.deletewebhook(webhookid=hook.webhookid).status == "SUCCESS"
+try:
+    c12.service.redeliver(deliveryid=deliveries[0].deliveryid)
+    raise AssertionError("expected a fault")
+except Fault as fault:
+    assert fault.message == "DELIVERY_NOT_FOUND", fault.message
 
 for client, kw, code, want in [
     (c11, dict(auth, password="wrong"), "soap:Client", "INCORRECT_USER_PASSWORD"),

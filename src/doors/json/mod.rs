@@ -63,8 +63,8 @@ pub fn status_of(code: Option<ErrorCode>) -> StatusCode {
         }
         Some(AccessDenied | IpNotAllowed) => StatusCode::FORBIDDEN,
         Some(
-            ChannelNotFound | ChatNotFound | MessageNotFound | WebhookNotFound | IncorrectClass
-            | IncorrectMethod,
+            ChannelNotFound | ChatNotFound | MessageNotFound | WebhookNotFound | DeliveryNotFound
+            | IncorrectClass | IncorrectMethod,
         ) => StatusCode::NOT_FOUND,
         Some(RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
         Some(TooManyRequests) => StatusCode::TOO_MANY_REQUESTS,

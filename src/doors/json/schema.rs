@@ -195,6 +195,93 @@ pub struct BulkList {
     pub list: Vec<BulkItem>,
 }
 
+/// `*`, or event names: `chat_session.start`, `chat_session.message_received`,
+/// `chat_session.message_sent`, `chat_session.message_status`, `chat_session.end`, `operator.online`,
+/// `operator.offline`, `operator.away`, `operator.back`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Events {
+    /// A JSON array of names.
+    List(Vec<String>),
+    /// A comma list of names, or `*`.
+    Text(String),
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SetWebhookRequest {
+    /// Absolute http(s) URL that resolves to a public address.
+    pub url: String,
+    pub events: Events,
+    /// Extra headers (not `webhook-*`, `content-type` or connection headers).
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GetWebhooksRequest {}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DeleteWebhookRequest {
+    pub webhookid: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GetDeliveriesRequest {
+    /// Only this webhook's deliveries.
+    pub webhookid: Option<String>,
+    /// 1 to 1000, default 100.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RedeliverRequest {
+    pub deliveryid: String,
+}
+
+/// The signing secret (`whsec_` + base64 of 32 bytes) is shown this once.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WebhookCreated {
+    pub webhookid: String,
+    pub secret: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Webhook {
+    pub webhookid: String,
+    pub url: String,
+    /// `*` or a comma list of event names.
+    pub events: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WebhookList {
+    pub list: Vec<Webhook>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    pub deliveryid: String,
+    pub webhookid: String,
+    /// e.g. `chat_session.message_sent`.
+    pub event: String,
+    /// The `webhook-id` header and the body's `id`.
+    pub eventid: String,
+    pub messageid: Option<String>,
+    /// pending, delivered or failed.
+    pub status: String,
+    pub attempts: i64,
+    /// HTTP status of the last attempt; absent before one answered.
+    pub lastcode: Option<i64>,
+    /// `YYYY-MM-DD HH:MM:SS` UTC; empty once finished.
+    pub nextattempt: String,
+    pub datetime: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DeliveryList {
+    pub list: Vec<Delivery>,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Empty {}
 

@@ -30,6 +30,7 @@ mod oauth;
 pub struct PgStore {
     pool: PgPool,
     outbox_signal: std::sync::Arc<tokio::sync::Notify>,
+    webhook_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl PgStore {
@@ -44,7 +45,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool, outbox_signal: Default::default() })
+        Ok(Self { pool, outbox_signal: Default::default(), webhook_signal: Default::default() })
     }
 
     fn reader(&self) -> &PgPool {
@@ -87,7 +88,7 @@ impl PgStore {
                 return Ok(first);
             }
         }
-        let id = insert_outbound(&mut tx, m).await?;
+        let (id, events) = insert_outbound(&mut tx, m).await?;
         if let Some(key) = &m.idempotency_key {
             sqlx::query("UPDATE idempotency_keys SET message_id = $1 WHERE account_id = $2 AND key = $3")
                 .bind(id)
@@ -97,9 +98,12 @@ impl PgStore {
                 .await?;
         }
         tx.commit().await?;
+        self.webhooks_written(events);
         Ok(id)
     }
 }
+
+crate::sql_webhook_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED");
 
 crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {

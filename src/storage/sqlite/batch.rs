@@ -5,8 +5,10 @@
 //! exactly as before. If a batch fails, its messages are retried one transaction each, so one bad
 //! message cannot fail the others.
 
+use std::sync::Arc;
+
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::insert_outbound;
 use crate::domain::model::OutboundMessage;
@@ -23,9 +25,10 @@ pub struct SendQueue {
 }
 
 impl SendQueue {
-    pub fn start(writer: SqlitePool) -> Self {
+    /// `webhooks` is signalled after a batch that wrote webhook deliveries committed.
+    pub fn start(writer: SqlitePool, webhooks: Arc<Notify>) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(writer, rx));
+        tokio::spawn(run(writer, rx, webhooks));
         Self { jobs }
     }
 
@@ -37,19 +40,28 @@ impl SendQueue {
     }
 }
 
-async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>, webhooks: Arc<Notify>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let written = |events: u64| {
+        if events > 0 {
+            webhooks.notify_one();
+        }
+    };
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let messages: Vec<&OutboundMessage> = batch.iter().map(|(m, _)| m).collect();
         match write_all(&writer, &messages).await {
-            Ok(ids) => {
+            Ok((ids, events)) => {
+                written(events);
                 for ((_, reply), id) in batch.drain(..).zip(ids) {
                     let _ = reply.send(Ok(id));
                 }
             }
             Err(_) if batch.len() > 1 => {
                 for (m, reply) in batch.drain(..) {
-                    let one = write_all(&writer, &[&m]).await;
+                    let one = write_all(&writer, &[&m]).await.map(|(ids, events)| {
+                        written(events);
+                        ids
+                    });
                     let _ = reply
                         .send(one.and_then(|ids| ids.first().copied().ok_or(StoreError::NotFound("id"))));
                 }
@@ -63,19 +75,23 @@ async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-async fn write_all(writer: &SqlitePool, messages: &[&OutboundMessage]) -> StoreResult<Vec<i64>> {
+/// The messages' ids, and how many webhook deliveries they wrote.
+async fn write_all(writer: &SqlitePool, messages: &[&OutboundMessage]) -> StoreResult<(Vec<i64>, u64)> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     let mut ids = Vec::with_capacity(messages.len());
+    let mut events = 0;
     for m in messages {
-        ids.push(write_one(&mut tx, m).await?);
+        let (id, written) = write_one(&mut tx, m).await?;
+        ids.push(id);
+        events += written;
     }
     tx.commit().await?;
-    Ok(ids)
+    Ok((ids, events))
 }
 
 /// One message inside the batch's transaction: the message, its outbox entry, its idempotency key.
 /// A key already seen (also earlier in the same batch) answers with its first message.
-async fn write_one(tx: &mut Transaction<'static, Sqlite>, m: &OutboundMessage) -> StoreResult<i64> {
+async fn write_one(tx: &mut Transaction<'static, Sqlite>, m: &OutboundMessage) -> StoreResult<(i64, u64)> {
     if let Some(key) = &m.idempotency_key {
         let seen: Option<(i64, i64)> = sqlx::query_as(
             "SELECT message_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
@@ -87,10 +103,10 @@ async fn write_one(tx: &mut Transaction<'static, Sqlite>, m: &OutboundMessage) -
         if let Some((id, at)) = seen
             && m.now - at < IDEMPOTENCY_WINDOW_MS
         {
-            return Ok(id);
+            return Ok((id, 0));
         }
     }
-    let id = insert_outbound(tx, m).await?;
+    let (id, events) = insert_outbound(tx, m).await?;
     if let Some(key) = &m.idempotency_key {
         sqlx::query(
             "INSERT INTO idempotency_keys (account_id, key, message_id, created_at) VALUES (?, ?, ?, ?) \
@@ -104,5 +120,5 @@ async fn write_one(tx: &mut Transaction<'static, Sqlite>, m: &OutboundMessage) -
         .execute(&mut **tx)
         .await?;
     }
-    Ok(id)
+    Ok((id, events))
 }

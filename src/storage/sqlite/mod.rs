@@ -33,6 +33,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     sends: batch::SendQueue,
     outbox_signal: std::sync::Arc<tokio::sync::Notify>,
+    webhook_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -50,11 +51,13 @@ impl SqliteStore {
             .max_connections(readers.max(1))
             .connect_with(options.read_only(true))
             .await?;
+        let webhook_signal = std::sync::Arc::<tokio::sync::Notify>::default();
         Ok(Self {
-            sends: batch::SendQueue::start(writer.clone()),
+            sends: batch::SendQueue::start(writer.clone(), webhook_signal.clone()),
             reader,
             writer,
             outbox_signal: Default::default(),
+            webhook_signal,
         })
     }
 
@@ -72,6 +75,8 @@ impl SqliteStore {
         self.reader.close().await;
     }
 }
+
+crate::sql_webhook_store!(SqliteStore, Sqlite, "");
 
 crate::sql_store!(SqliteStore, Sqlite, "", {
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {

@@ -1,0 +1,219 @@
+//! The events a webhook can ask for (SPEC §6), named as Userlike names them, and the JSON body a
+//! receiver gets. Events are written by the store in the transaction of their cause; this module only
+//! names them and says what their body looks like.
+
+use serde::Serialize;
+
+use super::model::{Message, MessageStatus};
+use super::reply::MessageView;
+use super::values::format_datetime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// The first message of a chat (either direction), or the first after an `end`.
+    ChatStart,
+    MessageReceived,
+    /// An outbound message was accepted (any door, the console).
+    MessageSent,
+    /// Every status change of an outbound message.
+    MessageStatus,
+    /// No message in the chat for `chat.idle_end_secs`.
+    ChatEnd,
+    OperatorOnline,
+    OperatorOffline,
+    OperatorAway,
+    OperatorBack,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 9] = [
+        Self::ChatStart,
+        Self::MessageReceived,
+        Self::MessageSent,
+        Self::MessageStatus,
+        Self::ChatEnd,
+        Self::OperatorOnline,
+        Self::OperatorOffline,
+        Self::OperatorAway,
+        Self::OperatorBack,
+    ];
+
+    /// `_type.event`, e.g. `chat_session.message_sent`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ChatStart => "chat_session.start",
+            Self::MessageReceived => "chat_session.message_received",
+            Self::MessageSent => "chat_session.message_sent",
+            Self::MessageStatus => "chat_session.message_status",
+            Self::ChatEnd => "chat_session.end",
+            Self::OperatorOnline => "operator.online",
+            Self::OperatorOffline => "operator.offline",
+            Self::OperatorAway => "operator.away",
+            Self::OperatorBack => "operator.back",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
+    }
+
+    /// This kind's bit in an [`EventSet`] (stored, so never renumber).
+    pub fn bit(self) -> i64 {
+        1 << Self::ALL.iter().position(|k| *k == self).unwrap_or(0)
+    }
+
+    fn split(self) -> (&'static str, &'static str) {
+        self.name().split_once('.').unwrap_or(("", self.name()))
+    }
+}
+
+/// The events a webhook wants, as a bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventSet(pub i64);
+
+impl EventSet {
+    pub const ALL: EventSet = EventSet((1 << EventKind::ALL.len()) - 1);
+
+    /// A comma list of names, or `*`; `None` when a name is unknown or nothing is named.
+    pub fn parse<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        let mut bits = 0;
+        for name in names.into_iter().map(str::trim).filter(|n| !n.is_empty()) {
+            bits |= if name == "*" { Self::ALL.0 } else { EventKind::parse(name)?.bit() };
+        }
+        (bits != 0).then_some(EventSet(bits))
+    }
+
+    pub fn contains(self, kind: EventKind) -> bool {
+        self.0 & kind.bit() != 0
+    }
+
+    /// `*` for every event, else the names joined by commas.
+    pub fn to_list(self) -> String {
+        if self.0 & Self::ALL.0 == Self::ALL.0 {
+            return "*".into();
+        }
+        EventKind::ALL
+            .into_iter()
+            .filter(|k| self.contains(*k))
+            .map(EventKind::name)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// One event as a receiver sees it, ready to be serialized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: String,
+    pub kind: EventKind,
+    /// Unix ms.
+    pub created_at: i64,
+    pub subject: EventSubject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventSubject {
+    /// A chat event: the message (with the status it had when the event happened).
+    Message(Message),
+    Operator {
+        login: String,
+        status: String,
+    },
+    /// The message was deleted since (its chat's channel removed): the event still says what it was.
+    Gone,
+}
+
+#[derive(Serialize)]
+struct ChatView<'a> {
+    platform: &'static str,
+    platformid: String,
+    destination: &'a str,
+}
+
+#[derive(Serialize)]
+struct OperatorView<'a> {
+    login: &'a str,
+    status: &'a str,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "_type")]
+    kind: &'static str,
+    event: &'static str,
+    id: &'a str,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chat: Option<ChatView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<MessageView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operator: Option<OperatorView<'a>>,
+}
+
+impl Event {
+    /// The JSON body: `{"_type","event","id","created_at","chat","message"}` or, for operator events,
+    /// `{…,"operator":{"login","status"}}`. The same event always gives the same bytes.
+    pub fn body(&self) -> Vec<u8> {
+        let (kind, event) = self.kind.split();
+        let mut body = Body {
+            kind,
+            event,
+            id: &self.id,
+            created_at: format_datetime(self.created_at),
+            chat: None,
+            message: None,
+            operator: None,
+        };
+        match &self.subject {
+            EventSubject::Message(m) => {
+                body.chat = Some(ChatView {
+                    platform: m.platform.as_str(),
+                    platformid: m.channel_id.to_string(),
+                    destination: &m.destination,
+                });
+                body.message = Some(MessageView::new(m));
+            }
+            EventSubject::Operator { login, status } => {
+                body.operator = Some(OperatorView { login, status });
+            }
+            EventSubject::Gone => {}
+        }
+        // Plain structs of strings: serializing cannot fail.
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+/// The status an operator event reports.
+pub fn operator_status(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::OperatorOffline => "offline",
+        EventKind::OperatorAway => "away",
+        _ => "online",
+    }
+}
+
+/// The status a message had at an event, when the event recorded one.
+pub fn status_at_event(m: &mut Message, status: Option<MessageStatus>, reason: Option<String>) {
+    if let Some(s) = status {
+        m.status = s;
+        m.reason = reason;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_lists_parse_and_print() {
+        let set = EventSet::parse("chat_session.start, Chat_Session.END".split(',')).unwrap();
+        assert!(set.contains(EventKind::ChatStart) && set.contains(EventKind::ChatEnd));
+        assert!(!set.contains(EventKind::MessageSent));
+        assert_eq!(set.to_list(), "chat_session.start,chat_session.end");
+        assert_eq!(EventSet::parse(["*"]), Some(EventSet::ALL));
+        assert_eq!(EventSet::ALL.to_list(), "*");
+        assert_eq!(EventSet::parse(["chat_session.nope"]), None);
+        assert_eq!(EventSet::parse([" ", ""]), None);
+    }
+}
