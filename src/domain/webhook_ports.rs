@@ -125,8 +125,9 @@ pub trait WebhookStore: Send + Sync {
     async fn end_idle_sessions(&self, idle_since: i64, now: i64, limit: u32) -> StoreResult<u64>;
     /// Webhooks with a due delivery that no sender holds (none of `skip`).
     async fn due_webhooks(&self, now: i64, skip: &[i64], limit: u32) -> StoreResult<Vec<i64>>;
-    /// Takes or renews the webhook's lease for `owner` and reads up to `limit` due deliveries; `None`
-    /// when another owner holds the lease or the webhook is gone.
+    /// Takes or renews the webhook's lease for `owner` and reads up to `limit` due deliveries (none of
+    /// `skip`, which the sender holds already); `None` when another owner holds the lease or the
+    /// webhook is gone.
     async fn claim_webhook_batch(
         &self,
         webhook_id: i64,
@@ -134,6 +135,7 @@ pub trait WebhookStore: Send + Sync {
         lease_until: i64,
         now: i64,
         limit: u32,
+        skip: &[i64],
     ) -> StoreResult<Option<WebhookBatch>>;
     /// Logs the attempts and moves their deliveries on, in one transaction.
     async fn record_webhook_attempts(&self, attempts: &[AttemptRecord]) -> StoreResult<()>;

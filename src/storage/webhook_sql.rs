@@ -248,6 +248,7 @@ macro_rules! sql_webhook_store {
                 lease_until: i64,
                 now: i64,
                 limit: u32,
+                skip: &[i64],
             ) -> StoreResult<Option<$crate::domain::webhook_ports::WebhookBatch>> {
                 let mut tx = self.write().await?;
                 let leased: Option<(String, String, String)> = sqlx::query_as(
@@ -264,15 +265,24 @@ macro_rules! sql_webhook_store {
                     tx.commit().await?;
                     return Ok(None);
                 };
-                let rows: Vec<$crate::storage::webhook_rows::PendingDeliveryRow> = sqlx::query_as(concat!(
-                    $crate::pending_delivery_select!(),
-                    "WHERE d.webhook_id = $1 AND d.next_at <= $2 ORDER BY d.next_at, d.id LIMIT $3"
-                ))
-                .bind(webhook_id)
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await?;
+                let rows: Vec<$crate::storage::webhook_rows::PendingDeliveryRow> = if limit == 0 {
+                    Vec::new()
+                } else {
+                    let skip = if skip.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" AND d.id NOT IN ({})", id_list(skip.iter().copied()))
+                    };
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "{}WHERE d.webhook_id = $1 AND d.next_at <= $2{skip} ORDER BY d.next_at, d.id LIMIT $3",
+                        $crate::pending_delivery_select!()
+                    )))
+                    .bind(webhook_id)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?
+                };
                 tx.commit().await?;
                 Ok(Some($crate::domain::webhook_ports::WebhookBatch {
                     target: $crate::storage::webhook_rows::target(url, &headers, secret),

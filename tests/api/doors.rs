@@ -29,6 +29,7 @@ pub async fn door_call(
     method: &str,
     params: &[(&str, &str)],
 ) -> Value {
+    let class = chatgate::domain::operation::Operation::by_method(method).map_or("chat", |op| op.class());
     match door {
         Door::Json => {
             let res = app
@@ -50,7 +51,7 @@ pub async fn door_call(
                 .collect();
             let res = app
                 .client
-                .post(format!("{}/api/json/chat/{method}", app.address))
+                .post(format!("{}/api/json/{class}/{method}", app.address))
                 .bearer_auth(token["access_token"].as_str().unwrap())
                 .json(&body)
                 .send()
@@ -69,7 +70,7 @@ pub async fn door_call(
             body
         }
         Door::Plain | Door::Basic => {
-            let mut form: Vec<(&str, &str)> = vec![("class", "chat"), ("method", method)];
+            let mut form: Vec<(&str, &str)> = vec![("class", class), ("method", method)];
             form.extend_from_slice(params);
             let mut req = app.client.post(format!(
                 "{}/api/{}/",

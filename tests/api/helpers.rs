@@ -207,7 +207,8 @@ impl TestApp {
 
     /// A plain-door call as alice: class chat, `method`, and `params`.
     pub async fn call(&self, method: &str, params: &[(&str, &str)]) -> Value {
-        let mut all = vec![("class", "chat"), ("method", method), ("user", LOGIN), ("password", PASSWORD)];
+        let mut all =
+            vec![("class", class_of(method)), ("method", method), ("user", LOGIN), ("password", PASSWORD)];
         all.extend_from_slice(params);
         let (status, body) = self.get(&all).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -216,10 +217,16 @@ impl TestApp {
 
     /// The same as `call`, with another credential.
     pub async fn call_as(&self, user: &str, password: &str, method: &str, params: &[(&str, &str)]) -> Value {
-        let mut all = vec![("class", "chat"), ("method", method), ("user", user), ("password", password)];
+        let mut all =
+            vec![("class", class_of(method)), ("method", method), ("user", user), ("password", password)];
         all.extend_from_slice(params);
         self.get(&all).await.1
     }
+}
+
+/// The class a method belongs to (`chat` or `webhook`).
+pub fn class_of(method: &str) -> &'static str {
+    chatgate::domain::operation::Operation::by_method(method).map_or("chat", |op| op.class())
 }
 
 pub async fn read(res: reqwest::Response) -> (StatusCode, Value) {

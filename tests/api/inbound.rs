@@ -12,11 +12,11 @@ use crate::delivery::{BOT, app_with_fakes};
 use crate::fakes::WA_TOKEN;
 use crate::helpers::{TestApp, list, ok};
 
-const SECRET: &str = "tg-webhook-secret_1";
-const APP_SECRET: &str = "wa-app-secret";
+pub const SECRET: &str = "tg-webhook-secret_1";
+pub const APP_SECRET: &str = "wa-app-secret";
 
 impl TestApp {
-    async fn post_telegram(&self, channel: &str, secret: Option<&str>, body: &str) -> StatusCode {
+    pub async fn post_telegram(&self, channel: &str, secret: Option<&str>, body: &str) -> StatusCode {
         let mut req = self
             .client
             .post(format!("{}/inbound/telegram/{channel}", self.address))
@@ -28,7 +28,7 @@ impl TestApp {
         req.send().await.unwrap().status()
     }
 
-    async fn post_whatsapp(&self, channel: &str, key: &str, body: &str) -> StatusCode {
+    pub async fn post_whatsapp(&self, channel: &str, key: &str, body: &str) -> StatusCode {
         let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
         mac.update(body.as_bytes());
         let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -54,7 +54,7 @@ impl TestApp {
     }
 }
 
-fn update(id: i64, message: Value) -> String {
+pub fn update(id: i64, message: Value) -> String {
     json!({"update_id": id, "message": message}).to_string()
 }
 

@@ -12,9 +12,9 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::{binary, fresh_database_url, no_delivery, spawn_app_on, spawn_app_without_delivery};
 
-struct Instance {
-    child: Child,
-    base: String,
+pub struct Instance {
+    pub child: Child,
+    pub base: String,
 }
 
 fn free_port() -> u16 {
@@ -25,7 +25,7 @@ async fn start_instance(db: &str) -> Instance {
     start_instance_with(db, &[]).await
 }
 
-async fn start_instance_with(db: &str, envs: &[(&str, &str)]) -> Instance {
+pub async fn start_instance_with(db: &str, envs: &[(&str, &str)]) -> Instance {
     let port = free_port();
     let child = Command::new(binary())
         .arg("serve")
@@ -62,7 +62,7 @@ async fn plain(base: &str, user: &str, password: &str, method: &str, params: &[(
 }
 
 /// `plain` through a client of the caller's (building a client costs more than a request).
-async fn plain_with(
+pub async fn plain_with(
     client: &reqwest::Client,
     base: &str,
     user: &str,
@@ -70,13 +70,14 @@ async fn plain_with(
     method: &str,
     params: &[(&str, &str)],
 ) -> Value {
-    let mut q = vec![("class", "chat"), ("method", method), ("user", user), ("password", password)];
+    let class = chatgate::domain::operation::Operation::by_method(method).map_or("chat", |op| op.class());
+    let mut q = vec![("class", class), ("method", method), ("user", user), ("password", password)];
     q.extend_from_slice(params);
     client.get(format!("{base}/api/http/")).query(&q).send().await.unwrap().json().await.unwrap()
 }
 
 /// How long until `check` holds, failing past `limit`.
-async fn time_until<F, Fut>(limit: Duration, mut check: F) -> Duration
+pub async fn time_until<F, Fut>(limit: Duration, mut check: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

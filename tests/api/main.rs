@@ -16,4 +16,6 @@ mod json;
 mod messages;
 mod oauth;
 mod plain_wire;
+mod receiver;
 mod soap;
+mod webhooks;
