@@ -90,7 +90,7 @@ where
     started.elapsed()
 }
 
-async fn setup() -> (tempfile::TempDir, String, String) {
+pub async fn setup() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database_url(dir.path()).await;
     cli(&db, &["account", "create", "acme", "--password", "acme-pw"]);

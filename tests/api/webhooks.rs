@@ -13,6 +13,7 @@ use crate::doors::{ALL_DOORS, door_call};
 use crate::fakes::WA_TOKEN;
 use crate::helpers::{LOGIN, PASSWORD, TestApp, err, list, ok, spawn_app, spawn_app_with};
 use crate::inbound::{APP_SECRET, SECRET, update};
+use crate::instances::{plain_with, setup, start_instance_with};
 use crate::oauth::token_for;
 use crate::receiver::{Answer, Receiver, assert_signed, events};
 
@@ -32,12 +33,13 @@ impl TestApp {
         list(ok(&self.call("getdeliveries", &[("webhookid", webhook)]).await)).clone()
     }
 
-    /// Waits until every delivery of `webhook` is finished; returns them (newest first).
+    /// Waits until `webhook` has at least `count` deliveries and every one is finished; returns them
+    /// (newest first).
     pub async fn settled(&self, webhook: &str, count: usize) -> Vec<Value> {
         let started = Instant::now();
         loop {
             let d = self.deliveries(webhook).await;
-            if d.len() == count && d.iter().all(|d| d["status"] != "pending") {
+            if d.len() >= count && d.iter().all(|d| d["status"] != "pending") {
                 return d;
             }
             assert!(started.elapsed() < WAIT, "deliveries not settled: {d:#?}");
@@ -463,4 +465,99 @@ async fn forbidden_addresses_are_refused_when_set_and_at_every_connection() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(rx.hits().is_empty(), "nothing reached the receiver");
+}
+
+#[tokio::test]
+async fn pending_deliveries_survive_a_sigkill_and_are_delivered_after_restart() {
+    let (_dir, db, channel) = setup().await;
+    let rx = Receiver::start().await;
+    rx.always(Answer::Status(503));
+    let env = [
+        ("CHATGATE_OUTBOUND__ALLOW_NETWORKS", "127.0.0.0/8"),
+        ("CHATGATE_WEBHOOKS__RETRY_BASE_MS", "200"),
+        ("CHATGATE_WEBHOOKS__LEASE_SECS", "2"),
+        ("CHATGATE_WEBHOOKS__POLL_MS", "100"),
+    ];
+    let client = reqwest::Client::new();
+    let mut a = start_instance_with(&db, &env).await;
+    let call = async |base: &str, method, params: &[(&str, &str)]| {
+        plain_with(&client, base, "acme", "acme-pw", method, params).await
+    };
+    let set = call(&a.base, "setwebhook", &[("url", &rx.url), ("events", "chat_session.message_sent")]).await;
+    let secret = ok(&set)["secret"].as_str().unwrap().to_string();
+    for i in 0..20 {
+        let to = format!("v{i}");
+        let sent = call(
+            &a.base,
+            "sendmessage",
+            &[("platform", "webchat"), ("platformid", &channel), ("destination", &to), ("message", "hi")],
+        )
+        .await;
+        ok(&sent);
+    }
+    rx.wait_for(WAIT, |h| h.len() >= 8).await;
+    a.child.kill().await.unwrap();
+    rx.always(Answer::Status(200));
+    let before = rx.hits().len();
+
+    let b = start_instance_with(&db, &env).await;
+    let hits = rx
+        .wait_for(Duration::from_secs(20), |h| {
+            let ok: std::collections::HashSet<&str> =
+                h.iter().filter(|h| h.answered == 200).map(|h| h.id()).collect();
+            ok.len() == 20
+        })
+        .await;
+    assert!(hits.len() > before, "the restarted instance sent what was pending");
+    assert_signed(&hits, &secret).await;
+    // Each answered 200 is committed shortly after: every delivery ends `delivered`.
+    let started = Instant::now();
+    loop {
+        let log = call(&b.base, "getdeliveries", &[]).await;
+        let log = list(ok(&log)).clone();
+        assert_eq!(log.len(), 20);
+        if log.iter().all(|d| d["status"] == "delivered" && d["lastcode"] == 200) {
+            break;
+        }
+        assert!(started.elapsed() < WAIT, "{log:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_request_invents_no_event() {
+    let (app, _p) = app_with_fakes(|_| {}).await;
+    let rx = Receiver::start().await;
+    let (hook, _) =
+        app.webhook(&rx.url, "chat_session.message_sent,chat_session.message_received", None).await;
+    let tg =
+        app.channel("telegram", &[&format!("bot_token={BOT}"), &format!("webhook_secret={SECRET}")]).await;
+    let send = [
+        ("platform", "telegram"),
+        ("platformid", tg.as_str()),
+        ("destination", "1111111"),
+        ("message", "once"),
+        ("idempotencykey", "k-1"),
+    ];
+    let first = ok(&app.call("sendmessage", &send).await)["messageid"].clone();
+    assert_eq!(
+        ok(&app.call("sendmessage", &send).await)["messageid"],
+        first,
+        "the repeat answers the first id"
+    );
+    let chat = json!({"id": 1111111, "first_name": "Ann", "type": "private"});
+    let text = update(9, json!({"message_id": 9, "chat": chat, "date": 1, "text": "once too"}));
+    for _ in 0..2 {
+        assert_eq!(app.post_telegram(&tg, Some(SECRET), &text).await, 200);
+    }
+    // A bulk item that is refused writes nothing either.
+    let bulk =
+        format!(r#"[{{"platform":"telegram","platformid":"{tg}","destination":"x y","message":"bad"}}]"#);
+    ok(&app.call("sendmessages", &[("messages", &bulk)]).await);
+    let log = app.settled(&hook, 2).await;
+    let mut names: Vec<&str> = log.iter().map(|d| d["event"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["chat_session.message_received", "chat_session.message_sent"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.hits().len(), 2);
 }
