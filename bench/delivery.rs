@@ -6,6 +6,10 @@
 //!   (each to its own chat), 64 at a time, as fast as chatgate acknowledges them.
 //! - `offer BASE USER PASSWORD CHANNELS RATE SECS`: offers RATE messages/s for SECS seconds; each text
 //!   carries the time its request started, so the fake can tell how long it took to arrive.
+//! - `receiver PORT`: a webhook receiver (bench/webhooks.sh): `POST /fast` answers 200 at once and
+//!   records the delay of events whose message text carries a send time; `POST /hang` never answers.
+//!
+//! `queue` and `offer` send to `BENCH_PLATFORM` channels (default `telegram`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -84,6 +88,27 @@ async fn stats(fake: web::Data<Arc<Fake>>) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
+/// A webhook event: counted like a platform send, its delay taken from the message text.
+async fn event(body: web::Json<Value>, fake: web::Data<Arc<Fake>>) -> HttpResponse {
+    let now = now_us();
+    let mut s = fake.stats.lock().unwrap();
+    s.accepted += 1;
+    if s.first_us == 0 {
+        s.first_us = now;
+    }
+    s.last_us = now;
+    let text = body["message"]["message"].as_str().unwrap_or("");
+    if let Some(sent) = text.strip_prefix('t').and_then(|t| t.parse::<u64>().ok()) {
+        s.latencies_us.push(now.saturating_sub(sent));
+    }
+    HttpResponse::Ok().finish()
+}
+
+async fn hang() -> HttpResponse {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    HttpResponse::Ok().finish()
+}
+
 async fn reset(fake: web::Data<Arc<Fake>>) -> HttpResponse {
     *fake.stats.lock().unwrap() = Stats::default();
     HttpResponse::Ok().finish()
@@ -97,7 +122,8 @@ async fn call(
     to: &str,
     text: &str,
 ) -> bool {
-    let mut q = vec![("class", "chat"), ("method", "sendmessage"), ("platform", "telegram")];
+    let platform = std::env::var("BENCH_PLATFORM").unwrap_or_else(|_| "telegram".into());
+    let mut q = vec![("class", "chat"), ("method", "sendmessage"), ("platform", platform.as_str())];
     q.extend_from_slice(auth);
     q.extend_from_slice(&[("platformid", channel), ("destination", to), ("message", text)]);
     match client.get(format!("{base}/api/http/")).query(&q).send().await {
@@ -127,6 +153,23 @@ async fn main() {
             .run()
             .await
             .expect("fake runs");
+        }
+        "receiver" => {
+            let data = web::Data::new(Arc::new(Fake { stats: Mutex::default(), per_bot: 0 }));
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .route("/fast", web::post().to(event))
+                    .route("/hang", web::post().to(hang))
+                    .route("/stats", web::get().to(stats))
+                    .route("/reset", web::post().to(reset))
+            })
+            .workers(1)
+            .bind(("127.0.0.1", arg(1).parse().expect("port")))
+            .expect("bind")
+            .run()
+            .await
+            .expect("receiver runs");
         }
         mode @ ("queue" | "offer") => {
             let (base, user, password) = (arg(1), arg(2), arg(3));
@@ -190,7 +233,7 @@ async fn main() {
             );
         }
         _ => eprintln!(
-            "usage: delivery fake PORT [PER_BOT] | queue BASE USER PW CHANNELS COUNT | offer BASE USER PW CHANNELS RATE SECS"
+            "usage: delivery fake PORT [PER_BOT] | receiver PORT | queue BASE USER PW CHANNELS COUNT | offer BASE USER PW CHANNELS RATE SECS"
         ),
     }
 }
