@@ -22,6 +22,8 @@ pub enum Answer {
     TooMany(u64),
     /// Never answers (until the sender gives up).
     Hang,
+    /// 200 after this many milliseconds.
+    Slow(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +135,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) ->
             Answer::Status(c) => c,
             Answer::TooMany(_) => 429,
             Answer::Hang => 0,
+            Answer::Slow(_) => 200,
         };
         s.hits.push(Hit { headers, body: body.to_vec(), at: Instant::now(), answered });
         answer
@@ -146,6 +149,10 @@ async fn receive(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) ->
         }
         Answer::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
+            HttpResponse::Ok().finish()
+        }
+        Answer::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
             HttpResponse::Ok().finish()
         }
     };

@@ -561,3 +561,34 @@ async fn a_repeated_request_invents_no_event() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.hits().len(), 2);
 }
+
+#[tokio::test]
+async fn two_instances_work_one_webhook_one_at_a_time() {
+    let (_dir, db, channel) = setup().await;
+    let rx = Receiver::start().await;
+    rx.always(Answer::Slow(100));
+    let env = [("CHATGATE_OUTBOUND__ALLOW_NETWORKS", "127.0.0.0/8"), ("CHATGATE_WEBHOOKS__POLL_MS", "100")];
+    let client = reqwest::Client::new();
+    let (a, b) = (start_instance_with(&db, &env).await, start_instance_with(&db, &env).await);
+    let call = async |base: &str, method, params: &[(&str, &str)]| {
+        plain_with(&client, base, "acme", "acme-pw", method, params).await
+    };
+    ok(&call(&a.base, "setwebhook", &[("url", &rx.url), ("events", "chat_session.message_sent")]).await);
+    // Both instances write events (and wake their own senders) for the one webhook.
+    for i in 0..40 {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let to = format!("v{i}");
+        let p = [
+            ("platform", "webchat"),
+            ("platformid", channel.as_str()),
+            ("destination", &to),
+            ("message", "hi"),
+        ];
+        ok(&call(base, "sendmessage", &p).await);
+    }
+    let hits = rx.wait_for(Duration::from_secs(20), |h| h.len() >= 40).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let ids: std::collections::HashSet<&str> = hits.iter().map(|h| h.id()).collect();
+    assert_eq!((ids.len(), rx.hits().len()), (40, 40), "each event sent once");
+    assert!(rx.most_in_flight() <= 4, "at most 4 in flight across both instances: {}", rx.most_in_flight());
+}
