@@ -17,6 +17,7 @@ pub mod ops;
 pub mod params;
 pub mod ports;
 pub mod reply;
+pub mod store_error;
 pub mod values;
 pub mod webhook_ports;
 

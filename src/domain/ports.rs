@@ -9,11 +9,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ipnet::IpNet;
 
-use super::error::{DomainError, DomainResult};
+use super::error::DomainResult;
 use super::model::{
     Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
     OutboundMessage, Platform, Principal, Scopes,
 };
+pub use super::store_error::{StoreError, StoreResult};
 use super::webhook_ports::WebhookStore;
 
 /// Checks a login and secret from a client address (argon2, caches, IP filters, failure limits).
@@ -28,27 +29,6 @@ pub trait AccountCache: Send + Sync {
     /// The log could not be read: nothing cached can be trusted.
     fn everything_changed(&self);
 }
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0} already exists")]
-    Conflict(&'static str),
-    #[error("database: {0}")]
-    Backend(String),
-    /// A transaction lost a serialization or deadlock race; it may be retried.
-    #[error("transaction conflict: {0}")]
-    Retry(String),
-}
-
-impl From<StoreError> for DomainError {
-    fn from(e: StoreError) -> Self {
-        DomainError::internal(e)
-    }
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A login (the account's own, or one of its accesses) with what is needed to check it.
 #[derive(Debug, Clone, PartialEq, Eq)]

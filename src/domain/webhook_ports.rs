@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::events::{Event, EventKind, EventSet};
-use super::ports::StoreResult;
+use super::store_error::StoreResult;
 
 /// A webhook as `setwebhook` creates it.
 #[derive(Debug, Clone, PartialEq, Eq)]
