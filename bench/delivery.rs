@@ -132,44 +132,44 @@ async fn call(
     }
 }
 
+/// A one-worker server on `port` with `/stats`, `/reset` and the routes `add` adds.
+async fn serve<F>(port: String, per_bot: u32, add: F)
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let data = web::Data::new(Arc::new(Fake { stats: Mutex::default(), per_bot }));
+    HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(add.clone())
+            .route("/stats", web::get().to(stats))
+            .route("/reset", web::post().to(reset))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", port.parse().expect("port")))
+    .expect("bind")
+    .run()
+    .await
+    .expect("server runs");
+}
+
 #[actix_web::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
     match arg(0).as_str() {
         "fake" => {
-            let fake = Arc::new(Fake { stats: Mutex::default(), per_bot: arg(2).parse().unwrap_or(0) });
-            let data = web::Data::new(fake);
-            HttpServer::new(move || {
-                App::new()
-                    .app_data(data.clone())
-                    .route("/bot{token}/{method}", web::post().to(send))
-                    .route("/stats", web::get().to(stats))
-                    .route("/reset", web::post().to(reset))
+            let per_bot = arg(2).parse().unwrap_or(0);
+            serve(arg(1), per_bot, |c| {
+                c.route("/bot{token}/{method}", web::post().to(send));
             })
-            .workers(1)
-            .bind(("127.0.0.1", arg(1).parse().expect("port")))
-            .expect("bind")
-            .run()
             .await
-            .expect("fake runs");
         }
         "receiver" => {
-            let data = web::Data::new(Arc::new(Fake { stats: Mutex::default(), per_bot: 0 }));
-            HttpServer::new(move || {
-                App::new()
-                    .app_data(data.clone())
-                    .route("/fast", web::post().to(event))
-                    .route("/hang", web::post().to(hang))
-                    .route("/stats", web::get().to(stats))
-                    .route("/reset", web::post().to(reset))
+            serve(arg(1), 0, |c| {
+                c.route("/fast", web::post().to(event)).route("/hang", web::post().to(hang));
             })
-            .workers(1)
-            .bind(("127.0.0.1", arg(1).parse().expect("port")))
-            .expect("bind")
-            .run()
             .await
-            .expect("receiver runs");
         }
         mode @ ("queue" | "offer") => {
             let (base, user, password) = (arg(1), arg(2), arg(3));

@@ -20,7 +20,8 @@ cargo build --release --quiet --bin chatgate --example delivery
 BIN=target/release/chatgate
 DRIVER=target/release/examples/delivery
 WORK=$(mktemp -d)
-SERVER=""; FAKEPID=""
+. bench/lib.sh
+FAKEPID=""
 trap 'kill $SERVER $FAKEPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export CHATGATE_DATABASE_URL="sqlite://$WORK/bench.db" CHATGATE_LOG=warn
 export CHATGATE_CONNECTORS__TELEGRAM__BASE_URL="$FAKE"
@@ -33,18 +34,6 @@ start_fake() { # [per-bot limit]
   taskset -c 1 "$DRIVER" fake "$FAKE_PORT" "${1:-0}" & FAKEPID=$!
   for _ in $(seq 100); do curl -sf "$FAKE/stats" >/dev/null && break; sleep 0.05; done
 }
-start_server() { # env assignments…
-  env "$@" CHATGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 "$BIN" serve 2>"$WORK/server.log" & SERVER=$!
-  for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.05; done
-}
-stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""; }
-wait_accepted() { # count, timeout seconds
-  for _ in $(seq $(($2 * 10))); do
-    n=$(curl -sf "$FAKE/stats" | python3 -c 'import sys,json; print(json.load(sys.stdin)["accepted"])')
-    [ "$n" -ge "$1" ] && return 0; sleep 0.1
-  done
-  echo "only $n of $1 arrived" >&2; return 1
-}
 queue() { # queue $QUEUED messages with delivery off
   start_server CHATGATE_DELIVERY__ENABLED=false
   taskset -c 1 "$DRIVER" queue "$BASE" bench bench-pw "$CHANNELS" "$QUEUED" >"$WORK/queue.json"
@@ -55,21 +44,21 @@ echo "delivery benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $QUEUED queued over 
 start_fake 0
 queue
 start_server CHATGATE_CONNECTORS__TELEGRAM__PER_CHANNEL_PER_SEC=0 CHATGATE_CONNECTORS__TELEGRAM__PER_CHAT_PER_SEC=0
-wait_accepted "$QUEUED" 120
+wait_accepted "$FAKE" "$QUEUED" 120
 curl -sf "$FAKE/stats" >"$WORK/unlimited.json"
 stop_server
 
 start_fake 30
 queue
 start_server
-wait_accepted "$QUEUED" 120
+wait_accepted "$FAKE" "$QUEUED" 120
 curl -sf "$FAKE/stats" >"$WORK/paced.json"
 stop_server
 
 start_fake 0
 start_server
 taskset -c 1 "$DRIVER" offer "$BASE" bench bench-pw "$CHANNELS" 1000 10 >"$WORK/offer.json"
-wait_accepted 10000 30
+wait_accepted "$FAKE" 10000 30
 curl -sf "$FAKE/stats" >"$WORK/latency.json"
 stop_server
 

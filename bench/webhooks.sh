@@ -21,7 +21,8 @@ cargo build --release --quiet --bin chatgate --example delivery
 BIN=target/release/chatgate
 DRIVER=target/release/examples/delivery
 WORK=$(mktemp -d)
-SERVER=""; RXPID=""
+. bench/lib.sh
+RXPID=""
 trap 'kill $SERVER $RXPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export CHATGATE_DATABASE_URL="sqlite://$WORK/bench.db" CHATGATE_LOG=warn BENCH_PLATFORM=webchat
 export CHATGATE_OUTBOUND__ALLOW_NETWORKS=127.0.0.0/8
@@ -32,22 +33,10 @@ CHANNEL=$($BIN channel create bench --platform webchat --name site 2>/dev/null)
 taskset -c 1 "$DRIVER" receiver "$RX_PORT" & RXPID=$!
 for _ in $(seq 100); do curl -sf "$RX/stats" >/dev/null && break; sleep 0.05; done
 
-start_server() { # env assignments…
-  env "$@" CHATGATE_LISTEN="127.0.0.1:$PORT" taskset -c 0 "$BIN" serve 2>"$WORK/server.log" & SERVER=$!
-  for _ in $(seq 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.05; done
-}
-stop_server() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""; }
 webhook() { # url
   curl -sf "$BASE/api/http/" --data-urlencode class=webhook --data-urlencode method=setwebhook \
     --data-urlencode user=bench --data-urlencode password=bench-pw --data-urlencode "url=$1" \
     --data-urlencode events=chat_session.message_sent | grep -q SUCCESS
-}
-wait_received() { # count, timeout seconds
-  for _ in $(seq $(($2 * 10))); do
-    n=$(curl -sf "$RX/stats" | python3 -c 'import sys,json; print(json.load(sys.stdin)["accepted"])')
-    [ "$n" -ge "$1" ] && return 0; sleep 0.1
-  done
-  echo "only $n of $1 arrived" >&2; return 1
 }
 
 echo "webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $QUEUED events to one receiver" >&2
@@ -56,19 +45,19 @@ webhook "$RX/fast"
 taskset -c 1 "$DRIVER" queue "$BASE" bench bench-pw "$CHANNEL" "$QUEUED" >"$WORK/queue.json"
 stop_server
 start_server
-wait_received "$QUEUED" 120
+wait_accepted "$RX" "$QUEUED" 120
 curl -sf "$RX/stats" >"$WORK/throughput.json"
 stop_server
 
 start_server
 curl -sf -X POST "$RX/reset"
 taskset -c 1 "$DRIVER" offer "$BASE" bench bench-pw "$CHANNEL" 500 10 >"$WORK/offer_alone.json"
-wait_received 5000 30
+wait_accepted "$RX" 5000 30
 curl -sf "$RX/stats" >"$WORK/alone.json"
 webhook "$RX/hang"
 curl -sf -X POST "$RX/reset"
 taskset -c 1 "$DRIVER" offer "$BASE" bench bench-pw "$CHANNEL" 500 10 >"$WORK/offer_beside.json"
-wait_received 5000 30
+wait_accepted "$RX" 5000 30
 curl -sf "$RX/stats" >"$WORK/beside.json"
 stop_server
 
