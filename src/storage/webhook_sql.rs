@@ -136,19 +136,26 @@ macro_rules! sql_webhook_store {
                 const COLUMNS: &str = "SELECT id, webhook_id, event, event_id, message_id, state, attempts, last_code, \
                                        next_at, created_at FROM webhook_deliveries ";
                 let rows: Vec<$crate::storage::webhook_rows::DeliveryInfoRow> = match webhook_id {
-                    Some(webhook) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                        "{COLUMNS}WHERE webhook_id = $1 AND account_id = $2 ORDER BY id DESC LIMIT $3"
-                    )))
-                    .bind(webhook),
-                    None => sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                        "{COLUMNS}WHERE account_id = $2 AND $1 = 0 ORDER BY id DESC LIMIT $3"
-                    )))
-                    .bind(0_i64),
-                }
-                .bind(account_id)
-                .bind(i64::from(limit))
-                .fetch_all(self.reader())
-                .await?;
+                    Some(webhook) => {
+                        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                            "{COLUMNS}WHERE webhook_id = $1 AND account_id = $2 ORDER BY id DESC LIMIT $3"
+                        )))
+                        .bind(webhook)
+                        .bind(account_id)
+                        .bind(i64::from(limit))
+                        .fetch_all(self.reader())
+                        .await?
+                    }
+                    None => {
+                        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                            "{COLUMNS}WHERE account_id = $1 ORDER BY id DESC LIMIT $2"
+                        )))
+                        .bind(account_id)
+                        .bind(i64::from(limit))
+                        .fetch_all(self.reader())
+                        .await?
+                    }
+                };
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 

@@ -592,3 +592,18 @@ async fn two_instances_work_one_webhook_one_at_a_time() {
     assert_eq!((ids.len(), rx.hits().len()), (40, 40), "each event sent once");
     assert!(rx.most_in_flight() <= 4, "at most 4 in flight across both instances: {}", rx.most_in_flight());
 }
+
+#[tokio::test]
+async fn a_timeout_is_retried() {
+    let app = spawn_app_with(|s| s.webhooks.timeout_ms = 500).await;
+    let f = app.seed().await;
+    let rx = Receiver::start().await;
+    let (hook, _) = app.webhook(&rx.url, "chat_session.message_sent", None).await;
+    rx.script([Answer::Hang]);
+    app.send("webchat", &f.webchat, "v", "late").await;
+    let hits = rx.wait_for(WAIT, |h| h.len() == 2).await;
+    assert_eq!(hits[0].id(), hits[1].id());
+    assert!(hits[1].at - hits[0].at >= Duration::from_millis(500), "the first attempt timed out first");
+    let log = app.settled(&hook, 1).await;
+    assert_eq!((log[0]["status"].as_str(), log[0]["attempts"].as_i64()), (Some("delivered"), Some(2)));
+}
