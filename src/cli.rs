@@ -209,16 +209,18 @@ pub async fn run(cli: Cli) -> CliResult {
     }
 }
 
-async fn serve(settings: Settings, demo: bool) -> CliResult {
+async fn serve(mut settings: Settings, demo: bool) -> CliResult {
+    // The demo is created before the server starts, so that the landing page can link its webchat page.
+    let asked = demo;
+    let demo = if demo { crate::startup::build_core(&settings).await?.admin().create_demo().await? } else { None };
+    settings.demo_webchat = demo.as_ref().map(|d| d.webchat);
     let app = Application::build(settings).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     tracing::info!(port = app.port(), "chatgate listening");
-    if demo {
-        let admin = app.core().admin();
-        match admin.create_demo().await? {
-            Some(d) => print_demo(&base, &d),
-            None => println!("The database already has accounts; no demo data was created."),
-        }
+    match &demo {
+        Some(d) => print_demo(&base, d),
+        None if asked => println!("The database already has accounts; no demo data was created."),
+        None => {}
     }
     app.run_until_stopped().await?;
     Ok(())
@@ -227,7 +229,10 @@ async fn serve(settings: Settings, demo: bool) -> CliResult {
 fn print_demo(base: &str, d: &Demo) {
     let auth = format!("user={}&password={}", d.login, d.password);
     println!(
-        "Demo account created.\n  user:     {login}\n  password: {pw}\n  channels: webchat {w}, operator {o}\n\nTry:\n  \
+        "Demo account created.\n  user:     {login}\n  password: {pw}\n  channels: webchat {w}, operator {o}\n\n\
+         Open:\n  {base}/                 this server\n  {base}/webchat/{w}/       the demo webchat page (a visitor's view)\n  \
+         {base}/operator/        the operator console (sign in as {login})\n  {base}/docs/            API documentation\n  \
+         {base}/api/soap/?wsdl   the WSDL\n\nTry:\n  \
          curl '{base}/api/http/?class=chat&method=getchatchannels&{auth}'\n  \
          curl '{base}/api/http/?class=chat&method=sendmessage&{auth}&platform=webchat&platformid={w}&destination=visitor-1&message=Hello+there'\n  \
          curl '{base}/api/http/?class=chat&method=getchats&{auth}&platform=webchat&platformid={w}'\n  \

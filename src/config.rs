@@ -43,6 +43,9 @@ pub struct Settings {
     pub outbound: OutboundSettings,
     pub webhooks: WebhookSettings,
     pub chat: ChatSettings,
+    /// The demo account's webchat channel, linked from the landing page (`serve --demo`).
+    #[serde(skip)]
+    pub demo_webchat: Option<i64>,
 }
 
 impl Default for Settings {
@@ -63,6 +66,7 @@ impl Default for Settings {
             outbound: OutboundSettings::default(),
             webhooks: WebhookSettings::default(),
             chat: ChatSettings::default(),
+            demo_webchat: None,
         }
     }
 }

@@ -28,4 +28,5 @@ pub mod retry;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod web;
 pub mod webhooks;

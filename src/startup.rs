@@ -18,6 +18,9 @@ use crate::domain::Gateway;
 use crate::doors;
 use crate::doors::AppState;
 use crate::doors::inbound::media::MediaSigner;
+use crate::doors::webchat::WebchatLimits;
+use crate::doors::webchat::stream::StreamCount;
+use crate::doors::webchat::visitor::VisitorKeys;
 use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
 use crate::{telemetry, webhooks};
@@ -27,6 +30,7 @@ pub struct Application {
     server: Server,
     core: Core,
     tokens: Arc<TokenService>,
+    streams: Arc<StreamCount>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +102,8 @@ impl Application {
             webhooks::start_sweep(store.clone(), settings.chat.clone(), &settings.webhooks);
         }
         let media = MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?);
+        let visitors = VisitorKeys::new(store.server_key("webchat", &rand::random::<[u8; 32]>()).await?);
+        let streams = Arc::new(StreamCount::default());
         let addr = settings.listen.clone();
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
         let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;
@@ -121,6 +127,9 @@ impl Application {
             settings: Arc::new(settings),
             connectors,
             media,
+            visitors,
+            webchat_limits: WebchatLimits::default(),
+            streams: streams.clone(),
         });
         let server = HttpServer::new(move || {
             App::new().wrap(from_fn(telemetry::log_requests)).app_data(state.clone()).configure(routes)
@@ -129,7 +138,7 @@ impl Application {
         .listen(listener)
         .map_err(listen_err)?
         .run();
-        Ok(Self { port, server, core, tokens })
+        Ok(Self { port, server, core, tokens, streams })
     }
 
     pub fn port(&self) -> u16 {
@@ -146,6 +155,11 @@ impl Application {
 
     pub fn tokens(&self) -> &Arc<TokenService> {
         &self.tokens
+    }
+
+    /// Event streams open now.
+    pub fn streams(&self) -> Arc<StreamCount> {
+        self.streams.clone()
     }
 
     /// A handle that stops the server gracefully (requests in flight are drained).
@@ -171,6 +185,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(doors::json::routes)
         .configure(doors::oauth::routes)
         .configure(doors::inbound::routes)
+        .configure(doors::webchat::routes)
+        .configure(doors::landing::routes)
+        .configure(crate::web::routes)
         .configure(crate::docs::routes);
 }
 

@@ -227,6 +227,17 @@ pub trait Store: OAuthStore + WebhookStore {
         mark_read: bool,
     ) -> StoreResult<Vec<Message>>;
     async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64>;
+    /// The chat of `channel_id` with `destination`, if it exists.
+    async fn chat_id(&self, channel_id: i64, destination: &str) -> StoreResult<Option<i64>>;
+    /// A page showed the chat's outbound messages up to `up_to`: each moves to `status` (`delivered` or
+    /// `read`) if that is a step forwards, with its `message_status` event; how many moved.
+    async fn mark_outbound(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        up_to: i64,
+        status: MessageStatus,
+    ) -> StoreResult<u64>;
     async fn outbox_len(&self) -> StoreResult<i64>;
     /// Claims up to `limit` due outbox entries for `lease_ms` — expired ones, and the oldest entry of
     /// each chat (a chat's messages go out in order): entries another worker holds under an
@@ -265,6 +276,9 @@ pub trait Store: OAuthStore + WebhookStore {
     /// Signalled after a new outbox entry was committed by this process, so that its delivery worker
     /// starts at once.
     fn outbox_signal(&self) -> Arc<tokio::sync::Notify>;
+    /// Ids of chats that gained a message or whose messages changed status, as their transactions commit
+    /// (on this instance, and on PostgreSQL on every instance): what live pages listen to.
+    fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64>;
     /// The server-wide key `name`, created from `candidate` by whichever instance asks first.
     async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 

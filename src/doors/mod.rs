@@ -4,9 +4,11 @@
 pub mod basic;
 pub mod inbound;
 pub mod json;
+pub mod landing;
 pub mod oauth;
 pub mod plain;
 pub mod soap;
+pub mod webchat;
 mod state;
 pub mod wire;
 

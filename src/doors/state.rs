@@ -7,6 +7,9 @@ use crate::config::Settings;
 use crate::delivery::connectors::Connectors;
 use crate::domain::Gateway;
 use crate::doors::inbound::media::MediaSigner;
+use crate::doors::webchat::WebchatLimits;
+use crate::doors::webchat::stream::StreamCount;
+use crate::doors::webchat::visitor::VisitorKeys;
 
 /// What every handler may use.
 pub struct AppState {
@@ -17,4 +20,9 @@ pub struct AppState {
     pub connectors: Arc<Connectors>,
     /// Signs the URLs of received files.
     pub media: MediaSigner,
+    /// Signs webchat visitors' tokens.
+    pub visitors: VisitorKeys,
+    pub webchat_limits: WebchatLimits,
+    /// Event streams open now (webchat pages, consoles).
+    pub streams: Arc<StreamCount>,
 }

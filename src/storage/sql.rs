@@ -68,6 +68,7 @@ macro_rules! sql_store {
             .bind(chat_id)
             .fetch_one(&mut **tx)
             .await?;
+            announce(tx, chat_id).await?;
             let mut events = 0;
             if session_start == Some(id) {
                 let at = EventAt::Chat(chat_id);
@@ -80,11 +81,12 @@ macro_rules! sql_store {
 
         /// Stores an outbound message (starting its chat if new) and its events, in the caller's
         /// transaction: `pending` with its outbox entry when a worker must deliver it, else `sent`. The
-        /// caller deals with the idempotency key. Answers the id and how many deliveries were written.
+        /// caller deals with the idempotency key. Answers the message's and its chat's ids and how many
+        /// deliveries were written.
         async fn insert_outbound(
             tx: &mut Transaction<'static, $db>,
             m: &OutboundMessage,
-        ) -> StoreResult<(i64, u64)> {
+        ) -> StoreResult<(i64, i64, u64)> {
             // Upserting the chat locks its row (PostgreSQL) until commit; finishing a delivery locks
             // it too, so deciding the new entry's `head` cannot race with the removal of the old head.
             let chat_id = upsert_chat(tx, m.channel_id, &m.destination, m.now).await?;
@@ -98,7 +100,7 @@ macro_rules! sql_store {
             };
             let (id, events) = insert_message(tx, chat_id, row).await?;
             if !m.needs_delivery {
-                return Ok((id, events));
+                return Ok((id, chat_id, events));
             }
             sqlx::query(
                 "INSERT INTO outbox (message_id, available_at, chat_id, channel_id, expires_at, created_at, head) \
@@ -111,7 +113,7 @@ macro_rules! sql_store {
             .bind(m.expires_at)
             .execute(&mut **tx)
             .await?;
-            Ok((id, events))
+            Ok((id, chat_id, events))
         }
 
         /// Leases up to `limit` due outbox entries until `lease_until`: first entries whose
@@ -154,6 +156,24 @@ macro_rules! sql_store {
             claims.sort();
             claims.dedup();
             Ok(claims)
+        }
+
+        /// The chat whose received messages were just marked read, announced (its unread count changed).
+        async fn chat_read(
+            tx: &mut Transaction<'static, $db>,
+            channel_id: i64,
+            destination: &str,
+        ) -> StoreResult<Option<i64>> {
+            let chat: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = $1 AND destination = $2")
+                    .bind(channel_id)
+                    .bind(destination)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            if let Some(id) = chat {
+                announce(tx, id).await?;
+            }
+            Ok(chat)
         }
 
         async fn record_change(tx: &mut Transaction<'static, $db>, account_id: i64) -> StoreResult<()> {
@@ -272,6 +292,7 @@ macro_rules! sql_store {
                 }
                 tx.commit().await?;
                 self.webhooks_written(events);
+                self.feed.announce([chat_id]);
                 Ok(id)
             }
 
@@ -345,7 +366,9 @@ macro_rules! sql_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                let chat = if list.is_empty() { None } else { chat_read(&mut tx, channel_id, destination).await? };
                 tx.commit().await?;
+                self.feed.announce(chat);
                 list.iter_mut().for_each(|m| m.status = MessageStatus::Read);
                 Ok(list)
             }
@@ -361,8 +384,57 @@ macro_rules! sql_store {
                 .bind(destination)
                 .execute(&mut *tx)
                 .await?;
+                let chat = if done.rows_affected() > 0 { chat_read(&mut tx, channel_id, destination).await? } else { None };
                 tx.commit().await?;
+                self.feed.announce(chat);
                 Ok(done.rows_affected())
+            }
+
+            async fn chat_id(&self, channel_id: i64, destination: &str) -> StoreResult<Option<i64>> {
+                Ok(sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = $1 AND destination = $2")
+                    .bind(channel_id)
+                    .bind(destination)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn mark_outbound(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                up_to: i64,
+                status: MessageStatus,
+            ) -> StoreResult<u64> {
+                let earlier = status.replaces();
+                if earlier.is_empty() {
+                    return Ok(0);
+                }
+                // Status names are this crate's own constants, so they may go into the statement text.
+                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+                let mut tx = self.write().await?;
+                let changed: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE messages SET status = $1 WHERE sent AND status IN ({list}) AND id <= $2 \
+                     AND chat_id = (SELECT id FROM chats WHERE channel_id = $3 AND destination = $4) RETURNING id, chat_id"
+                )))
+                .bind(status.as_str())
+                .bind(up_to)
+                .bind(channel_id)
+                .bind(destination)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut events = 0;
+                for (id, chat_id) in &changed {
+                    let at = EventAt::Chat(*chat_id);
+                    events += emit_message_event(&mut tx, EventKind::MessageStatus, at, *id, Some(status), None, now_ms())
+                        .await?;
+                }
+                if let Some((_, chat_id)) = changed.first() {
+                    announce(&mut tx, *chat_id).await?;
+                }
+                tx.commit().await?;
+                self.webhooks_written(events);
+                self.feed.announce(changed.first().map(|c| c.1));
+                Ok(changed.len() as u64)
             }
 
             async fn outbox_len(&self) -> StoreResult<i64> {
@@ -405,6 +477,7 @@ macro_rules! sql_store {
             async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()> {
                 let mut tx = self.write().await?;
                 let mut events = 0;
+                let mut news = Vec::new();
                 // Chats are locked in one order by every writer, so two batches cannot deadlock.
                 let mut done: Vec<&FinishedDelivery> = done.iter().collect();
                 done.sort_by_key(|d| (d.chat_id, d.outbox_id));
@@ -445,6 +518,8 @@ macro_rules! sql_store {
                             .execute(&mut *tx)
                             .await?;
                             if changed.rows_affected() > 0 {
+                                announce(&mut tx, d.chat_id).await?;
+                                news.push(d.chat_id);
                                 let at = EventAt::Chat(d.chat_id);
                                 let now = now_ms();
                                 events += emit_message_event(
@@ -473,6 +548,7 @@ macro_rules! sql_store {
                 }
                 tx.commit().await?;
                 self.webhooks_written(events);
+                self.feed.announce(news);
                 Ok(())
             }
 
@@ -490,10 +566,10 @@ macro_rules! sql_store {
                 // Status names are this crate's own constants, so they may go into the statement text.
                 let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
                 let mut tx = self.write().await?;
-                let changed: Vec<(i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                let changed: Vec<(i64, Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "UPDATE messages SET status = $1, reason = COALESCE($2, reason) \
                      WHERE platform_message_id = $3 AND sent AND status IN ({list}) \
-                     AND chat_id IN (SELECT id FROM chats WHERE channel_id = $4) RETURNING id, reason"
+                     AND chat_id IN (SELECT id FROM chats WHERE channel_id = $4) RETURNING id, reason, chat_id"
                 )))
                 .bind(status.as_str())
                 .bind(reason)
@@ -502,7 +578,8 @@ macro_rules! sql_store {
                 .fetch_all(&mut *tx)
                 .await?;
                 let mut events = 0;
-                for (id, reason) in &changed {
+                for (id, reason, chat_id) in &changed {
+                    announce(&mut tx, *chat_id).await?;
                     let at = EventAt::Channel(channel_id);
                     let (status, reason) = (Some(status), reason.as_deref());
                     events += emit_message_event(&mut tx, EventKind::MessageStatus, at, *id, status, reason, now_ms())
@@ -510,6 +587,7 @@ macro_rules! sql_store {
                 }
                 tx.commit().await?;
                 self.webhooks_written(events);
+                self.feed.announce(changed.iter().map(|c| c.2));
                 Ok(!changed.is_empty())
             }
 
@@ -551,6 +629,10 @@ macro_rules! sql_store {
                 record_change(&mut tx, account_id).await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+            fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64> {
+                self.feed.subscribe()
             }
 
             async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {

@@ -69,11 +69,14 @@ impl Default for WebhookSettings {
 pub struct ChatSettings {
     /// A chat with no message for this long gets `chat_session.end` (noticed within 10 s).
     pub idle_end_secs: u64,
+    /// Event streams (webchat pages, consoles) send a comment this often when idle, which is also how
+    /// soon a closed one is noticed and its resources freed.
+    pub stream_heartbeat_ms: u64,
 }
 
 impl Default for ChatSettings {
     fn default() -> Self {
-        Self { idle_end_secs: 1800 }
+        Self { idle_end_secs: 1800, stream_heartbeat_ms: 15_000 }
     }
 }
 

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub gateway: Gateway,
     pub core: chatgate::startup::Core,
     pub database_url: String,
+    /// Event streams (webchat pages, consoles) open in the server now.
+    pub streams: Arc<chatgate::doors::webchat::stream::StreamCount>,
     handle: actix_web::dev::ServerHandle,
     /// Kept alive for the life of the test; the database file lives in it.
     pub dir: Arc<TempDir>,
@@ -119,14 +121,16 @@ pub async fn spawn_app_on(
     settings.webhooks.retry_base_ms = 50;
     settings.webhooks.timeout_ms = 2000;
     settings.webhooks.poll_ms = 100;
+    settings.chat.stream_heartbeat_ms = 500;
     configure(&mut settings);
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let gateway = app.gateway().clone();
     let core = app.core().clone();
     let handle = app.handle();
+    let streams = app.streams();
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), gateway, core, database_url, handle, dir }
+    TestApp { address, client: reqwest::Client::new(), gateway, core, database_url, streams, handle, dir }
 }
 
 impl TestApp {

@@ -18,4 +18,5 @@ mod oauth;
 mod plain_wire;
 mod receiver;
 mod soap;
+mod web;
 mod webhooks;

@@ -31,6 +31,7 @@ pub struct PgStore {
     pool: PgPool,
     outbox_signal: std::sync::Arc<tokio::sync::Notify>,
     webhook_signal: std::sync::Arc<tokio::sync::Notify>,
+    feed: std::sync::Arc<super::feed::Feed>,
 }
 
 impl PgStore {
@@ -45,7 +46,9 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Self { pool, outbox_signal: Default::default(), webhook_signal: Default::default() })
+        let feed = std::sync::Arc::<super::feed::Feed>::default();
+        listen(&pool, feed.clone()).await?;
+        Ok(Self { pool, outbox_signal: Default::default(), webhook_signal: Default::default(), feed })
     }
 
     fn reader(&self) -> &PgPool {
@@ -88,7 +91,7 @@ impl PgStore {
                 return Ok(first);
             }
         }
-        let (id, events) = insert_outbound(&mut tx, m).await?;
+        let (id, chat, events) = insert_outbound(&mut tx, m).await?;
         if let Some(key) = &m.idempotency_key {
             sqlx::query("UPDATE idempotency_keys SET message_id = $1 WHERE account_id = $2 AND key = $3")
                 .bind(id)
@@ -99,8 +102,38 @@ impl PgStore {
         }
         tx.commit().await?;
         self.webhooks_written(events);
+        self.feed.announce([chat]);
         Ok(id)
     }
+}
+
+/// Tells the other instances of a chat's news when the transaction commits (`NOTIFY` is transactional).
+async fn announce(tx: &mut Transaction<'static, Postgres>, chat_id: i64) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(super::feed::PG_CHANNEL)
+        .bind(format!("{}:{chat_id}", super::feed::instance()))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Hears the other instances' news and passes it to this one's subscribers. `PgListener` reconnects by
+/// itself; news sent while it was away is lost, and pages reload what they show when they reconnect.
+async fn listen(pool: &PgPool, feed: std::sync::Arc<super::feed::Feed>) -> StoreResult<()> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(super::feed::PG_CHANNEL).await?;
+    tokio::spawn(async move {
+        loop {
+            match listener.recv().await {
+                Ok(n) => feed.announce(super::feed::Feed::from_notification(n.payload())),
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening for chat news failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+    Ok(())
 }
 
 crate::sql_webhook_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED");

@@ -12,6 +12,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::insert_outbound;
 use crate::domain::model::OutboundMessage;
+use crate::storage::feed::Feed;
 use crate::storage::rows::IDEMPOTENCY_WINDOW_MS;
 use crate::storage::{StoreError, StoreResult};
 
@@ -25,10 +26,11 @@ pub struct SendQueue {
 }
 
 impl SendQueue {
-    /// `webhooks` is signalled after a batch that wrote webhook deliveries committed.
-    pub fn start(writer: SqlitePool, webhooks: Arc<Notify>) -> Self {
+    /// `webhooks` is signalled after a batch that wrote webhook deliveries committed; `feed` hears of
+    /// every chat a batch wrote to.
+    pub fn start(writer: SqlitePool, webhooks: Arc<Notify>, feed: Arc<Feed>) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(writer, rx, webhooks));
+        tokio::spawn(run(writer, rx, webhooks, feed));
         Self { jobs }
     }
 
@@ -40,27 +42,28 @@ impl SendQueue {
     }
 }
 
-async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>, webhooks: Arc<Notify>) {
+async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>, webhooks: Arc<Notify>, feed: Arc<Feed>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let written = |events: u64| {
-        if events > 0 {
+    let written = |w: &Written| {
+        if w.events > 0 {
             webhooks.notify_one();
         }
+        feed.announce(w.chats.iter().copied());
     };
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let messages: Vec<&OutboundMessage> = batch.iter().map(|(m, _)| m).collect();
         match write_all(&writer, &messages).await {
-            Ok((ids, events)) => {
-                written(events);
-                for ((_, reply), id) in batch.drain(..).zip(ids) {
+            Ok(w) => {
+                written(&w);
+                for ((_, reply), id) in batch.drain(..).zip(w.ids) {
                     let _ = reply.send(Ok(id));
                 }
             }
             Err(_) if batch.len() > 1 => {
                 for (m, reply) in batch.drain(..) {
-                    let one = write_all(&writer, &[&m]).await.map(|(ids, events)| {
-                        written(events);
-                        ids
+                    let one = write_all(&writer, &[&m]).await.map(|w| {
+                        written(&w);
+                        w.ids
                     });
                     let _ = reply
                         .send(one.and_then(|ids| ids.first().copied().ok_or(StoreError::NotFound("id"))));
@@ -75,23 +78,33 @@ async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>, webhooks: Arc<Noti
     }
 }
 
-/// The messages' ids, and how many webhook deliveries they wrote.
-async fn write_all(writer: &SqlitePool, messages: &[&OutboundMessage]) -> StoreResult<(Vec<i64>, u64)> {
+/// What a committed batch wrote: the messages' ids, the chats they went to, the webhook deliveries.
+struct Written {
+    ids: Vec<i64>,
+    chats: Vec<i64>,
+    events: u64,
+}
+
+async fn write_all(writer: &SqlitePool, messages: &[&OutboundMessage]) -> StoreResult<Written> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let mut ids = Vec::with_capacity(messages.len());
-    let mut events = 0;
+    let mut w = Written { ids: Vec::with_capacity(messages.len()), chats: Vec::new(), events: 0 };
     for m in messages {
-        let (id, written) = write_one(&mut tx, m).await?;
-        ids.push(id);
-        events += written;
+        let (id, chat, events) = write_one(&mut tx, m).await?;
+        w.ids.push(id);
+        w.chats.extend(chat);
+        w.events += events;
     }
     tx.commit().await?;
-    Ok((ids, events))
+    Ok(w)
 }
 
 /// One message inside the batch's transaction: the message, its outbox entry, its idempotency key.
 /// A key already seen (also earlier in the same batch) answers with its first message.
-async fn write_one(tx: &mut Transaction<'static, Sqlite>, m: &OutboundMessage) -> StoreResult<(i64, u64)> {
+/// The message's id, its chat's (when a message was written) and how many deliveries it wrote.
+async fn write_one(
+    tx: &mut Transaction<'static, Sqlite>,
+    m: &OutboundMessage,
+) -> StoreResult<(i64, Option<i64>, u64)> {
     if let Some(key) = &m.idempotency_key {
         let seen: Option<(i64, i64)> = sqlx::query_as(
             "SELECT message_id, created_at FROM idempotency_keys WHERE account_id = ? AND key = ?",
@@ -103,10 +116,10 @@ async fn write_one(tx: &mut Transaction<'static, Sqlite>, m: &OutboundMessage) -
         if let Some((id, at)) = seen
             && m.now - at < IDEMPOTENCY_WINDOW_MS
         {
-            return Ok((id, 0));
+            return Ok((id, None, 0));
         }
     }
-    let (id, events) = insert_outbound(tx, m).await?;
+    let (id, chat, events) = insert_outbound(tx, m).await?;
     if let Some(key) = &m.idempotency_key {
         sqlx::query(
             "INSERT INTO idempotency_keys (account_id, key, message_id, created_at) VALUES (?, ?, ?, ?) \
@@ -120,5 +133,5 @@ async fn write_one(tx: &mut Transaction<'static, Sqlite>, m: &OutboundMessage) -
         .execute(&mut **tx)
         .await?;
     }
-    Ok((id, events))
+    Ok((id, Some(chat), events))
 }

@@ -34,6 +34,7 @@ pub struct SqliteStore {
     sends: batch::SendQueue,
     outbox_signal: std::sync::Arc<tokio::sync::Notify>,
     webhook_signal: std::sync::Arc<tokio::sync::Notify>,
+    feed: std::sync::Arc<super::feed::Feed>,
 }
 
 impl SqliteStore {
@@ -52,8 +53,10 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         let webhook_signal = std::sync::Arc::<tokio::sync::Notify>::default();
+        let feed = std::sync::Arc::<super::feed::Feed>::default();
         Ok(Self {
-            sends: batch::SendQueue::start(writer.clone(), webhook_signal.clone()),
+            sends: batch::SendQueue::start(writer.clone(), webhook_signal.clone(), feed.clone()),
+            feed,
             reader,
             writer,
             outbox_signal: Default::default(),
@@ -74,6 +77,11 @@ impl SqliteStore {
         self.writer.close().await;
         self.reader.close().await;
     }
+}
+
+/// A chat's news travels inside this process only (one SQLite file has one serving process).
+async fn announce(_tx: &mut Transaction<'static, Sqlite>, _chat_id: i64) -> StoreResult<()> {
+    Ok(())
 }
 
 crate::sql_webhook_store!(SqliteStore, Sqlite, "");

@@ -1,0 +1,309 @@
+//! The webchat door (SPEC §5.4): the chat page and its launcher script, and the visitor's API under
+//! `/webchat/{platformid}/api/` — session, history, send, seen, and a Server-Sent Events stream. A
+//! visitor's message is a received message of the chat whose `destination` is the visitor's id, stored
+//! through the gateway like any platform's; what the business sends through any door is pushed to the
+//! open page, which marks it `delivered`, and `read` once shown.
+
+mod limits;
+pub mod stream;
+pub mod visitor;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::domain::model::{ChannelConfig, InboundMessage, MessageStatus, Platform};
+use crate::domain::reply::MessageView;
+use crate::domain::values::MAX_MESSAGE_CHARS;
+use crate::doors::AppState;
+use crate::doors::wire::client_of;
+use crate::web as pages;
+pub use limits::RateLimit;
+
+/// Messages per visitor, and per client address, in a minute; new sessions per address in a minute.
+pub struct WebchatLimits {
+    pub per_visitor: RateLimit,
+    pub per_address: RateLimit,
+    pub sessions: RateLimit,
+}
+
+impl Default for WebchatLimits {
+    fn default() -> Self {
+        Self {
+            per_visitor: RateLimit::new(30, 100_000),
+            per_address: RateLimit::new(120, 100_000),
+            sessions: RateLimit::new(30, 100_000),
+        }
+    }
+}
+
+/// How many messages a page shows when it opens.
+const HISTORY: u32 = 100;
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.route("/webchat/{pid}/", actix_web::web::get().to(page))
+        .route("/webchat/{pid}/widget.js", actix_web::web::get().to(widget))
+        .route("/webchat/{pid}/api/session", actix_web::web::post().to(session))
+        .route("/webchat/{pid}/api/messages", actix_web::web::get().to(history))
+        .route("/webchat/{pid}/api/messages", actix_web::web::post().to(send))
+        .route("/webchat/{pid}/api/seen", actix_web::web::post().to(seen))
+        .route("/webchat/{pid}/api/events", actix_web::web::get().to(stream::events))
+        .route("/webchat/{pid}/api/{rest:.*}", actix_web::web::method(actix_web::http::Method::OPTIONS).to(preflight));
+}
+
+fn refusal(status: actix_web::http::StatusCode, error: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": error }))
+}
+
+/// The webchat channel `pid` names, or 404.
+async fn channel(state: &AppState, pid: &str) -> Result<ChannelConfig, HttpResponse> {
+    let not_found = || refusal(actix_web::http::StatusCode::NOT_FOUND, "CHANNEL_NOT_FOUND");
+    let id: i64 = pid.parse().map_err(|_| not_found())?;
+    match state.gateway.store().channel_config(id).await {
+        Ok(Some(c)) if c.channel.platform == Platform::Webchat => Ok(c),
+        Ok(_) => Err(not_found()),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a webchat channel failed");
+            Err(refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"))
+        }
+    }
+}
+
+/// The channel's `allowed_origins` setting: origins (`https://shop.example`) separated by commas or spaces.
+fn allowed_origins(c: &ChannelConfig) -> Vec<String> {
+    let list = c.settings.get("allowed_origins").unwrap_or("");
+    list.split([',', ' ']).map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect()
+}
+
+/// CORS: a request from another origin is served only if the channel lists it (then its answer names
+/// it in `Access-Control-Allow-Origin`); the page's own requests carry no foreign origin.
+fn origin_check(req: &HttpRequest, c: &ChannelConfig) -> Result<Option<HeaderValue>, HttpResponse> {
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return Ok(None) };
+    let own = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if origin.split_once("://").is_some_and(|(_, host)| host == own) {
+        return Ok(None);
+    }
+    if allowed_origins(c).iter().any(|o| o == origin) {
+        return Ok(HeaderValue::from_str(origin).ok());
+    }
+    Err(refusal(actix_web::http::StatusCode::FORBIDDEN, "ORIGIN_NOT_ALLOWED"))
+}
+
+fn with_cors(mut res: HttpResponse, origin: Option<HeaderValue>) -> HttpResponse {
+    if let Some(o) = origin {
+        res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        res.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    res
+}
+
+async fn preflight(req: HttpRequest, path: actix_web::web::Path<(String, String)>, state: actix_web::web::Data<AppState>) -> HttpResponse {
+    let c = match channel(&state, &path.0).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    match origin_check(&req, &c) {
+        Ok(origin) => {
+            let mut res = HttpResponse::NoContent()
+                .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
+                .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type, x-visitor-id, x-visitor-token"))
+                .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
+                .finish();
+            res = with_cors(res, origin);
+            res
+        }
+        Err(res) => res,
+    }
+}
+
+async fn page(path: actix_web::web::Path<String>, state: actix_web::web::Data<AppState>) -> HttpResponse {
+    let c = match channel(&state, &path).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let origins = allowed_origins(&c);
+    let ancestors = if origins.is_empty() { "*".to_string() } else { format!("'self' {}", origins.join(" ")) };
+    let name = pages::escape(&c.channel.name);
+    let initial = pages::escape(&c.channel.name.chars().next().unwrap_or('C').to_uppercase().to_string());
+    let html = pages::WEBCHAT_HTML
+        .replace("{{NAME}}", &name)
+        .replace("{{INITIAL}}", &initial)
+        .replace("{{PLATFORMID}}", &c.channel.id.to_string());
+    pages::page(html, &ancestors)
+}
+
+async fn widget(path: actix_web::web::Path<String>, state: actix_web::web::Data<AppState>) -> HttpResponse {
+    if let Err(res) = channel(&state, &path).await {
+        return res;
+    }
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(pages::WIDGET_JS)
+}
+
+#[derive(Deserialize, Default)]
+struct SessionBody {
+    visitor: Option<String>,
+    token: Option<String>,
+}
+
+/// Starts a visitor (no body, or `{}`) or resumes one (`{visitor, token}`, 401 if the token is wrong).
+async fn session(
+    req: HttpRequest,
+    path: actix_web::web::Path<String>,
+    body: actix_web::web::Bytes,
+    state: actix_web::web::Data<AppState>,
+) -> HttpResponse {
+    let c = match channel(&state, &path).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let origin = match origin_check(&req, &c) {
+        Ok(o) => o,
+        Err(res) => return res,
+    };
+    let asked: SessionBody = serde_json::from_slice(&body).unwrap_or_default();
+    let id = c.channel.id;
+    let res = match (asked.visitor, asked.token) {
+        (Some(v), Some(t)) if state.visitors.check(id, &v, &t) => HttpResponse::Ok().json(json!({"visitor": v, "token": t})),
+        (Some(_), _) | (_, Some(_)) => refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN"),
+        (None, None) => {
+            if let Err(wait) = state.webchat_limits.sessions.hit(&client_of(&req, &state).to_string()) {
+                return too_many(wait);
+            }
+            let v = visitor::VisitorKeys::new_visitor();
+            let t = state.visitors.token(id, &v);
+            HttpResponse::Ok().json(json!({"visitor": v, "token": t}))
+        }
+    };
+    with_cors(res, origin)
+}
+
+fn too_many(wait: u64) -> HttpResponse {
+    HttpResponse::TooManyRequests()
+        .insert_header((header::RETRY_AFTER, wait.to_string()))
+        .json(json!({"error": "TOO_MANY_REQUESTS"}))
+}
+
+/// The channel, the visitor (checked against its token) and the CORS origin of an API request.
+async fn visitor_of(
+    req: &HttpRequest,
+    pid: &str,
+    state: &AppState,
+) -> Result<(ChannelConfig, String, Option<HeaderValue>), HttpResponse> {
+    let c = channel(state, pid).await?;
+    let origin = origin_check(req, &c)?;
+    let header_of = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let (visitor, token) = (header_of("x-visitor-id"), header_of("x-visitor-token"));
+    if !state.visitors.check(c.channel.id, &visitor, &token) {
+        return Err(refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN"));
+    }
+    Ok((c, visitor, origin))
+}
+
+/// The visitor's last messages, oldest first; the business's ones among them are now `delivered`.
+pub async fn recent(state: &AppState, channel_id: i64, visitor: &str) -> Result<Vec<MessageView>, HttpResponse> {
+    let store = state.gateway.store();
+    let internal = |e: crate::storage::StoreError| {
+        tracing::error!(error = %e, "reading a webchat conversation failed");
+        refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+    };
+    let mut list = store.messages(channel_id, visitor, None, HISTORY).await.map_err(internal)?;
+    list.reverse();
+    if let Some(last) = list.iter().filter(|m| m.sent && m.status == MessageStatus::Sent).map(|m| m.id).max() {
+        store.mark_outbound(channel_id, visitor, last, MessageStatus::Delivered).await.map_err(internal)?;
+        for m in list.iter_mut().filter(|m| m.sent && m.status == MessageStatus::Sent) {
+            m.status = MessageStatus::Delivered;
+        }
+    }
+    Ok(list.iter().map(MessageView::new).collect())
+}
+
+async fn history(req: HttpRequest, path: actix_web::web::Path<String>, state: actix_web::web::Data<AppState>) -> HttpResponse {
+    let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    match recent(&state, c.channel.id, &visitor).await {
+        Ok(list) => with_cors(HttpResponse::Ok().json(json!({ "list": list })), origin),
+        Err(res) => res,
+    }
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    message: Option<String>,
+}
+
+async fn send(
+    req: HttpRequest,
+    path: actix_web::web::Path<String>,
+    body: actix_web::web::Bytes,
+    state: actix_web::web::Data<AppState>,
+) -> HttpResponse {
+    let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let Ok(SendBody { message }) = serde_json::from_slice::<SendBody>(&body) else {
+        return refusal(actix_web::http::StatusCode::BAD_REQUEST, "MALFORMED_REQUEST");
+    };
+    let text = message.unwrap_or_default();
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
+        return HttpResponse::BadRequest().json(json!({"error": "INCORRECT_PARAM", "param": "message"}));
+    }
+    let limits = &state.webchat_limits;
+    let address = client_of(&req, &state).to_string();
+    if let Err(wait) = limits.per_visitor.hit(&format!("{}:{visitor}", c.channel.id)).and(limits.per_address.hit(&address)) {
+        return too_many(wait);
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let m = InboundMessage {
+        channel_id: c.channel.id,
+        destination: visitor.clone(),
+        text: Some(text.to_string()),
+        attachment: None,
+        dedup_key: None,
+        now,
+    };
+    let stored = async {
+        let id = state.gateway.receive(&m).await?;
+        state.gateway.store().message(c.channel.account_id, id).await.map_err(crate::domain::DomainError::from)
+    };
+    match stored.await {
+        Ok(Some(m)) => with_cors(HttpResponse::Ok().json(MessageView::new(&m)), origin),
+        Ok(None) | Err(_) => refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+    }
+}
+
+#[derive(Deserialize)]
+struct SeenBody {
+    messageid: String,
+}
+
+/// The page showed the business's messages up to `messageid`: they become `read`.
+async fn seen(
+    req: HttpRequest,
+    path: actix_web::web::Path<String>,
+    body: actix_web::web::Bytes,
+    state: actix_web::web::Data<AppState>,
+) -> HttpResponse {
+    let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let Some(up_to) = serde_json::from_slice::<SeenBody>(&body).ok().and_then(|b| b.messageid.parse::<i64>().ok()) else {
+        return HttpResponse::BadRequest().json(json!({"error": "INCORRECT_PARAM", "param": "messageid"}));
+    };
+    match state.gateway.store().mark_outbound(c.channel.id, &visitor, up_to, MessageStatus::Read).await {
+        Ok(_) => with_cors(HttpResponse::NoContent().finish(), origin),
+        Err(e) => {
+            tracing::error!(error = %e, "marking webchat messages read failed");
+            refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+        }
+    }
+}

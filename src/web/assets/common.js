@@ -1,0 +1,46 @@
+// What the webchat page and the operator console share: drawing messages as text (never as HTML).
+
+/** Shows `m` (an API message) in `log`, once per messageid, in id order; updates its status line. */
+export function showMessage(log, m, mine, statusText) {
+  let li = log.querySelector(`li[data-id="${CSS.escape(m.messageid)}"]`);
+  if (!li) {
+    li = document.createElement('li');
+    li.dataset.id = m.messageid;
+    const text = document.createElement('p');
+    text.className = 'text';
+    text.textContent = m.message || (m.type ? `(${m.type})` : '');
+    li.append(text);
+    if (m.fileurl && /^https?:\/\//i.test(m.fileurl)) {
+      if (m.type === 'image') {
+        const img = document.createElement('img');
+        img.className = 'preview';
+        img.alt = m.message || 'image';
+        img.src = m.fileurl;
+        li.append(img);
+      }
+      const a = document.createElement('a');
+      a.className = 'file';
+      a.href = m.fileurl;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      a.textContent = `Open ${m.type || 'file'}`;
+      li.append(a);
+    }
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    li.append(meta);
+    const after = [...log.children].find((other) => Number(other.dataset.id) > Number(m.messageid));
+    log.insertBefore(li, after || null);
+    log.scrollTop = log.scrollHeight;
+  }
+  li.classList.toggle('mine', mine);
+  li.dataset.status = m.status;
+  const time = (m.datetime || '').slice(11, 16);
+  li.querySelector('.meta').textContent = statusText ? `${time} · ${statusText}` : time;
+  return li;
+}
+
+export function showError(el, text) {
+  el.textContent = text;
+  el.hidden = !text;
+}

@@ -1,0 +1,33 @@
+// chatgate's webchat launcher: <script src="https://chat.example.com/webchat/1/widget.js" async></script>
+// adds a button that opens the chat page in an iframe; nothing else of the host page is touched.
+(() => {
+  const script = document.currentScript;
+  if (!script || window.__chatgateWidget) return;
+  window.__chatgateWidget = true;
+  const page = new URL('./', script.src).href;
+  const frame = document.createElement('iframe');
+  frame.src = page;
+  frame.title = 'Chat';
+  frame.hidden = true;
+  Object.assign(frame.style, {
+    position: 'fixed', right: '20px', bottom: '84px', width: 'min(380px, calc(100vw - 40px))',
+    height: 'min(560px, calc(100vh - 120px))', border: '1px solid #dfe3ea', borderRadius: '14px',
+    boxShadow: '0 12px 40px rgba(20,30,60,.18)', background: '#fff', zIndex: 2147483646,
+  });
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Chat with us';
+  button.setAttribute('aria-expanded', 'false');
+  Object.assign(button.style, {
+    position: 'fixed', right: '20px', bottom: '20px', padding: '12px 20px', borderRadius: '999px',
+    border: '0', background: '#2459d6', color: '#fff', font: '600 15px system-ui, sans-serif',
+    boxShadow: '0 6px 20px rgba(36,89,214,.35)', cursor: 'pointer', zIndex: 2147483647,
+  });
+  button.addEventListener('click', () => {
+    frame.hidden = !frame.hidden;
+    button.setAttribute('aria-expanded', String(!frame.hidden));
+    button.textContent = frame.hidden ? 'Chat with us' : 'Close chat';
+  });
+  const add = () => document.body.append(frame, button);
+  if (document.body) add(); else document.addEventListener('DOMContentLoaded', add);
+})();

@@ -1,0 +1,230 @@
+//! The web clients (SPEC §5.4) in a real browser: Playwright driving Debian's Chromium through the
+//! accessible names the spec lists (tests/clients/webchat_check.mjs), with the API acting between steps.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use crate::helpers::{TestApp, list, ok, spawn_app};
+
+/// A headless Chromium session the test steers one command at a time.
+pub struct Browser {
+    _child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+}
+
+pub fn screenshots() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots"))
+}
+
+impl Browser {
+    pub async fn start(script: &str, args: &[&str]) -> Self {
+        assert!(std::path::Path::new("/usr/bin/chromium").exists(), "chromium is needed (scripts/test.sh installs it)");
+        std::fs::create_dir_all(screenshots()).unwrap();
+        let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+        let mut child = Command::new("node")
+            .arg(path)
+            .args(args)
+            .arg(screenshots())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node");
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        Browser { _child: child, stdin, lines }
+    }
+
+    /// Sends a command; its answer (panics on a failed step).
+    pub async fn run(&mut self, cmd: Value) -> Value {
+        let answer = self.try_run(cmd.clone()).await;
+        assert_eq!(answer["ok"], true, "browser step {cmd} failed: {answer}");
+        answer
+    }
+
+    pub async fn try_run(&mut self, cmd: Value) -> Value {
+        self.stdin.write_all(format!("{cmd}\n").as_bytes()).await.unwrap();
+        let line = tokio::time::timeout(Duration::from_secs(30), self.lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("browser step {cmd} took over 30 s"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the browser script ended at {cmd}"));
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON from the browser: {line}"))
+    }
+}
+
+fn items(answer: &Value) -> Vec<String> {
+    answer["items"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+}
+
+impl TestApp {
+    async fn wait_status_is(&self, id: &str, want: &str) {
+        let started = Instant::now();
+        loop {
+            let s = ok(&self.call("getmessagestatus", &[("messageid", id)]).await)["status"].clone();
+            if s == want {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "message {id} is {s}, not {want}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_visitor_chats_with_the_business_through_the_webchat_page() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let w = f.webchat.as_str();
+    let mut b = Browser::start("webchat_check.mjs", &[&app.address, w]).await;
+    b.run(json!({"do": "open"})).await;
+    let v = b.run(json!({"do": "visitor"})).await;
+    let visitor = v["visitor"].as_str().unwrap().to_string();
+
+    // The visitor writes: a received, unread message every door reads.
+    b.run(json!({"do": "send", "text": "Hello, is anyone there?"})).await;
+    let chat = [("platform", "webchat"), ("platformid", w), ("destination", visitor.as_str())];
+    let unread = app.call("getunreadmessages", &[&chat[..], &[("markread", "0")]].concat()).await;
+    let unread = list(ok(&unread)).clone();
+    assert_eq!(unread.len(), 1, "{unread:?}");
+    assert_eq!((unread[0]["message"].as_str(), unread[0]["sent"].as_u64()), (Some("Hello, is anyone there?"), Some(0)));
+
+    // The business answers through the API: the open page shows it within a second, as text.
+    let id = app.send("webchat", w, &visitor, "<b>Yes</b> — how can we help?").await;
+    let shown = b.run(json!({"do": "wait", "text": "<b>Yes</b> — how can we help?", "timeout": 1000})).await;
+    assert!(shown["ms"].as_u64().unwrap() < 1000, "{shown}");
+    let html = b.run(json!({"do": "html"})).await;
+    assert!(html["html"].as_str().unwrap().contains("&lt;b&gt;Yes&lt;/b&gt;"), "rendered as text: {html}");
+    app.wait_status_is(&id, "read").await;
+    b.run(json!({"do": "shot", "name": "webchat"})).await;
+
+    // A reload resumes the conversation.
+    let after = b.run(json!({"do": "reload"})).await;
+    assert_eq!(items(&after), ["Hello, is anyone there?", "<b>Yes</b> — how can we help?"]);
+
+    // Empty and oversized messages get a clear error in the page and store nothing.
+    b.run(json!({"do": "send", "text": "   "})).await;
+    let e = b.run(json!({"do": "error"})).await;
+    assert!(e["text"].as_str().unwrap().contains("Write a message"), "{e}");
+    b.run(json!({"do": "send", "text": "x".repeat(4097)})).await;
+    let e = b.run(json!({"do": "error"})).await;
+    assert!(e["text"].as_str().unwrap().contains("too long"), "{e}");
+    let all = app.call("getmessages", &chat).await;
+    assert_eq!(list(ok(&all)).len(), 2);
+
+    // A fresh browser context is a new visitor with an empty conversation.
+    b.run(json!({"do": "newcontext"})).await;
+    b.run(json!({"do": "open"})).await;
+    let fresh = b.run(json!({"do": "items"})).await;
+    assert!(items(&fresh).is_empty(), "{fresh}");
+    let other = b.run(json!({"do": "visitor"})).await;
+    assert_ne!(other["visitor"], visitor.as_str());
+    b.run(json!({"do": "close"})).await;
+
+    // Closed pages leave no stream behind.
+    let started = Instant::now();
+    while app.streams.open() > 0 {
+        assert!(started.elapsed() < Duration::from_secs(20), "{} streams still open", app.streams.open());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_visitor_api_refuses_forged_tokens_and_reveals_nothing() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let api = format!("{}/webchat/{}/api", app.address, f.webchat);
+    let s: Value = app.client.post(format!("{api}/session")).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let (visitor, token) = (s["visitor"].as_str().unwrap(), s["token"].as_str().unwrap());
+    app.send("webchat", &f.webchat, visitor, "private to this visitor").await;
+    let get = |id: &str, tok: &str| {
+        app.client.get(format!("{api}/messages")).header("x-visitor-id", id).header("x-visitor-token", tok).send()
+    };
+    let mine = get(visitor, token).await.unwrap();
+    assert_eq!(mine.status(), 200);
+    assert_eq!(list(&mine.json::<Value>().await.unwrap())[0]["message"], "private to this visitor");
+    for (id, tok) in [(visitor, ""), (visitor, "forged"), ("visitor-0000000000000000", token), ("", "")] {
+        let res = get(id, tok).await.unwrap();
+        assert_eq!(res.status(), 401, "{id} {tok}");
+        assert!(!res.text().await.unwrap().contains("private"), "nothing revealed");
+    }
+    let resumed = app.client.post(format!("{api}/session")).json(&json!({"visitor": visitor, "token": "x"})).send().await.unwrap();
+    assert_eq!(resumed.status(), 401);
+    let stream = app.client.get(format!("{api}/events")).query(&[("visitor", visitor), ("token", "x")]).send().await.unwrap();
+    assert_eq!(stream.status(), 401);
+    // Another channel's id, or a channel of another platform, is not a chat page.
+    for pid in ["999", f.telegram.as_str(), "abc"] {
+        let res = app.client.get(format!("{}/webchat/{pid}/", app.address)).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{pid}");
+    }
+    let send = |text: &str| {
+        app.client
+            .post(format!("{api}/messages"))
+            .header("x-visitor-id", visitor)
+            .header("x-visitor-token", token)
+            .json(&json!({"message": text}))
+            .send()
+    };
+    assert_eq!(send("").await.unwrap().status(), 400);
+    assert_eq!(send(&"y".repeat(4097)).await.unwrap().status(), 400);
+    // Per-visitor limit: 30 messages a minute, then 429 with Retry-After.
+    for i in 0..30 {
+        assert_eq!(send(&format!("m{i}")).await.unwrap().status(), 200);
+    }
+    let over = send("one too many").await.unwrap();
+    assert_eq!(over.status(), 429);
+    assert!(over.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() <= 60);
+}
+
+#[tokio::test]
+async fn allowed_origins_are_enforced_and_the_widget_opens_the_chat_on_another_site() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    // A site on another loopback origin that embeds the widget.
+    let widget = format!("{}/webchat/{}/widget.js", app.address, f.webchat);
+    let html = format!("<!doctype html><title>Shop</title><h1>Our shop</h1><script src=\"{widget}\" async></script>");
+    let site = actix_web::HttpServer::new(move || {
+        let html = html.clone();
+        actix_web::App::new().default_service(actix_web::web::to(move || {
+            let html = html.clone();
+            async move { actix_web::HttpResponse::Ok().content_type("text/html").body(html) }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let site_url = format!("http://localhost:{}/", site.addrs()[0].port());
+    tokio::spawn(site.run());
+
+    // Without allowed_origins any site may embed the page; the API answers no foreign origin.
+    let page = app.client.get(format!("{}/webchat/{}/", app.address, f.webchat)).send().await.unwrap();
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors *"));
+    let api = format!("{}/webchat/{}/api/session", app.address, f.webchat);
+    let foreign = app.client.post(&api).header("origin", "https://evil.example").json(&json!({})).send().await.unwrap();
+    assert_eq!(foreign.status(), 403);
+
+    let mut b = Browser::start("webchat_check.mjs", &[&app.address, &f.webchat]).await;
+    b.run(json!({"do": "widget", "host": site_url})).await;
+    b.run(json!({"do": "send", "text": "Hi from the shop page"})).await;
+    b.run(json!({"do": "shot", "name": "widget"})).await;
+    let chats = app.call("getchats", &[("platform", "webchat"), ("platformid", &f.webchat)]).await;
+    assert_eq!(list(ok(&chats))[0]["message"], "Hi from the shop page");
+
+    // With allowed_origins, only those sites may embed it or call the API.
+    let channel: i64 = f.webchat.parse().unwrap();
+    let changes = [("allowed_origins".to_string(), Some("https://shop.example".to_string()))];
+    app.core.store().set_channel_settings(channel, &changes).await.unwrap();
+    let page = app.client.get(format!("{}/webchat/{}/", app.address, f.webchat)).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("frame-ancestors 'self' https://shop.example"), "{csp}");
+    let allowed = app.client.post(&api).header("origin", "https://shop.example").json(&json!({})).send().await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://shop.example");
+    let refused = app.client.post(&api).header("origin", "https://evil.example").json(&json!({})).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+}
