@@ -212,7 +212,8 @@ pub async fn run(cli: Cli) -> CliResult {
 async fn serve(mut settings: Settings, demo: bool) -> CliResult {
     // The demo is created before the server starts, so that the landing page can link its webchat page.
     let asked = demo;
-    let demo = if demo { crate::startup::build_core(&settings).await?.admin().create_demo().await? } else { None };
+    let demo =
+        if demo { crate::startup::build_core(&settings).await?.admin().create_demo().await? } else { None };
     settings.demo_webchat = demo.as_ref().map(|d| d.webchat);
     let app = Application::build(settings).await?;
     let base = format!("http://127.0.0.1:{}", app.port());

@@ -186,6 +186,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(doors::oauth::routes)
         .configure(doors::inbound::routes)
         .configure(doors::webchat::routes)
+        .configure(doors::console::routes)
         .configure(doors::landing::routes)
         .configure(crate::web::routes)
         .configure(crate::docs::routes);

@@ -86,6 +86,17 @@ impl Gateway {
         Ok(())
     }
 
+    /// A login and secret, checked exactly as the doors check them (the operator console's sign-in).
+    pub async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> DomainResult<Principal> {
+        if login.is_empty() {
+            return Err(ErrorCode::MissingUser.into());
+        }
+        if secret.is_empty() {
+            return Err(ErrorCode::MissingPassword.into());
+        }
+        self.auth.authenticate(login, secret, client).await
+    }
+
     /// Missing credentials → login + IP filters → password → class → method → scope → parameters →
     /// existence (SPEC §2 "Check order").
     pub async fn call(&self, call: Call) -> DomainResult<Reply> {

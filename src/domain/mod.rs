@@ -6,6 +6,7 @@
 //! This module imports no web, XML, SQL or HTTP-client crate.
 
 pub mod command;
+pub mod console_ports;
 pub mod context;
 pub mod directory;
 pub mod error;

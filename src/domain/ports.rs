@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use ipnet::IpNet;
 
+use super::console_ports::ConsoleStore;
 use super::error::DomainResult;
 use super::model::{
     Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
@@ -191,7 +192,7 @@ pub trait OAuthStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: OAuthStore + WebhookStore {
+pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
     // --- credentials ---------------------------------------------------------------------------
     async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>>;
     /// Changes with an id above `after`, oldest first.

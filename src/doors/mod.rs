@@ -2,14 +2,15 @@
 //! holds a business rule.
 
 pub mod basic;
+pub mod console;
 pub mod inbound;
 pub mod json;
 pub mod landing;
 pub mod oauth;
 pub mod plain;
 pub mod soap;
-pub mod webchat;
 mod state;
+pub mod webchat;
 pub mod wire;
 
 pub use state::AppState;

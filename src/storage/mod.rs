@@ -2,6 +2,7 @@
 //!
 //! Every chat query is scoped by channel or account, which the command layer has already checked.
 
+mod console_sql;
 pub mod feed;
 pub mod postgres;
 mod rows;

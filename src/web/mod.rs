@@ -15,7 +15,8 @@ pub const CONSOLE_HTML: &str = include_str!("assets/console.html");
 pub const LANDING_HTML: &str = include_str!("assets/landing.html");
 
 /// The policy of every page: only its own scripts, styles and API; images also from https (file previews).
-pub const PAGE_CSP: &str = "default-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; form-action 'self'";
+pub const PAGE_CSP: &str =
+    "default-src 'self'; img-src 'self' https: data:; object-src 'none'; base-uri 'none'; form-action 'self'";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/assets/{name}", web::get().to(asset));

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use crate::helpers::{TestApp, list, ok, spawn_app};
+use crate::helpers::{LOGIN, PASSWORD, TestApp, list, ok, spawn_app};
 
 /// A headless Chromium session the test steers one command at a time.
 pub struct Browser {
@@ -23,7 +23,10 @@ pub fn screenshots() -> std::path::PathBuf {
 
 impl Browser {
     pub async fn start(script: &str, args: &[&str]) -> Self {
-        assert!(std::path::Path::new("/usr/bin/chromium").exists(), "chromium is needed (scripts/test.sh installs it)");
+        assert!(
+            std::path::Path::new("/usr/bin/chromium").exists(),
+            "chromium is needed (scripts/test.sh installs it)"
+        );
         std::fs::create_dir_all(screenshots()).unwrap();
         let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
         let mut child = Command::new("node")
@@ -92,7 +95,10 @@ async fn a_visitor_chats_with_the_business_through_the_webchat_page() {
     let unread = app.call("getunreadmessages", &[&chat[..], &[("markread", "0")]].concat()).await;
     let unread = list(ok(&unread)).clone();
     assert_eq!(unread.len(), 1, "{unread:?}");
-    assert_eq!((unread[0]["message"].as_str(), unread[0]["sent"].as_u64()), (Some("Hello, is anyone there?"), Some(0)));
+    assert_eq!(
+        (unread[0]["message"].as_str(), unread[0]["sent"].as_u64()),
+        (Some("Hello, is anyone there?"), Some(0))
+    );
 
     // The business answers through the API: the open page shows it within a second, as text.
     let id = app.send("webchat", w, &visitor, "<b>Yes</b> — how can we help?").await;
@@ -139,11 +145,24 @@ async fn the_visitor_api_refuses_forged_tokens_and_reveals_nothing() {
     let app = spawn_app().await;
     let f = app.seed().await;
     let api = format!("{}/webchat/{}/api", app.address, f.webchat);
-    let s: Value = app.client.post(format!("{api}/session")).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let s: Value = app
+        .client
+        .post(format!("{api}/session"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let (visitor, token) = (s["visitor"].as_str().unwrap(), s["token"].as_str().unwrap());
     app.send("webchat", &f.webchat, visitor, "private to this visitor").await;
     let get = |id: &str, tok: &str| {
-        app.client.get(format!("{api}/messages")).header("x-visitor-id", id).header("x-visitor-token", tok).send()
+        app.client
+            .get(format!("{api}/messages"))
+            .header("x-visitor-id", id)
+            .header("x-visitor-token", tok)
+            .send()
     };
     let mine = get(visitor, token).await.unwrap();
     assert_eq!(mine.status(), 200);
@@ -153,9 +172,21 @@ async fn the_visitor_api_refuses_forged_tokens_and_reveals_nothing() {
         assert_eq!(res.status(), 401, "{id} {tok}");
         assert!(!res.text().await.unwrap().contains("private"), "nothing revealed");
     }
-    let resumed = app.client.post(format!("{api}/session")).json(&json!({"visitor": visitor, "token": "x"})).send().await.unwrap();
+    let resumed = app
+        .client
+        .post(format!("{api}/session"))
+        .json(&json!({"visitor": visitor, "token": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resumed.status(), 401);
-    let stream = app.client.get(format!("{api}/events")).query(&[("visitor", visitor), ("token", "x")]).send().await.unwrap();
+    let stream = app
+        .client
+        .get(format!("{api}/events"))
+        .query(&[("visitor", visitor), ("token", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stream.status(), 401);
     // Another channel's id, or a channel of another platform, is not a chat page.
     for pid in ["999", f.telegram.as_str(), "abc"] {
@@ -187,7 +218,9 @@ async fn allowed_origins_are_enforced_and_the_widget_opens_the_chat_on_another_s
     let f = app.seed().await;
     // A site on another loopback origin that embeds the widget.
     let widget = format!("{}/webchat/{}/widget.js", app.address, f.webchat);
-    let html = format!("<!doctype html><title>Shop</title><h1>Our shop</h1><script src=\"{widget}\" async></script>");
+    let html = format!(
+        "<!doctype html><title>Shop</title><h1>Our shop</h1><script src=\"{widget}\" async></script>"
+    );
     let site = actix_web::HttpServer::new(move || {
         let html = html.clone();
         actix_web::App::new().default_service(actix_web::web::to(move || {
@@ -205,7 +238,8 @@ async fn allowed_origins_are_enforced_and_the_widget_opens_the_chat_on_another_s
     let page = app.client.get(format!("{}/webchat/{}/", app.address, f.webchat)).send().await.unwrap();
     assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors *"));
     let api = format!("{}/webchat/{}/api/session", app.address, f.webchat);
-    let foreign = app.client.post(&api).header("origin", "https://evil.example").json(&json!({})).send().await.unwrap();
+    let foreign =
+        app.client.post(&api).header("origin", "https://evil.example").json(&json!({})).send().await.unwrap();
     assert_eq!(foreign.status(), 403);
 
     let mut b = Browser::start("webchat_check.mjs", &[&app.address, &f.webchat]).await;
@@ -222,9 +256,154 @@ async fn allowed_origins_are_enforced_and_the_widget_opens_the_chat_on_another_s
     let page = app.client.get(format!("{}/webchat/{}/", app.address, f.webchat)).send().await.unwrap();
     let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
     assert!(csp.contains("frame-ancestors 'self' https://shop.example"), "{csp}");
-    let allowed = app.client.post(&api).header("origin", "https://shop.example").json(&json!({})).send().await.unwrap();
+    let allowed =
+        app.client.post(&api).header("origin", "https://shop.example").json(&json!({})).send().await.unwrap();
     assert_eq!(allowed.status(), 200);
     assert_eq!(allowed.headers()["access-control-allow-origin"], "https://shop.example");
-    let refused = app.client.post(&api).header("origin", "https://evil.example").json(&json!({})).send().await.unwrap();
+    let refused =
+        app.client.post(&api).header("origin", "https://evil.example").json(&json!({})).send().await.unwrap();
     assert_eq!(refused.status(), 403);
+}
+
+#[tokio::test]
+async fn operators_answer_visitors_from_the_console() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    app.create_access("reader", "reader-secret-1", "chat:read", &[]).await;
+    let rx = crate::receiver::Receiver::start().await;
+    let (_, _) = app.webhook(&rx.url, "operator.online,operator.offline", None).await;
+
+    // A visitor writes from the webchat page.
+    let mut visitor = Browser::start("webchat_check.mjs", &[&app.address, &f.webchat]).await;
+    visitor.run(json!({"do": "open"})).await;
+    let v = visitor.run(json!({"do": "visitor"})).await;
+    let visitor_id = v["visitor"].as_str().unwrap().to_string();
+    visitor.run(json!({"do": "send", "text": "Hi, I need help with my order"})).await;
+
+    let mut op = Browser::start("console_check.mjs", &[&app.address]).await;
+    let refused = op.run(json!({"do": "signin", "login": LOGIN, "password": "wrong-password"})).await;
+    assert_eq!(
+        (refused["signedIn"].as_bool(), refused["error"].as_str()),
+        (Some(false), Some("Wrong login or password."))
+    );
+    let signed = op.run(json!({"do": "signin", "login": LOGIN, "password": PASSWORD})).await;
+    assert_eq!(signed["signedIn"], true, "{signed}");
+    let cookie = op.run(json!({"do": "cookie"})).await;
+    assert_eq!((cookie["httpOnly"].as_bool(), cookie["sameSite"].as_str()), (Some(true), Some("Strict")));
+    let inbox = op.run(json!({"do": "chats"})).await;
+    let row = inbox["chats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .find(|c| c.contains(&visitor_id))
+        .unwrap()
+        .to_string();
+    assert!(row.ends_with('1'), "one unread: {row}");
+    let opened = op.run(json!({"do": "open", "destination": visitor_id})).await;
+    assert_eq!(items(&opened), ["Hi, I need help with my order"]);
+    // Opening the conversation marked it read.
+    let chat =
+        [("platform", "webchat"), ("platformid", f.webchat.as_str()), ("destination", visitor_id.as_str())];
+    let started = Instant::now();
+    while !list(ok(&app.call("getunreadmessages", &[&chat[..], &[("markread", "0")]].concat()).await))
+        .is_empty()
+    {
+        assert!(started.elapsed() < Duration::from_secs(5), "still unread");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The reply is a sendmessage, and reaches the visitor's open page live.
+    op.run(json!({"do": "send", "text": "Of course — what is the order number?"})).await;
+    let seen = visitor
+        .run(json!({"do": "wait", "text": "Of course — what is the order number?", "timeout": 2000}))
+        .await;
+    assert!(seen["ms"].as_u64().unwrap() < 2000);
+    let all = app.call("getmessages", &chat).await;
+    assert_eq!(list(ok(&all))[0]["sent"], 1);
+    // A new visitor message shows up in the console live.
+    visitor.run(json!({"do": "send", "text": "It is 4711"})).await;
+    op.run(json!({"do": "wait", "text": "It is 4711", "timeout": 2000})).await;
+    op.run(json!({"do": "shot", "name": "console"})).await;
+
+    // The operator channel: a message to this operator's login appears, and its answer is received.
+    app.send("operator", &f.operator, LOGIN, "Please call the customer back").await;
+    op.run(json!({"do": "waitchat", "text": "Please call the customer back"})).await;
+    op.run(json!({"do": "open", "destination": "Please call the customer back"})).await;
+    op.run(json!({"do": "send", "text": "Done, called them"})).await;
+    let desk = [("platform", "operator"), ("platformid", f.operator.as_str()), ("destination", LOGIN)];
+    let started = Instant::now();
+    loop {
+        let unread = app.call("getunreadmessages", &[&desk[..], &[("markread", "0")]].concat()).await;
+        if list(ok(&unread)).iter().any(|m| m["message"] == "Done, called them" && m["sent"] == 0) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{unread}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Signing out kills the session on the server: the old cookie is refused.
+    op.run(json!({"do": "signout"})).await;
+    let me = app
+        .client
+        .get(format!("{}/operator/api/me", app.address))
+        .header("cookie", format!("chatgate_console={}", cookie["cookie"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+    let presence = rx
+        .wait_for(Duration::from_secs(10), |h| {
+            crate::receiver::events(h).contains(&"operator.offline".to_string())
+        })
+        .await;
+    assert_eq!(crate::receiver::events(&presence)[0], "operator.online");
+
+    // A read-only access may look but not answer.
+    op.run(json!({"do": "newcontext"})).await;
+    let reader = op.run(json!({"do": "signin", "login": "reader", "password": "reader-secret-1"})).await;
+    assert_eq!(reader["signedIn"], true);
+    op.run(json!({"do": "open", "destination": visitor_id})).await;
+    op.run(json!({"do": "send", "text": "should not go"})).await;
+    let e = op.run(json!({"do": "error"})).await;
+    assert!(e["text"].as_str().unwrap().contains("not allowed"), "{e}");
+}
+
+#[tokio::test]
+async fn console_changes_need_the_csrf_token_and_a_json_body() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let login = app
+        .client
+        .post(format!("{}/operator/api/login", app.address))
+        .json(&json!({"login": LOGIN, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let csrf = login.json::<Value>().await.unwrap()["csrf"].as_str().unwrap().to_string();
+    let post = |token: Option<&str>| {
+        let mut req =
+            app.client.post(format!("{}/operator/api/presence", app.address)).header("cookie", &cookie);
+        if let Some(t) = token {
+            req = req.header("x-csrf-token", t);
+        }
+        req.json(&json!({"status": "away"})).send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 403);
+    assert_eq!(post(Some("forged")).await.unwrap().status(), 403);
+    assert_eq!(post(Some(&csrf)).await.unwrap().status(), 204);
+    let form = app
+        .client
+        .post(format!("{}/operator/api/presence", app.address))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .form(&[("status", "away")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 400, "a form post is not a console change");
+    let nobody = app.client.get(format!("{}/operator/api/chats", app.address)).send().await.unwrap();
+    assert_eq!(nobody.status(), 401);
 }

@@ -27,8 +27,9 @@ impl RateLimit {
 
     /// Counts a hit of `key`; `Err(retry_after_secs)` when it is over the limit.
     pub fn hit(&self, key: &str) -> Result<(), u64> {
-        let window =
-            self.windows.get_with(key.to_string(), || Arc::new(Window { start: Instant::now(), count: AtomicU32::new(0) }));
+        let window = self.windows.get_with(key.to_string(), || {
+            Arc::new(Window { start: Instant::now(), count: AtomicU32::new(0) })
+        });
         if window.count.fetch_add(1, Ordering::Relaxed) < self.per_minute {
             return Ok(());
         }

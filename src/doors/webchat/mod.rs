@@ -49,7 +49,10 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .route("/webchat/{pid}/api/messages", actix_web::web::post().to(send))
         .route("/webchat/{pid}/api/seen", actix_web::web::post().to(seen))
         .route("/webchat/{pid}/api/events", actix_web::web::get().to(stream::events))
-        .route("/webchat/{pid}/api/{rest:.*}", actix_web::web::method(actix_web::http::Method::OPTIONS).to(preflight));
+        .route(
+            "/webchat/{pid}/api/{rest:.*}",
+            actix_web::web::method(actix_web::http::Method::OPTIONS).to(preflight),
+        );
 }
 
 fn refusal(status: actix_web::http::StatusCode, error: &str) -> HttpResponse {
@@ -73,13 +76,20 @@ async fn channel(state: &AppState, pid: &str) -> Result<ChannelConfig, HttpRespo
 /// The channel's `allowed_origins` setting: origins (`https://shop.example`) separated by commas or spaces.
 fn allowed_origins(c: &ChannelConfig) -> Vec<String> {
     let list = c.settings.get("allowed_origins").unwrap_or("");
-    list.split([',', ' ']).map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect()
+    list.split([',', ' '])
+        .map(|o| o.trim().trim_end_matches('/').to_string())
+        .filter(|o| !o.is_empty())
+        .collect()
 }
 
 /// CORS: a request from another origin is served only if the channel lists it (then its answer names
 /// it in `Access-Control-Allow-Origin`); the page's own requests carry no foreign origin.
+// The refusal is the response itself, built once per refused request.
+#[allow(clippy::result_large_err)]
 fn origin_check(req: &HttpRequest, c: &ChannelConfig) -> Result<Option<HeaderValue>, HttpResponse> {
-    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return Ok(None) };
+    let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return Ok(None);
+    };
     let own = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     if origin.split_once("://").is_some_and(|(_, host)| host == own) {
         return Ok(None);
@@ -98,7 +108,11 @@ fn with_cors(mut res: HttpResponse, origin: Option<HeaderValue>) -> HttpResponse
     res
 }
 
-async fn preflight(req: HttpRequest, path: actix_web::web::Path<(String, String)>, state: actix_web::web::Data<AppState>) -> HttpResponse {
+async fn preflight(
+    req: HttpRequest,
+    path: actix_web::web::Path<(String, String)>,
+    state: actix_web::web::Data<AppState>,
+) -> HttpResponse {
     let c = match channel(&state, &path.0).await {
         Ok(c) => c,
         Err(res) => return res,
@@ -107,7 +121,10 @@ async fn preflight(req: HttpRequest, path: actix_web::web::Path<(String, String)
         Ok(origin) => {
             let mut res = HttpResponse::NoContent()
                 .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
-                .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type, x-visitor-id, x-visitor-token"))
+                .insert_header((
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    "content-type, x-visitor-id, x-visitor-token",
+                ))
                 .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
                 .finish();
             res = with_cors(res, origin);
@@ -123,7 +140,8 @@ async fn page(path: actix_web::web::Path<String>, state: actix_web::web::Data<Ap
         Err(res) => return res,
     };
     let origins = allowed_origins(&c);
-    let ancestors = if origins.is_empty() { "*".to_string() } else { format!("'self' {}", origins.join(" ")) };
+    let ancestors =
+        if origins.is_empty() { "*".to_string() } else { format!("'self' {}", origins.join(" ")) };
     let name = pages::escape(&c.channel.name);
     let initial = pages::escape(&c.channel.name.chars().next().unwrap_or('C').to_uppercase().to_string());
     let html = pages::WEBCHAT_HTML
@@ -168,7 +186,9 @@ async fn session(
     let asked: SessionBody = serde_json::from_slice(&body).unwrap_or_default();
     let id = c.channel.id;
     let res = match (asked.visitor, asked.token) {
-        (Some(v), Some(t)) if state.visitors.check(id, &v, &t) => HttpResponse::Ok().json(json!({"visitor": v, "token": t})),
+        (Some(v), Some(t)) if state.visitors.check(id, &v, &t) => {
+            HttpResponse::Ok().json(json!({"visitor": v, "token": t}))
+        }
         (Some(_), _) | (_, Some(_)) => refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN"),
         (None, None) => {
             if let Err(wait) = state.webchat_limits.sessions.hit(&client_of(&req, &state).to_string()) {
@@ -196,7 +216,8 @@ async fn visitor_of(
 ) -> Result<(ChannelConfig, String, Option<HeaderValue>), HttpResponse> {
     let c = channel(state, pid).await?;
     let origin = origin_check(req, &c)?;
-    let header_of = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let header_of =
+        |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let (visitor, token) = (header_of("x-visitor-id"), header_of("x-visitor-token"));
     if !state.visitors.check(c.channel.id, &visitor, &token) {
         return Err(refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN"));
@@ -205,7 +226,11 @@ async fn visitor_of(
 }
 
 /// The visitor's last messages, oldest first; the business's ones among them are now `delivered`.
-pub async fn recent(state: &AppState, channel_id: i64, visitor: &str) -> Result<Vec<MessageView>, HttpResponse> {
+pub async fn recent(
+    state: &AppState,
+    channel_id: i64,
+    visitor: &str,
+) -> Result<Vec<MessageView>, HttpResponse> {
     let store = state.gateway.store();
     let internal = |e: crate::storage::StoreError| {
         tracing::error!(error = %e, "reading a webchat conversation failed");
@@ -213,7 +238,8 @@ pub async fn recent(state: &AppState, channel_id: i64, visitor: &str) -> Result<
     };
     let mut list = store.messages(channel_id, visitor, None, HISTORY).await.map_err(internal)?;
     list.reverse();
-    if let Some(last) = list.iter().filter(|m| m.sent && m.status == MessageStatus::Sent).map(|m| m.id).max() {
+    if let Some(last) = list.iter().filter(|m| m.sent && m.status == MessageStatus::Sent).map(|m| m.id).max()
+    {
         store.mark_outbound(channel_id, visitor, last, MessageStatus::Delivered).await.map_err(internal)?;
         for m in list.iter_mut().filter(|m| m.sent && m.status == MessageStatus::Sent) {
             m.status = MessageStatus::Delivered;
@@ -222,7 +248,11 @@ pub async fn recent(state: &AppState, channel_id: i64, visitor: &str) -> Result<
     Ok(list.iter().map(MessageView::new).collect())
 }
 
-async fn history(req: HttpRequest, path: actix_web::web::Path<String>, state: actix_web::web::Data<AppState>) -> HttpResponse {
+async fn history(
+    req: HttpRequest,
+    path: actix_web::web::Path<String>,
+    state: actix_web::web::Data<AppState>,
+) -> HttpResponse {
     let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
         Ok(v) => v,
         Err(res) => return res,
@@ -258,7 +288,9 @@ async fn send(
     }
     let limits = &state.webchat_limits;
     let address = client_of(&req, &state).to_string();
-    if let Err(wait) = limits.per_visitor.hit(&format!("{}:{visitor}", c.channel.id)).and(limits.per_address.hit(&address)) {
+    if let Err(wait) =
+        limits.per_visitor.hit(&format!("{}:{visitor}", c.channel.id)).and(limits.per_address.hit(&address))
+    {
         return too_many(wait);
     }
     let now = chrono::Utc::now().timestamp_millis();
@@ -272,7 +304,12 @@ async fn send(
     };
     let stored = async {
         let id = state.gateway.receive(&m).await?;
-        state.gateway.store().message(c.channel.account_id, id).await.map_err(crate::domain::DomainError::from)
+        state
+            .gateway
+            .store()
+            .message(c.channel.account_id, id)
+            .await
+            .map_err(crate::domain::DomainError::from)
     };
     match stored.await {
         Ok(Some(m)) => with_cors(HttpResponse::Ok().json(MessageView::new(&m)), origin),
@@ -296,7 +333,9 @@ async fn seen(
         Ok(v) => v,
         Err(res) => return res,
     };
-    let Some(up_to) = serde_json::from_slice::<SeenBody>(&body).ok().and_then(|b| b.messageid.parse::<i64>().ok()) else {
+    let Some(up_to) =
+        serde_json::from_slice::<SeenBody>(&body).ok().and_then(|b| b.messageid.parse::<i64>().ok())
+    else {
         return HttpResponse::BadRequest().json(json!({"error": "INCORRECT_PARAM", "param": "messageid"}));
     };
     match state.gateway.store().mark_outbound(c.channel.id, &visitor, up_to, MessageStatus::Read).await {

@@ -132,7 +132,8 @@ impl Visitor {
                 }
             };
             if self.chat.is_none() {
-                self.chat = self.state.gateway.store().chat_id(self.channel_id, &self.visitor).await.ok().flatten();
+                self.chat =
+                    self.state.gateway.store().chat_id(self.channel_id, &self.visitor).await.ok().flatten();
             }
             if news.is_some() && news != self.chat {
                 continue;

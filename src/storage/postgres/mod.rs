@@ -136,6 +136,8 @@ async fn listen(pool: &PgPool, feed: std::sync::Arc<super::feed::Feed>) -> Store
     Ok(())
 }
 
+crate::sql_console_store!(PgStore);
+
 crate::sql_webhook_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED");
 
 crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {

@@ -84,6 +84,8 @@ async fn announce(_tx: &mut Transaction<'static, Sqlite>, _chat_id: i64) -> Stor
     Ok(())
 }
 
+crate::sql_console_store!(SqliteStore);
+
 crate::sql_webhook_store!(SqliteStore, Sqlite, "");
 
 crate::sql_store!(SqliteStore, Sqlite, "", {

@@ -1,0 +1,266 @@
+//! The operator console's door (SPEC §5.4): sign-in with an account's or access's login and secret
+//! through the same authenticator as every door (argon2, failed-login limits, IP filters), a session
+//! cookie (`HttpOnly`, `SameSite=Strict`, `Secure` behind https) whose server-side row signing out
+//! deletes, a CSRF token required on every change, and the console's API: inbox, conversation, reply
+//! and mark read — each a command of the command layer run as the signed-in credential — presence, and
+//! an event stream of the account's chat news.
+
+mod session;
+mod stream;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::domain::events::EventKind;
+use crate::domain::model::{InboundMessage, Platform, Scope};
+use crate::domain::reply::{MessageView, Reply};
+use crate::domain::{DomainError, ErrorCode, Params};
+use crate::doors::AppState;
+use crate::doors::wire::{client_of, read_body};
+use crate::web as pages;
+use session::Signed;
+
+/// Chats the inbox shows.
+const INBOX: u32 = 200;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/operator/", web::get().to(page))
+        .route(
+            "/operator",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect().insert_header(("Location", "/operator/")).finish()
+            }),
+        )
+        .route("/operator/api/login", web::post().to(session::login))
+        .route("/operator/api/logout", web::post().to(session::logout))
+        .route("/operator/api/me", web::get().to(me))
+        .route("/operator/api/chats", web::get().to(chats))
+        .route("/operator/api/messages", web::get().to(messages))
+        .route("/operator/api/send", web::post().to(send))
+        .route("/operator/api/read", web::post().to(read))
+        .route("/operator/api/presence", web::post().to(presence))
+        .route("/operator/api/events", web::get().to(stream::events));
+}
+
+async fn page() -> HttpResponse {
+    pages::page(pages::CONSOLE_HTML.to_string(), "'none'")
+}
+
+/// An error as the console shows it: the spec's code (and param), with a fitting status.
+fn failure(e: &DomainError) -> HttpResponse {
+    let status = match e.code {
+        ErrorCode::IncorrectUserPassword
+        | ErrorCode::MissingUser
+        | ErrorCode::MissingPassword
+        | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::AccessDenied | ErrorCode::IpNotAllowed => StatusCode::FORBIDDEN,
+        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::ChannelNotFound | ErrorCode::ChatNotFound | ErrorCode::MessageNotFound => {
+            StatusCode::NOT_FOUND
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    if let Some(cause) = &e.internal {
+        tracing::error!(error = %cause, "console request failed");
+    }
+    let mut res = HttpResponse::build(status).json(json!({"error": e.code.as_str(), "param": e.param}));
+    if e.code == ErrorCode::TooManyRequests {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    }
+    res
+}
+
+async fn me(signed: Signed) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"login": signed.session.login, "csrf": signed.session.csrf}))
+}
+
+async fn chats(signed: Signed, state: web::Data<AppState>) -> HttpResponse {
+    if !signed.principal.scopes.allows(Scope::ChatRead) {
+        return failure(&ErrorCode::AccessDenied.into());
+    }
+    match state.gateway.store().inbox(signed.principal.account_id, INBOX).await {
+        Ok(list) => {
+            let list: Vec<Value> =
+                list.iter().map(|c| json!({"chat": MessageView::new(&c.last), "unread": c.unread})).collect();
+            HttpResponse::Ok().json(json!({ "list": list }))
+        }
+        Err(e) => failure(&e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChatQuery {
+    platform: String,
+    platformid: String,
+    destination: String,
+}
+
+fn chat_params(q: &ChatQuery) -> Params {
+    [
+        ("platform", q.platform.as_str()),
+        ("platformid", q.platformid.as_str()),
+        ("destination", q.destination.as_str()),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// A conversation, oldest first, through `getmessages`.
+async fn messages(signed: Signed, q: web::Query<ChatQuery>, state: web::Data<AppState>) -> HttpResponse {
+    let mut params = chat_params(&q);
+    params.set("limit", "200".into());
+    match state.gateway.execute(signed.principal, Some("chat"), Some("getmessages"), &params).await {
+        Ok(Reply::Messages(mut list)) => {
+            list.reverse();
+            HttpResponse::Ok().json(json!({ "list": list }))
+        }
+        Ok(_) => failure(&DomainError::internal("getmessages answered no list")),
+        Err(e) => failure(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    platform: String,
+    platformid: String,
+    destination: String,
+    message: String,
+}
+
+/// A reply: exactly a `sendmessage` — except in an `operator` channel's chat with the operator
+/// themselves, where the operator's answer is a received message of that chat (SPEC §5.4).
+async fn send(
+    req: HttpRequest,
+    signed: Signed,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let body: SendBody = match parse(&req, payload, &state).await {
+        Ok(b) => b,
+        Err(res) => return res,
+    };
+    let q = ChatQuery { platform: body.platform, platformid: body.platformid, destination: body.destination };
+    let to_myself =
+        Platform::parse(&q.platform) == Some(Platform::Operator) && q.destination == signed.session.login;
+    if to_myself {
+        if !signed.principal.scopes.allows(Scope::ChatWrite) {
+            return failure(&ErrorCode::AccessDenied.into());
+        }
+        return answer_as_operator(&signed, &q, &body.message, &state).await;
+    }
+    let mut params = chat_params(&q);
+    params.set("message", body.message);
+    match state.gateway.execute(signed.principal, Some("chat"), Some("sendmessage"), &params).await {
+        Ok(Reply::MessageId(v)) => HttpResponse::Ok().json(v),
+        Ok(_) => failure(&DomainError::internal("sendmessage answered no id")),
+        Err(e) => failure(&e),
+    }
+}
+
+async fn answer_as_operator(signed: &Signed, q: &ChatQuery, text: &str, state: &AppState) -> HttpResponse {
+    let channel = q.platformid.parse::<i64>().ok();
+    let owned = match channel {
+        Some(id) => state.gateway.channels().channel(signed.principal.account_id, id).await,
+        None => Ok(None),
+    };
+    let Ok(Some(channel)) = owned else {
+        return failure(&DomainError::param(ErrorCode::ChannelNotFound, "platformid"));
+    };
+    let chars = text.trim().chars().count();
+    if chars == 0 || chars > crate::domain::values::MAX_MESSAGE_CHARS {
+        return failure(&DomainError::incorrect("message"));
+    }
+    let m = InboundMessage {
+        channel_id: channel.id,
+        destination: q.destination.clone(),
+        text: Some(text.trim().to_string()),
+        attachment: None,
+        dedup_key: None,
+        now: chrono::Utc::now().timestamp_millis(),
+    };
+    match state.gateway.receive(&m).await {
+        Ok(id) => HttpResponse::Ok().json(json!({"messageid": id.to_string()})),
+        Err(e) => failure(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReadBody {
+    platform: String,
+    platformid: String,
+    destination: String,
+    messageid: String,
+}
+
+async fn read(
+    req: HttpRequest,
+    signed: Signed,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let body: ReadBody = match parse(&req, payload, &state).await {
+        Ok(b) => b,
+        Err(res) => return res,
+    };
+    let q = ChatQuery { platform: body.platform, platformid: body.platformid, destination: body.destination };
+    let mut params = chat_params(&q);
+    params.set("messageid", body.messageid);
+    match state.gateway.execute(signed.principal, Some("chat"), Some("markread"), &params).await {
+        Ok(_) => HttpResponse::NoContent().finish(),
+        Err(e) => failure(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PresenceBody {
+    status: String,
+}
+
+/// Presence by hand: `away`, or `online` (after away: `operator.back`).
+async fn presence(
+    req: HttpRequest,
+    signed: Signed,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let body: PresenceBody = match parse(&req, payload, &state).await {
+        Ok(b) => b,
+        Err(res) => return res,
+    };
+    let kind = match body.status.as_str() {
+        "away" => EventKind::OperatorAway,
+        "online" => EventKind::OperatorBack,
+        "offline" => EventKind::OperatorOffline,
+        _ => return failure(&DomainError::incorrect("status")),
+    };
+    match state.gateway.operator_presence(signed.principal.account_id, kind, &signed.session.login).await {
+        Ok(()) => HttpResponse::NoContent().finish(),
+        Err(e) => failure(&e),
+    }
+}
+
+/// A change's JSON body (bounded like every door's). Only `application/json`: a cross-site form cannot
+/// send that without a CORS preflight, which this API never grants.
+async fn parse<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<T, HttpResponse> {
+    let json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !json {
+        return Err(failure(&ErrorCode::MalformedRequest.into()));
+    }
+    let body = read_body(req, payload, state.settings.body_limit).await.map_err(|e| failure(&e))?;
+    serde_json::from_slice(&body).map_err(|_| failure(&ErrorCode::MalformedRequest.into()))
+}
+
+/// The client address (for the authenticator's IP filters and limits).
+fn client(req: &HttpRequest, state: &AppState) -> std::net::IpAddr {
+    client_of(req, state)
+}

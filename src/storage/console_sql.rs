@@ -1,0 +1,111 @@
+//! The console's SQL, the same text on both engines (see `sql.rs`).
+
+/// `sql_console_store!(StoreType)`.
+#[macro_export]
+macro_rules! sql_console_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::domain::console_ports::ConsoleStore for $store {
+            async fn create_session(&self, s: &$crate::domain::console_ports::ConsoleSession) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO console_sessions (token_hash, credential_id, account_id, login, csrf, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&s.token_hash)
+                .bind(s.credential_id)
+                .bind(s.account_id)
+                .bind(&s.login)
+                .bind(&s.csrf)
+                .bind(s.expires_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn session(
+                &self,
+                token_hash: &str,
+                now: i64,
+            ) -> StoreResult<Option<$crate::domain::console_ports::ConsoleSession>> {
+                let row: Option<(String, i64, i64, String, String, i64)> = sqlx::query_as(
+                    "SELECT token_hash, credential_id, account_id, login, csrf, expires_at FROM console_sessions \
+                     WHERE token_hash = $1 AND expires_at > $2",
+                )
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(self.reader())
+                .await?;
+                Ok(row.map(|(token_hash, credential_id, account_id, login, csrf, expires_at)| {
+                    $crate::domain::console_ports::ConsoleSession {
+                        token_hash,
+                        credential_id,
+                        account_id,
+                        login,
+                        csrf,
+                        expires_at,
+                    }
+                }))
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn inbox(
+                &self,
+                account_id: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<$crate::domain::console_ports::InboxChat>> {
+                let rows: Vec<(i64,)> = sqlx::query_as(
+                    "SELECT c.id FROM chats c JOIN channels ch ON ch.id = c.channel_id \
+                     WHERE ch.account_id = $1 AND c.last_message_id IS NOT NULL ORDER BY c.last_message_id DESC LIMIT $2",
+                )
+                .bind(account_id)
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for (chat_id,) in rows {
+                    let last: Option<MessageRow> = sqlx::query_as(concat!(
+                        $crate::message_select!(),
+                        "WHERE c.id = $1 AND m.id = c.last_message_id"
+                    ))
+                    .bind(chat_id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                    let unread: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM messages WHERE chat_id = $1 AND NOT sent AND status = 'unread'",
+                    )
+                    .bind(chat_id)
+                    .fetch_one(self.reader())
+                    .await?;
+                    if let Some(row) = last {
+                        out.push($crate::domain::console_ports::InboxChat { last: Message::try_from(row)?, unread });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn chat_account(&self, chat_id: i64) -> StoreResult<Option<i64>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT ch.account_id FROM chats c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1",
+                )
+                .bind(chat_id)
+                .fetch_optional(self.reader())
+                .await?)
+            }
+        }
+    };
+}
