@@ -9,6 +9,10 @@
 //! - `receiver PORT`: a webhook receiver (bench/webhooks.sh): `POST /fast` answers 200 at once and
 //!   records the delay of events whose message text carries a send time; `POST /hang` never answers.
 //!
+//! - `streams BASE PLATFORMID COUNT USER PASSWORD`: opens COUNT webchat visitors' event streams, then
+//!   sends one message to each through the plain door and reports how long each took to arrive in its
+//!   stream (bench/streams.sh).
+//!
 //! `queue` and `offer` send to `BENCH_PLATFORM` channels (default `telegram`).
 
 use std::collections::{HashMap, VecDeque};
@@ -153,6 +157,120 @@ where
     .expect("server runs");
 }
 
+/// Opens `count` visitors' streams, sends each one message, and prints the arrival delays.
+async fn streams(base: &str, pid: &str, count: usize, user: &str, password: &str) {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(4096).build().expect("client");
+    let api = format!("{base}/webchat/{pid}/api");
+    let mut visitors = Vec::with_capacity(count);
+    for _ in 0..count {
+        let s: Value = client
+            .post(format!("{api}/session"))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("session")
+            .json()
+            .await
+            .expect("json");
+        visitors.push((
+            s["visitor"].as_str().unwrap_or("").to_string(),
+            s["token"].as_str().unwrap_or("").to_string(),
+        ));
+    }
+    let (connected_tx, mut connected) = tokio::sync::mpsc::channel::<()>(count);
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::channel::<u64>(count);
+    for (visitor, token) in &visitors {
+        let mut res = client
+            .get(format!("{api}/events"))
+            .query(&[("visitor", visitor.as_str()), ("token", token.as_str())])
+            .send()
+            .await
+            .expect("stream");
+        let (connected_tx, arrived_tx) = (connected_tx.clone(), arrived_tx.clone());
+        tokio::spawn(async move {
+            let mut announced = false;
+            while let Ok(Some(chunk)) = res.chunk().await {
+                let text = String::from_utf8_lossy(&chunk);
+                if !announced {
+                    announced = true;
+                    let _ = connected_tx.send(()).await;
+                }
+                if let Some(sent) = text
+                    .split("\"message\":\"t")
+                    .nth(1)
+                    .and_then(|t| t.split('"').next())
+                    .and_then(|t| t.parse::<u64>().ok())
+                {
+                    let _ = arrived_tx.send(now_us().saturating_sub(sent)).await;
+                    return;
+                }
+            }
+        });
+    }
+    for _ in 0..count {
+        connected.recv().await;
+    }
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let visitors = Arc::new(visitors);
+    let mut senders = Vec::new();
+    for _ in 0..64 {
+        let (client, base, user, password, pid, next, visitors) = (
+            client.clone(),
+            base.to_string(),
+            user.to_string(),
+            password.to_string(),
+            pid.to_string(),
+            next.clone(),
+            visitors.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((visitor, _)) = visitors.get(n) else { return };
+                let q = [
+                    ("class", "chat"),
+                    ("method", "sendmessage"),
+                    ("user", user.as_str()),
+                    ("password", password.as_str()),
+                    ("platform", "webchat"),
+                    ("platformid", pid.as_str()),
+                    ("destination", visitor.as_str()),
+                ];
+                let text = format!("t{}", now_us());
+                let _ = client
+                    .get(format!("{base}/api/http/"))
+                    .query(&q)
+                    .query(&[("message", text)])
+                    .send()
+                    .await;
+            }
+        }));
+    }
+    for s in senders {
+        s.await.expect("sender");
+    }
+    let sent_secs = started.elapsed().as_secs_f64();
+    let mut delays = Vec::with_capacity(count);
+    while delays.len() < count {
+        match tokio::time::timeout(Duration::from_secs(30), arrived.recv()).await {
+            Ok(Some(d)) => delays.push(d),
+            _ => break,
+        }
+    }
+    delays.sort_unstable();
+    let pct = |p: f64| {
+        delays
+            .get(((delays.len() as f64 * p) as usize).min(delays.len().saturating_sub(1)))
+            .map(|v| *v as f64 / 1000.0)
+    };
+    println!(
+        "{}",
+        json!({"streams": count, "received": delays.len(), "send_secs": sent_secs,
+        "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": delays.last().map(|v| *v as f64 / 1000.0)})
+    );
+}
+
 #[actix_web::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -171,6 +289,7 @@ async fn main() {
             })
             .await
         }
+        "streams" => streams(&arg(1), &arg(2), arg(3).parse().expect("count"), &arg(4), &arg(5)).await,
         mode @ ("queue" | "offer") => {
             let (base, user, password) = (arg(1), arg(2), arg(3));
             let channels: Vec<String> = arg(4).split(',').map(str::to_string).collect();

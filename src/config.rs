@@ -43,6 +43,7 @@ pub struct Settings {
     pub outbound: OutboundSettings,
     pub webhooks: WebhookSettings,
     pub chat: ChatSettings,
+    pub webchat: WebchatSettings,
     /// The demo account's webchat channel, linked from the landing page (`serve --demo`).
     #[serde(skip)]
     pub demo_webchat: Option<i64>,
@@ -66,7 +67,28 @@ impl Default for Settings {
             outbound: OutboundSettings::default(),
             webhooks: WebhookSettings::default(),
             chat: ChatSettings::default(),
+            webchat: WebchatSettings::default(),
             demo_webchat: None,
+        }
+    }
+}
+
+/// Limits on what unauthenticated visitors may do (`webchat.*` settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebchatSettings {
+    pub messages_per_visitor_per_minute: u32,
+    pub messages_per_address_per_minute: u32,
+    /// New visitors per client address in a minute.
+    pub sessions_per_address_per_minute: u32,
+}
+
+impl Default for WebchatSettings {
+    fn default() -> Self {
+        Self {
+            messages_per_visitor_per_minute: 30,
+            messages_per_address_per_minute: 120,
+            sessions_per_address_per_minute: 30,
         }
     }
 }

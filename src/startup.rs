@@ -104,6 +104,7 @@ impl Application {
         let media = MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?);
         let visitors = VisitorKeys::new(store.server_key("webchat", &rand::random::<[u8; 32]>()).await?);
         let streams = Arc::new(StreamCount::default());
+        let webchat_limits = WebchatLimits::new(&settings.webchat);
         let addr = settings.listen.clone();
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
         let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;
@@ -128,7 +129,7 @@ impl Application {
             connectors,
             media,
             visitors,
-            webchat_limits: WebchatLimits::default(),
+            webchat_limits,
             streams: streams.clone(),
         });
         let server = HttpServer::new(move || {

@@ -2,13 +2,15 @@
 //! the chat's id is announced to this process's subscribers (the webchat page's and the console's event
 //! streams). On PostgreSQL the same transaction also sends `NOTIFY chatgate_chats`, and every instance
 //! listens, so a page connected to one instance hears of a message sent through another (SPEC §5.4)
-//! without polling the database per request.
+//! without polling the database per request. On SQLite (one file, possibly several processes) a
+//! process with subscribers reads the ids of messages stored since it last looked, every 250 ms: one
+//! query per interval, none per request.
 
 use std::sync::OnceLock;
 
 use tokio::sync::broadcast;
 
-/// The channel PostgreSQL notifications travel on; the payload is `instance:chat_id`.
+/// The channel PostgreSQL notifications travel on; the payload is `instance:chat_id,chat_id,…`.
 pub const PG_CHANNEL: &str = "chatgate_chats";
 
 /// This process's id among the instances (its own notifications are already announced locally).
@@ -38,13 +40,18 @@ impl Feed {
         }
     }
 
+    pub fn has_subscribers(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<i64> {
         self.tx.subscribe()
     }
 
-    /// A notification from another instance, if it is one.
-    pub fn from_notification(payload: &str) -> Option<i64> {
-        let (instance_id, chat) = payload.split_once(':')?;
-        (instance_id.parse::<i64>().ok()? != instance()).then(|| chat.parse().ok()).flatten()
+    /// The chats of a notification from another instance (`None` for this instance's own).
+    pub fn from_notification(payload: &str) -> Option<Vec<i64>> {
+        let (instance_id, chats) = payload.split_once(':')?;
+        (instance_id.parse::<i64>().ok()? != instance())
+            .then(|| chats.split(',').filter_map(|c| c.parse().ok()).collect())
     }
 }

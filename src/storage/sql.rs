@@ -68,7 +68,7 @@ macro_rules! sql_store {
             .bind(chat_id)
             .fetch_one(&mut **tx)
             .await?;
-            announce(tx, chat_id).await?;
+            announce(tx, &[chat_id]).await?;
             let mut events = 0;
             if session_start == Some(id) {
                 let at = EventAt::Chat(chat_id);
@@ -171,7 +171,7 @@ macro_rules! sql_store {
                     .fetch_optional(&mut **tx)
                     .await?;
             if let Some(id) = chat {
-                announce(tx, id).await?;
+                announce(tx, &[id]).await?;
             }
             Ok(chat)
         }
@@ -429,7 +429,7 @@ macro_rules! sql_store {
                         .await?;
                 }
                 if let Some((_, chat_id)) = changed.first() {
-                    announce(&mut tx, *chat_id).await?;
+                    announce(&mut tx, &[*chat_id]).await?;
                 }
                 tx.commit().await?;
                 self.webhooks_written(events);
@@ -478,6 +478,9 @@ macro_rules! sql_store {
                 let mut tx = self.write().await?;
                 let mut events = 0;
                 let mut news = Vec::new();
+                // One look for the whole batch, so that outcomes cost nothing more where no webhook
+                // wants status events.
+                let wanted = wants_event(&mut tx, EventKind::MessageStatus).await?;
                 // Chats are locked in one order by every writer, so two batches cannot deadlock.
                 let mut done: Vec<&FinishedDelivery> = done.iter().collect();
                 done.sort_by_key(|d| (d.chat_id, d.outbox_id));
@@ -518,8 +521,9 @@ macro_rules! sql_store {
                             .execute(&mut *tx)
                             .await?;
                             if changed.rows_affected() > 0 {
-                                announce(&mut tx, d.chat_id).await?;
                                 news.push(d.chat_id);
+                            }
+                            if changed.rows_affected() > 0 && wanted {
                                 let at = EventAt::Chat(d.chat_id);
                                 let now = now_ms();
                                 events += emit_message_event(
@@ -546,6 +550,9 @@ macro_rules! sql_store {
                         }
                     }
                 }
+                news.sort_unstable();
+                news.dedup();
+                announce(&mut tx, &news).await?;
                 tx.commit().await?;
                 self.webhooks_written(events);
                 self.feed.announce(news);
@@ -578,8 +585,9 @@ macro_rules! sql_store {
                 .fetch_all(&mut *tx)
                 .await?;
                 let mut events = 0;
-                for (id, reason, chat_id) in &changed {
-                    announce(&mut tx, *chat_id).await?;
+                let chats: Vec<i64> = changed.iter().map(|c| c.2).collect();
+                announce(&mut tx, &chats).await?;
+                for (id, reason, _) in &changed {
                     let at = EventAt::Channel(channel_id);
                     let (status, reason) = (Some(status), reason.as_deref());
                     events += emit_message_event(&mut tx, EventKind::MessageStatus, at, *id, status, reason, now_ms())

@@ -67,6 +67,15 @@ macro_rules! sql_webhook_store {
             Ok(done.rows_affected())
         }
 
+        /// Whether any webhook at all wants `kind` (one cheap look before writing many events).
+        async fn wants_event(tx: &mut Transaction<'static, $db>, kind: EventKind) -> StoreResult<bool> {
+            let found: Option<i64> = sqlx::query_scalar("SELECT id FROM webhooks WHERE (events & $1) <> 0 LIMIT 1")
+                .bind(kind.bit())
+                .fetch_optional(&mut **tx)
+                .await?;
+            Ok(found.is_some())
+        }
+
         impl $store {
             /// After a commit that wrote `n` deliveries: wake this process's sender.
             fn webhooks_written(&self, n: u64) {

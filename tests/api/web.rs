@@ -407,3 +407,31 @@ async fn console_changes_need_the_csrf_token_and_a_json_body() {
     let nobody = app.client.get(format!("{}/operator/api/chats", app.address)).send().await.unwrap();
     assert_eq!(nobody.status(), 401);
 }
+
+#[tokio::test]
+async fn a_visitor_on_one_instance_hears_a_message_sent_through_another() {
+    let (_dir, db, channel) = crate::instances::setup().await;
+    let env = [("CHATGATE_CHAT__STREAM_HEARTBEAT_MS", "500")];
+    let (a, b) = (
+        crate::instances::start_instance_with(&db, &env).await,
+        crate::instances::start_instance_with(&db, &env).await,
+    );
+    let mut page = Browser::start("webchat_check.mjs", &[&a.base, &channel]).await;
+    page.run(json!({"do": "open"})).await;
+    let v = page.run(json!({"do": "visitor"})).await;
+    let visitor = v["visitor"].as_str().unwrap().to_string();
+    page.run(json!({"do": "send", "text": "hello from instance A"})).await;
+    let client = reqwest::Client::new();
+    for n in 1..=3 {
+        let text = format!("answer {n} through instance B");
+        let p = [
+            ("platform", "webchat"),
+            ("platformid", channel.as_str()),
+            ("destination", &visitor),
+            ("message", &text),
+        ];
+        ok(&crate::instances::plain_with(&client, &b.base, "acme", "acme-pw", "sendmessage", &p).await);
+        let shown = page.run(json!({"do": "wait", "text": text, "timeout": 1000})).await;
+        assert!(shown["ms"].as_u64().unwrap() < 1000, "{shown}");
+    }
+}

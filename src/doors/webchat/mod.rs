@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::config::WebchatSettings;
 use crate::domain::model::{ChannelConfig, InboundMessage, MessageStatus, Platform};
 use crate::domain::reply::MessageView;
 use crate::domain::values::MAX_MESSAGE_CHARS;
@@ -21,19 +22,19 @@ use crate::doors::wire::client_of;
 use crate::web as pages;
 pub use limits::RateLimit;
 
-/// Messages per visitor, and per client address, in a minute; new sessions per address in a minute.
+/// The counters of those limits (at most 100,000 keys each).
 pub struct WebchatLimits {
     pub per_visitor: RateLimit,
     pub per_address: RateLimit,
     pub sessions: RateLimit,
 }
 
-impl Default for WebchatLimits {
-    fn default() -> Self {
+impl WebchatLimits {
+    pub fn new(s: &WebchatSettings) -> Self {
         Self {
-            per_visitor: RateLimit::new(30, 100_000),
-            per_address: RateLimit::new(120, 100_000),
-            sessions: RateLimit::new(30, 100_000),
+            per_visitor: RateLimit::new(s.messages_per_visitor_per_minute, 100_000),
+            per_address: RateLimit::new(s.messages_per_address_per_minute, 100_000),
+            sessions: RateLimit::new(s.sessions_per_address_per_minute, 100_000),
         }
     }
 }

@@ -107,13 +107,17 @@ impl PgStore {
     }
 }
 
-/// Tells the other instances of a chat's news when the transaction commits (`NOTIFY` is transactional).
-async fn announce(tx: &mut Transaction<'static, Postgres>, chat_id: i64) -> StoreResult<()> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(super::feed::PG_CHANNEL)
-        .bind(format!("{}:{chat_id}", super::feed::instance()))
-        .execute(&mut **tx)
-        .await?;
+/// Tells the other instances of chats' news when the transaction commits (`NOTIFY` is transactional):
+/// one notification per transaction (chunked below PostgreSQL's 8000-byte payload limit).
+async fn announce(tx: &mut Transaction<'static, Postgres>, chats: &[i64]) -> StoreResult<()> {
+    for chunk in chats.chunks(500) {
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(super::feed::PG_CHANNEL)
+            .bind(format!("{}:{list}", super::feed::instance()))
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }
 
@@ -125,7 +129,7 @@ async fn listen(pool: &PgPool, feed: std::sync::Arc<super::feed::Feed>) -> Store
     tokio::spawn(async move {
         loop {
             match listener.recv().await {
-                Ok(n) => feed.announce(super::feed::Feed::from_notification(n.payload())),
+                Ok(n) => feed.announce(super::feed::Feed::from_notification(n.payload()).unwrap_or_default()),
                 Err(e) => {
                     tracing::warn!(error = %e, "listening for chat news failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;

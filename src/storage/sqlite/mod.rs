@@ -54,6 +54,7 @@ impl SqliteStore {
             .await?;
         let webhook_signal = std::sync::Arc::<tokio::sync::Notify>::default();
         let feed = std::sync::Arc::<super::feed::Feed>::default();
+        watch_other_processes(reader.clone(), feed.clone());
         Ok(Self {
             sends: batch::SendQueue::start(writer.clone(), webhook_signal.clone(), feed.clone()),
             feed,
@@ -79,9 +80,45 @@ impl SqliteStore {
     }
 }
 
-/// A chat's news travels inside this process only (one SQLite file has one serving process).
-async fn announce(_tx: &mut Transaction<'static, Sqlite>, _chat_id: i64) -> StoreResult<()> {
+/// A chat's news is announced in this process after the commit; other processes on the same file
+/// find the message through `watch_other_processes`.
+async fn announce(_tx: &mut Transaction<'static, Sqlite>, _chats: &[i64]) -> StoreResult<()> {
     Ok(())
+}
+
+/// While anything listens, announces the chats of messages that other processes stored (SQLite has one
+/// writer at a time, so ids grow in commit order and none is skipped). Status changes made by another
+/// process are not seen here; the page shows them with its next news. Messages of this process are
+/// announced twice, which costs a listener one look.
+fn watch_other_processes(reader: SqlitePool, feed: std::sync::Arc<super::feed::Feed>) {
+    tokio::spawn(async move {
+        let mut last: Option<i64> = None;
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if !feed.has_subscribers() {
+                last = None;
+                continue;
+            }
+            let Some(after) = last else {
+                last = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM messages")
+                    .fetch_one(&reader)
+                    .await
+                    .ok();
+                continue;
+            };
+            let rows: Result<Vec<(i64, i64)>, _> =
+                sqlx::query_as("SELECT id, chat_id FROM messages WHERE id > $1 ORDER BY id LIMIT 1000")
+                    .bind(after)
+                    .fetch_all(&reader)
+                    .await;
+            if let Ok(rows) = rows
+                && let Some((newest, _)) = rows.last()
+            {
+                last = Some(*newest);
+                feed.announce(rows.iter().map(|(_, chat)| *chat));
+            }
+        }
+    });
 }
 
 crate::sql_console_store!(SqliteStore);
