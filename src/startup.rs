@@ -18,8 +18,8 @@ use crate::domain::Gateway;
 use crate::doors;
 use crate::doors::AppState;
 use crate::doors::inbound::media::MediaSigner;
+use crate::doors::live::Live;
 use crate::doors::webchat::WebchatLimits;
-use crate::doors::webchat::stream::StreamCount;
 use crate::doors::webchat::visitor::VisitorKeys;
 use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
@@ -30,7 +30,7 @@ pub struct Application {
     server: Server,
     core: Core,
     tokens: Arc<TokenService>,
-    streams: Arc<StreamCount>,
+    live: Arc<Live>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +103,7 @@ impl Application {
         }
         let media = MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?);
         let visitors = VisitorKeys::new(store.server_key("webchat", &rand::random::<[u8; 32]>()).await?);
-        let streams = Arc::new(StreamCount::default());
+        let live = Live::start(store.clone());
         let webchat_limits = WebchatLimits::new(&settings.webchat);
         let addr = settings.listen.clone();
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
@@ -130,7 +130,7 @@ impl Application {
             media,
             visitors,
             webchat_limits,
-            streams: streams.clone(),
+            live: live.clone(),
         });
         let server = HttpServer::new(move || {
             App::new().wrap(from_fn(telemetry::log_requests)).app_data(state.clone()).configure(routes)
@@ -139,7 +139,7 @@ impl Application {
         .listen(listener)
         .map_err(listen_err)?
         .run();
-        Ok(Self { port, server, core, tokens, streams })
+        Ok(Self { port, server, core, tokens, live })
     }
 
     pub fn port(&self) -> u16 {
@@ -158,9 +158,9 @@ impl Application {
         &self.tokens
     }
 
-    /// Event streams open now.
-    pub fn streams(&self) -> Arc<StreamCount> {
-        self.streams.clone()
+    /// The event streams' news and count.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.clone()
     }
 
     /// A handle that stops the server gracefully (requests in flight are drained).

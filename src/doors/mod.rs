@@ -6,6 +6,7 @@ pub mod console;
 pub mod inbound;
 pub mod json;
 pub mod landing;
+pub mod live;
 pub mod oauth;
 pub mod plain;
 pub mod soap;

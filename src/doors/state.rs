@@ -7,8 +7,8 @@ use crate::config::Settings;
 use crate::delivery::connectors::Connectors;
 use crate::domain::Gateway;
 use crate::doors::inbound::media::MediaSigner;
+use crate::doors::live::Live;
 use crate::doors::webchat::WebchatLimits;
-use crate::doors::webchat::stream::StreamCount;
 use crate::doors::webchat::visitor::VisitorKeys;
 
 /// What every handler may use.
@@ -23,6 +23,6 @@ pub struct AppState {
     /// Signs webchat visitors' tokens.
     pub visitors: VisitorKeys,
     pub webchat_limits: WebchatLimits,
-    /// Event streams open now (webchat pages, consoles).
-    pub streams: Arc<StreamCount>,
+    /// Chat news for the event streams (webchat pages, consoles), and how many are open.
+    pub live: Arc<Live>,
 }

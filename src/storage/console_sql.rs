@@ -98,6 +98,16 @@ macro_rules! sql_console_store {
                 Ok(out)
             }
 
+            async fn chat_key(&self, chat_id: i64) -> StoreResult<Option<(i64, i64, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT ch.account_id, c.channel_id, c.destination FROM chats c \
+                     JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1",
+                )
+                    .bind(chat_id)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
             async fn chat_account(&self, chat_id: i64) -> StoreResult<Option<i64>> {
                 Ok(sqlx::query_scalar(
                     "SELECT ch.account_id FROM chats c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1",

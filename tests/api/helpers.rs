@@ -20,7 +20,7 @@ pub struct TestApp {
     pub core: chatgate::startup::Core,
     pub database_url: String,
     /// Event streams (webchat pages, consoles) open in the server now.
-    pub streams: Arc<chatgate::doors::webchat::stream::StreamCount>,
+    pub streams: Arc<chatgate::doors::live::Live>,
     handle: actix_web::dev::ServerHandle,
     /// Kept alive for the life of the test; the database file lives in it.
     pub dir: Arc<TempDir>,
@@ -128,7 +128,7 @@ pub async fn spawn_app_on(
     let gateway = app.gateway().clone();
     let core = app.core().clone();
     let handle = app.handle();
-    let streams = app.streams();
+    let streams = app.live();
     tokio::spawn(app.run_until_stopped());
     TestApp { address, client: reqwest::Client::new(), gateway, core, database_url, streams, handle, dir }
 }

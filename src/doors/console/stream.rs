@@ -1,29 +1,23 @@
-//! The console's event stream: `event: changed` with a chat's id whenever one of the account's chats has
-//! news (on any instance), so the console reloads its inbox and the open conversation. Opening it makes
+//! The console's event stream: `event: changed` whenever one of the account's chats has news (on any
+//! instance), so the console reloads its inbox and the open conversation. Opening it makes
 //! the operator `online` and its end `offline` (SPEC §5.4 presence → `operator.*` events).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use tokio::sync::broadcast::error::RecvError;
 
 use super::session::Signed;
 use crate::domain::events::EventKind;
 use crate::doors::AppState;
-use crate::doors::webchat::stream::{StreamGuard, frame, sse};
+use crate::doors::live::Follow;
+use crate::doors::webchat::stream::{frame, sse};
 
 struct Console {
-    state: web::Data<AppState>,
-    account_id: i64,
-    news: tokio::sync::broadcast::Receiver<i64>,
-    /// Which account each chat seen belongs to (chats never move).
-    owners: HashMap<i64, bool>,
+    follow: Follow,
     heartbeat: Duration,
     started: bool,
     _presence: Presence,
-    _open: StreamGuard,
 }
 
 /// Online while the stream lives; offline when it ends.
@@ -47,14 +41,10 @@ pub async fn events(signed: Signed, state: web::Data<AppState>) -> HttpResponse 
     let login = signed.session.login.clone();
     let _ = state.gateway.operator_presence(account_id, EventKind::OperatorOnline, &login).await;
     let s = Console {
-        news: state.gateway.store().chat_news(),
-        owners: HashMap::new(),
+        follow: state.live.follow_account(account_id),
         heartbeat: Duration::from_millis(state.settings.chat.stream_heartbeat_ms.max(100)),
         started: false,
         _presence: Presence { state: state.clone(), account_id, login },
-        _open: state.streams.enter(),
-        account_id,
-        state,
     };
     sse(futures_util::stream::unfold(s, |mut s| async move {
         let bytes = s.next().await;
@@ -68,32 +58,9 @@ impl Console {
             self.started = true;
             return Bytes::from_static(b"retry: 2000\n: connected\n\n");
         }
-        loop {
-            match tokio::time::timeout(self.heartbeat, self.news.recv()).await {
-                Err(_) => return Bytes::from_static(b": ping\n\n"),
-                Ok(Ok(chat)) => {
-                    if self.owns(chat).await {
-                        return frame("changed", &format!("{{\"chat\":\"{chat}\"}}"));
-                    }
-                }
-                Ok(Err(RecvError::Lagged(_))) => return frame("changed", "{}"),
-                Ok(Err(RecvError::Closed)) => {
-                    tokio::time::sleep(self.heartbeat).await;
-                    return Bytes::from_static(b": ping\n\n");
-                }
-            }
+        match tokio::time::timeout(self.heartbeat, self.follow.news.notified()).await {
+            Ok(()) => frame("changed", "{}"),
+            Err(_) => Bytes::from_static(b": ping\n\n"),
         }
-    }
-
-    async fn owns(&mut self, chat: i64) -> bool {
-        if let Some(known) = self.owners.get(&chat) {
-            return *known;
-        }
-        let mine =
-            self.state.gateway.store().chat_account(chat).await.ok().flatten() == Some(self.account_id);
-        if self.owners.len() < 100_000 {
-            self.owners.insert(chat, mine);
-        }
-        mine
     }
 }

@@ -226,27 +226,31 @@ async fn visitor_of(
     Ok((c, visitor, origin))
 }
 
-/// The visitor's last messages, oldest first; the business's ones among them are now `delivered`.
+/// The visitor's last messages, oldest first, the business's ones shown as `delivered` (the page is
+/// receiving them), and the newest of those still to be recorded as delivered (see `mark_delivered`).
 pub async fn recent(
     state: &AppState,
     channel_id: i64,
     visitor: &str,
-) -> Result<Vec<MessageView>, HttpResponse> {
-    let store = state.gateway.store();
-    let internal = |e: crate::storage::StoreError| {
+) -> Result<(Vec<MessageView>, Option<i64>), HttpResponse> {
+    let mut list = state.gateway.store().messages(channel_id, visitor, None, HISTORY).await.map_err(|e| {
         tracing::error!(error = %e, "reading a webchat conversation failed");
         refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
-    };
-    let mut list = store.messages(channel_id, visitor, None, HISTORY).await.map_err(internal)?;
+    })?;
     list.reverse();
-    if let Some(last) = list.iter().filter(|m| m.sent && m.status == MessageStatus::Sent).map(|m| m.id).max()
-    {
-        store.mark_outbound(channel_id, visitor, last, MessageStatus::Delivered).await.map_err(internal)?;
-        for m in list.iter_mut().filter(|m| m.sent && m.status == MessageStatus::Sent) {
-            m.status = MessageStatus::Delivered;
-        }
+    let arriving = list.iter().filter(|m| m.sent && m.status == MessageStatus::Sent).map(|m| m.id).max();
+    for m in list.iter_mut().filter(|m| m.sent && m.status == MessageStatus::Sent) {
+        m.status = MessageStatus::Delivered;
     }
-    Ok(list.iter().map(MessageView::new).collect())
+    Ok((list.iter().map(MessageView::new).collect(), arriving))
+}
+
+/// Records that the page received the business's messages up to `up_to`.
+pub async fn mark_delivered(state: &AppState, channel_id: i64, visitor: &str, up_to: i64) {
+    let store = state.gateway.store();
+    if let Err(e) = store.mark_outbound(channel_id, visitor, up_to, MessageStatus::Delivered).await {
+        tracing::warn!(error = %e, "recording webchat deliveries failed");
+    }
 }
 
 async fn history(
@@ -259,7 +263,12 @@ async fn history(
         Err(res) => return res,
     };
     match recent(&state, c.channel.id, &visitor).await {
-        Ok(list) => with_cors(HttpResponse::Ok().json(json!({ "list": list })), origin),
+        Ok((list, arriving)) => {
+            if let Some(up_to) = arriving {
+                mark_delivered(&state, c.channel.id, &visitor, up_to).await;
+            }
+            with_cors(HttpResponse::Ok().json(json!({ "list": list })), origin)
+        }
         Err(res) => res,
     }
 }

@@ -2,44 +2,18 @@
 //! messages whenever its chat has news (a message from the business through any door, on any instance,
 //! or a status change), plus a comment when idle (`chat.stream_heartbeat_ms`, 15 s) so that a dead
 //! connection is noticed and dropped.
-//! Every open stream is counted (`StreamCount`), and the count goes down when the stream is dropped.
+//! Every open stream is counted (`doors::live::Live::open`), and the count goes down when it is dropped.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 
-use super::{channel, origin_check, recent, refusal, with_cors};
+use super::{channel, mark_delivered, origin_check, recent, refusal, with_cors};
 use crate::doors::AppState;
-
-/// Event streams open in this process (webchat pages and consoles).
-#[derive(Default)]
-pub struct StreamCount(AtomicUsize);
-
-impl StreamCount {
-    pub fn open(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    pub fn enter(self: &Arc<Self>) -> StreamGuard {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        StreamGuard(self.clone())
-    }
-}
-
-/// Held by a stream for as long as it lives.
-pub struct StreamGuard(Arc<StreamCount>);
-
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        (self.0).0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
+use crate::doors::live::Follow;
 
 #[derive(Deserialize)]
 pub struct StreamQuery {
@@ -68,13 +42,11 @@ struct Visitor {
     state: web::Data<AppState>,
     channel_id: i64,
     visitor: String,
-    chat: Option<i64>,
-    news: tokio::sync::broadcast::Receiver<i64>,
+    follow: Follow,
     /// What the page was last sent, to send only what changed.
     last: String,
     started: bool,
     heartbeat: Duration,
-    _open: StreamGuard,
 }
 
 pub async fn events(
@@ -95,10 +67,11 @@ pub async fn events(
     if !state.visitors.check(c.channel.id, &visitor, &token) {
         return refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN");
     }
+    let follow = state.live.follow_visitor(c.channel.id, &visitor);
+    // What the page shows may have changed between its history and this stream: send it at once.
+    follow.news.notify_one();
     let s = Visitor {
-        news: state.gateway.store().chat_news(),
-        chat: state.gateway.store().chat_id(c.channel.id, &visitor).await.ok().flatten(),
-        _open: state.streams.enter(),
+        follow,
         channel_id: c.channel.id,
         visitor,
         last: String::new(),
@@ -121,24 +94,17 @@ impl Visitor {
             return Bytes::from_static(b"retry: 2000\n: connected\n\n");
         }
         loop {
-            let news = match tokio::time::timeout(self.heartbeat, self.news.recv()).await {
-                Err(_) => return Bytes::from_static(b": ping\n\n"),
-                Ok(Ok(chat)) => Some(chat),
-                // Missed some news: look anyway. A closed feed ends nothing; the heartbeat goes on.
-                Ok(Err(RecvError::Lagged(_))) => None,
-                Ok(Err(RecvError::Closed)) => {
-                    tokio::time::sleep(self.heartbeat).await;
-                    return Bytes::from_static(b": ping\n\n");
-                }
-            };
-            if self.chat.is_none() {
-                self.chat =
-                    self.state.gateway.store().chat_id(self.channel_id, &self.visitor).await.ok().flatten();
+            if tokio::time::timeout(self.heartbeat, self.follow.news.notified()).await.is_err() {
+                return Bytes::from_static(b": ping\n\n");
             }
-            if news.is_some() && news != self.chat {
+            let Ok((list, arriving)) = recent(&self.state, self.channel_id, &self.visitor).await else {
                 continue;
+            };
+            if let Some(up_to) = arriving {
+                // Recorded beside the push, not before it: the page need not wait for a write.
+                let (state, channel, visitor) = (self.state.clone(), self.channel_id, self.visitor.clone());
+                tokio::spawn(async move { mark_delivered(&state, channel, &visitor, up_to).await });
             }
-            let Ok(list) = recent(&self.state, self.channel_id, &self.visitor).await else { continue };
             let data = serde_json::json!({ "list": list }).to_string();
             if data != self.last {
                 self.last.clone_from(&data);
