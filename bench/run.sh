@@ -162,10 +162,11 @@ ratios = {f"{a}/{b}": round(ratio(a, b), 3) for a, (b, _) in targets.items()}
 json.dump({"cases": cases, "ratios": ratios, "peak_rss_mib": peak}, open("bench/results.json", "w"), indent=2)
 PY
 
-# Delivery to a fake platform and to webhook receivers (SPEC §9, second table): their own scripts,
-# DELIVERY=0 skips them.
+# Delivery to a fake platform, to webhook receivers, and to 1,000 open event streams (SPEC §9, second
+# table): their own scripts, DELIVERY=0 skips them.
 kill "$SERVER" 2>/dev/null || true
 if [ "${DELIVERY:-1}" != 0 ]; then
   bench/delivery.sh
   bench/webhooks.sh
+  bench/streams.sh
 fi

@@ -38,6 +38,7 @@ async function start() {
 
 signin.addEventListener('submit', async (e) => {
   e.preventDefault();
+  showError(signin.querySelector('[role="alert"]'), '');
   const data = new FormData(signin);
   const res = await api('login', { login: data.get('login'), password: data.get('password') });
   if (!res.ok) { showError(signin.querySelector('[role="alert"]'), await explain(res)); return; }
