@@ -164,9 +164,29 @@ async fn the_visitor_api_refuses_forged_tokens_and_reveals_nothing() {
             .header("x-visitor-token", tok)
             .send()
     };
+    let business = list(ok(&app
+        .call("getmessages", &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", visitor)])
+        .await))[0]["messageid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.wait_status_is(&business, "sent").await;
     let mine = get(visitor, token).await.unwrap();
     assert_eq!(mine.status(), 200);
     assert_eq!(list(&mine.json::<Value>().await.unwrap())[0]["message"], "private to this visitor");
+    // The page received it: delivered; it showed it: read.
+    app.wait_status_is(&business, "delivered").await;
+    let seen = app
+        .client
+        .post(format!("{api}/seen"))
+        .header("x-visitor-id", visitor)
+        .header("x-visitor-token", token)
+        .json(&json!({"messageid": business}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.status(), 204);
+    app.wait_status_is(&business, "read").await;
     for (id, tok) in [(visitor, ""), (visitor, "forged"), ("visitor-0000000000000000", token), ("", "")] {
         let res = get(id, tok).await.unwrap();
         assert_eq!(res.status(), 401, "{id} {tok}");
@@ -434,4 +454,28 @@ async fn a_visitor_on_one_instance_hears_a_message_sent_through_another() {
         let shown = page.run(json!({"do": "wait", "text": text, "timeout": 1000})).await;
         assert!(shown["ms"].as_u64().unwrap() < 1000, "{shown}");
     }
+}
+
+#[tokio::test]
+async fn the_landing_page_links_the_docs_the_wsdl_the_console_and_the_demo() {
+    let app = crate::helpers::spawn_app_with(|s| s.demo_webchat = Some(7)).await;
+    let res = app.client.get(format!("{}/", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = res.text().await.unwrap();
+    for link in ["href=\"/docs/\"", "href=\"/api/soap/?wsdl\"", "href=\"/operator/\"", "href=\"/webchat/7/\""]
+    {
+        assert!(html.contains(link), "{link} in {html}");
+    }
+    let plain = crate::helpers::spawn_app().await;
+    let html = plain.client.get(format!("{}/", plain.address)).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("/webchat/"), "no demo link without --demo");
+    for asset in ["chat.css", "common.js", "webchat.js", "console.js"] {
+        let res = plain.client.get(format!("{}/assets/{asset}", plain.address)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{asset} is served from the binary");
+    }
+    let console = plain.client.get(format!("{}/operator/", plain.address)).send().await.unwrap();
+    assert!(
+        console.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'")
+    );
 }
