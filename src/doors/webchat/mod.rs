@@ -101,6 +101,17 @@ fn origin_check(req: &HttpRequest, c: &ChannelConfig) -> Result<Option<HeaderVal
     Err(refusal(actix_web::http::StatusCode::FORBIDDEN, "ORIGIN_NOT_ALLOWED"))
 }
 
+/// The channel of an API request and the origin its answer names (see `origin_check`).
+async fn api_channel(
+    req: &HttpRequest,
+    pid: &str,
+    state: &AppState,
+) -> Result<(ChannelConfig, Option<HeaderValue>), HttpResponse> {
+    let c = channel(state, pid).await?;
+    let origin = origin_check(req, &c)?;
+    Ok((c, origin))
+}
+
 fn with_cors(mut res: HttpResponse, origin: Option<HeaderValue>) -> HttpResponse {
     if let Some(o) = origin {
         res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
@@ -114,12 +125,8 @@ async fn preflight(
     path: actix_web::web::Path<(String, String)>,
     state: actix_web::web::Data<AppState>,
 ) -> HttpResponse {
-    let c = match channel(&state, &path.0).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    match origin_check(&req, &c) {
-        Ok(origin) => {
+    match api_channel(&req, &path.0, &state).await {
+        Ok((_, origin)) => {
             let mut res = HttpResponse::NoContent()
                 .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
                 .insert_header((
@@ -176,12 +183,8 @@ async fn session(
     body: actix_web::web::Bytes,
     state: actix_web::web::Data<AppState>,
 ) -> HttpResponse {
-    let c = match channel(&state, &path).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let origin = match origin_check(&req, &c) {
-        Ok(o) => o,
+    let (c, origin) = match api_channel(&req, &path, &state).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
     let asked: SessionBody = serde_json::from_slice(&body).unwrap_or_default();
@@ -215,8 +218,7 @@ async fn visitor_of(
     pid: &str,
     state: &AppState,
 ) -> Result<(ChannelConfig, String, Option<HeaderValue>), HttpResponse> {
-    let c = channel(state, pid).await?;
-    let origin = origin_check(req, &c)?;
+    let (c, origin) = api_channel(req, pid, state).await?;
     let header_of =
         |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let (visitor, token) = (header_of("x-visitor-id"), header_of("x-visitor-token"));

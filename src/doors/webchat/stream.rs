@@ -11,7 +11,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{channel, mark_delivered, origin_check, recent, refusal, with_cors};
+use super::{api_channel, mark_delivered, recent, refusal, with_cors};
 use crate::doors::AppState;
 use crate::doors::live::Follow;
 
@@ -55,12 +55,8 @@ pub async fn events(
     query: web::Query<StreamQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let c = match channel(&state, &path).await {
-        Ok(c) => c,
-        Err(res) => return res,
-    };
-    let origin = match origin_check(&req, &c) {
-        Ok(o) => o,
+    let (c, origin) = match api_channel(&req, &path, &state).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
     let StreamQuery { visitor, token } = query.into_inner();
