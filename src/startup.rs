@@ -180,6 +180,7 @@ pub fn connectors(settings: &Settings) -> Result<Connectors, StartError> {
 
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
         .configure(doors::plain::routes)
         .configure(doors::basic::routes)
         .configure(doors::soap::routes)
@@ -195,4 +196,15 @@ fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// `GET /readyz` (SPEC §8): 200 when the database answers within 2 s and the migrations ran, else 503
+/// with a short reason; nothing is cached, so it recovers as soon as the database does.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let check = tokio::time::timeout(Duration::from_secs(2), state.gateway.store().readiness()).await;
+    match check.unwrap_or_else(|_| Err("the database did not answer within 2 s".into())) {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
+        Err(reason) => HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "unready", "reason": reason})),
+    }
 }

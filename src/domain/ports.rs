@@ -280,6 +280,9 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
     /// Ids of chats that gained a message or whose messages changed status, as their transactions commit
     /// (on this instance, and on PostgreSQL on every instance): what live pages listen to.
     fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64>;
+    /// Whether the database answers and every migration this build knows has run: `Err` with a short
+    /// reason otherwise (`/readyz`).
+    async fn readiness(&self) -> Result<(), String>;
     /// The server-wide key `name`, created from `candidate` by whichever instance asks first.
     async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 

@@ -15,6 +15,7 @@ mod instances;
 mod json;
 mod messages;
 mod oauth;
+mod operating;
 mod plain_wire;
 mod receiver;
 mod soap;

@@ -135,6 +135,18 @@ crate::sql_store!(SqliteStore, Sqlite, "", {
         Ok(id)
     }
 
+    async fn readiness(&self) -> Result<(), String> {
+        let expected = sqlx::migrate!("./migrations/sqlite").iter().map(|m| m.version).max().unwrap_or(0);
+        let done: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(self.reader())
+            .await
+            .map_err(|_| "the database does not answer".to_string())?;
+        if done.unwrap_or(0) < expected {
+            return Err("migrations have not run".into());
+        }
+        Ok(())
+    }
+
     fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
         self.outbox_signal.clone()
     }
