@@ -223,7 +223,8 @@ async fn serve(mut settings: Settings, demo: bool) -> CliResult {
         None if asked => println!("The database already has accounts; no demo data was created."),
         None => {}
     }
-    app.run_until_stopped().await?;
+    app.run_until_signalled().await?;
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -35,6 +35,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// actix worker threads; default: one per core.
     pub workers: Option<usize>,
+    /// After SIGTERM/SIGINT, how long requests in flight (event streams included) may take to finish.
+    pub shutdown_timeout_secs: u64,
     pub db: DbSettings,
     pub auth: AuthSettings,
     pub oauth: OAuthSettings,
@@ -59,6 +61,7 @@ impl Default for Settings {
             log: "info,sqlx=warn".into(),
             body_limit: 1024 * 1024,
             workers: None,
+            shutdown_timeout_secs: 10,
             db: DbSettings::default(),
             auth: AuthSettings::default(),
             oauth: OAuthSettings::default(),

@@ -120,6 +120,7 @@ impl Application {
             TokenService::start(core.auth.clone(), gateway.store().clone(), settings.oauth.clone(), issuer)
                 .await?;
         tokens.watch(poll);
+        let shutdown_timeout = settings.shutdown_timeout_secs;
         let workers =
             settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let state = web::Data::new(AppState {
@@ -136,6 +137,9 @@ impl Application {
             App::new().wrap(from_fn(telemetry::log_requests)).app_data(state.clone()).configure(routes)
         })
         .workers(workers)
+        // Signals are ours (`run_until_signalled`): a second one must end the process at once.
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout)
         .listen(listener)
         .map_err(listen_err)?
         .run();
@@ -170,6 +174,39 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops gracefully (SPEC §8): no new connections, requests in
+    /// flight get up to `shutdown_timeout_secs` to finish, then the process returns (exit 0). A second
+    /// signal meanwhile exits at once (status 1).
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            signalled().await;
+            tracing::info!("stopping: no new connections; requests in flight may finish");
+            tokio::spawn(handle.stop(true));
+            signalled().await;
+            tracing::warn!("second signal: exiting at once");
+            std::process::exit(1);
+        });
+        self.server.await
+    }
+}
+
+/// The next SIGTERM or SIGINT.
+async fn signalled() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        // Without signal handlers (not expected on Unix) Ctrl-C still stops the server.
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

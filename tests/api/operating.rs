@@ -41,3 +41,57 @@ async fn readyz_says_whether_the_database_answers_with_its_migrations_and_recove
     execute(&app.database_url, "UPDATE _sqlx_migrations SET success = TRUE").await;
     assert_eq!(ready().await, (StatusCode::OK, json!({"status": "ready"})), "recovers by itself");
 }
+
+/// Sends `signal` (e.g. `TERM`) to a process.
+fn kill(pid: u32, signal: &str) {
+    let ok =
+        std::process::Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
+    assert!(ok.success());
+}
+
+/// A visitor's event stream held open on `base` (a request in flight that never ends by itself).
+async fn open_stream(client: &reqwest::Client, base: &str, channel: &str) -> reqwest::Response {
+    let api = format!("{base}/webchat/{channel}/api");
+    let s: Value =
+        client.post(format!("{api}/session")).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let q = [("visitor", s["visitor"].as_str().unwrap()), ("token", s["token"].as_str().unwrap())];
+    let res = client.get(format!("{api}/events")).query(&q).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res
+}
+
+#[tokio::test]
+async fn sigterm_stops_accepting_lets_requests_finish_within_the_timeout_and_exits_0() {
+    let (_dir, db, channel) = crate::instances::setup().await;
+    let mut a = crate::instances::start_instance_with(&db, &[("CHATGATE_SHUTDOWN_TIMEOUT_SECS", "2")]).await;
+    let client = reqwest::Client::new();
+    let _stream = open_stream(&client, &a.base, &channel).await;
+    let started = std::time::Instant::now();
+    kill(a.child.id().unwrap(), "TERM");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let fresh = reqwest::Client::new().get(format!("{}/healthz", a.base)).send().await;
+    assert!(fresh.is_err(), "no new connections after SIGTERM");
+    let status =
+        tokio::time::timeout(std::time::Duration::from_secs(6), a.child.wait()).await.unwrap().unwrap();
+    let took = started.elapsed();
+    assert_eq!(status.code(), Some(0), "exit 0");
+    assert!(took >= std::time::Duration::from_millis(1500), "the open stream had its time: {took:?}");
+    assert!(took < std::time::Duration::from_secs(5), "bounded by shutdown_timeout_secs: {took:?}");
+}
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once() {
+    let (_dir, db, channel) = crate::instances::setup().await;
+    let mut a = crate::instances::start_instance_with(&db, &[("CHATGATE_SHUTDOWN_TIMEOUT_SECS", "30")]).await;
+    let client = reqwest::Client::new();
+    let _stream = open_stream(&client, &a.base, &channel).await;
+    let pid = a.child.id().unwrap();
+    kill(pid, "TERM");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    kill(pid, "INT");
+    let status =
+        tokio::time::timeout(std::time::Duration::from_secs(3), a.child.wait()).await.unwrap().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "at once, not after 30 s");
+    assert_eq!(status.code(), Some(1));
+}
