@@ -221,3 +221,27 @@ async fn swagger_ui_authorize_with_client_credentials_works_in_a_browser() {
     assert_eq!(seen["response"]["status"], "SUCCESS");
     assert_eq!(seen["response"]["result"]["list"].as_array().unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn introspect_and_revoke_document_the_400_they_answer_for_a_body_that_is_not_a_form() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let doc: Value =
+        app.client.get(format!("{}/openapi.json", app.address)).send().await.unwrap().json().await.unwrap();
+    for path in ["/oauth/introspect", "/oauth/revoke"] {
+        let documented = &doc["paths"][path]["post"]["responses"];
+        for status in ["200", "400", "401", "403", "429"] {
+            assert!(documented[status].is_object(), "{path} documents {status}");
+        }
+        let res = app
+            .client
+            .post(format!("{}{path}", app.address))
+            .basic_auth(crate::helpers::LOGIN, Some(crate::helpers::PASSWORD))
+            .json(&serde_json::json!({"token": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_request");
+    }
+}

@@ -151,7 +151,10 @@ async fn client_and_token(
 #[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded", description = "token (an access or refresh token); client authentication as for /oauth/token"),
     responses((status = 200, description = "RFC 7662: {\"active\":false} for anything not valid now or not of the caller's account", body = crate::auth::tokens::grants::Introspection),
-              (status = 401, description = "invalid_client", body = OAuthErrorBody)))]
+              (status = 400, description = "invalid_request: the body is not a form, or token is missing", body = OAuthErrorBody),
+              (status = 401, description = "invalid_client", body = OAuthErrorBody),
+              (status = 403, description = "unauthorized_client: IP_NOT_ALLOWED", body = OAuthErrorBody),
+              (status = 429, description = "too many failed logins", body = OAuthErrorBody)))]
 pub async fn introspect(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let outcome = async {
         let (caller, token) = client_and_token(&req, payload, &state).await?;
@@ -167,7 +170,10 @@ pub async fn introspect(req: HttpRequest, payload: web::Payload, state: web::Dat
 #[utoipa::path(post, path = "/oauth/revoke", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded", description = "token (an access or refresh token); client authentication as for /oauth/token"),
     responses((status = 200, description = "RFC 7009: revoked, or never valid"),
-              (status = 401, description = "invalid_client", body = OAuthErrorBody)))]
+              (status = 400, description = "invalid_request: the body is not a form, or token is missing", body = OAuthErrorBody),
+              (status = 401, description = "invalid_client", body = OAuthErrorBody),
+              (status = 403, description = "unauthorized_client: IP_NOT_ALLOWED", body = OAuthErrorBody),
+              (status = 429, description = "too many failed logins", body = OAuthErrorBody)))]
 pub async fn revoke(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let outcome = async {
         let (caller, token) = client_and_token(&req, payload, &state).await?;
