@@ -37,8 +37,6 @@ pub trait ConsoleStore: Send + Sync {
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// The account's chats on every channel, newest activity first, at most `limit`.
     async fn inbox(&self, account_id: i64, limit: u32) -> StoreResult<Vec<InboxChat>>;
-    /// The account a chat belongs to.
-    async fn chat_account(&self, chat_id: i64) -> StoreResult<Option<i64>>;
     /// A chat's account, channel and destination.
     async fn chat_key(&self, chat_id: i64) -> StoreResult<Option<(i64, i64, String)>>;
 }

@@ -228,8 +228,6 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
         mark_read: bool,
     ) -> StoreResult<Vec<Message>>;
     async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64>;
-    /// The chat of `channel_id` with `destination`, if it exists.
-    async fn chat_id(&self, channel_id: i64, destination: &str) -> StoreResult<Option<i64>>;
     /// A page showed the chat's outbound messages up to `up_to`: each moves to `status` (`delivered` or
     /// `read`) if that is a step forwards, with its `message_status` event; how many moved.
     async fn mark_outbound(

@@ -107,15 +107,6 @@ macro_rules! sql_console_store {
                     .fetch_optional(self.reader())
                     .await?)
             }
-
-            async fn chat_account(&self, chat_id: i64) -> StoreResult<Option<i64>> {
-                Ok(sqlx::query_scalar(
-                    "SELECT ch.account_id FROM chats c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1",
-                )
-                .bind(chat_id)
-                .fetch_optional(self.reader())
-                .await?)
-            }
         }
     };
 }

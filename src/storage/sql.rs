@@ -390,14 +390,6 @@ macro_rules! sql_store {
                 Ok(done.rows_affected())
             }
 
-            async fn chat_id(&self, channel_id: i64, destination: &str) -> StoreResult<Option<i64>> {
-                Ok(sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = $1 AND destination = $2")
-                    .bind(channel_id)
-                    .bind(destination)
-                    .fetch_optional(self.reader())
-                    .await?)
-            }
-
             async fn mark_outbound(
                 &self,
                 channel_id: i64,
@@ -636,6 +628,18 @@ macro_rules! sql_store {
                     .await?;
                 record_change(&mut tx, account_id).await?;
                 tx.commit().await?;
+                Ok(())
+            }
+
+            async fn readiness(&self) -> Result<(), String> {
+                let done: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                        .fetch_one(self.reader())
+                        .await
+                        .map_err(|_| "the database does not answer".to_string())?;
+                if done.unwrap_or(0) < latest_migration() {
+                    return Err("migrations have not run".into());
+                }
                 Ok(())
             }
 
