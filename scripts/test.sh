@@ -18,9 +18,9 @@ if [ ! -d tests/clients/node_modules/playwright-core ] || [ ! -d tests/clients/n
   echo "installing playwright-core (drives Debian's chromium; downloads no browser) and node-soap…" >&2
   npm install --prefix tests/clients --no-save --no-audit --no-fund playwright-core@1.64.1 soap@1.13.0 >/dev/null
 fi
-if ! python3 -c 'import zeep, jwt, cryptography, standardwebhooks' >/dev/null 2>&1; then
-  echo "installing zeep, PyJWT, cryptography, standardwebhooks…" >&2
-  python3 -m pip install -q --disable-pip-version-check zeep pyjwt cryptography standardwebhooks
+if ! python3 -c 'import zeep, jwt, cryptography, standardwebhooks, prometheus_client' >/dev/null 2>&1; then
+  echo "installing zeep, PyJWT, cryptography, standardwebhooks, prometheus-client…" >&2
+  python3 -m pip install -q --disable-pip-version-check zeep pyjwt cryptography standardwebhooks prometheus-client
 fi
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then

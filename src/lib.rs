@@ -23,6 +23,7 @@ pub mod delivery;
 pub mod docs;
 pub mod domain;
 pub mod doors;
+pub mod metrics;
 pub mod net;
 pub mod retry;
 pub mod startup;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 
 use crate::auth::Authenticator;
 use crate::auth::tokens::{TokenService, TokenStartError};
@@ -21,6 +21,7 @@ use crate::doors::inbound::media::MediaSigner;
 use crate::doors::live::Live;
 use crate::doors::webchat::WebchatLimits;
 use crate::doors::webchat::visitor::VisitorKeys;
+use crate::metrics::Metrics;
 use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
 use crate::{telemetry, webhooks};
@@ -80,6 +81,7 @@ impl Application {
         let store = gateway.store().clone();
         let poll = Duration::from_millis(settings.auth.change_poll_ms.max(10));
         let connectors = Arc::new(connectors(&settings)?);
+        let metrics = Arc::new(Metrics::new());
         let auth: Arc<dyn AccountCache> = core.auth.clone();
         let channels: Arc<dyn AccountCache> = gateway.channels().clone();
         let mut caches = vec![Arc::downgrade(&auth), Arc::downgrade(&channels)];
@@ -90,6 +92,7 @@ impl Application {
                 settings.connectors.clone(),
                 settings.delivery.clone(),
                 store.outbox_signal(),
+                metrics.clone(),
             );
             caches.push(Arc::downgrade(&worker));
         }
@@ -98,7 +101,13 @@ impl Application {
             let policy = crate::net::address_policy(&settings.outbound);
             let timeout = Duration::from_millis(settings.webhooks.timeout_ms);
             let client = crate::net::customer_client(&settings.outbound, policy.clone(), timeout)?;
-            webhooks::Sender::start(store.clone(), client, policy, settings.webhooks.clone());
+            webhooks::Sender::start(
+                store.clone(),
+                client,
+                policy,
+                settings.webhooks.clone(),
+                metrics.clone(),
+            );
             webhooks::start_sweep(store.clone(), settings.chat.clone(), &settings.webhooks);
         }
         let media = MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?);
@@ -132,9 +141,16 @@ impl Application {
             visitors,
             webchat_limits,
             live: live.clone(),
+            metrics: metrics.clone(),
+            backlog: Default::default(),
         });
+        let metrics = web::Data::from(metrics);
         let server = HttpServer::new(move || {
-            App::new().wrap(from_fn(telemetry::log_requests)).app_data(state.clone()).configure(routes)
+            App::new()
+                .wrap(from_fn(telemetry::log_requests))
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .configure(routes)
         })
         .workers(workers)
         // Signals are ours (`run_until_signalled`): a second one must end the process at once.
@@ -216,8 +232,7 @@ pub fn connectors(settings: &Settings) -> Result<Connectors, StartError> {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
+    cfg.configure(doors::operating::routes)
         .configure(doors::plain::routes)
         .configure(doors::basic::routes)
         .configure(doors::soap::routes)
@@ -229,19 +244,4 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .configure(doors::landing::routes)
         .configure(crate::web::routes)
         .configure(crate::docs::routes);
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain").body("ok")
-}
-
-/// `GET /readyz` (SPEC §8): 200 when the database answers within 2 s and the migrations ran, else 503
-/// with a short reason; nothing is cached, so it recovers as soon as the database does.
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let check = tokio::time::timeout(Duration::from_secs(2), state.gateway.store().readiness()).await;
-    match check.unwrap_or_else(|_| Err("the database did not answer within 2 s".into())) {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
-        Err(reason) => HttpResponse::ServiceUnavailable()
-            .json(serde_json::json!({"status": "unready", "reason": reason})),
-    }
 }

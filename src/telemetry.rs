@@ -8,8 +8,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, web};
 use tracing_subscriber::EnvFilter;
+
+use crate::metrics::Metrics;
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 pub fn init(filter: &str) {
@@ -66,9 +68,14 @@ pub async fn log_requests(
     if let Ok(v) = HeaderValue::from_str(&id.0) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
     }
-    let latency_us = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let latency_us = elapsed.as_micros() as u64;
     let status = res.status().as_u16();
     let outcome = res.response().extensions().get::<Outcome>().cloned().unwrap_or_default();
+    if let Some(metrics) = res.request().app_data::<web::Data<Metrics>>() {
+        let code = if outcome.code.is_empty() { http_outcome(status) } else { outcome.code };
+        metrics.request(outcome.door, outcome.method.as_deref(), code, elapsed.as_secs_f64());
+    }
     if let Some(cause) = &outcome.internal {
         tracing::error!(request_id = %id.0, %cause, "internal error");
     }
@@ -85,4 +92,15 @@ pub async fn log_requests(
         "request"
     );
     Ok(res)
+}
+
+/// The outcome label of a request no door answered (pages, documents, unknown paths).
+fn http_outcome(status: u16) -> &'static str {
+    match status {
+        0..400 => "SUCCESS",
+        404 => "NOT_FOUND",
+        405 => "METHOD_NOT_ALLOWED",
+        400..500 => "CLIENT_ERROR",
+        _ => "SERVER_ERROR",
+    }
 }

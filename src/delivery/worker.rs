@@ -14,6 +14,7 @@ use super::connectors::{ConnectorSettings, Connectors, SendOutcome};
 use super::recorder::{self, Record};
 use super::throttle::Throttle;
 use crate::domain::model::ChannelConfig;
+use crate::metrics::Metrics;
 use crate::storage::watch::AccountCache;
 use crate::storage::{DeliveryJob, DeliveryResult, FinishedDelivery, Store};
 
@@ -36,6 +37,7 @@ pub struct Worker {
     freed: Notify,
     /// The earliest retry this process scheduled (Unix ms; `i64::MAX` = none).
     next_retry: AtomicI64,
+    metrics: Arc<Metrics>,
 }
 
 fn now_ms() -> i64 {
@@ -57,6 +59,7 @@ impl Worker {
         limits: ConnectorSettings,
         settings: DeliverySettings,
         wake: Arc<Notify>,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let (records, rx) = mpsc::channel(settings.max_held.max(1) as usize);
         let worker = Arc::new(Self {
@@ -72,6 +75,7 @@ impl Worker {
             settings,
             records,
             wake,
+            metrics,
         });
         let weak = Arc::downgrade(&worker);
         tokio::spawn(recorder::run(store, rx, move |batch| {
@@ -152,6 +156,7 @@ impl Worker {
     /// One claimed entry: final checks, pace, send, and hand the outcome to the recorder.
     async fn process(self: Arc<Self>, job: DeliveryJob) {
         let (result, slot) = self.deliver(&job).await;
+        self.metrics.delivery(job.platform, &result);
         let finished = FinishedDelivery {
             outbox_id: job.outbox_id,
             message_id: job.message_id,

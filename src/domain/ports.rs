@@ -88,6 +88,22 @@ pub struct DeliveryJob {
     pub lease_until: i64,
 }
 
+/// What the outbox holds for one platform (`/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    pub platform: Platform,
+    pub depth: i64,
+    /// When the oldest entry was acknowledged (Unix ms).
+    pub oldest_created_at: i64,
+}
+
+/// This process's database connections (`/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolState {
+    pub in_use: u32,
+    pub idle: u32,
+}
+
 /// What became of a claimed entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryResult {
@@ -238,6 +254,10 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
         status: MessageStatus,
     ) -> StoreResult<u64>;
     async fn outbox_len(&self) -> StoreResult<i64>;
+    /// Entries waiting per platform, with the oldest one's age.
+    async fn outbox_backlog(&self) -> StoreResult<Vec<OutboxBacklog>>;
+    /// Connections of this process's pools, in use and idle.
+    fn pool_state(&self) -> PoolState;
     /// Claims up to `limit` due outbox entries for `lease_ms` — expired ones, and the oldest entry of
     /// each chat (a chat's messages go out in order): entries another worker holds under an
     /// unexpired lease are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so N workers on N

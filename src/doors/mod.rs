@@ -8,6 +8,7 @@ pub mod json;
 pub mod landing;
 pub mod live;
 pub mod oauth;
+pub mod operating;
 pub mod plain;
 pub mod soap;
 mod state;

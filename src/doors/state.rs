@@ -8,8 +8,10 @@ use crate::delivery::connectors::Connectors;
 use crate::domain::Gateway;
 use crate::doors::inbound::media::MediaSigner;
 use crate::doors::live::Live;
+use crate::doors::operating::BacklogCache;
 use crate::doors::webchat::WebchatLimits;
 use crate::doors::webchat::visitor::VisitorKeys;
+use crate::metrics::Metrics;
 
 /// What every handler may use.
 pub struct AppState {
@@ -25,4 +27,7 @@ pub struct AppState {
     pub webchat_limits: WebchatLimits,
     /// Chat news for the event streams (webchat pages, consoles), and how many are open.
     pub live: Arc<Live>,
+    pub metrics: Arc<Metrics>,
+    /// The outbox backlog last read for `/metrics`.
+    pub backlog: BacklogCache,
 }

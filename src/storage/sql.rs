@@ -433,6 +433,21 @@ macro_rules! sql_store {
                 Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(self.reader()).await?)
             }
 
+            async fn outbox_backlog(&self) -> StoreResult<Vec<$crate::domain::ports::OutboxBacklog>> {
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT ch.platform, COUNT(*), MIN(o.created_at) FROM outbox o \
+                     JOIN channels ch ON ch.id = o.channel_id GROUP BY ch.platform",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(platform, depth, oldest_created_at)| {
+                        Some($crate::domain::ports::OutboxBacklog { platform: Platform::parse(&platform)?, depth, oldest_created_at })
+                    })
+                    .collect())
+            }
+
             async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>> {
                 let mut tx = self.write().await?;
                 let claims = claim_ids(&mut tx, limit, now + lease_ms, now, &[]).await?;

@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use super::attempt::{Target, attempt};
 use super::{WebhookSettings, now_ms};
 use crate::domain::webhook_ports::{AttemptNext, AttemptRecord, PendingDelivery};
+use crate::metrics::Metrics;
 use crate::net::guard::AddressPolicy;
 use crate::storage::Store;
 
@@ -30,6 +31,7 @@ pub struct Sender {
     owner: i64,
     /// Told of new deliveries, so that jobs with free slots claim them at once.
     news: Arc<Notify>,
+    metrics: Arc<Metrics>,
 }
 
 /// One webhook's work in this process.
@@ -69,6 +71,7 @@ impl Sender {
         client: reqwest::Client,
         policy: Arc<AddressPolicy>,
         settings: WebhookSettings,
+        metrics: Arc<Metrics>,
     ) {
         let wake = store.webhook_signal();
         let sender = Sender {
@@ -78,6 +81,7 @@ impl Sender {
             settings: Arc::new(settings),
             owner: rand::random::<i64>() & i64::MAX,
             news: Arc::new(Notify::new()),
+            metrics,
         };
         tokio::spawn(sender.dispatch(wake));
     }
@@ -140,8 +144,13 @@ impl Sender {
             while job.running.len() < in_flight {
                 let (Some(d), Some(target)) = (job.queue.pop_front(), job.target.clone()) else { break };
                 job.running_ids.insert(d.id);
-                let (client, settings) = (self.client.clone(), self.settings.clone());
-                job.running.spawn(async move { attempt(&client, target, d, &settings).await });
+                let (client, settings, metrics) =
+                    (self.client.clone(), self.settings.clone(), self.metrics.clone());
+                job.running.spawn(async move {
+                    let record = attempt(&client, target, d, &settings).await;
+                    metrics.webhook_attempt(&record.next);
+                    record
+                });
             }
             if job.running.is_empty() {
                 self.record(&mut job).await;

@@ -14,6 +14,7 @@ mod inbound;
 mod instances;
 mod json;
 mod messages;
+mod metrics;
 mod oauth;
 mod operating;
 mod plain_wire;

@@ -50,7 +50,7 @@ fn kill(pid: u32, signal: &str) {
 }
 
 /// A visitor's event stream held open on `base` (a request in flight that never ends by itself).
-async fn open_stream(client: &reqwest::Client, base: &str, channel: &str) -> reqwest::Response {
+pub async fn open_stream(client: &reqwest::Client, base: &str, channel: &str) -> reqwest::Response {
     let api = format!("{base}/webchat/{channel}/api");
     let s: Value =
         client.post(format!("{api}/session")).json(&json!({})).send().await.unwrap().json().await.unwrap();

@@ -150,6 +150,11 @@ crate::sql_console_store!(PgStore);
 crate::sql_webhook_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED");
 
 crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
+    fn pool_state(&self) -> crate::domain::ports::PoolState {
+        let (size, idle) = (self.pool.size(), self.pool.num_idle() as u32);
+        crate::domain::ports::PoolState { in_use: size.saturating_sub(idle), idle }
+    }
+
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
         let mut attempt = 0;
         loop {

@@ -131,6 +131,12 @@ crate::sql_console_store!(SqliteStore);
 crate::sql_webhook_store!(SqliteStore, Sqlite, "");
 
 crate::sql_store!(SqliteStore, Sqlite, "", {
+    fn pool_state(&self) -> crate::domain::ports::PoolState {
+        let (size, idle) =
+            (self.reader.size() + self.writer.size(), self.reader.num_idle() + self.writer.num_idle());
+        crate::domain::ports::PoolState { in_use: size.saturating_sub(idle as u32), idle: idle as u32 }
+    }
+
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
         let id = self.sends.send(m.clone()).await?;
         // Only an outbox entry is news for the worker (a webchat message has none).
