@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::AuthSettings;
 use crate::auth::ip_filter::cidr_list;
+use crate::auth::rate::RateLimitSettings;
 use crate::auth::tokens::OAuthSettings;
 use crate::delivery::DeliverySettings;
 use crate::delivery::connectors::ConnectorSettings;
@@ -46,6 +47,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub chat: ChatSettings,
     pub webchat: WebchatSettings,
+    pub rate_limit: RateLimitSettings,
     /// The demo account's webchat channel, linked from the landing page (`serve --demo`).
     #[serde(skip)]
     pub demo_webchat: Option<i64>,
@@ -71,6 +73,7 @@ impl Default for Settings {
             webhooks: WebhookSettings::default(),
             chat: ChatSettings::default(),
             webchat: WebchatSettings::default(),
+            rate_limit: RateLimitSettings::default(),
             demo_webchat: None,
         }
     }

@@ -28,7 +28,7 @@ macro_rules! json_method {
                 (status = 404, description = "CHANNEL_NOT_FOUND, CHAT_NOT_FOUND, MESSAGE_NOT_FOUND, WEBHOOK_NOT_FOUND, DELIVERY_NOT_FOUND, INCORRECT_METHOD", body = ErrorEnvelope),
                 (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope),
                 (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
-                (status = 429, description = "TOO_MANY_REQUESTS (Retry-After)", body = ErrorEnvelope),
+                (status = 429, description = "TOO_MANY_REQUESTS (Retry-After; with RateLimit and RateLimit-Policy when a request limit refused it)", body = ErrorEnvelope),
                 (status = 500, description = "INTERNAL_ERROR, with a requestid", body = ErrorEnvelope)))]
         #[allow(dead_code)]
         fn $fn() {}
@@ -182,7 +182,8 @@ struct PlainCredentials {
 #[utoipa::path(get, path = "/api/http/", tag = "plain", summary = "The plain door (Afilnet-compatible)",
     description = "Everything in the query string, or in an application/x-www-form-urlencoded POST body (body values win). Every command outcome is HTTP 200 with the SUCCESS/ERROR envelope; a body over the limit is 413.",
     params(DoorQuery, PlainCredentials),
-    responses((status = 200, description = "`{\"status\":\"SUCCESS\",\"result\":…}` or `{\"status\":\"ERROR\",\"error\":…,\"param\":…}`", body = ErrorEnvelope)))]
+    responses((status = 200, description = "`{\"status\":\"SUCCESS\",\"result\":…}` or `{\"status\":\"ERROR\",\"error\":…,\"param\":…}`; TOO_MANY_REQUESTS (request limits, when configured) comes with Retry-After and RateLimit headers", body = ErrorEnvelope),
+              (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope)))]
 #[allow(dead_code)]
 fn plain_door() {}
 
@@ -191,7 +192,9 @@ fn plain_door() {}
     params(DoorQuery),
     security(("basic" = [])),
     responses((status = 200, description = "The SUCCESS/ERROR envelope", body = ErrorEnvelope),
-              (status = 401, description = "MISSING_USER, MISSING_PASSWORD, INCORRECT_USER_PASSWORD", body = ErrorEnvelope)))]
+              (status = 401, description = "MISSING_USER, MISSING_PASSWORD, INCORRECT_USER_PASSWORD", body = ErrorEnvelope),
+              (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope),
+              (status = 429, description = "TOO_MANY_REQUESTS (Retry-After, RateLimit, RateLimit-Policy)", body = ErrorEnvelope)))]
 #[allow(dead_code)]
 fn basic_door() {}
 

@@ -10,6 +10,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::auth::Authenticator;
+use crate::auth::rate::ApiRateLimits;
 use crate::auth::tokens::{TokenService, TokenStartError};
 use crate::config::Settings;
 use crate::delivery::Worker;
@@ -71,7 +72,9 @@ pub async fn build_core(settings: &Settings) -> Result<Core, StartError> {
     let store: Arc<dyn Store> = storage::connect(&settings.database_url, &settings.db).await?;
     let auth = Arc::new(Authenticator::new(store.clone(), &settings.auth)?);
     let urls = crate::net::address_policy(&settings.outbound);
-    Ok(Core { gateway: Gateway::new(store, auth.clone(), urls), auth })
+    let limits = Arc::new(ApiRateLimits::new(&settings.rate_limit));
+    let gateway = Gateway::new(store, auth.clone(), urls).with_request_limits(limits);
+    Ok(Core { gateway, auth })
 }
 
 impl Application {

@@ -6,6 +6,7 @@ pub mod client_addr;
 pub mod ip_filter;
 pub mod limiter;
 pub mod password;
+pub mod rate;
 pub mod tokens;
 
 use std::net::IpAddr;

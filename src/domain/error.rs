@@ -110,15 +110,33 @@ pub struct DomainError {
     pub code: ErrorCode,
     pub param: Option<&'static str>,
     pub internal: Option<String>,
+    /// For `TOO_MANY_REQUESTS` from a request limit: which, and until when (the doors' headers).
+    pub throttled: Option<Throttled>,
+}
+
+/// A request limit that refused a request: its policy, quota and window, and the seconds until the
+/// window ends (`Retry-After`, and the IETF `RateLimit`/`RateLimit-Policy` headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    pub policy: &'static str,
+    pub retry_after_secs: u64,
+    pub quota: u32,
+    pub window_secs: u64,
+}
+
+impl From<Throttled> for DomainError {
+    fn from(t: Throttled) -> Self {
+        Self { throttled: Some(t), ..Self::new(ErrorCode::TooManyRequests) }
+    }
 }
 
 impl DomainError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, param: None, internal: None }
+        Self { code, param: None, internal: None, throttled: None }
     }
 
     pub fn param(code: ErrorCode, param: &'static str) -> Self {
-        Self { code, param: Some(param), internal: None }
+        Self { param: Some(param), ..Self::new(code) }
     }
 
     pub fn missing(param: &'static str) -> Self {
@@ -131,7 +149,7 @@ impl DomainError {
 
     /// An internal failure: the cause goes to the log, the caller sees `INTERNAL_ERROR` only.
     pub fn internal(cause: impl fmt::Display) -> Self {
-        Self { code: ErrorCode::InternalError, param: None, internal: Some(cause.to_string()) }
+        Self { internal: Some(cause.to_string()), ..Self::new(ErrorCode::InternalError) }
     }
 }
 

@@ -11,7 +11,7 @@ use super::events::EventKind;
 use super::model::{InboundMessage, MessageStatus, Principal};
 use super::operation::Operation;
 use super::params::Params;
-use super::ports::{Authenticate, Store};
+use super::ports::{Authenticate, RequestLimits, Store, Unlimited};
 use super::reply::Reply;
 use super::webhook_ports::UrlGuard;
 
@@ -47,11 +47,24 @@ pub struct Gateway {
     auth: Arc<dyn Authenticate>,
     channels: Arc<ChannelDirectory>,
     urls: Arc<dyn UrlGuard>,
+    limits: Arc<dyn RequestLimits>,
 }
 
 impl Gateway {
     pub fn new(store: Arc<dyn Store>, auth: Arc<dyn Authenticate>, urls: Arc<dyn UrlGuard>) -> Self {
-        Self { channels: Arc::new(ChannelDirectory::new(store.clone())), store, auth, urls }
+        let channels = Arc::new(ChannelDirectory::new(store.clone()));
+        Self { channels, store, auth, urls, limits: Arc::new(Unlimited) }
+    }
+
+    /// The same gateway with request limits per client address and per credential.
+    pub fn with_request_limits(mut self, limits: Arc<dyn RequestLimits>) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Counts a request from `client` against its address's limit (before any credential is checked).
+    pub fn admit(&self, client: IpAddr) -> DomainResult<()> {
+        Ok(self.limits.admit_address(client)?)
     }
 
     pub fn channels(&self) -> &Arc<ChannelDirectory> {
@@ -100,6 +113,7 @@ impl Gateway {
     /// Missing credentials → login + IP filters → password → class → method → scope → parameters →
     /// existence (SPEC §2 "Check order").
     pub async fn call(&self, call: Call) -> DomainResult<Reply> {
+        self.admit(call.client)?;
         let login = call.login.filter(|l| !l.is_empty()).ok_or(ErrorCode::MissingUser)?;
         let secret = call.secret.filter(|s| !s.is_empty()).ok_or(ErrorCode::MissingPassword)?;
         let principal = self.auth.authenticate(&login, &secret, call.client).await?;
@@ -114,6 +128,7 @@ impl Gateway {
         method: Option<&str>,
         params: &Params,
     ) -> DomainResult<Reply> {
+        self.limits.admit_credential(principal.credential_id)?;
         let op = Operation::resolve(class, method)?;
         if !principal.scopes.allows(op.scope()) {
             return Err(DomainError::new(ErrorCode::AccessDenied));

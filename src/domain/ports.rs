@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use ipnet::IpNet;
 
 use super::console_ports::ConsoleStore;
-use super::error::DomainResult;
+use super::error::{DomainResult, Throttled};
 use super::model::{
     Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
     OutboundMessage, Platform, Principal, Scopes,
@@ -318,4 +318,23 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
         name: &str,
         settings: &ChannelSettings,
     ) -> StoreResult<i64>;
+}
+
+/// Request limits per client address and per credential (SPEC §8), checked by the gateway.
+pub trait RequestLimits: Send + Sync {
+    fn admit_address(&self, client: IpAddr) -> Result<(), Throttled>;
+    fn admit_credential(&self, credential_id: i64) -> Result<(), Throttled>;
+}
+
+/// No request limits (the CLI, and a server configured without them).
+pub struct Unlimited;
+
+impl RequestLimits for Unlimited {
+    fn admit_address(&self, _client: IpAddr) -> Result<(), Throttled> {
+        Ok(())
+    }
+
+    fn admit_credential(&self, _credential_id: i64) -> Result<(), Throttled> {
+        Ok(())
+    }
 }

@@ -4,13 +4,14 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use actix_web::web::{Bytes, Payload};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode;
 use serde::Serialize;
 
 use crate::auth::client_addr::client_address;
+use crate::domain::error::Throttled;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params, Reply};
 use crate::doors::AppState;
 use crate::telemetry::{Outcome, RequestId};
@@ -106,6 +107,32 @@ pub fn envelope(result: &DomainResult<Reply>, request_id: Option<&str>) -> Vec<u
     body.unwrap_or_else(|_| br#"{"status":"ERROR","error":"INTERNAL_ERROR"}"#.to_vec())
 }
 
+/// `Retry-After` and the IETF rate-limit headers (draft-ietf-httpapi-ratelimit-headers) for a request
+/// a limit refused: the policy (quota `q` per window `w` seconds) and what is left of it (`r` = 0,
+/// `t` = seconds until the window ends).
+pub fn throttle_headers(res: &mut HttpResponse, t: &Throttled) {
+    let values = [
+        (RETRY_AFTER, t.retry_after_secs.to_string()),
+        (
+            HeaderName::from_static("ratelimit-policy"),
+            format!("\"{}\";q={};w={}", t.policy, t.quota, t.window_secs),
+        ),
+        (HeaderName::from_static("ratelimit"), format!("\"{}\";r=0;t={}", t.policy, t.retry_after_secs)),
+    ];
+    for (name, value) in values {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            res.headers_mut().insert(name, v);
+        }
+    }
+}
+
+/// The headers of a refused request, if a request limit refused it.
+pub fn throttle_headers_of(res: &mut HttpResponse, result: &DomainResult<Reply>) {
+    if let Err(DomainError { throttled: Some(t), .. }) = result {
+        throttle_headers(res, t);
+    }
+}
+
 pub fn request_id(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(|r| r.0.clone())
 }
@@ -131,5 +158,6 @@ pub fn json_response(
     let body = envelope(result, request_id(req).as_deref());
     let mut res = HttpResponse::build(status).content_type("application/json").body(body);
     attach_outcome(&mut res, outcome, result);
+    throttle_headers_of(&mut res, result);
     res
 }

@@ -92,8 +92,11 @@ pub async fn door_call(
                 body["error"].as_str(),
                 Some("MISSING_USER" | "MISSING_PASSWORD" | "INCORRECT_USER_PASSWORD")
             );
-            let want =
-                if door == Door::Basic && auth_error { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+            let want = match (door, body["error"].as_str()) {
+                (Door::Basic, _) if auth_error => StatusCode::UNAUTHORIZED,
+                (Door::Basic, Some("TOO_MANY_REQUESTS")) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::OK,
+            };
             assert_eq!(status, want, "{door:?} {method}: {body}");
             body
         }

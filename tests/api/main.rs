@@ -18,6 +18,7 @@ mod metrics;
 mod oauth;
 mod operating;
 mod plain_wire;
+mod rate_limits;
 mod receiver;
 mod soap;
 mod web;

@@ -55,6 +55,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
             StatusCode::UNAUTHORIZED
         }
         Some(ErrorCode::RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+        Some(ErrorCode::TooManyRequests) => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::OK,
     };
     let mut res = json_response(&req, status, outcome, &result);

@@ -94,8 +94,10 @@ async fn handle(
             return Err(ErrorCode::MalformedRequest.into());
         }
         let params = json_params(&body)?;
+        let client = client_of(&req, &state);
+        state.gateway.admit(client)?;
         let token = bearer(&req).ok_or(ErrorCode::InvalidToken)?;
-        let principal = state.tokens.authenticate(token, client_of(&req, &state)).await?;
+        let principal = state.tokens.authenticate(token, client).await?;
         state.gateway.execute(principal, Some(&class), Some(&method), &params).await
     }
     .await;
@@ -116,7 +118,7 @@ async fn handle(
     if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    if code == Some(ErrorCode::TooManyRequests) {
+    if code == Some(ErrorCode::TooManyRequests) && !res.headers().contains_key(header::RETRY_AFTER) {
         res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     }
     res

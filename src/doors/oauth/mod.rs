@@ -14,7 +14,7 @@ use crate::auth::tokens::keys::Jwk;
 use crate::domain::Params;
 use crate::domain::model::{Principal, Scope};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, decode_component, decode_form, read_body};
+use crate::doors::wire::{client_of, decode_component, decode_form, read_body, throttle_headers};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -63,6 +63,14 @@ fn error_response(e: &OAuthError) -> HttpResponse {
         tracing::error!(%cause, "oauth endpoint failed");
     }
     res
+}
+
+/// The refusal of a request over its client address's limit, if it is.
+fn over_address_limit(state: &AppState, ip: std::net::IpAddr) -> Option<HttpResponse> {
+    let throttled = state.gateway.admit(ip).err()?.throttled?;
+    let mut res = error_response(&OAuthError::TooManyRequests);
+    throttle_headers(&mut res, &throttled);
+    Some(res)
 }
 
 /// The form body (`application/x-www-form-urlencoded` only) and the client's credentials, from
@@ -114,9 +122,12 @@ fn basic_client(value: &str) -> Option<(String, String)> {
         (status = 400, description = "invalid_request, invalid_grant, invalid_scope, unsupported_grant_type", body = OAuthErrorBody),
         (status = 401, description = "invalid_client", body = OAuthErrorBody),
         (status = 403, description = "unauthorized_client: IP_NOT_ALLOWED", body = OAuthErrorBody),
-        (status = 429, description = "too many failed logins", body = OAuthErrorBody)))]
+        (status = 429, description = "too many failed logins, or over a request limit (Retry-After; RateLimit and RateLimit-Policy for a request limit)", body = OAuthErrorBody)))]
 pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     let ip = client_of(&req, &state);
+    if let Some(refusal) = over_address_limit(&state, ip) {
+        return refusal;
+    }
     let outcome = async {
         let (mut params, client) = read_form(&req, payload, &state).await?;
         let request = TokenRequest {
@@ -154,8 +165,11 @@ async fn client_and_token(
               (status = 400, description = "invalid_request: the body is not a form, or token is missing", body = OAuthErrorBody),
               (status = 401, description = "invalid_client", body = OAuthErrorBody),
               (status = 403, description = "unauthorized_client: IP_NOT_ALLOWED", body = OAuthErrorBody),
-              (status = 429, description = "too many failed logins", body = OAuthErrorBody)))]
+              (status = 429, description = "too many failed logins, or over a request limit (Retry-After; RateLimit and RateLimit-Policy for a request limit)", body = OAuthErrorBody)))]
 pub async fn introspect(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(refusal) = over_address_limit(&state, client_of(&req, &state)) {
+        return refusal;
+    }
     let outcome = async {
         let (caller, token) = client_and_token(&req, payload, &state).await?;
         state.tokens.introspect(&caller, &token).await
@@ -173,8 +187,11 @@ pub async fn introspect(req: HttpRequest, payload: web::Payload, state: web::Dat
               (status = 400, description = "invalid_request: the body is not a form, or token is missing", body = OAuthErrorBody),
               (status = 401, description = "invalid_client", body = OAuthErrorBody),
               (status = 403, description = "unauthorized_client: IP_NOT_ALLOWED", body = OAuthErrorBody),
-              (status = 429, description = "too many failed logins", body = OAuthErrorBody)))]
+              (status = 429, description = "too many failed logins, or over a request limit (Retry-After; RateLimit and RateLimit-Policy for a request limit)", body = OAuthErrorBody)))]
 pub async fn revoke(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(refusal) = over_address_limit(&state, client_of(&req, &state)) {
+        return refusal;
+    }
     let outcome = async {
         let (caller, token) = client_and_token(&req, payload, &state).await?;
         state.tokens.revoke(&caller, &token).await

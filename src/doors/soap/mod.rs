@@ -14,7 +14,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::domain::operation::Operation;
 use crate::domain::{Call, DomainError, Reply};
 use crate::doors::AppState;
-use crate::doors::wire::{attach_outcome, client_of, read_body, request_id};
+use crate::doors::wire::{attach_outcome, client_of, read_body, request_id, throttle_headers_of};
 use crate::telemetry::Outcome;
 use envelope::{SoapVersion, version_of_content_type};
 
@@ -66,5 +66,6 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
     };
     let mut res = HttpResponse::build(status).content_type(render::content_type(version)).body(body);
     attach_outcome(&mut res, outcome, &result);
+    throttle_headers_of(&mut res, &result);
     res
 }

@@ -4,7 +4,6 @@
 //! through the gateway like any platform's; what the business sends through any door is pushed to the
 //! open page, which marks it `delivered`, and `read` once shown.
 
-mod limits;
 pub mod stream;
 pub mod visitor;
 
@@ -13,14 +12,15 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+pub use crate::auth::rate::RateLimit;
 use crate::config::WebchatSettings;
+use crate::domain::error::Throttled;
 use crate::domain::model::{ChannelConfig, InboundMessage, MessageStatus, Platform};
 use crate::domain::reply::MessageView;
 use crate::domain::values::MAX_MESSAGE_CHARS;
 use crate::doors::AppState;
-use crate::doors::wire::client_of;
+use crate::doors::wire::{client_of, throttle_headers};
 use crate::web as pages;
-pub use limits::RateLimit;
 
 /// The counters of those limits (at most 100,000 keys each).
 pub struct WebchatLimits {
@@ -32,9 +32,9 @@ pub struct WebchatLimits {
 impl WebchatLimits {
     pub fn new(s: &WebchatSettings) -> Self {
         Self {
-            per_visitor: RateLimit::new(s.messages_per_visitor_per_minute, 100_000),
-            per_address: RateLimit::new(s.messages_per_address_per_minute, 100_000),
-            sessions: RateLimit::new(s.sessions_per_address_per_minute, 100_000),
+            per_visitor: RateLimit::per_minute("visitor", s.messages_per_visitor_per_minute, 100_000),
+            per_address: RateLimit::per_minute("address", s.messages_per_address_per_minute, 100_000),
+            sessions: RateLimit::per_minute("sessions", s.sessions_per_address_per_minute, 100_000),
         }
     }
 }
@@ -206,10 +206,10 @@ async fn session(
     with_cors(res, origin)
 }
 
-fn too_many(wait: u64) -> HttpResponse {
-    HttpResponse::TooManyRequests()
-        .insert_header((header::RETRY_AFTER, wait.to_string()))
-        .json(json!({"error": "TOO_MANY_REQUESTS"}))
+fn too_many(throttled: Throttled) -> HttpResponse {
+    let mut res = HttpResponse::TooManyRequests().json(json!({"error": "TOO_MANY_REQUESTS"}));
+    throttle_headers(&mut res, &throttled);
+    res
 }
 
 /// The channel, the visitor (checked against its token) and the CORS origin of an API request.
