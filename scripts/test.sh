@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command. Installs what the suite needs beyond cargo when it is missing — xmllint
 # (libxml2-utils) to validate SOAP messages against the WSDL's schema, Python zeep to consume the WSDL
-# and node-soap as real SOAP toolkits, standardwebhooks to verify webhook signatures as receivers do, PyJWT to verify access tokens with a JOSE library independent of
+# and node-soap as real SOAP toolkits, standardwebhooks to verify webhook signatures as receivers do, prometheus-client to parse /metrics as a scraper does, schemathesis to test the served OpenAPI document, PyJWT to verify access tokens with a JOSE library independent of
 # ours, and Chromium with playwright-core to click through Swagger UI — then runs the integration suite. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,9 +18,9 @@ if [ ! -d tests/clients/node_modules/playwright-core ] || [ ! -d tests/clients/n
   echo "installing playwright-core (drives Debian's chromium; downloads no browser) and node-soap…" >&2
   npm install --prefix tests/clients --no-save --no-audit --no-fund playwright-core@1.64.1 soap@1.13.0 >/dev/null
 fi
-if ! python3 -c 'import zeep, jwt, cryptography, standardwebhooks, prometheus_client' >/dev/null 2>&1; then
-  echo "installing zeep, PyJWT, cryptography, standardwebhooks, prometheus-client…" >&2
-  python3 -m pip install -q --disable-pip-version-check zeep pyjwt cryptography standardwebhooks prometheus-client
+if ! python3 -c 'import zeep, jwt, cryptography, standardwebhooks, prometheus_client, schemathesis' >/dev/null 2>&1; then
+  echo "installing zeep, PyJWT, cryptography, standardwebhooks, prometheus-client, schemathesis…" >&2
+  python3 -m pip install -q --disable-pip-version-check zeep pyjwt cryptography standardwebhooks prometheus-client schemathesis==4.32.5
 fi
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then

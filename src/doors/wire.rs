@@ -4,8 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
-use actix_web::web::{Bytes, Payload};
+use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
+use actix_web::web::{self, Bytes, Payload};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode;
 use serde::Serialize;
@@ -15,6 +15,14 @@ use crate::domain::error::Throttled;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params, Reply};
 use crate::doors::AppState;
 use crate::telemetry::{Outcome, RequestId};
+
+/// A resource at `path` that answers `405 Method Not Allowed` with `Allow: allow` for every method it
+/// has no route for (rather than 404, which would say the path does not exist).
+pub fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        HttpResponse::MethodNotAllowed().insert_header((ALLOW, allow)).finish()
+    }))
+}
 
 /// The client address by the trusted-proxy rules of the configuration.
 pub fn client_of(req: &HttpRequest, state: &AppState) -> IpAddr {

@@ -6,6 +6,7 @@ mod soap_client;
 mod auth;
 mod basic;
 mod cli;
+mod contract;
 mod delivery;
 mod doors;
 mod errors;

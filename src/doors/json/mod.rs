@@ -12,11 +12,11 @@ use serde_json::Value;
 use crate::domain::operation::Operation;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, json_response, read_body};
+use crate::doors::wire::{client_of, json_response, read_body, resource};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/json/{class}/{method}", web::post().to(handle));
+    cfg.service(resource("/api/json/{class}/{method}", "POST").route(web::post().to(handle)));
 }
 
 /// A JSON object's members as parameters: strings as they are, numbers and booleans as text, arrays and
@@ -29,16 +29,69 @@ fn json_params(body: &[u8]) -> DomainResult<Params> {
     let object: serde_json::Map<String, Value> =
         serde_json::from_slice(body).map_err(|_| DomainError::new(ErrorCode::MalformedRequest))?;
     for (name, value) in object {
-        let text = match value {
-            Value::Null => continue,
-            Value::String(s) => s,
-            Value::Bool(b) => b.to_string(),
-            Value::Number(n) => n.to_string(),
-            other => other.to_string(),
-        };
-        params.insert_first(&name, text);
+        if let Some(text) = param_text(&name, value)? {
+            params.insert_first(&name, text);
+        }
     }
     Ok(params)
+}
+
+/// The parameters that take more than text, and the JSON types each accepts besides a string (the
+/// OpenAPI document says the same). Any parameter may be a string or `null` (= not given).
+const INTEGER_PARAMS: [&str; 8] = [
+    "platformid",
+    "destination",
+    "messageid",
+    "before",
+    "limit",
+    "webhookid",
+    "deliveryid",
+    "invalidationtime",
+];
+const BOOLEAN_PARAMS: [&str; 1] = ["markread"];
+const ARRAY_PARAMS: [&str; 2] = ["messages", "events"];
+const OBJECT_PARAMS: [&str; 1] = ["headers"];
+
+/// A JSON value as the parameter text the domain reads; a known parameter given a JSON type it does
+/// not take (an object as `destination`, `true` as `limit`, 1.5 as an id) is `INCORRECT_PARAM`, not
+/// silently turned into text. Unknown names are ignored whatever they hold.
+fn param_text(name: &str, value: Value) -> DomainResult<Option<String>> {
+    let lower = name.to_ascii_lowercase();
+    let takes = |list: &[&str]| list.contains(&lower.as_str());
+    let text = match value {
+        Value::Null => return Ok(None),
+        Value::String(s) => return Ok(Some(s)),
+        Value::Number(n) if takes(&INTEGER_PARAMS) => integer_text(&n),
+        Value::Bool(b) if takes(&BOOLEAN_PARAMS) => Some(b.to_string()),
+        v @ Value::Array(_) if takes(&ARRAY_PARAMS) => Some(v.to_string()),
+        v @ Value::Object(_) if takes(&OBJECT_PARAMS) => Some(v.to_string()),
+        _ => None,
+    };
+    match (text, known_param(&lower)) {
+        (Some(t), _) => Ok(Some(t)),
+        (None, Some(param)) => Err(DomainError::incorrect(param)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// An integral JSON number as digits (`944.0` is the integer 944, as JSON Schema counts it; one too
+/// large for an id is then simply not found).
+fn integer_text(n: &serde_json::Number) -> Option<String> {
+    if n.is_i64() || n.is_u64() {
+        return Some(n.to_string());
+    }
+    let f = n.as_f64()?;
+    (f.is_finite() && f.fract() == 0.0).then(|| format!("{f:.0}"))
+}
+
+/// The parameter's name as the domain spells it, if the domain reads it.
+fn known_param(name: &str) -> Option<&'static str> {
+    const OTHERS: [&str; 7] = ["platform", "message", "type", "fileurl", "thumburl", "idempotencykey", "url"];
+    [&INTEGER_PARAMS[..], &BOOLEAN_PARAMS, &ARRAY_PARAMS, &OBJECT_PARAMS, &OTHERS]
+        .into_iter()
+        .flatten()
+        .find(|p| **p == name)
+        .copied()
 }
 
 fn is_json(req: &HttpRequest) -> bool {

@@ -18,11 +18,51 @@ use crate::doors::wire::{client_of, decode_component, decode_form, read_body, th
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/oauth/token", web::post().to(token))
-        .route("/oauth/introspect", web::post().to(introspect))
-        .route("/oauth/revoke", web::post().to(revoke))
-        .route("/oauth/jwks.json", web::get().to(jwks))
-        .route("/.well-known/oauth-authorization-server", web::get().to(metadata));
+    cfg.service(endpoint("/oauth/token", "POST").route(web::post().to(token)))
+        .service(endpoint("/oauth/introspect", "POST").route(web::post().to(introspect)))
+        .service(endpoint("/oauth/revoke", "POST").route(web::post().to(revoke)))
+        .service(endpoint("/oauth/jwks.json", "GET").route(web::get().to(jwks)))
+        .service(endpoint("/.well-known/oauth-authorization-server", "GET").route(web::get().to(metadata)));
+}
+
+/// An endpoint that answers other methods `405` with `Allow` and an RFC 6749 error body.
+fn endpoint(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        let body =
+            OAuthErrorBody { error: "invalid_request", error_description: Some(format!("use {allow}")) };
+        let mut res = json_no_store(StatusCode::METHOD_NOT_ALLOWED, &body, "METHOD_NOT_ALLOWED");
+        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        res
+    }))
+}
+
+/// The `/oauth/token` form (RFC 6749 §4.4, §6; §4.3 when the password grant is on).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenForm {
+    /// `client_credentials`, `refresh_token`, or `password` when enabled.
+    grant_type: String,
+    /// Space-separated subset of the credential's scopes.
+    scope: Option<String>,
+    refresh_token: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    /// `client_secret_post`; or the Authorization: Basic header.
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The `/oauth/introspect` and `/oauth/revoke` form (RFC 7662, RFC 7009).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenParamForm {
+    /// An access or refresh token.
+    #[schema(min_length = 1)]
+    token: String,
+    token_type_hint: Option<String>,
+    /// `client_secret_post`; or the Authorization: Basic header.
+    client_id: Option<String>,
+    client_secret: Option<String>,
 }
 
 /// RFC 6749 §5.2 error body.
@@ -116,7 +156,7 @@ fn basic_client(value: &str) -> Option<(String, String)> {
 }
 
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "grant_type=client_credentials (client by Basic or client_id/client_secret), optional scope; grant_type=refresh_token with refresh_token; grant_type=password with username/password when enabled"),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded", description = "grant_type=client_credentials (client by Basic or client_id/client_secret), optional scope; grant_type=refresh_token with refresh_token; grant_type=password with username/password when enabled"),
     responses(
         (status = 200, description = "An access token (RFC 6749 §5.1)", body = crate::auth::tokens::grants::TokenResponse),
         (status = 400, description = "invalid_request, invalid_grant, invalid_scope, unsupported_grant_type", body = OAuthErrorBody),
@@ -160,7 +200,7 @@ async fn client_and_token(
 }
 
 #[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "token (an access or refresh token); client authentication as for /oauth/token"),
+    request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded", description = "token (an access or refresh token); client authentication as for /oauth/token"),
     responses((status = 200, description = "RFC 7662: {\"active\":false} for anything not valid now or not of the caller's account", body = crate::auth::tokens::grants::Introspection),
               (status = 400, description = "invalid_request: the body is not a form, or token is missing", body = OAuthErrorBody),
               (status = 401, description = "invalid_client", body = OAuthErrorBody),
@@ -182,7 +222,7 @@ pub async fn introspect(req: HttpRequest, payload: web::Payload, state: web::Dat
 }
 
 #[utoipa::path(post, path = "/oauth/revoke", tag = "oauth",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "token (an access or refresh token); client authentication as for /oauth/token"),
+    request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded", description = "token (an access or refresh token); client authentication as for /oauth/token"),
     responses((status = 200, description = "RFC 7009: revoked, or never valid"),
               (status = 400, description = "invalid_request: the body is not a form, or token is missing", body = OAuthErrorBody),
               (status = 401, description = "invalid_client", body = OAuthErrorBody),

@@ -7,12 +7,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::domain::{Call, ErrorCode};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, json_response, query_and_form, read_body};
+use crate::doors::wire::{client_of, json_response, query_and_form, read_body, resource};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     for path in ["/api/http/", "/api/http"] {
-        cfg.route(path, web::get().to(handle)).route(path, web::post().to(handle));
+        cfg.service(resource(path, "GET, POST").route(web::get().to(handle)).route(web::post().to(handle)));
     }
 }
 

@@ -8,6 +8,8 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+mod exact;
+
 use crate::doors::json::schema::*;
 use crate::doors::oauth;
 
@@ -159,10 +161,10 @@ json_method!(
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct DoorQuery {
-    /// `chat` or `webhook`
-    class: String,
+    /// `chat` or `webhook` (every outcome, a missing class or method included, is in the envelope)
+    class: Option<String>,
     /// e.g. `getchatchannels`, `sendmessage`, … (the JSON door's paths list them all)
-    method: String,
+    method: Option<String>,
     /// The method's parameters, as in the JSON door's request bodies (`platform`, `platformid`,
     /// `destination`, `message`, …); `messages` of `sendmessages` is a JSON array as text.
     #[param(style = Form, explode, value_type = Object)]
@@ -174,9 +176,9 @@ struct DoorQuery {
 #[allow(dead_code)]
 struct PlainCredentials {
     /// Account or access login.
-    user: String,
+    user: Option<String>,
     /// Its password or secret.
-    password: String,
+    password: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/http/", tag = "plain", summary = "The plain door (Afilnet-compatible)",
@@ -186,6 +188,42 @@ struct PlainCredentials {
               (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope)))]
 #[allow(dead_code)]
 fn plain_door() {}
+
+/// A plain-door call as an `application/x-www-form-urlencoded` body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct DoorForm {
+    /// `chat` or `webhook`
+    class: Option<String>,
+    /// e.g. `getchatchannels`
+    method: Option<String>,
+    /// Plain door only: the account or access login.
+    user: Option<String>,
+    /// Plain door only: its password or secret.
+    password: Option<String>,
+    /// The method's parameters, each a form field (`platform`, `platformid`, `destination`, …).
+    #[schema(value_type = Option<Object>)]
+    parameters: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/http/", tag = "plain", summary = "The plain door, with a form body",
+    description = "The same call as GET with the parameters in an application/x-www-form-urlencoded body (body values win over the query string).",
+    request_body(content = DoorForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The SUCCESS/ERROR envelope", body = ErrorEnvelope),
+              (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope)))]
+#[allow(dead_code)]
+fn plain_door_post() {}
+
+#[utoipa::path(post, path = "/api/basic/", tag = "basic", summary = "The Basic door, with a form body",
+    description = "As GET, with the parameters in an application/x-www-form-urlencoded body; credentials only in Authorization: Basic.",
+    request_body(content = DoorForm, content_type = "application/x-www-form-urlencoded"),
+    security(("basic" = [])),
+    responses((status = 200, description = "The SUCCESS/ERROR envelope", body = ErrorEnvelope),
+              (status = 401, description = "MISSING_USER, MISSING_PASSWORD, INCORRECT_USER_PASSWORD", body = ErrorEnvelope),
+              (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope),
+              (status = 429, description = "TOO_MANY_REQUESTS (Retry-After, RateLimit, RateLimit-Policy)", body = ErrorEnvelope)))]
+#[allow(dead_code)]
+fn basic_door_post() {}
 
 #[utoipa::path(get, path = "/api/basic/", tag = "basic", summary = "The Basic door",
     description = "As the plain door, with the credentials only in Authorization: Basic. Credential errors are 401 with WWW-Authenticate: Basic realm=\"chatgate\".",
@@ -228,7 +266,7 @@ impl Modify for Security {
     paths(
         getchatchannels, sendmessage, sendfile, getchats, getmessages, getunreadmessages, sendmessages,
         getmessagestatus, markread, setwebhook, getwebhooks, deletewebhook, getdeliveries, redeliver,
-        plain_door, basic_door,
+        plain_door, plain_door_post, basic_door, basic_door_post,
         oauth::token, oauth::introspect, oauth::revoke, oauth::jwks, oauth::metadata
     ),
     modifiers(&Security),
@@ -241,13 +279,15 @@ impl Modify for Security {
 )]
 pub struct ApiDoc;
 
-/// The document as served and checked in.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The document as served and checked in: utoipa's, with the rules it cannot derive (`exact`).
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    exact::refine(&mut doc);
+    doc
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi())).route(
+    cfg.service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi())).route(
         "/docs",
         web::get().to(|| async {
             HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
