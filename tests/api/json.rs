@@ -245,3 +245,26 @@ async fn introspect_and_revoke_document_the_400_they_answer_for_a_body_that_is_n
         assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_request");
     }
 }
+
+#[tokio::test]
+async fn a_method_a_path_does_not_take_is_405_with_allow() {
+    let app = spawn_app().await;
+    let call = |method: reqwest::Method, path: &str| {
+        app.client.request(method, format!("{}{path}", app.address)).send()
+    };
+    let res = call(reqwest::Method::GET, "/oauth/token").await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["allow"], "POST");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body, json!({"error": "invalid_request", "error_description": "use POST"}));
+    for (method, path, allow) in [
+        (reqwest::Method::PUT, "/api/json/chat/getchats", "POST"),
+        (reqwest::Method::DELETE, "/api/http/", "GET, POST"),
+        (reqwest::Method::PATCH, "/api/basic/", "GET, POST"),
+        (reqwest::Method::POST, "/oauth/jwks.json", "GET"),
+    ] {
+        let res = call(method.clone(), path).await.unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+    }
+}
