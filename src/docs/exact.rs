@@ -99,7 +99,12 @@ fn rule(schema: &str, prop: &str, required: bool) -> Option<Value> {
         }),
         "message" => {
             let min = if schema == "SendMessageRequest" { 1 } else { 0 };
-            json!({"type": types(&["string"], required), "minLength": min, "maxLength": MAX_MESSAGE_CHARS})
+            json!({
+                "type": types(&["string"], required),
+                "minLength": min,
+                "maxLength": MAX_MESSAGE_CHARS,
+                "pattern": "^[^\\u0000]*$",
+            })
         }
         "limit" => json!({
             "type": types(&["integer", "string"], required),

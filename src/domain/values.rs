@@ -74,9 +74,21 @@ pub fn destination(params: &Params, platform: Platform) -> DomainResult<String> 
     })
 }
 
-/// Message text: 1 to 4096 characters (Unicode scalar values), any script.
+/// Whether text can be stored: no NUL, which neither engine's text type holds (PostgreSQL refuses
+/// U+0000 outright). Every other character, control characters such as newlines included, is kept.
+pub fn storable(value: &str) -> bool {
+    !value.contains('\0')
+}
+
+/// Text received from a platform, made storable (a NUL becomes U+FFFD) rather than refused: the
+/// platform would only send it again.
+pub fn storable_received(value: &str) -> String {
+    value.replace('\0', "\u{FFFD}")
+}
+
+/// Message text: 1 to 4096 characters (Unicode scalar values), any script, no NUL.
 pub fn text(value: &str) -> DomainResult<String> {
-    if value.chars().count() > MAX_MESSAGE_CHARS {
+    if value.chars().count() > MAX_MESSAGE_CHARS || !storable(value) {
         return Err(DomainError::incorrect("message"));
     }
     Ok(value.to_string())

@@ -15,4 +15,7 @@ mod state;
 pub mod webchat;
 pub mod wire;
 
+#[cfg(test)]
+mod generated_inputs;
+
 pub use state::AppState;

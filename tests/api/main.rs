@@ -11,6 +11,7 @@ mod delivery;
 mod doors;
 mod errors;
 mod fakes;
+mod hostile;
 mod inbound;
 mod instances;
 mod json;

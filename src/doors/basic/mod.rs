@@ -20,7 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// (login, secret) from the header; `None` parts when absent. An undecodable header is malformed.
-fn basic_credentials(req: &HttpRequest) -> DomainResult<(Option<String>, Option<String>)> {
+pub(crate) fn basic_credentials(req: &HttpRequest) -> DomainResult<(Option<String>, Option<String>)> {
     let Some(value) = req.headers().get(AUTHORIZATION) else { return Ok((None, None)) };
     let malformed = || ErrorCode::MalformedRequest.into();
     let value = value.to_str().map_err(|_| malformed())?;

@@ -171,7 +171,10 @@ async fn answer_as_operator(signed: &Signed, q: &ChatQuery, text: &str, state: &
         return failure(&DomainError::param(ErrorCode::ChannelNotFound, "platformid"));
     };
     let chars = text.trim().chars().count();
-    if chars == 0 || chars > crate::domain::values::MAX_MESSAGE_CHARS {
+    if chars == 0
+        || chars > crate::domain::values::MAX_MESSAGE_CHARS
+        || !crate::domain::values::storable(&text)
+    {
         return failure(&DomainError::incorrect("message"));
     }
     let m = InboundMessage {

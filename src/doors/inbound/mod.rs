@@ -6,8 +6,8 @@
 //! anything else for days.
 
 pub mod media;
-mod telegram;
-mod whatsapp;
+pub(crate) mod telegram;
+pub(crate) mod whatsapp;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};

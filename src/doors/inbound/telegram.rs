@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::media::MediaRef;
 use super::{Received, Refusal, answer, body, channel_of, same_secret, store_received};
 use crate::domain::model::{FileType, Platform};
+use crate::domain::values::storable_received;
 use crate::doors::AppState;
 
 /// Updates are small (a message is at most 4096 characters); anything bigger is not Telegram.
@@ -51,7 +52,7 @@ pub fn parse_update(update: &Value) -> Result<Option<Received>, Refusal> {
         .or_else(|| message.get("caption"))
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty())
-        .map(str::to_string);
+        .map(storable_received);
     let file = file_of(message);
     if text.is_none() && file.is_none() {
         return Ok(None);

@@ -11,6 +11,7 @@ use sha2::Sha256;
 use super::media::{MediaRef, vcard};
 use super::{Received, Refusal, answer, body, channel_of, same_secret, store_received};
 use crate::domain::model::{FileType, MessageStatus, Platform};
+use crate::domain::values::storable_received;
 use crate::doors::AppState;
 
 /// Meta sends up to 3 MB per notification.
@@ -117,7 +118,7 @@ pub fn parse_notification(n: &Value) -> Result<(Vec<Received>, Vec<StatusChange>
 }
 
 fn message(m: &Value) -> Option<Received> {
-    let s = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let s = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(storable_received);
     let from = s(m, "/from")?;
     let id = s(m, "/id")?;
     let kind = s(m, "/type").unwrap_or_default();

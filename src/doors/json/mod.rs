@@ -21,7 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// A JSON object's members as parameters: strings as they are, numbers and booleans as text, arrays and
 /// objects (the bulk `messages`) as JSON text; `null` counts as absent. An empty body is `{}`.
-fn json_params(body: &[u8]) -> DomainResult<Params> {
+pub(crate) fn json_params(body: &[u8]) -> DomainResult<Params> {
     let mut params = Params::new();
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(params);

@@ -3,7 +3,7 @@
 //! (`SOAPAction` is not consulted). Errors are SOAP faults: 1.1 always HTTP 500; 1.2 400 for Sender
 //! faults and 500 for Receiver faults.
 
-mod envelope;
+pub(crate) mod envelope;
 mod render;
 pub mod wsdl;
 

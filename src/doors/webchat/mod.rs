@@ -17,7 +17,7 @@ use crate::config::WebchatSettings;
 use crate::domain::error::Throttled;
 use crate::domain::model::{ChannelConfig, InboundMessage, MessageStatus, Platform};
 use crate::domain::reply::MessageView;
-use crate::domain::values::MAX_MESSAGE_CHARS;
+use crate::domain::values::{self, MAX_MESSAGE_CHARS};
 use crate::doors::AppState;
 use crate::doors::wire::{client_of, throttle_headers};
 use crate::web as pages;
@@ -295,7 +295,7 @@ async fn send(
     };
     let text = message.unwrap_or_default();
     let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
+    if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS || !values::storable(text) {
         return HttpResponse::BadRequest().json(json!({"error": "INCORRECT_PARAM", "param": "message"}));
     }
     let limits = &state.webchat_limits;
