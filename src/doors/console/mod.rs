@@ -173,7 +173,7 @@ async fn answer_as_operator(signed: &Signed, q: &ChatQuery, text: &str, state: &
     let chars = text.trim().chars().count();
     if chars == 0
         || chars > crate::domain::values::MAX_MESSAGE_CHARS
-        || !crate::domain::values::storable(&text)
+        || !crate::domain::values::storable(text)
     {
         return failure(&DomainError::incorrect("message"));
     }
