@@ -1,6 +1,7 @@
 //! Logging: a tracing subscriber, and one log line per request with door, class, method, outcome
-//! code, latency and request id. Only the path is logged, never the query string (it may hold a
-//! password), and never a header or body.
+//! code, latency and request id. Of the URL only the route that matched is logged (e.g.
+//! `/api/json/{class}/{method}`), never the path as sent, the query string, a header or a body: any of
+//! them may hold a password (`/api/http&user=acme&password=…` is a 404 whose path does).
 
 use std::time::Instant;
 
@@ -46,15 +47,6 @@ pub struct Outcome {
     pub internal: Option<String>,
 }
 
-/// The path as logged: a received file's URL is a capability (whoever has it may fetch the file), so
-/// its token is left out.
-fn loggable_path(path: &str) -> String {
-    match path.strip_prefix("/media/") {
-        Some(_) => "/media/…".to_string(),
-        None => path.to_string(),
-    }
-}
-
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -63,8 +55,8 @@ pub async fn log_requests(
     let id = RequestId::new();
     req.extensions_mut().insert(id.clone());
     let http_method = req.method().clone();
-    let path = loggable_path(req.path());
     let mut res = next.call(req).await?;
+    let route = res.request().match_pattern().unwrap_or_else(|| "(no route)".to_string());
     if let Ok(v) = HeaderValue::from_str(&id.0) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
     }
@@ -82,7 +74,7 @@ pub async fn log_requests(
     tracing::info!(
         request_id = %id.0,
         http_method = %http_method,
-        path = %path,
+        route = %route,
         status,
         door = outcome.door,
         class = outcome.class.as_deref().unwrap_or(""),

@@ -22,6 +22,7 @@ mod operating;
 mod plain_wire;
 mod rate_limits;
 mod receiver;
+mod secrets;
 mod soap;
 mod web;
 mod webhooks;
