@@ -33,6 +33,36 @@ pub struct Application {
     core: Core,
     tokens: Arc<TokenService>,
     live: Arc<Live>,
+    background: Background,
+    shutdown_timeout: Duration,
+}
+
+/// The workers that hold claims in the database, stopped at shutdown so that they finish or give back
+/// what they hold.
+#[derive(Default)]
+struct Background {
+    delivery: Option<Arc<Worker>>,
+    webhooks: Option<webhooks::SenderHandle>,
+}
+
+impl Background {
+    /// Both at once, bounded by `deadline`; false if something was still held then.
+    async fn stop(self, deadline: tokio::time::Instant) -> bool {
+        let delivery = async {
+            match &self.delivery {
+                Some(w) => w.stop(deadline).await,
+                None => true,
+            }
+        };
+        let webhooks = async {
+            match self.webhooks {
+                Some(h) => h.stop(deadline).await,
+                None => true,
+            }
+        };
+        let (a, b) = tokio::join!(delivery, webhooks);
+        a && b
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,8 +118,9 @@ impl Application {
         let auth: Arc<dyn AccountCache> = core.auth.clone();
         let channels: Arc<dyn AccountCache> = gateway.channels().clone();
         let mut caches = vec![Arc::downgrade(&auth), Arc::downgrade(&channels)];
+        let mut background = Background::default();
         if settings.delivery.enabled {
-            let worker: Arc<dyn AccountCache> = Worker::start(
+            let worker = Worker::start(
                 store.clone(),
                 connectors.clone(),
                 settings.connectors.clone(),
@@ -97,7 +128,9 @@ impl Application {
                 store.outbox_signal(),
                 metrics.clone(),
             );
-            caches.push(Arc::downgrade(&worker));
+            let cache: Arc<dyn AccountCache> = worker.clone();
+            caches.push(Arc::downgrade(&cache));
+            background.delivery = Some(worker);
         }
         watch_account_changes(store.clone(), caches, poll);
         if settings.webhooks.enabled {
@@ -162,7 +195,8 @@ impl Application {
         .listen(listener)
         .map_err(listen_err)?
         .run();
-        Ok(Self { port, server, core, tokens, live })
+        let shutdown_timeout = Duration::from_secs(shutdown_timeout);
+        Ok(Self { port, server, core, tokens, live, background, shutdown_timeout })
     }
 
     pub fn port(&self) -> u16 {
@@ -195,20 +229,38 @@ impl Application {
         self.server.await
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops gracefully (SPEC §8): no new connections, requests in
-    /// flight get up to `shutdown_timeout_secs` to finish, then the process returns (exit 0). A second
-    /// signal meanwhile exits at once (status 1).
+    /// Serves until SIGTERM or SIGINT, then stops gracefully (SPEC §8): no new connections; requests in
+    /// flight, and the workers (which finish their sends and give back their other claims), get up to
+    /// `shutdown_timeout_secs` from the signal; then the process returns (exit 0). A second signal
+    /// meanwhile exits at once (status 1).
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let (timeout, background) = (self.shutdown_timeout, self.background);
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel();
+        let signal = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = signal.clone();
         tokio::spawn(async move {
             signalled().await;
-            tracing::info!("stopping: no new connections; requests in flight may finish");
+            seen.store(true, std::sync::atomic::Ordering::Release);
+            let deadline = tokio::time::Instant::now() + timeout;
+            tracing::info!("stopping: no new connections; requests in flight and workers may finish");
             tokio::spawn(handle.stop(true));
-            signalled().await;
-            tracing::warn!("second signal: exiting at once");
-            std::process::exit(1);
+            tokio::spawn(async {
+                signalled().await;
+                tracing::warn!("second signal: exiting at once");
+                std::process::exit(1);
+            });
+            let _ = stopped_tx.send(background.stop(deadline).await);
         });
-        self.server.await
+        let served = self.server.await;
+        // The server stopped; if a signal stopped it, the workers' stop (bounded by the same deadline)
+        // is awaited too.
+        if signal.load(std::sync::atomic::Ordering::Acquire)
+            && let Ok(false) = stopped_rx.await
+        {
+            tracing::warn!("workers still held claims at the deadline; those wait out their lease");
+        }
+        served
     }
 }
 

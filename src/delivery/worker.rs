@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use moka::sync::Cache;
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 use super::DeliverySettings;
@@ -38,6 +38,8 @@ pub struct Worker {
     /// The earliest retry this process scheduled (Unix ms; `i64::MAX` = none).
     next_retry: AtomicI64,
     metrics: Arc<Metrics>,
+    /// Set at shutdown: claim nothing more, and give back what has not started sending.
+    stopping: watch::Sender<bool>,
 }
 
 fn now_ms() -> i64 {
@@ -76,6 +78,7 @@ impl Worker {
             records,
             wake,
             metrics,
+            stopping: watch::Sender::new(false),
         });
         let weak = Arc::downgrade(&worker);
         tokio::spawn(recorder::run(store, rx, move |batch| {
@@ -102,10 +105,17 @@ impl Worker {
         let poll = Duration::from_millis(self.settings.poll_ms.max(10));
         let lease_ms = (self.settings.lease_secs.max(1) * 1000) as i64;
         let max_held = self.settings.max_held.max(1) as usize;
+        let mut stopping = self.stopping.subscribe();
         loop {
+            if *stopping.borrow() {
+                return;
+            }
             let room = max_held.saturating_sub(self.held.load(Ordering::Acquire));
             if room == 0 {
-                self.freed.notified().await;
+                tokio::select! {
+                    _ = self.freed.notified() => {}
+                    _ = stopping.changed() => {}
+                }
                 continue;
             }
             let want = room.min(self.settings.batch.max(1) as usize);
@@ -134,6 +144,7 @@ impl Worker {
                 _ = self.wake.notified() => {}
                 _ = self.freed.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
+                _ = stopping.changed() => {}
             }
         }
     }
@@ -216,7 +227,9 @@ impl Worker {
                 // Too long to wait under this lease: give the entry back, due when its turn comes.
                 return (DeliveryResult::Retry { at: instant_ms(at), error: None }, None);
             }
-            tokio::time::sleep_until(at).await;
+            if !self.until_or_stopped(tokio::time::sleep_until(at)).await {
+                return (released(), None);
+            }
             if self.throttle.paused_until(job.channel_id, Instant::now()).is_none() {
                 break;
             }
@@ -225,12 +238,15 @@ impl Worker {
             return (end, None);
         }
         let channel_slots = self.throttle.in_flight(job.channel_id, limits);
-        let Ok(_channel_slot) = channel_slots.acquire_owned().await else {
-            return (DeliveryResult::Retry { at: now_ms(), error: None }, None);
+        let Some(Ok(_channel_slot)) = self.or_stopped(channel_slots.acquire_owned()).await else {
+            return (released(), None);
         };
-        let Ok(slot) = self.slots.clone().acquire_owned().await else {
-            return (DeliveryResult::Retry { at: now_ms(), error: None }, None);
+        let Some(Ok(slot)) = self.or_stopped(self.slots.clone().acquire_owned()).await else {
+            return (released(), None);
         };
+        if *self.stopping.borrow() {
+            return (released(), Some(slot));
+        }
         let result = match self.connectors.send(&config.settings, job).await {
             SendOutcome::Accepted { platform_message_id } => DeliveryResult::Sent { platform_message_id },
             SendOutcome::Refused { reason } => DeliveryResult::Failed { reason },
@@ -248,10 +264,48 @@ impl Worker {
         (result, Some(slot))
     }
 
+    /// `f`'s output, or `None` if the worker is told to stop first.
+    async fn or_stopped<T>(&self, f: impl std::future::Future<Output = T>) -> Option<T> {
+        let mut stopping = self.stopping.subscribe();
+        if *stopping.borrow_and_update() {
+            return None;
+        }
+        tokio::select! {
+            out = f => Some(out),
+            _ = stopping.wait_for(|s| *s) => None,
+        }
+    }
+
+    /// Whether `f` finished before the worker was told to stop.
+    async fn until_or_stopped(&self, f: impl std::future::Future<Output = ()>) -> bool {
+        self.or_stopped(f).await.is_some()
+    }
+
+    /// Shutdown (SPEC §8): claims nothing more; entries not yet being sent are given back at once (due
+    /// now, for whichever instance runs next); sends in flight finish and their outcomes are committed.
+    /// Returns when nothing is held, or at `deadline` (what is still held then waits out its lease).
+    pub async fn stop(&self, deadline: Instant) -> bool {
+        self.stopping.send_replace(true);
+        loop {
+            let freed = self.freed.notified();
+            if self.held.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return self.held.load(Ordering::Acquire) == 0;
+            }
+        }
+    }
+
     fn backoff(&self, attempts: i64) -> Duration {
         let ms = crate::retry::backoff_ms(self.settings.retry_base_ms, self.settings.retry_max_ms, attempts);
         Duration::from_millis(ms)
     }
+}
+
+/// An entry given back unsent at shutdown: due again now.
+fn released() -> DeliveryResult {
+    DeliveryResult::Retry { at: now_ms(), error: None }
 }
 
 impl AccountCache for Worker {

@@ -15,7 +15,7 @@ mod sweep;
 
 use serde::{Deserialize, Serialize};
 
-pub use sender::Sender;
+pub use sender::{Sender, SenderHandle};
 pub use sweep::start_sweep;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::attempt::{Target, attempt};
@@ -32,6 +32,24 @@ pub struct Sender {
     /// Told of new deliveries, so that jobs with free slots claim them at once.
     news: Arc<Notify>,
     metrics: Arc<Metrics>,
+    /// True once the process is stopping: finish what runs, take nothing new, give the webhooks back.
+    stopping: watch::Receiver<bool>,
+}
+
+/// The running sender, to stop it at shutdown.
+pub struct SenderHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SenderHandle {
+    /// Shutdown (SPEC §8): requests in flight finish and are recorded, nothing more is sent, and every
+    /// webhook's lease is given back, so another instance takes over at once. Returns false if that did
+    /// not happen by `deadline`.
+    pub async fn stop(self, deadline: tokio::time::Instant) -> bool {
+        self.stop.send_replace(true);
+        tokio::time::timeout_at(deadline, self.task).await.is_ok()
+    }
 }
 
 /// One webhook's work in this process.
@@ -72,8 +90,9 @@ impl Sender {
         policy: Arc<AddressPolicy>,
         settings: WebhookSettings,
         metrics: Arc<Metrics>,
-    ) {
+    ) -> SenderHandle {
         let wake = store.webhook_signal();
+        let (stop, stopping) = watch::channel(false);
         let sender = Sender {
             store,
             client,
@@ -82,8 +101,9 @@ impl Sender {
             owner: rand::random::<i64>() & i64::MAX,
             news: Arc::new(Notify::new()),
             metrics,
+            stopping,
         };
-        tokio::spawn(sender.dispatch(wake));
+        SenderHandle { stop, task: tokio::spawn(sender.dispatch(wake)) }
     }
 
     async fn dispatch(self, wake: Arc<Notify>) {
@@ -92,7 +112,13 @@ impl Sender {
         let mut tasks: JoinSet<()> = JoinSet::new();
         let poll = Duration::from_millis(self.settings.poll_ms.max(10));
         let max_active = self.settings.max_active.max(1) as usize;
+        let mut stopping = self.stopping.clone();
         loop {
+            if *stopping.borrow_and_update() {
+                // Each webhook's task sees it too; wait for them to give their webhooks back.
+                while tasks.join_next().await.is_some() {}
+                return;
+            }
             if active.len() < max_active {
                 let skip: Vec<i64> = active.values().copied().collect();
                 let room = (max_active - active.len()) as u32;
@@ -109,6 +135,7 @@ impl Sender {
             tokio::select! {
                 _ = wake.notified() => self.news.notify_waiters(),
                 _ = tokio::time::sleep(poll) => {}
+                _ = stopping.changed() => {}
                 Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                     let task = done.map_or_else(|e| e.id(), |(task, ())| task);
                     active.remove(&task);
@@ -135,9 +162,15 @@ impl Sender {
             lease_lost: false,
         };
         let renew_every = lease_ms / 3;
+        let mut stopping = self.stopping.clone();
         loop {
+            let stop = *stopping.borrow_and_update();
+            if stop {
+                // Not sent yet: left due, for whichever sender holds the webhook next.
+                job.queue.clear();
+            }
             let low = job.queue.len() < in_flight;
-            if !job.lease_lost && (low || now_ms() - job.renewed_at > renew_every) {
+            if !stop && !job.lease_lost && (low || now_ms() - job.renewed_at > renew_every) {
                 let want = if low { capacity.saturating_sub(job.queue.len() + job.running.len()) } else { 0 };
                 self.refill(&mut job, want, lease_ms).await;
             }
@@ -170,6 +203,7 @@ impl Sender {
                 Some(done) = job.running.join_next() => job.finish(done),
                 _ = self.news.notified(), if free => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                _ = stopping.changed() => {}
             }
             while let Some(done) = job.running.try_join_next() {
                 job.finish(done);

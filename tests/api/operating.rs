@@ -95,3 +95,71 @@ async fn a_second_signal_exits_at_once() {
     assert!(started.elapsed() < std::time::Duration::from_secs(1), "at once, not after 30 s");
     assert_eq!(status.code(), Some(1));
 }
+
+/// SIGTERM with deliveries under way: sends in flight finish and are recorded, the entries still
+/// waiting for their pace are given back at once (not after their 60 s lease), and the next instance
+/// sends them — every message once.
+#[tokio::test]
+async fn sigterm_lets_sends_in_flight_finish_and_gives_back_the_other_claims() {
+    use crate::delivery::BOT;
+    use crate::instances::{cli, plain_with, start_instance_with};
+    let telegram = crate::fakes::telegram().await;
+    telegram.set_delay(std::time::Duration::from_millis(1500));
+    let (_dir, db, _) = crate::instances::setup().await;
+    let tg = cli(
+        &db,
+        &[
+            "channel",
+            "create",
+            "acme",
+            "--platform",
+            "telegram",
+            "--name",
+            "T",
+            "--setting",
+            &format!("bot_token={BOT}"),
+        ],
+    );
+    let envs = [
+        ("CHATGATE_CONNECTORS__TELEGRAM__BASE_URL", telegram.url.as_str()),
+        ("CHATGATE_DELIVERY__LEASE_SECS", "60"),
+        ("CHATGATE_SHUTDOWN_TIMEOUT_SECS", "10"),
+    ];
+    let mut a = start_instance_with(&db, &envs).await;
+    let client = reqwest::Client::new();
+    for chat in 1..=40 {
+        let to = chat.to_string();
+        let q =
+            [("platform", "telegram"), ("platformid", tg.as_str()), ("destination", &to), ("message", "hi")];
+        let r = plain_with(&client, &a.base, "acme", "acme-pw", "sendmessage", &q).await;
+        assert_eq!(r["status"], "SUCCESS", "{r}");
+    }
+    // 30 a second per bot: 30 are in flight (the fake takes 1.5 s to answer), 10 wait for their turn.
+    telegram.wait_for(std::time::Duration::from_secs(5), |r| r.len() >= 30).await;
+    let started = std::time::Instant::now();
+    kill(a.child.id().unwrap(), "TERM");
+    let status =
+        tokio::time::timeout(std::time::Duration::from_secs(12), a.child.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    let sent_by_a = telegram.received().len();
+    assert!((30..40).contains(&sent_by_a), "{sent_by_a} sent before the stop");
+
+    telegram.set_delay(std::time::Duration::ZERO);
+    let b = start_instance_with(&db, &envs[..1]).await;
+    let restarted = std::time::Instant::now();
+    telegram.wait_for(std::time::Duration::from_secs(10), |r| r.len() >= 40).await;
+    assert!(
+        restarted.elapsed() < std::time::Duration::from_secs(5),
+        "given back, not leased: {:?}",
+        restarted.elapsed()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let chats: Vec<String> = telegram.received().into_iter().map(|r| r.chat).collect();
+    let distinct: std::collections::BTreeSet<&String> = chats.iter().collect();
+    assert_eq!((chats.len(), distinct.len()), (40, 40), "each message once: {chats:?}");
+    // What A sent was recorded as sent before it exited.
+    let status =
+        plain_with(&client, &b.base, "acme", "acme-pw", "getmessagestatus", &[("messageid", "1")]).await;
+    assert_eq!(status["result"]["status"], "sent", "{status}");
+}

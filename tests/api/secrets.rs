@@ -307,7 +307,11 @@ async fn no_secret_reaches_the_log_or_metrics() {
     server.wait().await.unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.lines().count() > 50, "a trace-level log was written");
-    assert!(text.contains("INCORRECT_USER_PASSWORD"), "the refusals were logged:\n{}", &text[text.len().saturating_sub(3000)..]);
+    assert!(
+        text.contains("INCORRECT_USER_PASSWORD"),
+        "the refusals were logged:\n{}",
+        &text[text.len().saturating_sub(3000)..]
+    );
     for secret in &secrets {
         assert!(!text.contains(secret.as_str()), "{secret} in the log:\n{}", context(&text, secret));
         assert!(!metrics.contains(secret.as_str()), "{secret} in /metrics");
