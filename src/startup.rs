@@ -137,13 +137,14 @@ impl Application {
             let policy = crate::net::address_policy(&settings.outbound);
             let timeout = Duration::from_millis(settings.webhooks.timeout_ms);
             let client = crate::net::customer_client(&settings.outbound, policy.clone(), timeout)?;
-            webhooks::Sender::start(
+            let sender = webhooks::Sender::start(
                 store.clone(),
                 client,
                 policy,
                 settings.webhooks.clone(),
                 metrics.clone(),
             );
+            background.webhooks = Some(sender);
             webhooks::start_sweep(store.clone(), settings.chat.clone(), &settings.webhooks);
         }
         let media = MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?);

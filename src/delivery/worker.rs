@@ -114,7 +114,7 @@ impl Worker {
             if room == 0 {
                 tokio::select! {
                     _ = self.freed.notified() => {}
-                    _ = stopping.changed() => {}
+                    Ok(()) = stopping.changed() => {}
                 }
                 continue;
             }
@@ -144,7 +144,7 @@ impl Worker {
                 _ = self.wake.notified() => {}
                 _ = self.freed.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                _ = stopping.changed() => {}
+                Ok(()) = stopping.changed() => {}
             }
         }
     }

@@ -27,7 +27,8 @@ const CASES: u32 = 1000;
 const BOUND: Duration = Duration::from_millis(250);
 
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: CASES, ..ProptestConfig::default() }
+    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(CASES);
+    ProptestConfig { cases, ..ProptestConfig::default() }
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> T {

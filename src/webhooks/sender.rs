@@ -37,6 +37,7 @@ pub struct Sender {
 }
 
 /// The running sender, to stop it at shutdown.
+#[must_use = "dropping the handle leaves the sender without a way to stop"]
 pub struct SenderHandle {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -135,7 +136,8 @@ impl Sender {
             tokio::select! {
                 _ = wake.notified() => self.news.notify_waiters(),
                 _ = tokio::time::sleep(poll) => {}
-                _ = stopping.changed() => {}
+                // A dropped handle (nobody can ask to stop) disables this branch rather than firing at once.
+                Ok(()) = stopping.changed() => {}
                 Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                     let task = done.map_or_else(|e| e.id(), |(task, ())| task);
                     active.remove(&task);
@@ -203,7 +205,8 @@ impl Sender {
                 Some(done) = job.running.join_next() => job.finish(done),
                 _ = self.news.notified(), if free => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
-                _ = stopping.changed() => {}
+                // A dropped handle (nobody can ask to stop) disables this branch rather than firing at once.
+                Ok(()) = stopping.changed() => {}
             }
             while let Some(done) = job.running.try_join_next() {
                 job.finish(done);

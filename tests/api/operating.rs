@@ -1,4 +1,5 @@
-//! Operating surface (SPEC §8): readiness.
+//! Operating surface (SPEC §8): readiness, and graceful stops of real processes (SIGTERM, a second
+//! signal, workers that finish or give back their claims).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
