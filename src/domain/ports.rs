@@ -46,6 +46,16 @@ pub struct CredentialRecord {
     pub account_ip_allow: Vec<IpNet>,
     /// Bumped whenever the secret, scopes, list or state change, so that cached proofs die with it.
     pub version: i64,
+    /// The account's own login (not one of its accesses): it may introspect and revoke the tokens of
+    /// every access of the account, where an access may only touch its own (RFC 7009 §2.1).
+    pub is_primary: bool,
+}
+
+impl CredentialRecord {
+    /// Whether this credential may introspect or revoke tokens issued to `owner`.
+    pub fn manages(&self, owner: &CredentialRecord) -> bool {
+        self.account_id == owner.account_id && (self.id == owner.id || self.is_primary)
+    }
 }
 
 /// A new access of an account.

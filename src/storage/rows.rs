@@ -132,6 +132,7 @@ pub struct CredentialRow {
     pub ip_allow: String,
     pub account_ip_allow: String,
     pub version: i64,
+    pub is_primary: bool,
 }
 
 impl From<CredentialRow> for CredentialRecord {
@@ -147,6 +148,7 @@ impl From<CredentialRow> for CredentialRecord {
             ip_allow: parse_ip_list(&r.ip_allow),
             account_ip_allow: parse_ip_list(&r.account_ip_allow),
             version: r.version,
+            is_primary: r.is_primary,
         }
     }
 }

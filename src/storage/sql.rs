@@ -198,7 +198,7 @@ macro_rules! sql_store {
             async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>> {
                 let row: Option<CredentialRow> = sqlx::query_as(
                     "SELECT c.id, c.account_id, c.login, c.secret_hash, c.scopes, c.enabled, c.ip_allow, \
-                     a.ip_allow AS account_ip_allow, c.version \
+                     a.ip_allow AS account_ip_allow, c.version, c.is_primary \
                      FROM credentials c JOIN accounts a ON a.id = c.account_id WHERE c.login = $1",
                 )
                 .bind(login)

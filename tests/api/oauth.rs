@@ -570,3 +570,46 @@ async fn metadata_lists_what_is_supported() {
         assert!(url.starts_with(&app.address), "{endpoint}");
     }
 }
+
+/// RFC 7009 §2.1 / RFC 7662: an access introspects and revokes only the tokens issued to it; the
+/// account's own login may do so for every access of the account.
+#[tokio::test]
+async fn an_access_touches_only_its_own_tokens_and_the_account_all_of_them() {
+    let app = spawn_app().await;
+    app.seed().await;
+    app.create_access("reader", "reader-secret", "chat:read", &[]).await;
+    app.create_access("writer", "writer-secret", "chat:read,chat:write", &[]).await;
+    let revoke = |who: (&'static str, &'static str), token: String| {
+        let req = app.client.post(format!("{}/oauth/revoke", app.address)).basic_auth(who.0, Some(who.1));
+        async move { req.form(&[("token", token)]).send().await.unwrap().status() }
+    };
+    let works = |token: String| {
+        let app = &app;
+        async move { json_call(app, &token, "getchatchannels", serde_json::json!({})).await.0 == StatusCode::OK }
+    };
+    let writer = token_for(&app, "writer", "writer-secret", None, AuthType::BasicAuth).await.unwrap();
+    // The reader learns nothing of the writer's token and cannot revoke it (answered 200 all the same).
+    assert_eq!(
+        introspect(&app, ("reader", "reader-secret"), &writer).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(revoke(("reader", "reader-secret"), writer.clone()).await, StatusCode::OK);
+    assert!(works(writer.clone()).await, "the reader's revoke changed nothing");
+    // The writer sees and revokes its own.
+    assert_eq!(introspect(&app, ("writer", "writer-secret"), &writer).await["active"], true);
+    let second = token_for(&app, "writer", "writer-secret", None, AuthType::BasicAuth).await.unwrap();
+    assert_eq!(revoke(("writer", "writer-secret"), second.clone()).await, StatusCode::OK);
+    assert!(!works(second).await, "revoked by its own access");
+    // The account's own login manages every access's tokens.
+    assert_eq!(introspect(&app, (LOGIN, PASSWORD), &writer).await["client_id"], "writer");
+    assert_eq!(revoke((LOGIN, PASSWORD), writer.clone()).await, StatusCode::OK);
+    assert!(!works(writer).await, "revoked by the account");
+    // But an access cannot act on the account's token either.
+    let own = token_for(&app, LOGIN, PASSWORD, None, AuthType::BasicAuth).await.unwrap();
+    assert_eq!(
+        introspect(&app, ("writer", "writer-secret"), &own).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(revoke(("writer", "writer-secret"), own.clone()).await, StatusCode::OK);
+    assert!(works(own).await);
+}

@@ -216,9 +216,13 @@ impl TokenService {
     }
 
     /// RFC 7662: what a token is, told only to a client of the same account.
-    pub async fn introspect(&self, caller: &Principal, token: &str) -> Result<Introspection, OAuthError> {
+    pub async fn introspect(
+        &self,
+        caller: &CredentialRecord,
+        token: &str,
+    ) -> Result<Introspection, OAuthError> {
         if let Some((verified, record)) = self.active(token).await?
-            && record.account_id == caller.account_id
+            && caller.manages(&record)
         {
             let claims = &verified.claims;
             return Ok(Introspection {
@@ -238,7 +242,7 @@ impl TokenService {
         if let Some(row) =
             self.store.find_refresh_token(&hash_token(token), now).await.map_err(DomainError::from)?
             && let Some(record) = self.auth.lookup(&row.login).await?
-            && record.account_id == caller.account_id
+            && caller.manages(&record)
             && record.id == row.credential_id
             && record.version == row.cred_version
             && record.enabled
@@ -255,10 +259,11 @@ impl TokenService {
         Ok(Introspection::default())
     }
 
-    /// RFC 7009: revokes an access or refresh token of the caller's account; unknown tokens are fine.
-    pub async fn revoke(&self, caller: &Principal, token: &str) -> Result<(), OAuthError> {
+    /// RFC 7009: revokes an access or refresh token issued to the caller (or, for the account's own login,
+    /// to any of its accesses); another's token, or an unknown one, is answered the same and left alone.
+    pub async fn revoke(&self, caller: &CredentialRecord, token: &str) -> Result<(), OAuthError> {
         if let Some((verified, record)) = self.active(token).await?
-            && record.account_id == caller.account_id
+            && caller.manages(&record)
         {
             self.revoke_access(&verified.claims).await?;
             return Ok(());
@@ -267,7 +272,8 @@ impl TokenService {
         if let Some(row) =
             self.store.find_refresh_token(&hash_token(token), now).await.map_err(DomainError::from)?
             && let Some(record) = self.auth.lookup(&row.login).await?
-            && record.account_id == caller.account_id
+            && record.id == row.credential_id
+            && caller.manages(&record)
         {
             self.store.revoke_refresh_chain(&row.chain).await.map_err(DomainError::from)?;
         }

@@ -2,6 +2,8 @@
 //! (RFC 7662), `/oauth/revoke` (RFC 7009), `GET /oauth/jwks.json` and the RFC 8414 metadata. It parses
 //! forms and client authentication; every decision is made in `auth::tokens`.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -12,9 +14,10 @@ use serde::Serialize;
 use crate::auth::tokens::grants::{OAuthError, TokenRequest};
 use crate::auth::tokens::keys::Jwk;
 use crate::domain::Params;
-use crate::domain::model::{Principal, Scope};
+use crate::domain::model::Scope;
 use crate::doors::AppState;
 use crate::doors::wire::{client_of, decode_component, decode_form, read_body, throttle_headers};
+use crate::storage::CredentialRecord;
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -187,16 +190,16 @@ pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<App
     }
 }
 
-/// Client-authenticated calls: the caller and the `token` parameter.
+/// Client-authenticated calls: the caller's credential and the `token` parameter.
 async fn client_and_token(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<(Principal, String), OAuthError> {
+) -> Result<(Arc<CredentialRecord>, String), OAuthError> {
     let (mut params, client) = read_form(req, payload, state).await?;
-    let (principal, _) = state.tokens.authenticate_client(client.as_ref(), client_of(req, state)).await?;
+    let (_, caller) = state.tokens.authenticate_client(client.as_ref(), client_of(req, state)).await?;
     let token = params.take("token").ok_or(OAuthError::InvalidRequest("token is missing"))?;
-    Ok((principal, token))
+    Ok((caller, token))
 }
 
 #[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
