@@ -86,6 +86,16 @@ async fn ws_security_username_token_carries_the_credentials() {
             envelope(ns, &username_token(LOGIN, "nope"), &operation_xml("getchatchannels", None, None, &[]));
         let (_, body) = post_soap(&app, ct, doc).await;
         assert_eq!(as_envelope(&body)["error"], "INCORRECT_USER_PASSWORD");
+        // A digest cannot be checked against an argon2 hash: refused by name, not taken as the password.
+        let digest = username_token(LOGIN, PASSWORD).replace("#PasswordText", "#PasswordDigest");
+        let doc = envelope(ns, &digest, &operation_xml("getchatchannels", None, None, &[]));
+        let (_, body) = post_soap(&app, ct, doc).await;
+        let env = as_envelope(&body);
+        assert_eq!(
+            (env["error"].as_str(), env["param"].as_str()),
+            (Some("INCORRECT_PARAM"), Some("Password")),
+            "{body}"
+        );
     }
 }
 

@@ -41,6 +41,8 @@ pub struct SoapRequest {
 struct Element {
     ns: Option<String>,
     name: String,
+    /// The unqualified `Type` attribute (WS-Security's password type), the only attribute read.
+    type_attr: Option<String>,
     text: String,
     children: Vec<Element>,
 }
@@ -66,7 +68,14 @@ fn open(ns: ResolveResult<'_>, start: &BytesStart<'_>) -> DomainResult<Element> 
         ResolveResult::Unknown(_) => return Err(malformed()),
     };
     let name = start.local_name().as_ref().to_string();
-    Ok(Element { ns, name, ..Element::default() })
+    // Attributes are scanned once, without duplicate checks (quadratic in their number).
+    let type_attr = start
+        .attributes()
+        .with_checks(false)
+        .flatten()
+        .find(|a| a.key.as_ref() == "Type")
+        .map(|a| a.value.into_owned());
+    Ok(Element { ns, name, type_attr, ..Element::default() })
 }
 
 /// Parses a whole document into its root element.
@@ -180,6 +189,11 @@ pub fn parse(body: &[u8], guess: SoapVersion) -> Result<SoapRequest, (SoapVersio
         .and_then(|h| h.child(WSSE_NS, "Security"))
         .and_then(|s| s.child(WSSE_NS, "UsernameToken"))
     {
+        // chatgate keeps argon2 hashes, so it cannot check a digest of the password: say so.
+        let digest = token.child(WSSE_NS, "Password").and_then(|p| p.type_attr.as_deref());
+        if digest.is_some_and(|t| t.ends_with("#PasswordDigest")) {
+            return fail(version, DomainError::incorrect("Password"));
+        }
         let field = |n| token.child(WSSE_NS, n).map(|e| e.text.clone()).filter(|t| !t.is_empty());
         login = login.or_else(|| field("Username"));
         secret = secret.or_else(|| field("Password"));
