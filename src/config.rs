@@ -38,6 +38,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// After SIGTERM/SIGINT, how long requests in flight (event streams included) may take to finish.
     pub shutdown_timeout_secs: u64,
+    /// A request's body must arrive within this long of its head, else 408 (SPEC §4).
+    pub body_timeout_secs: u64,
     pub db: DbSettings,
     pub auth: AuthSettings,
     pub oauth: OAuthSettings,
@@ -64,6 +66,7 @@ impl Default for Settings {
             body_limit: 1024 * 1024,
             workers: None,
             shutdown_timeout_secs: 10,
+            body_timeout_secs: 10,
             db: DbSettings::default(),
             auth: AuthSettings::default(),
             oauth: OAuthSettings::default(),

@@ -167,6 +167,7 @@ impl Application {
                 .await?;
         tokens.watch(poll);
         let shutdown_timeout = settings.shutdown_timeout_secs;
+        let body_timeout = Duration::from_secs(settings.body_timeout_secs.max(1));
         let workers =
             settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let state = web::Data::new(AppState {
@@ -184,6 +185,7 @@ impl Application {
         let metrics = web::Data::from(metrics);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(move |req, next| doors::deadline::body_deadline(body_timeout, req, next)))
                 .wrap(from_fn(telemetry::log_requests))
                 .app_data(state.clone())
                 .app_data(metrics.clone())

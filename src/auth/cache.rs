@@ -28,7 +28,7 @@ impl Default for CacheLimits {
     }
 }
 
-type Proof = [u8; 32];
+pub type Proof = [u8; 32];
 
 pub struct CredentialCache {
     records: Cache<String, Arc<CredentialRecord>>,
@@ -82,7 +82,8 @@ impl CredentialCache {
         self.records.invalidate_all();
     }
 
-    fn proof(&self, login: &str, secret: &str) -> Proof {
+    /// The keyed hash of a login and secret (nothing of the secret can be recovered from it).
+    pub fn proof(&self, login: &str, secret: &str) -> Proof {
         // Length-prefix the login so that ("ab","c") and ("a","bc") differ.
         let mut mac = self.keyed_mac.clone();
         mac.update(&(login.len() as u64).to_le_bytes());

@@ -1,12 +1,17 @@
-//! Failed logins per (login, address) and per address, counted in a window. Over either limit a login
-//! is refused with `TOO_MANY_REQUESTS` before any argon2 work.
+//! Failed logins per (login, address) and per address, counted in a window that starts at a key's first
+//! attempt. An attempt takes its place in both counts *before* its password is checked (SPEC §4), so
+//! however many arrive at once, no more than the limit ever reach argon2; a success gives its place
+//! back. Over either limit a login is refused with `TOO_MANY_REQUESTS`, and `Retry-After` is the time
+//! until that key's window ends.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
+
+use crate::domain::error::Throttled;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FailureLimits {
@@ -27,37 +32,128 @@ enum Key {
     Address(IpAddr),
 }
 
+/// A key's attempts in its window (the cache forgets the key when the window ends).
+struct Count {
+    start: Instant,
+    attempts: AtomicU32,
+}
+
 pub struct FailureLimiter {
     limits: FailureLimits,
-    counts: Cache<Key, Arc<AtomicU32>>,
+    window: Duration,
+    counts: Cache<Key, Arc<Count>>,
+}
+
+/// An admitted attempt: it holds its place in both counts; `succeeded` gives it back, dropping it
+/// (a wrong password, or a request abandoned midway) keeps it counted.
+#[must_use]
+pub struct Attempt<'a> {
+    limiter: &'a FailureLimiter,
+    login: Arc<Count>,
+    address: Arc<Count>,
+    login_key: Key,
+}
+
+impl Attempt<'_> {
+    /// Not checked after all (no argon2 thread was free): its place is given back.
+    pub fn withdrawn(self) {
+        self.address.attempts.fetch_sub(1, Ordering::AcqRel);
+        self.login.attempts.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// A correct password: this attempt is not a failure, and the login's count at that address is
+    /// cleared.
+    pub fn succeeded(self) {
+        self.address.attempts.fetch_sub(1, Ordering::AcqRel);
+        self.login.attempts.fetch_sub(1, Ordering::AcqRel);
+        self.limiter.counts.invalidate(&self.login_key);
+    }
 }
 
 impl FailureLimiter {
     pub fn new(limits: FailureLimits) -> Self {
-        let counts = Cache::builder()
-            .max_capacity(200_000)
-            .time_to_live(Duration::from_secs(limits.window_secs.max(1)))
-            .build();
-        Self { limits, counts }
+        let window = Duration::from_secs(limits.window_secs.max(1));
+        let counts = Cache::builder().max_capacity(200_000).time_to_live(window).build();
+        Self { limits, window, counts }
     }
 
-    fn count(&self, key: Key) -> u32 {
-        self.counts.get(&key).map_or(0, |c| c.load(Ordering::Relaxed))
+    fn count(&self, key: Key) -> Arc<Count> {
+        self.counts.get_with(key, || Arc::new(Count { start: Instant::now(), attempts: AtomicU32::new(0) }))
     }
 
-    pub fn is_blocked(&self, login: &str, client: IpAddr) -> bool {
-        self.count(Key::LoginAt(login.to_string(), client)) >= self.limits.per_login_and_address
-            || self.count(Key::Address(client)) >= self.limits.per_address
+    /// Takes a place for an attempt of `login` from `client`, or says how long until one is free.
+    pub fn admit(&self, login: &str, client: IpAddr) -> Result<Attempt<'_>, Throttled> {
+        let login_key = Key::LoginAt(login.to_string(), client);
+        let login_count = self.count(login_key.clone());
+        let address = self.count(Key::Address(client));
+        if !take(&login_count, self.limits.per_login_and_address) {
+            return Err(self.blocked(&login_count, self.limits.per_login_and_address));
+        }
+        if !take(&address, self.limits.per_address) {
+            login_count.attempts.fetch_sub(1, Ordering::AcqRel);
+            return Err(self.blocked(&address, self.limits.per_address));
+        }
+        Ok(Attempt { limiter: self, login: login_count, address, login_key })
     }
 
-    pub fn record_failure(&self, login: &str, client: IpAddr) {
-        for key in [Key::LoginAt(login.to_string(), client), Key::Address(client)] {
-            self.counts.get_with(key, Default::default).fetch_add(1, Ordering::Relaxed);
+    fn blocked(&self, count: &Count, quota: u32) -> Throttled {
+        Throttled {
+            policy: "failed-logins",
+            retry_after_secs: self.window.saturating_sub(count.start.elapsed()).as_secs().max(1),
+            quota,
+            window_secs: self.window.as_secs(),
         }
     }
+}
 
-    /// A correct password clears the count of that login at that address.
-    pub fn record_success(&self, login: &str, client: IpAddr) {
-        self.counts.invalidate(&Key::LoginAt(login.to_string(), client));
+/// One more attempt, unless `limit` are already counted.
+fn take(count: &Count, limit: u32) -> bool {
+    count.attempts.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_more_than_the_limit_are_admitted_however_many_arrive_at_once() {
+        let limiter = Arc::new(FailureLimiter::new(FailureLimits {
+            per_login_and_address: 10,
+            per_address: 100,
+            window_secs: 300,
+        }));
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        let admitted = AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..125 {
+                        if let Ok(attempt) = limiter.admit("alice", ip) {
+                            admitted.fetch_add(1, Ordering::Relaxed);
+                            drop(attempt); // a failure: its place stays taken
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(admitted.load(Ordering::Relaxed), 10);
+        let blocked = limiter.admit("alice", ip).err().unwrap();
+        assert!((299..=300).contains(&blocked.retry_after_secs), "{blocked:?}");
+        // Another login from the same address is counted on its own, up to the address's limit.
+        let ok = (0..200).filter(|i| limiter.admit(&format!("user{i}"), ip).is_ok()).count();
+        assert_eq!(ok, 90);
+    }
+
+    #[test]
+    fn a_success_gives_its_place_back() {
+        let limiter =
+            FailureLimiter::new(FailureLimits { per_login_and_address: 2, per_address: 2, window_secs: 60 });
+        let ip: IpAddr = "198.51.100.1".parse().unwrap();
+        for _ in 0..10 {
+            limiter.admit("bob", ip).unwrap().succeeded();
+        }
+        drop(limiter.admit("bob", ip).unwrap());
+        drop(limiter.admit("bob", ip).unwrap());
+        assert!(limiter.admit("bob", ip).is_err());
     }
 }

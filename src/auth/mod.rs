@@ -9,16 +9,18 @@ pub mod password;
 pub mod rate;
 pub mod tokens;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
 
 use crate::domain::model::Principal;
 use crate::domain::{DomainError, DomainResult, ErrorCode};
 use crate::storage::watch::AccountCache;
 use crate::storage::{CredentialRecord, Store};
-use cache::{CacheLimits, CredentialCache};
+use cache::{CacheLimits, CredentialCache, Proof};
 use limiter::{FailureLimiter, FailureLimits};
 use password::{Argon2Cost, HashError, PasswordHasher};
 
@@ -48,6 +50,8 @@ pub struct Authenticator {
     hasher: PasswordHasher,
     cache: CredentialCache,
     limiter: FailureLimiter,
+    /// Verifications under way, by the keyed hash of their login and secret.
+    flights: Mutex<HashMap<Proof, Arc<OnceCell<DomainResult<Principal>>>>>,
 }
 
 impl Authenticator {
@@ -57,6 +61,7 @@ impl Authenticator {
             hasher: PasswordHasher::new(settings.argon2)?,
             cache: CredentialCache::new(settings.cache),
             limiter: FailureLimiter::new(settings.failures),
+            flights: Mutex::default(),
         })
     }
 
@@ -90,22 +95,60 @@ impl Authenticator {
         {
             return Ok(principal(r));
         }
-        if self.limiter.is_blocked(login, client) {
-            return Err(DomainError::new(ErrorCode::TooManyRequests));
+        // One verification per login and secret at a time: requests that arrive while it runs (a client's
+        // cold start on 64 connections) wait for its result instead of each running argon2 — and each
+        // taking a place in the failure counts.
+        let key = self.cache.proof(login, secret);
+        let flight = match self.flights.lock() {
+            Ok(mut flights) => Some(flights.entry(key).or_default().clone()),
+            Err(_) => None,
+        };
+        let Some(flight) = flight else { return self.verify(login, secret, client, record.as_deref()).await };
+        let result =
+            flight.get_or_init(|| self.verify(login, secret, client, record.as_deref())).await.clone();
+        self.land(&key, &flight);
+        result
+    }
+
+    /// Forgets a finished verification (whichever of its waiters gets here first).
+    fn land(&self, key: &Proof, flight: &Arc<OnceCell<DomainResult<Principal>>>) {
+        if let Ok(mut flights) = self.flights.lock()
+            && flights.get(key).is_some_and(|f| Arc::ptr_eq(f, flight))
+        {
+            flights.remove(key);
         }
-        match record.as_deref() {
-            Some(r) if r.enabled => {
-                if self.hasher.verify(secret, &r.secret_hash).await {
-                    self.cache.remember_verified(r, secret);
-                    self.limiter.record_success(login, client);
-                    return Ok(principal(r));
-                }
-            }
+    }
+
+    /// The failure limit, then argon2: the attempt takes its place in the counts before argon2 runs, and a
+    /// success gives it back.
+    async fn verify(
+        &self,
+        login: &str,
+        secret: &str,
+        client: IpAddr,
+        record: Option<&CredentialRecord>,
+    ) -> DomainResult<Principal> {
+        let attempt = self.limiter.admit(login, client)?;
+        let live = record.filter(|r| r.enabled);
+        let verified = match live {
+            Some(r) => self.hasher.verify(secret, &r.secret_hash).await,
             // Unknown or disabled: the same work as a wrong password, and the same answer.
-            _ => self.hasher.verify_dummy(secret).await,
+            None => self.hasher.verify_dummy(secret).await.map(|()| false),
+        };
+        match (verified, live) {
+            (Ok(true), Some(r)) => {
+                self.cache.remember_verified(r, secret);
+                attempt.succeeded();
+                Ok(principal(r))
+            }
+            // No argon2 thread free, nor room in its queue: refused at once, and not a failure.
+            (Err(_busy), _) => {
+                attempt.withdrawn();
+                Err(DomainError::new(ErrorCode::TooManyRequests))
+            }
+            // A wrong password: the attempt keeps its place in the counts.
+            _ => Err(DomainError::new(ErrorCode::IncorrectUserPassword)),
         }
-        self.limiter.record_failure(login, client);
-        Err(DomainError::new(ErrorCode::IncorrectUserPassword))
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod basic;
 pub mod console;
+pub mod deadline;
 pub mod inbound;
 pub mod json;
 pub mod landing;

@@ -180,3 +180,51 @@ async fn every_response_carries_a_request_id() {
     assert_eq!(id.len(), 16);
     assert_eq!(res.text().await.unwrap(), "ok");
 }
+
+/// 200 wrong passwords at once for one login from one address, half through the plain door and half
+/// through Basic: exactly the limit (10) reach argon2 and are told the password is wrong; every other
+/// one is refused without argon2, with `Retry-After` the real rest of the window (here 5 s) and 429 on
+/// Basic; after the window the right password works again.
+#[tokio::test]
+async fn concurrent_failures_never_pass_the_limit_and_retry_after_tells_the_real_wait() {
+    let app = spawn_app_with(|s| s.auth.failures.window_secs = 5).await;
+    app.seed().await;
+    let attempts = (0..200).map(|i| {
+        let (client, base) = (app.client.clone(), app.address.clone());
+        async move {
+            // A different guess each, as brute force makes them (the same guess at once is checked once).
+            let guess = format!("guess-{i}");
+            let req = if i % 2 == 0 {
+                let q = [
+                    ("class", "chat"),
+                    ("method", "getchatchannels"),
+                    ("user", LOGIN),
+                    ("password", guess.as_str()),
+                ];
+                client.get(format!("{base}/api/http/")).query(&q)
+            } else {
+                client
+                    .get(format!("{base}/api/basic/?class=chat&method=getchatchannels"))
+                    .basic_auth(LOGIN, Some(&guess))
+            };
+            let res = req.send().await.unwrap();
+            let (status, retry) =
+                (res.status(), res.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string()));
+            let body: Value = res.json().await.unwrap();
+            (i % 2 == 1, status, retry, body["error"].as_str().unwrap_or("").to_string())
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let wrong = answers.iter().filter(|a| a.3 == "INCORRECT_USER_PASSWORD").count();
+    let limited: Vec<_> = answers.iter().filter(|a| a.3 == "TOO_MANY_REQUESTS").collect();
+    assert_eq!((wrong, limited.len()), (10, 190), "{answers:?}");
+    for (basic, status, retry, _) in &limited {
+        let expected = if *basic { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
+        assert_eq!(*status, expected);
+        let secs: u64 = retry.as_deref().expect("Retry-After").parse().unwrap();
+        assert!((1..=5).contains(&secs), "Retry-After {secs} within the 5 s window");
+    }
+    err(&app.call_as(LOGIN, PASSWORD, "getchatchannels", &[]).await, "TOO_MANY_REQUESTS", None);
+    tokio::time::sleep(Duration::from_millis(5200)).await;
+    ok(&app.call_as(LOGIN, PASSWORD, "getchatchannels", &[]).await);
+}

@@ -146,3 +146,35 @@ async fn every_hostile_input_gets_its_error_and_the_server_goes_on() {
     let chats = app.call("getchats", &[("platform", "webchat"), ("platformid", &f.webchat)]).await;
     assert_eq!(ok(&chats)["list"].as_array().unwrap().len(), 0, "{chats}");
 }
+
+/// A body that does not arrive in time (`body_timeout_secs`) is answered 408 and its connection closed;
+/// 300 such connections at once do not keep normal clients from being served.
+#[tokio::test]
+async fn stalled_bodies_time_out_with_408_and_others_are_served_meanwhile() {
+    let app = crate::helpers::spawn_app_with(|s| s.body_timeout_secs = 1).await;
+    app.seed().await;
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let stalled = "POST /api/http/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nclass=chat";
+    let mut conns = Vec::new();
+    for _ in 0..300 {
+        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        s.write_all(stalled.as_bytes()).await.unwrap();
+        conns.push(s);
+    }
+    let started = Instant::now();
+    for _ in 0..20 {
+        ok(&app.call("getchatchannels", &[]).await);
+    }
+    assert!(started.elapsed() < Duration::from_secs(1), "served meanwhile: {:?}", started.elapsed());
+    let answers = futures_util::future::join_all(conns.into_iter().map(|mut s| async move {
+        let mut answer = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await.is_ok();
+        (closed, String::from_utf8_lossy(&answer).into_owned())
+    }))
+    .await;
+    for (closed, answer) in &answers {
+        assert!(*closed, "closed after the answer");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+}

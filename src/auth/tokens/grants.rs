@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::{TokenService, hash_token};
+use crate::domain::error::Throttled;
 use crate::domain::model::{Principal, Scopes};
 use crate::domain::{DomainError, ErrorCode};
 use crate::storage::{CredentialRecord, RefreshUse};
@@ -21,7 +22,8 @@ pub enum OAuthError {
     UnauthorizedClient(&'static str),
     UnsupportedGrantType,
     InvalidScope,
-    TooManyRequests,
+    /// Over a limit (its window, for the headers), or no argon2 thread free (`None`).
+    TooManyRequests(Option<Throttled>),
     Server(String),
 }
 
@@ -29,7 +31,7 @@ impl OAuthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
-            Self::InvalidClient | Self::TooManyRequests => "invalid_client",
+            Self::InvalidClient | Self::TooManyRequests(_) => "invalid_client",
             Self::InvalidGrant(_) => "invalid_grant",
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
@@ -41,7 +43,7 @@ impl OAuthError {
     pub fn description(&self) -> Option<&str> {
         match self {
             Self::InvalidRequest(d) | Self::InvalidGrant(d) | Self::UnauthorizedClient(d) => Some(d),
-            Self::TooManyRequests => Some("TOO_MANY_REQUESTS"),
+            Self::TooManyRequests(_) => Some("TOO_MANY_REQUESTS"),
             Self::InvalidClient => Some("INCORRECT_USER_PASSWORD"),
             _ => None,
         }
@@ -55,7 +57,7 @@ impl From<DomainError> for OAuthError {
                 Self::InvalidClient
             }
             ErrorCode::IpNotAllowed => Self::UnauthorizedClient("IP_NOT_ALLOWED"),
-            ErrorCode::TooManyRequests => Self::TooManyRequests,
+            ErrorCode::TooManyRequests => Self::TooManyRequests(e.throttled),
             _ => Self::Server(e.internal.unwrap_or_else(|| e.code.to_string())),
         }
     }

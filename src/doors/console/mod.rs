@@ -68,8 +68,13 @@ fn failure(e: &DomainError) -> HttpResponse {
         tracing::error!(error = %cause, "console request failed");
     }
     let mut res = HttpResponse::build(status).json(json!({"error": e.code.as_str(), "param": e.param}));
-    if e.code == ErrorCode::TooManyRequests {
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    match e.throttled {
+        Some(t) => crate::doors::wire::throttle_headers(&mut res, &t),
+        // No argon2 thread was free.
+        None if e.code == ErrorCode::TooManyRequests => {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        None => {}
     }
     res
 }

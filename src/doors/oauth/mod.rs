@@ -88,7 +88,7 @@ fn json_no_store(status: StatusCode, body: &impl Serialize, outcome: &'static st
 fn error_response(e: &OAuthError) -> HttpResponse {
     let status = match e {
         OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
-        OAuthError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        OAuthError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         OAuthError::UnauthorizedClient("IP_NOT_ALLOWED") => StatusCode::FORBIDDEN,
         OAuthError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
@@ -99,8 +99,13 @@ fn error_response(e: &OAuthError) -> HttpResponse {
         res.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"chatgate\""));
     }
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    match e {
+        OAuthError::TooManyRequests(Some(throttled)) => throttle_headers(&mut res, throttled),
+        // No argon2 thread was free: worth trying again in a moment.
+        OAuthError::TooManyRequests(None) => {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
     }
     if let OAuthError::Server(cause) = e {
         tracing::error!(%cause, "oauth endpoint failed");
@@ -111,9 +116,7 @@ fn error_response(e: &OAuthError) -> HttpResponse {
 /// The refusal of a request over its client address's limit, if it is.
 fn over_address_limit(state: &AppState, ip: std::net::IpAddr) -> Option<HttpResponse> {
     let throttled = state.gateway.admit(ip).err()?.throttled?;
-    let mut res = error_response(&OAuthError::TooManyRequests);
-    throttle_headers(&mut res, &throttled);
-    Some(res)
+    Some(error_response(&OAuthError::TooManyRequests(Some(throttled))))
 }
 
 /// The form body (`application/x-www-form-urlencoded` only) and the client's credentials, from

@@ -1,0 +1,88 @@
+//! A deadline for request bodies (SPEC §4 "read timeouts"): a request that announces a body must have
+//! sent all of it within `body_timeout_secs` of its head, or it is answered `408 Request Timeout` and
+//! its connection closed. Without it, a client announcing `Content-Length: 100` and sending 10 bytes
+//! held a connection and a file descriptor for as long as it liked (1,100 of them exhausted the file
+//! limit). Requests without a body (event streams among them) are not affected, and neither is a
+//! handler that is still working after the whole body arrived.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use actix_web::middleware::Next;
+use actix_web::web::Bytes;
+use actix_web::{Error, HttpMessage, HttpResponse};
+use futures_util::Stream;
+
+/// The body stream with its deadline: past it, before the body's end, reading fails (and `expired` is
+/// set, for the middleware to answer 408).
+struct Watched<S> {
+    inner: S,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    ended: bool,
+    expired: Arc<AtomicBool>,
+}
+
+impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for Watched<S> {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        let next = Pin::new(&mut self.inner).poll_next(cx);
+        if let Poll::Ready(None) = next {
+            self.ended = true;
+            return next;
+        }
+        if next.is_pending() && self.deadline.as_mut().poll(cx).is_ready() {
+            self.expired.store(true, Ordering::Release);
+            self.ended = true;
+            let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "request body not received in time");
+            return Poll::Ready(Some(Err(PayloadError::Io(late))));
+        }
+        next
+    }
+}
+
+fn announces_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    let length =
+        headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    length.is_some_and(|n| n > 0) || headers.contains_key(TRANSFER_ENCODING)
+}
+
+pub async fn body_deadline(
+    timeout: Duration,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    if !announces_body(&req) {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
+    let expired = Arc::new(AtomicBool::new(false));
+    let watched = Watched {
+        inner: req.take_payload(),
+        deadline: Box::pin(tokio::time::sleep(timeout)),
+        ended: false,
+        expired: expired.clone(),
+    };
+    req.set_payload(Payload::Stream { payload: Box::pin(watched) });
+    let res = next.call(req).await?;
+    if !expired.load(Ordering::Acquire) {
+        return Ok(res.map_into_left_body());
+    }
+    // Whatever the handler made of the failed read, the answer is 408, and the connection goes.
+    let late = HttpResponse::RequestTimeout()
+        .force_close()
+        .content_type("text/plain")
+        .body("request body not received in time");
+    Ok(res.into_response(late).map_into_right_body())
+}
