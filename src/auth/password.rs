@@ -5,8 +5,9 @@
 //! RSS grew to ~1 GB under failed logins), and what does not fit in the queue is refused at once
 //! (`TOO_MANY_REQUESTS`) instead of waiting without bound.
 
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version};
 use rand::distr::{Alphanumeric, SampleString};
@@ -113,15 +114,26 @@ impl PasswordHasher {
     }
 }
 
-/// One pool thread: takes jobs until the hasher is dropped, reusing its working memory.
+/// After this long without work a pool thread gives its working memory back.
+const IDLE_RELEASE: Duration = Duration::from_secs(2);
+
+/// One pool thread: takes jobs until the hasher is dropped, reusing its working memory while busy and
+/// giving it back when idle (a login storm's memory does not stay with the process).
 fn verifier(queue: &Mutex<Receiver<Job>>) {
     let mut memory: Vec<Block> = Vec::new();
     loop {
         let job = match queue.lock() {
-            Ok(q) => q.recv(),
+            Ok(q) => q.recv_timeout(IDLE_RELEASE),
             Err(_) => return,
         };
-        let Ok(job) = job else { return };
+        let job = match job {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                memory = Vec::new();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         let matched = matches(&mut memory, job.secret.as_bytes(), &job.hash);
         let _ = job.reply.send(matched);
     }
