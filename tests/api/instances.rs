@@ -49,6 +49,15 @@ pub async fn start_instance_with(db: &str, envs: &[(&str, &str)]) -> Instance {
     Instance { child, base }
 }
 
+/// `chatgate channel create acme --platform P --name P --setting …` on `db`: the new platformid.
+pub fn channel(db: &str, platform: &str, settings: &[&str]) -> String {
+    let mut args = vec!["channel", "create", "acme", "--platform", platform, "--name", platform];
+    for setting in settings {
+        args.extend(["--setting", setting]);
+    }
+    cli(db, &args)
+}
+
 /// The admin CLI on `db`; its stdout, trimmed (fails the test if the command fails).
 pub fn cli(db: &str, args: &[&str]) -> String {
     let out =
@@ -380,20 +389,7 @@ async fn telegram_setup() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database_url(dir.path()).await;
     cli(&db, &["account", "create", "acme", "--password", "acme-pw"]);
-    let channel = cli(
-        &db,
-        &[
-            "channel",
-            "create",
-            "acme",
-            "--platform",
-            "telegram",
-            "--name",
-            "Bot",
-            "--setting",
-            "bot_token=9:bot",
-        ],
-    );
+    let channel = channel(&db, "telegram", &["bot_token=9:bot"]);
     (dir, db, channel)
 }
 

@@ -103,24 +103,11 @@ async fn a_second_signal_exits_at_once() {
 #[tokio::test]
 async fn sigterm_lets_sends_in_flight_finish_and_gives_back_the_other_claims() {
     use crate::delivery::BOT;
-    use crate::instances::{cli, plain_with, start_instance_with};
+    use crate::instances::{channel, plain_with, start_instance_with};
     let telegram = crate::fakes::telegram().await;
     telegram.set_delay(std::time::Duration::from_millis(1500));
     let (_dir, db, _) = crate::instances::setup().await;
-    let tg = cli(
-        &db,
-        &[
-            "channel",
-            "create",
-            "acme",
-            "--platform",
-            "telegram",
-            "--name",
-            "T",
-            "--setting",
-            &format!("bot_token={BOT}"),
-        ],
-    );
+    let tg = channel(&db, "telegram", &[&format!("bot_token={BOT}")]);
     let envs = [
         ("CHATGATE_CONNECTORS__TELEGRAM__BASE_URL", telegram.url.as_str()),
         ("CHATGATE_DELIVERY__LEASE_SECS", "60"),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::delivery::BOT;
 use crate::fakes;
 use crate::helpers::{binary, fresh_database_url};
-use crate::instances::cli;
+use crate::instances::{channel, cli};
 use crate::receiver::Receiver;
 use crate::soap_client::{SOAP11, envelope, operation_xml};
 
@@ -44,41 +44,13 @@ async fn no_secret_reaches_the_log_or_metrics() {
             "chat:read,chat:write,webhook:manage",
         ],
     );
-    let tg = cli(
+    let tg = channel(&db, "telegram", &[&format!("bot_token={BOT}"), &format!("webhook_secret={TG_SECRET}")]);
+    let wa = channel(
         &db,
-        &[
-            "channel",
-            "create",
-            "acme",
-            "--platform",
-            "telegram",
-            "--name",
-            "T",
-            "--setting",
-            &format!("bot_token={BOT}"),
-            "--setting",
-            &format!("webhook_secret={TG_SECRET}"),
-        ],
+        "whatsapp",
+        &["phone_number_id=1", &format!("access_token={WA_TOKEN}"), &format!("app_secret={APP_SECRET}")],
     );
-    let wa = cli(
-        &db,
-        &[
-            "channel",
-            "create",
-            "acme",
-            "--platform",
-            "whatsapp",
-            "--name",
-            "W",
-            "--setting",
-            "phone_number_id=1",
-            "--setting",
-            &format!("access_token={WA_TOKEN}"),
-            "--setting",
-            &format!("app_secret={APP_SECRET}"),
-        ],
-    );
-    let web = cli(&db, &["channel", "create", "acme", "--platform", "webchat", "--name", "Site"]);
+    let web = channel(&db, "webchat", &[]);
     let log = dir.path().join("server.log");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = tokio::process::Command::new(binary())
@@ -141,7 +113,7 @@ async fn no_secret_reaches_the_log_or_metrics() {
         .send()
         .await
         .unwrap()
-        .json()
+        .json::<Value>()
         .await
         .unwrap();
     let access = token["access_token"].as_str().unwrap().to_string();
@@ -207,7 +179,7 @@ async fn no_secret_reaches_the_log_or_metrics() {
         .send()
         .await
         .unwrap()
-        .json()
+        .json::<Value>()
         .await
         .unwrap();
     let whsec = set["result"]["secret"].as_str().unwrap_or_else(|| panic!("{set}")).to_string();
@@ -249,7 +221,7 @@ async fn no_secret_reaches_the_log_or_metrics() {
         .send()
         .await
         .unwrap()
-        .json()
+        .json::<Value>()
         .await
         .unwrap();
     let (visitor, vtoken) = (session["visitor"].as_str().unwrap(), session["token"].as_str().unwrap());
