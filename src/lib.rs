@@ -9,6 +9,7 @@
 //!          delivery (worker, throttle, connectors) → net, storage
 //!          doors::inbound → delivery::connectors (files of received messages)
 //!          webhooks (sender, signing, sweep) → net, storage; both senders → retry
+//!          metrics (the Prometheus registry) ← telemetry, delivery, webhooks, doors::operating
 //! admin → auth::password, storage, delivery::connectors::telegram (setWebhook)
 //! ```
 //! `domain` holds the rules and owns the ports it needs; it imports no other module of the crate and
