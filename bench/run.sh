@@ -169,4 +169,5 @@ if [ "${DELIVERY:-1}" != 0 ]; then
   bench/delivery.sh
   bench/webhooks.sh
   bench/streams.sh
+  bench/logins.sh
 fi
