@@ -607,3 +607,64 @@ async fn a_timeout_is_retried() {
     let log = app.settled(&hook, 1).await;
     assert_eq!((log[0]["status"].as_str(), log[0]["attempts"].as_i64()), (Some("delivered"), Some(2)));
 }
+
+/// SIGTERM while a slow receiver is being sent to: the requests in flight finish and are recorded, the
+/// webhook's lease (60 s here) is given back, and the next instance sends the rest at once — every event
+/// delivered, none twice.
+#[tokio::test]
+async fn sigterm_finishes_webhook_requests_in_flight_and_gives_the_webhook_back() {
+    let (_dir, db, channel) = setup().await;
+    let rx = Receiver::start().await;
+    rx.always(Answer::Slow(500));
+    let env = [
+        ("CHATGATE_OUTBOUND__ALLOW_NETWORKS", "127.0.0.0/8"),
+        ("CHATGATE_WEBHOOKS__LEASE_SECS", "60"),
+        ("CHATGATE_WEBHOOKS__POLL_MS", "100"),
+    ];
+    let client = reqwest::Client::new();
+    let mut a = start_instance_with(&db, &env).await;
+    let call = async |base: &str, method, params: &[(&str, &str)]| {
+        plain_with(&client, base, "acme", "acme-pw", method, params).await
+    };
+    ok(&call(&a.base, "setwebhook", &[("url", &rx.url), ("events", "chat_session.message_sent")]).await);
+    for i in 0..20 {
+        let to = format!("v{i}");
+        let p = [
+            ("platform", "webchat"),
+            ("platformid", channel.as_str()),
+            ("destination", &to),
+            ("message", "hi"),
+        ];
+        ok(&call(&a.base, "sendmessage", &p).await);
+    }
+    rx.wait_for(WAIT, |h| !h.is_empty()).await;
+    let stopping = Instant::now();
+    let pid = a.child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(12), a.child.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(stopping.elapsed() < Duration::from_secs(5), "{:?}", stopping.elapsed());
+    let sent_by_a = rx.hits().len();
+    assert!(sent_by_a < 20, "some were left for the next instance: {sent_by_a}");
+
+    rx.always(Answer::Status(200));
+    let _b = start_instance_with(&db, &env).await;
+    let restarted = Instant::now();
+    let hits = rx
+        .wait_for(Duration::from_secs(15), |h| {
+            h.iter().map(|h| h.id()).collect::<std::collections::HashSet<_>>().len() == 20
+        })
+        .await;
+    assert!(
+        restarted.elapsed() < Duration::from_secs(5),
+        "given back, not leased: {:?}",
+        restarted.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        rx.hits().len(),
+        20,
+        "each event once: A's requests in flight were recorded ({} hits)",
+        hits.len()
+    );
+}
