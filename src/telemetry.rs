@@ -3,6 +3,7 @@
 //! `/api/json/{class}/{method}`), never the path as sent, the query string, a header or a body: any of
 //! them may hold a password (`/api/http&user=acme&password=…` is a 404 whose path does).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -10,19 +11,59 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
+use tracing::{Level, Metadata};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::prelude::*;
 
 use crate::metrics::Metrics;
+
+/// Requests actix-http could not parse since the last report. actix-http logs each one at ERROR
+/// ("stream error: request parse error: …"), so whoever sends garbage would write the error log (a fuzz
+/// run wrote 28,741 such lines); they are counted here instead and summed up at WARN at most every
+/// 10 s (`report_malformed_requests`). The counter is the process's, like the log it stands in for.
+static MALFORMED_REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether an event is actix-http's line about a request it refused as malformed (its h1 codec and
+/// dispatcher log nothing else at ERROR).
+fn malformed_request_line(meta: &Metadata<'_>) -> bool {
+    *meta.level() == Level::ERROR && meta.target().starts_with("actix_http::h1")
+}
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 pub fn init(filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_filter(filter_fn(|meta| !malformed_request_line(meta)));
+    let _ = tracing_subscriber::registry().with(filter).with(fmt).with(CountMalformed).try_init();
+}
+
+/// Counts actix-http's malformed-request lines (which the log layer leaves out).
+struct CountMalformed;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountMalformed {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if malformed_request_line(event.metadata()) {
+            MALFORMED_REQUESTS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Every 10 s, one WARN line with the number of malformed requests refused meanwhile (none: no line).
+pub fn report_malformed_requests() {
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            let refused = MALFORMED_REQUESTS.swap(0, Ordering::Relaxed);
+            if refused > 0 {
+                tracing::warn!(refused, "malformed HTTP requests refused in the last 10 s");
+            }
+        }
+    });
 }
 
 /// A request's id: logged with it, returned in `X-Request-Id`, and in the body of internal errors.

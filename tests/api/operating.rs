@@ -151,3 +151,41 @@ async fn sigterm_lets_sends_in_flight_finish_and_gives_back_the_other_claims() {
         plain_with(&client, &b.base, "acme", "acme-pw", "getmessagestatus", &[("messageid", "1")]).await;
     assert_eq!(status["result"]["status"], "sent", "{status}");
 }
+
+/// Requests actix-http cannot parse are not each an ERROR line (an attacker would write the error log):
+/// they are summed up in one WARN line per 10 s.
+#[tokio::test]
+async fn malformed_requests_are_summed_up_at_warn_not_logged_each_at_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::helpers::fresh_database_url(dir.path()).await;
+    let log = dir.path().join("server.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = tokio::process::Command::new(crate::helpers::binary())
+        .arg("serve")
+        .env("CHATGATE_DATABASE_URL", &db)
+        .env("CHATGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for _ in 0..30 {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), s.read_to_end(&mut answer)).await;
+        assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 400"));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(10_500)).await;
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("ERROR"), "{text}");
+    let summed: Vec<&str> = text.lines().filter(|l| l.contains("malformed HTTP requests refused")).collect();
+    assert_eq!(summed.len(), 1, "{text}");
+    assert!(summed[0].contains("WARN") && summed[0].contains("refused=30"), "{}", summed[0]);
+}
