@@ -562,13 +562,22 @@ async fn metadata_lists_what_is_supported() {
     assert_eq!(meta["token_endpoint"], format!("{}/oauth/token", app.address));
     assert_eq!(
         meta["grant_types_supported"],
-        serde_json::json!(["client_credentials", "refresh_token", "password"])
+        serde_json::json!(["client_credentials", "password", "refresh_token"])
     );
     assert_eq!(meta["scopes_supported"], serde_json::json!(["chat:read", "chat:write", "webhook:manage"]));
     for endpoint in ["jwks_uri", "introspection_endpoint", "revocation_endpoint"] {
         let url = meta[endpoint].as_str().unwrap();
         assert!(url.starts_with(&app.address), "{endpoint}");
     }
+    // Without the password grant nothing issues refresh tokens, so neither is listed.
+    let plain = spawn_app().await;
+    let meta: Value = reqwest::get(format!("{}/.well-known/oauth-authorization-server", plain.address))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["grant_types_supported"], serde_json::json!(["client_credentials"]));
 }
 
 /// RFC 7009 §2.1 / RFC 7662: an access introspects and revokes only the tokens issued to it; the

@@ -442,3 +442,28 @@ async fn node_soap_consumes_the_wsdl() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// SPEC §2: `sendmessages` answers one result per `<message>`, in order — an empty or nil one too.
+#[tokio::test]
+async fn empty_and_nil_bulk_items_keep_their_places() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let item = format!(
+        "<message><platform>webchat</platform><platformid>{}</platformid><destination>v</destination><message>hi</message></message>",
+        f.webchat
+    );
+    let body = format!(
+        r#"<c:sendmessages><user>{}</user><password>{}</password>{item}<message/><message xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:nil="true"/>{item}</c:sendmessages>"#,
+        escape(LOGIN),
+        escape(PASSWORD)
+    );
+    let (status, text) = post_soap(&app, XML11, envelope(SOAP11, "", &body)).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let env = as_envelope(&text);
+    let list = ok(&env)["list"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 4, "{text}");
+    assert!(list[0]["messageid"].is_string() && list[3]["messageid"].is_string(), "{text}");
+    for empty in &list[1..3] {
+        assert!(empty.get("messageid").is_none() && empty["error"].is_string(), "{text}");
+    }
+}

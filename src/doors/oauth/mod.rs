@@ -284,9 +284,11 @@ pub struct ServerMetadata {
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     let iss = state.tokens.issuer().to_string();
     let methods = vec!["client_secret_basic", "client_secret_post"];
-    let mut grants = vec!["client_credentials", "refresh_token"];
+    // Only what this configuration grants: refresh tokens come with the password grant alone
+    // (client credentials issue none).
+    let mut grants = vec!["client_credentials"];
     if state.tokens.settings().password_grant {
-        grants.push("password");
+        grants.extend(["password", "refresh_token"]);
     }
     HttpResponse::Ok().json(ServerMetadata {
         token_endpoint: format!("{iss}/oauth/token"),

@@ -168,8 +168,11 @@ pub fn parse(body: &[u8], guess: SoapVersion) -> Result<SoapRequest, (SoapVersio
     };
     let mut params = Params::new();
     let mut bulk = Vec::new();
+    // In `sendmessages` every `<message>` is an item, an empty or nil one too (SPEC §2: one result per
+    // item, in order), so it is never read as a plain parameter.
+    let is_bulk = name == "sendmessages";
     for child in &operation.children {
-        if child.children.is_empty() {
+        if child.children.is_empty() && !(is_bulk && child.name == "message") {
             params.insert_first(&child.name, child.text.clone());
         } else if child.name == "message" {
             let item: serde_json::Map<String, serde_json::Value> = child
