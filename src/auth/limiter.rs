@@ -6,11 +6,11 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use moka::sync::Cache;
 
+use super::rate::Window;
 use crate::domain::error::Throttled;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,16 +32,11 @@ enum Key {
     Address(IpAddr),
 }
 
-/// A key's attempts in its window (the cache forgets the key when the window ends).
-struct Count {
-    start: Instant,
-    attempts: AtomicU32,
-}
-
 pub struct FailureLimiter {
     limits: FailureLimits,
     window: Duration,
-    counts: Cache<Key, Arc<Count>>,
+    /// Each key's attempts in its window (the cache forgets the key when the window ends).
+    counts: Cache<Key, Arc<Window>>,
 }
 
 /// An admitted attempt: it holds its place in both counts; `succeeded` gives it back, dropping it
@@ -49,24 +44,23 @@ pub struct FailureLimiter {
 #[must_use]
 pub struct Attempt<'a> {
     limiter: &'a FailureLimiter,
-    login: Arc<Count>,
-    address: Arc<Count>,
+    login: Arc<Window>,
+    address: Arc<Window>,
     login_key: Key,
 }
 
 impl Attempt<'_> {
     /// Not checked after all (no argon2 thread was free): its place is given back.
     pub fn withdrawn(self) {
-        self.address.attempts.fetch_sub(1, Ordering::AcqRel);
-        self.login.attempts.fetch_sub(1, Ordering::AcqRel);
+        self.address.give_back();
+        self.login.give_back();
     }
 
     /// A correct password: this attempt is not a failure, and the login's count at that address is
     /// cleared.
     pub fn succeeded(self) {
-        self.address.attempts.fetch_sub(1, Ordering::AcqRel);
-        self.login.attempts.fetch_sub(1, Ordering::AcqRel);
         self.limiter.counts.invalidate(&self.login_key);
+        self.withdrawn();
     }
 }
 
@@ -77,8 +71,8 @@ impl FailureLimiter {
         Self { limits, window, counts }
     }
 
-    fn count(&self, key: Key) -> Arc<Count> {
-        self.counts.get_with(key, || Arc::new(Count { start: Instant::now(), attempts: AtomicU32::new(0) }))
+    fn count(&self, key: Key) -> Arc<Window> {
+        self.counts.get_with(key, Window::new)
     }
 
     /// Takes a place for an attempt of `login` from `client`, or says how long until one is free.
@@ -86,33 +80,22 @@ impl FailureLimiter {
         let login_key = Key::LoginAt(login.to_string(), client);
         let login_count = self.count(login_key.clone());
         let address = self.count(Key::Address(client));
-        if !take(&login_count, self.limits.per_login_and_address) {
-            return Err(self.blocked(&login_count, self.limits.per_login_and_address));
+        let blocked = |count: &Window, quota| count.throttled("failed-logins", quota, self.window);
+        if !login_count.take(self.limits.per_login_and_address) {
+            return Err(blocked(&login_count, self.limits.per_login_and_address));
         }
-        if !take(&address, self.limits.per_address) {
-            login_count.attempts.fetch_sub(1, Ordering::AcqRel);
-            return Err(self.blocked(&address, self.limits.per_address));
+        if !address.take(self.limits.per_address) {
+            login_count.give_back();
+            return Err(blocked(&address, self.limits.per_address));
         }
         Ok(Attempt { limiter: self, login: login_count, address, login_key })
     }
-
-    fn blocked(&self, count: &Count, quota: u32) -> Throttled {
-        Throttled {
-            policy: "failed-logins",
-            retry_after_secs: self.window.saturating_sub(count.start.elapsed()).as_secs().max(1),
-            quota,
-            window_secs: self.window.as_secs(),
-        }
-    }
-}
-
-/// One more attempt, unless `limit` are already counted.
-fn take(count: &Count, limit: u32) -> bool {
-    count.attempts.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1)).is_ok()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
     use super::*;
 
     #[test]

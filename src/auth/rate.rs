@@ -24,9 +24,37 @@ pub struct RateLimit {
     windows: Cache<String, Arc<Window>>,
 }
 
-struct Window {
+/// One key's window: when it started (its first hit) and how many hits it holds. The failed-login
+/// limiter (`auth::limiter`) keeps its counts in these too.
+pub struct Window {
     start: Instant,
     count: AtomicU32,
+}
+
+impl Window {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self { start: Instant::now(), count: AtomicU32::new(0) })
+    }
+
+    /// One more hit, unless `quota` are already counted.
+    pub fn take(&self, quota: u32) -> bool {
+        self.count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < quota).then_some(n + 1)).is_ok()
+    }
+
+    /// Gives a taken hit back.
+    pub fn give_back(&self) {
+        self.count.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// The refusal of a hit over `quota` in this window of `length`: how long until it ends.
+    pub fn throttled(&self, policy: &'static str, quota: u32, length: Duration) -> Throttled {
+        Throttled {
+            policy,
+            retry_after_secs: length.saturating_sub(self.start.elapsed()).as_secs().max(1),
+            quota,
+            window_secs: length.as_secs(),
+        }
+    }
 }
 
 impl RateLimit {
@@ -42,18 +70,11 @@ impl RateLimit {
 
     /// Counts a hit of `key`; `Err` with the seconds until its window ends when it is over the limit.
     pub fn hit(&self, key: &str) -> Result<(), Throttled> {
-        let window = self
-            .windows
-            .get_with_by_ref(key, || Arc::new(Window { start: Instant::now(), count: AtomicU32::new(0) }));
-        if window.count.fetch_add(1, Ordering::Relaxed) < self.quota {
+        let window = self.windows.get_with_by_ref(key, Window::new);
+        if window.take(self.quota) {
             return Ok(());
         }
-        Err(Throttled {
-            policy: self.policy,
-            retry_after_secs: self.window.saturating_sub(window.start.elapsed()).as_secs().max(1),
-            quota: self.quota,
-            window_secs: self.window.as_secs(),
-        })
+        Err(window.throttled(self.policy, self.quota, self.window))
     }
 }
 
