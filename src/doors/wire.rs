@@ -19,8 +19,19 @@ use crate::telemetry::{Outcome, RequestId};
 /// A resource at `path` that answers `405 Method Not Allowed` with `Allow: allow` for every method it
 /// has no route for (rather than 404, which would say the path does not exist).
 pub fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    resource_answering(path, allow, |_| HttpResponse::MethodNotAllowed().finish())
+}
+
+/// `resource`, with the 405 answer's body made by `not_allowed` (given `allow`).
+pub fn resource_answering(
+    path: &str,
+    allow: &'static str,
+    not_allowed: fn(&'static str) -> HttpResponse,
+) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move || async move {
-        HttpResponse::MethodNotAllowed().insert_header((ALLOW, allow)).finish()
+        let mut res = not_allowed(allow);
+        res.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+        res
     }))
 }
 
@@ -134,10 +145,23 @@ pub fn throttle_headers(res: &mut HttpResponse, t: &Throttled) {
     }
 }
 
-/// The headers of a refused request, if a request limit refused it.
+/// The headers of a `TOO_MANY_REQUESTS`: a limit's own (`throttle_headers`), or — refused because no
+/// argon2 thread was free — `Retry-After: 1`, as that is worth trying again in a moment.
+pub fn refusal_headers(res: &mut HttpResponse, throttled: Option<&Throttled>) {
+    match throttled {
+        Some(t) => throttle_headers(res, t),
+        None => {
+            res.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+    }
+}
+
+/// The refusal headers of a result that is `TOO_MANY_REQUESTS`.
 pub fn throttle_headers_of(res: &mut HttpResponse, result: &DomainResult<Reply>) {
-    if let Err(DomainError { throttled: Some(t), .. }) = result {
-        throttle_headers(res, t);
+    if let Err(e) = result
+        && e.code == ErrorCode::TooManyRequests
+    {
+        refusal_headers(res, e.throttled.as_ref());
     }
 }
 

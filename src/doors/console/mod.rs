@@ -9,7 +9,7 @@ mod session;
 mod stream;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -68,13 +68,8 @@ fn failure(e: &DomainError) -> HttpResponse {
         tracing::error!(error = %cause, "console request failed");
     }
     let mut res = HttpResponse::build(status).json(json!({"error": e.code.as_str(), "param": e.param}));
-    match e.throttled {
-        Some(t) => crate::doors::wire::throttle_headers(&mut res, &t),
-        // No argon2 thread was free.
-        None if e.code == ErrorCode::TooManyRequests => {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        None => {}
+    if e.code == ErrorCode::TooManyRequests {
+        crate::doors::wire::refusal_headers(&mut res, e.throttled.as_ref());
     }
     res
 }

@@ -171,9 +171,5 @@ async fn handle(
     if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    // A limit's refusal carries its own headers; without one, no argon2 thread was free.
-    if code == Some(ErrorCode::TooManyRequests) && !res.headers().contains_key(header::RETRY_AFTER) {
-        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
     res
 }

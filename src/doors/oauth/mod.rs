@@ -16,7 +16,9 @@ use crate::auth::tokens::keys::Jwk;
 use crate::domain::Params;
 use crate::domain::model::Scope;
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, decode_component, decode_form, read_body, throttle_headers};
+use crate::doors::wire::{
+    client_of, decode_component, decode_form, read_body, refusal_headers, resource_answering,
+};
 use crate::storage::CredentialRecord;
 use crate::telemetry::Outcome;
 
@@ -30,13 +32,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// An endpoint that answers other methods `405` with `Allow` and an RFC 6749 error body.
 fn endpoint(path: &str, allow: &'static str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(move || async move {
+    resource_answering(path, allow, |allow| {
         let body =
             OAuthErrorBody { error: "invalid_request", error_description: Some(format!("use {allow}")) };
-        let mut res = json_no_store(StatusCode::METHOD_NOT_ALLOWED, &body, "METHOD_NOT_ALLOWED");
-        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
-        res
-    }))
+        json_no_store(StatusCode::METHOD_NOT_ALLOWED, &body, "METHOD_NOT_ALLOWED")
+    })
 }
 
 /// The `/oauth/token` form (RFC 6749 §4.4, §6; §4.3 when the password grant is on).
@@ -99,13 +99,8 @@ fn error_response(e: &OAuthError) -> HttpResponse {
         res.headers_mut()
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"chatgate\""));
     }
-    match e {
-        OAuthError::TooManyRequests(Some(throttled)) => throttle_headers(&mut res, throttled),
-        // No argon2 thread was free: worth trying again in a moment.
-        OAuthError::TooManyRequests(None) => {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        _ => {}
+    if let OAuthError::TooManyRequests(throttled) = e {
+        refusal_headers(&mut res, throttled.as_ref());
     }
     if let OAuthError::Server(cause) = e {
         tracing::error!(%cause, "oauth endpoint failed");
