@@ -216,6 +216,8 @@ async fn serve(mut settings: Settings, demo: bool) -> CliResult {
         if demo { crate::startup::build_core(&settings).await?.admin().create_demo().await? } else { None };
     settings.demo_webchat = demo.as_ref().map(|d| d.webchat);
     let app = Application::build(settings).await?;
+    // Beside the subscriber `telemetry::init` installed for this process, which feeds its counter.
+    crate::telemetry::report_malformed_requests();
     let base = format!("http://127.0.0.1:{}", app.port());
     tracing::info!(port = app.port(), "chatgate listening");
     match &demo {

@@ -150,7 +150,6 @@ impl Application {
         let media = MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?);
         let visitors = VisitorKeys::new(store.server_key("webchat", &rand::random::<[u8; 32]>()).await?);
         let live = Live::start(store.clone());
-        telemetry::report_malformed_requests();
         let webchat_limits = WebchatLimits::new(&settings.webchat);
         let addr = settings.listen.clone();
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
