@@ -1,9 +1,10 @@
 //! What operators and load balancers call (SPEC §8): `/healthz`, `/readyz` and `/metrics`.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use moka::sync::Cache;
 
 use crate::domain::ports::OutboxBacklog;
 use crate::doors::AppState;
@@ -29,42 +30,30 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// The outbox backlog is read from the database at most once a second, however often `/metrics` is
+/// The outbox backlog, read from the database at most once a second however often `/metrics` is
 /// called (it needs no credentials, so its cost must not be the caller's to choose).
-const BACKLOG_TTL: Duration = Duration::from_secs(1);
+pub struct BacklogCache(Cache<(), Arc<Vec<OutboxBacklog>>>);
 
-#[derive(Default)]
-pub struct BacklogCache(Mutex<Option<(Instant, Vec<OutboxBacklog>)>>);
-
-impl BacklogCache {
-    fn fresh(&self) -> Option<Vec<OutboxBacklog>> {
-        let cached = self.0.lock().ok()?;
-        cached.as_ref().filter(|(at, _)| at.elapsed() < BACKLOG_TTL).map(|(_, b)| b.clone())
-    }
-
-    fn keep(&self, backlog: &[OutboxBacklog]) {
-        if let Ok(mut cached) = self.0.lock() {
-            *cached = Some((Instant::now(), backlog.to_vec()));
-        }
+impl Default for BacklogCache {
+    fn default() -> Self {
+        Self(Cache::builder().max_capacity(1).time_to_live(Duration::from_secs(1)).build())
     }
 }
 
 /// `GET /metrics`: OpenMetrics text (Prometheus reads it), rendered by the metrics library.
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let store = state.gateway.store();
-    let backlog = match state.backlog.fresh() {
+    let backlog = match state.backlog.0.get(&()) {
         Some(b) => b,
-        None => {
-            let read = tokio::time::timeout(Duration::from_secs(2), store.outbox_backlog()).await;
-            match read {
-                Ok(Ok(b)) => {
-                    state.backlog.keep(&b);
-                    b
-                }
-                // The other metrics still matter when the database does not answer (`/readyz` says so).
-                _ => Vec::new(),
+        None => match tokio::time::timeout(Duration::from_secs(2), store.outbox_backlog()).await {
+            Ok(Ok(b)) => {
+                let b = Arc::new(b);
+                state.backlog.0.insert((), b.clone());
+                b
             }
-        }
+            // The other metrics still matter when the database does not answer (`/readyz` says so).
+            _ => Arc::default(),
+        },
     };
     let now = chrono::Utc::now().timestamp_millis();
     let text = state.metrics.render(&backlog, now, store.pool_state(), state.live.open());
