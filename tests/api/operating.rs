@@ -44,7 +44,7 @@ async fn readyz_says_whether_the_database_answers_with_its_migrations_and_recove
 }
 
 /// Sends `signal` (e.g. `TERM`) to a process.
-fn kill(pid: u32, signal: &str) {
+pub fn kill(pid: u32, signal: &str) {
     let ok =
         std::process::Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status().unwrap();
     assert!(ok.success());

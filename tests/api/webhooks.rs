@@ -467,6 +467,25 @@ async fn forbidden_addresses_are_refused_when_set_and_at_every_connection() {
     assert!(rx.hits().is_empty(), "nothing reached the receiver");
 }
 
+/// On the instance at `base`: a webhook to `url` for sent messages, then 20 webchat messages (to 20
+/// visitors) whose events it is sent; the webhook's secret.
+async fn webhook_then_twenty_messages(
+    client: &reqwest::Client,
+    base: &str,
+    channel: &str,
+    url: &str,
+) -> String {
+    let set = [("url", url), ("events", "chat_session.message_sent")];
+    let set = plain_with(client, base, "acme", "acme-pw", "setwebhook", &set).await;
+    let secret = ok(&set)["secret"].as_str().unwrap().to_string();
+    for i in 0..20 {
+        let to = format!("v{i}");
+        let p = [("platform", "webchat"), ("platformid", channel), ("destination", &to), ("message", "hi")];
+        ok(&plain_with(client, base, "acme", "acme-pw", "sendmessage", &p).await);
+    }
+    secret
+}
+
 #[tokio::test]
 async fn pending_deliveries_survive_a_sigkill_and_are_delivered_after_restart() {
     let (_dir, db, channel) = setup().await;
@@ -483,18 +502,7 @@ async fn pending_deliveries_survive_a_sigkill_and_are_delivered_after_restart() 
     let call = async |base: &str, method, params: &[(&str, &str)]| {
         plain_with(&client, base, "acme", "acme-pw", method, params).await
     };
-    let set = call(&a.base, "setwebhook", &[("url", &rx.url), ("events", "chat_session.message_sent")]).await;
-    let secret = ok(&set)["secret"].as_str().unwrap().to_string();
-    for i in 0..20 {
-        let to = format!("v{i}");
-        let sent = call(
-            &a.base,
-            "sendmessage",
-            &[("platform", "webchat"), ("platformid", &channel), ("destination", &to), ("message", "hi")],
-        )
-        .await;
-        ok(&sent);
-    }
+    let secret = webhook_then_twenty_messages(&client, &a.base, &channel, &rx.url).await;
     rx.wait_for(WAIT, |h| h.len() >= 8).await;
     a.child.kill().await.unwrap();
     rx.always(Answer::Status(200));
@@ -623,24 +631,10 @@ async fn sigterm_finishes_webhook_requests_in_flight_and_gives_the_webhook_back(
     ];
     let client = reqwest::Client::new();
     let mut a = start_instance_with(&db, &env).await;
-    let call = async |base: &str, method, params: &[(&str, &str)]| {
-        plain_with(&client, base, "acme", "acme-pw", method, params).await
-    };
-    ok(&call(&a.base, "setwebhook", &[("url", &rx.url), ("events", "chat_session.message_sent")]).await);
-    for i in 0..20 {
-        let to = format!("v{i}");
-        let p = [
-            ("platform", "webchat"),
-            ("platformid", channel.as_str()),
-            ("destination", &to),
-            ("message", "hi"),
-        ];
-        ok(&call(&a.base, "sendmessage", &p).await);
-    }
+    webhook_then_twenty_messages(&client, &a.base, &channel, &rx.url).await;
     rx.wait_for(WAIT, |h| !h.is_empty()).await;
     let stopping = Instant::now();
-    let pid = a.child.id().unwrap().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    crate::operating::kill(a.child.id().unwrap(), "TERM");
     let status = tokio::time::timeout(Duration::from_secs(12), a.child.wait()).await.unwrap().unwrap();
     assert_eq!(status.code(), Some(0));
     assert!(stopping.elapsed() < Duration::from_secs(5), "{:?}", stopping.elapsed());
