@@ -15,7 +15,10 @@ async fn schemathesis_finds_no_difference_between_the_document_and_the_server() 
     let token = token_for(&app, LOGIN, PASSWORD, None, AuthType::BasicAuth).await.unwrap();
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis.toml");
     // `python3 -m schemathesis.cli` is `st`, without relying on where pip put the script.
+    // Its cache (stored failures it would replay) goes to a directory of this run, not the repository.
+    let cwd = tempfile::tempdir().unwrap();
     let out = tokio::process::Command::new("python3")
+        .current_dir(cwd.path())
         .args([
             "-m",
             "schemathesis.cli",
