@@ -38,6 +38,23 @@ pub enum Command {
     /// Manage the signing keys of access tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage the keys that seal secrets at rest.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-seal every stored secret under a new key. With a key file: a new key is added at its top
+    /// (older ones stay, so values not yet re-sealed still open). With CHATGATE_SECRET_KEY: re-seals
+    /// under the list's first key — put a new key (`secrets new-key`) first, older ones after it.
+    Rotate {
+        /// Key file: re-seal under its first key as it is, adding none (after editing it by hand).
+        #[arg(long)]
+        no_new_key: bool,
+    },
+    /// Print a new random key (base64), for CHATGATE_SECRET_KEY.
+    NewKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +195,13 @@ pub async fn run(cli: Cli) -> CliResult {
             println!("{}", key.kid);
             Ok(())
         }
+        Command::Secrets(SecretsCommand::NewKey) => {
+            println!("{}", crate::secrets::encode_key(&crate::secrets::generate_key()));
+            Ok(())
+        }
+        Command::Secrets(SecretsCommand::Rotate { no_new_key }) => {
+            rotate_secret_key(&settings, !no_new_key).await
+        }
         Command::Channel(cmd) => {
             let core = build_core(&settings).await?;
             let admin = core.admin();
@@ -207,6 +231,36 @@ pub async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
     }
+}
+
+/// `secrets rotate`. The current keys are checked against the database first; the new key file is in
+/// place before anything is sealed under its key, so a run cut short leaves every value readable
+/// (running instances read the file again when they meet the new key's id).
+async fn rotate_secret_key(settings: &Settings, new_key: bool) -> CliResult {
+    let current = build_core(settings).await?;
+    let from_env = settings.secret_key.as_ref().is_some_and(|k| !k.0.trim().is_empty());
+    if new_key && !from_env {
+        let file = &settings.secrets.key_file;
+        let mut keys = crate::secrets::read_key_file(file)?.ok_or("the secret key file is missing")?;
+        keys.insert(0, crate::secrets::generate_key());
+        crate::secrets::replace_key_file(file, &keys)?;
+    }
+    drop(current);
+    let core = build_core(settings).await?;
+    let report = core.store().reseal_secrets().await?;
+    let newest = core.store().secret_key_check().await?.map(|c| String::from_utf8_lossy(&c).into_owned());
+    let id = newest.as_deref().and_then(crate::secrets::key_id_of).unwrap_or_default();
+    println!("{id}");
+    eprintln!(
+        "re-sealed {} secrets under key {id} ({} channels, {} webhooks, {} signing keys, {} server keys); \
+         older keys may be removed once every instance has restarted with the new key",
+        report.total(),
+        report.channels,
+        report.webhooks,
+        report.signing_keys,
+        report.server_keys
+    );
+    Ok(())
 }
 
 async fn serve(mut settings: Settings, demo: bool) -> CliResult {

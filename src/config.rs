@@ -15,6 +15,7 @@ use crate::auth::tokens::OAuthSettings;
 use crate::delivery::DeliverySettings;
 use crate::delivery::connectors::ConnectorSettings;
 use crate::net::OutboundSettings;
+use crate::secrets::{KeyList, SecretSettings};
 use crate::storage::DbSettings;
 use crate::webhooks::{ChatSettings, WebhookSettings};
 
@@ -40,6 +41,10 @@ pub struct Settings {
     pub shutdown_timeout_secs: u64,
     /// A request's body must arrive within this long of its head, else 408 (SPEC §4).
     pub body_timeout_secs: u64,
+    /// The keys that seal secrets at rest, base64, newest first, comma-separated
+    /// (`CHATGATE_SECRET_KEY`); when unset, `secret_key_file` holds them.
+    pub secret_key: Option<KeyList>,
+    pub secrets: SecretSettings,
     pub db: DbSettings,
     pub auth: AuthSettings,
     pub oauth: OAuthSettings,
@@ -67,6 +72,8 @@ impl Default for Settings {
             workers: None,
             shutdown_timeout_secs: 10,
             body_timeout_secs: 10,
+            secret_key: None,
+            secrets: SecretSettings::default(),
             db: DbSettings::default(),
             auth: AuthSettings::default(),
             oauth: OAuthSettings::default(),

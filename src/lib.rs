@@ -27,6 +27,7 @@ pub mod doors;
 pub mod metrics;
 pub mod net;
 pub mod retry;
+pub mod secrets;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -23,6 +23,7 @@ use crate::doors::live::Live;
 use crate::doors::webchat::WebchatLimits;
 use crate::doors::webchat::visitor::VisitorKeys;
 use crate::metrics::Metrics;
+use crate::secrets::SecretKeys;
 use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
 use crate::{telemetry, webhooks};
@@ -69,6 +70,10 @@ impl Background {
 pub enum StartError {
     #[error("storage: {0}")]
     Store(#[from] storage::StoreError),
+    #[error("secret keys: {0}")]
+    Secrets(#[from] storage::sealed::UnlockError),
+    #[error("secret keys: {0}")]
+    KeyFile(#[from] crate::secrets::KeyFileError),
     #[error("password hashing: {0}")]
     Hash(#[from] crate::auth::password::HashError),
     #[error("signing keys: {0}")]
@@ -99,7 +104,9 @@ impl Core {
 }
 
 pub async fn build_core(settings: &Settings) -> Result<Core, StartError> {
-    let store: Arc<dyn Store> = storage::connect(&settings.database_url, &settings.db).await?;
+    let keys = SecretKeys::load(settings.secret_key.as_ref(), &settings.secrets.key_file)?;
+    let store: Arc<dyn Store> =
+        storage::connect(&settings.database_url, &settings.db, Arc::new(keys)).await?;
     let auth = Arc::new(Authenticator::new(store.clone(), &settings.auth)?);
     let urls = crate::net::address_policy(&settings.outbound);
     let limits = Arc::new(ApiRateLimits::new(&settings.rate_limit));

@@ -313,6 +313,12 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
     async fn readiness(&self) -> Result<(), String>;
     /// The server-wide key `name`, created from `candidate` by whichever instance asks first.
     async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+    /// The value sealed under the database's secret key when its secrets were first sealed, if any
+    /// (`storage::sealed::unlock` checks the keys given against it).
+    async fn secret_key_check(&self) -> StoreResult<Option<Vec<u8>>>;
+    /// Seals every stored secret, and the key check, under the newest secret key, in one transaction;
+    /// values under older keys are opened with them (`chatgate secrets rotate`, and the first start).
+    async fn reseal_secrets(&self) -> StoreResult<ResealReport>;
 
     // --- administration ------------------------------------------------------------------------
     async fn account_count(&self) -> StoreResult<i64>;
@@ -346,5 +352,20 @@ impl RequestLimits for Unlimited {
 
     fn admit_credential(&self, _credential_id: i64) -> Result<(), Throttled> {
         Ok(())
+    }
+}
+
+/// How many stored secrets a re-sealing rewrote (those already under the newest key are left).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ResealReport {
+    pub channels: u64,
+    pub webhooks: u64,
+    pub signing_keys: u64,
+    pub server_keys: u64,
+}
+
+impl ResealReport {
+    pub fn total(&self) -> u64 {
+        self.channels + self.webhooks + self.signing_keys + self.server_keys
     }
 }

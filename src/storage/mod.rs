@@ -5,20 +5,27 @@
 mod console_sql;
 pub mod feed;
 pub mod postgres;
+mod reseal_sql;
 mod rows;
+pub mod sealed;
 mod sql;
 pub mod sqlite;
 pub mod watch;
 mod webhook_rows;
 mod webhook_sql;
 
+use std::sync::Arc;
+
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+
+use crate::secrets::SecretKeys;
 
 // The store's interface is the command layer's port; it is named here too, where it is implemented.
 pub use crate::domain::ports::{
     CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess, OAuthStore,
-    OutboxClaim, RefreshToken, RefreshUse, Revocation, SigningKey, Store, StoreError, StoreResult,
+    OutboxClaim, RefreshToken, RefreshUse, ResealReport, Revocation, SigningKey, Store, StoreError,
+    StoreResult,
 };
 
 /// IP lists are stored as text, one CIDR per space.
@@ -30,15 +37,22 @@ pub fn parse_ip_list(text: &str) -> Vec<IpNet> {
     text.split_whitespace().filter_map(|s| s.parse().ok()).collect()
 }
 
-/// Opens the store the URL names: `sqlite://FILE` or `postgres://…`.
-pub async fn connect(url: &str, db: &DbSettings) -> StoreResult<std::sync::Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::connect(url, db.readers).await?))
+/// Opens the store the URL names (`sqlite://FILE` or `postgres://…`), its secrets sealed under `keys`,
+/// and checks that those keys are the database's (`sealed::unlock`).
+pub async fn connect(
+    url: &str,
+    db: &DbSettings,
+    keys: Arc<SecretKeys>,
+) -> Result<Arc<dyn Store>, sealed::UnlockError> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(sqlite::SqliteStore::connect(url, db.readers, keys.clone()).await?)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(std::sync::Arc::new(postgres::PgStore::connect(url, db).await?))
+        Arc::new(postgres::PgStore::connect(url, db, keys.clone()).await?)
     } else {
-        Err(StoreError::Backend(format!("unsupported database_url scheme: {url}")))
-    }
+        return Err(StoreError::Backend(format!("unsupported database_url scheme: {url}")).into());
+    };
+    sealed::unlock(store.as_ref(), &keys).await?;
+    Ok(store)
 }
 
 /// Connection pools and timeouts.

@@ -615,7 +615,8 @@ macro_rules! sql_store {
                 .await?;
                 row.map(|(id, account_id, platform, name, settings)| {
                     let channel = Channel::try_from(ChannelRow { id, account_id, platform, name })?;
-                    Ok(ChannelConfig { channel, settings: channel_settings(id, &settings)? })
+                    let settings = $crate::storage::sealed::open_settings(&self.secrets, id, &settings)?;
+                    Ok(ChannelConfig { channel, settings })
                 })
                 .transpose()
             }
@@ -632,12 +633,12 @@ macro_rules! sql_store {
                         .fetch_optional(&mut *tx)
                         .await?;
                 let (account_id, text) = row.ok_or(StoreError::NotFound("channel"))?;
-                let mut settings = channel_settings(channel_id, &text)?;
+                let mut settings = $crate::storage::sealed::open_settings(&self.secrets, channel_id, &text)?;
                 for (key, value) in changes {
                     settings.set(key, value.clone());
                 }
                 sqlx::query("UPDATE channels SET settings = $1 WHERE id = $2")
-                    .bind(settings.to_json())
+                    .bind($crate::storage::sealed::seal_settings(&self.secrets, &settings)?)
                     .bind(channel_id)
                     .execute(&mut *tx)
                     .await?;
@@ -663,10 +664,11 @@ macro_rules! sql_store {
             }
 
             async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+                use $crate::secrets::Purpose;
                 let mut tx = self.write().await?;
                 sqlx::query("INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                     .bind(name)
-                    .bind(candidate)
+                    .bind($crate::storage::sealed::seal_bytes(&self.secrets, Purpose::ServerKey, candidate)?)
                     .execute(&mut *tx)
                     .await?;
                 let key: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
@@ -674,7 +676,21 @@ macro_rules! sql_store {
                     .fetch_one(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(key)
+                $crate::storage::sealed::open_bytes(&self.secrets, Purpose::ServerKey, name, &key)
+            }
+
+            async fn secret_key_check(&self) -> StoreResult<Option<Vec<u8>>> {
+                Ok(sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+                    .bind($crate::storage::sealed::KEY_CHECK)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn reseal_secrets(&self) -> StoreResult<$crate::storage::ResealReport> {
+                let mut tx = self.write().await?;
+                let report = $crate::reseal_all!(self, tx);
+                tx.commit().await?;
+                Ok(report)
             }
 
             async fn account_count(&self) -> StoreResult<i64> {
@@ -794,7 +810,7 @@ macro_rules! sql_store {
                 .bind(account_id)
                 .bind(platform.as_str())
                 .bind(name)
-                .bind(settings.to_json())
+                .bind($crate::storage::sealed::seal_settings(&self.secrets, settings)?)
                 .bind(now_ms())
                 .fetch_one(&mut *tx)
                 .await?;
@@ -827,14 +843,16 @@ macro_rules! sql_oauth_store {
                 .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(kid, private_key, public_key, created_at, retired_at)| SigningKey {
-                        kid,
-                        private_key,
-                        public_key,
-                        created_at,
-                        retired_at,
+                    .map(|(kid, private_key, public_key, created_at, retired_at)| {
+                        let private_key = $crate::storage::sealed::open_bytes(
+                            &self.secrets,
+                            $crate::secrets::Purpose::SigningKey,
+                            &format!("signing key {kid}"),
+                            &private_key,
+                        )?;
+                        Ok(SigningKey { kid, private_key, public_key, created_at, retired_at })
                     })
-                    .collect())
+                    .collect::<StoreResult<_>>()?)
             }
 
             async fn rotate_signing_key(&self, key: &SigningKey) -> StoreResult<()> {
@@ -847,7 +865,11 @@ macro_rules! sql_oauth_store {
                     "INSERT INTO signing_keys (kid, private_key, public_key, created_at) VALUES ($1, $2, $3, $4)",
                 )
                 .bind(&key.kid)
-                .bind(&key.private_key)
+                .bind($crate::storage::sealed::seal_bytes(
+                    &self.secrets,
+                    $crate::secrets::Purpose::SigningKey,
+                    &key.private_key,
+                )?)
                 .bind(&key.public_key)
                 .bind(key.created_at)
                 .execute(&mut *tx)

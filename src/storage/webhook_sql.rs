@@ -108,7 +108,7 @@ macro_rules! sql_webhook_store {
                 .bind(&w.url)
                 .bind(w.events.0)
                 .bind($crate::storage::webhook_rows::headers_json(&w.headers))
-                .bind(&w.secret)
+                .bind(self.secrets.seal_text($crate::secrets::Purpose::WebhookSecret, &w.secret)?)
                 .bind(w.now)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -300,6 +300,12 @@ macro_rules! sql_webhook_store {
                     .await?
                 };
                 tx.commit().await?;
+                let secret = $crate::storage::sealed::open_text(
+                    &self.secrets,
+                    $crate::secrets::Purpose::WebhookSecret,
+                    &format!("webhook {webhook_id} secret"),
+                    &secret,
+                )?;
                 Ok(Some($crate::domain::webhook_ports::WebhookBatch {
                     target: $crate::storage::webhook_rows::target(url, &headers, secret),
                     deliveries: rows.into_iter().map(TryInto::try_into).collect::<StoreResult<_>>()?,

@@ -8,7 +8,7 @@ use sqlx::Connection;
 use crate::helpers::spawn_app;
 
 /// Runs one statement on the test's database through a connection of its own.
-async fn execute(url: &str, sql: &str) {
+pub async fn execute(url: &str, sql: &str) {
     if url.starts_with("sqlite:") {
         let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut c).await.unwrap();

@@ -13,8 +13,7 @@ use sqlx::{Postgres, Transaction};
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
 use super::DbSettings;
 use super::rows::{
-    ChannelRow, CredentialRow, DeliveryRow, IDEMPOTENCY_WINDOW_MS, MessageRow, channel_settings, id_list,
-    now_ms, to_messages,
+    ChannelRow, CredentialRow, DeliveryRow, IDEMPOTENCY_WINDOW_MS, MessageRow, id_list, now_ms, to_messages,
 };
 use super::{
     CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
@@ -32,11 +31,16 @@ pub struct PgStore {
     outbox_signal: std::sync::Arc<tokio::sync::Notify>,
     webhook_signal: std::sync::Arc<tokio::sync::Notify>,
     feed: std::sync::Arc<super::feed::Feed>,
+    secrets: std::sync::Arc<crate::secrets::SecretKeys>,
 }
 
 impl PgStore {
     /// Connects and runs the migrations.
-    pub async fn connect(url: &str, db: &DbSettings) -> StoreResult<Self> {
+    pub async fn connect(
+        url: &str,
+        db: &DbSettings,
+        secrets: std::sync::Arc<crate::secrets::SecretKeys>,
+    ) -> StoreResult<Self> {
         let timeout = format!("{}ms", db.statement_timeout_ms);
         let options = PgConnectOptions::from_str(url)?
             .options([("statement_timeout", timeout.as_str()), ("timezone", "UTC")]);
@@ -48,7 +52,13 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let feed = std::sync::Arc::<super::feed::Feed>::default();
         listen(&pool, feed.clone()).await?;
-        Ok(Self { pool, outbox_signal: Default::default(), webhook_signal: Default::default(), feed })
+        Ok(Self {
+            pool,
+            outbox_signal: Default::default(),
+            webhook_signal: Default::default(),
+            feed,
+            secrets,
+        })
     }
 
     fn reader(&self) -> &PgPool {

@@ -13,9 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
-use super::rows::{
-    ChannelRow, CredentialRow, DeliveryRow, MessageRow, channel_settings, id_list, now_ms, to_messages,
-};
+use super::rows::{ChannelRow, CredentialRow, DeliveryRow, MessageRow, id_list, now_ms, to_messages};
 use super::{
     CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
     OutboxClaim, StoreError, StoreResult, format_ip_list,
@@ -35,11 +33,16 @@ pub struct SqliteStore {
     outbox_signal: std::sync::Arc<tokio::sync::Notify>,
     webhook_signal: std::sync::Arc<tokio::sync::Notify>,
     feed: std::sync::Arc<super::feed::Feed>,
+    secrets: std::sync::Arc<crate::secrets::SecretKeys>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and runs the migrations.
-    pub async fn connect(url: &str, readers: u32) -> StoreResult<Self> {
+    pub async fn connect(
+        url: &str,
+        readers: u32,
+        secrets: std::sync::Arc<crate::secrets::SecretKeys>,
+    ) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -62,6 +65,7 @@ impl SqliteStore {
             writer,
             outbox_signal: Default::default(),
             webhook_signal,
+            secrets,
         })
     }
 
