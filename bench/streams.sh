@@ -19,6 +19,8 @@ WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export CHATGATE_DATABASE_URL="sqlite://$WORK/bench.db" CHATGATE_LOG=warn
 export CHATGATE_WEBCHAT__SESSIONS_PER_ADDRESS_PER_MINUTE=1000000
+# All 1,000 visitors come from one loopback address: lift the per-address connection cap (256).
+export CHATGATE_CONNECTIONS__PER_ADDRESS=0
 
 $BIN account create bench --password bench-pw 2>/dev/null
 CHANNEL=$($BIN channel create bench --platform webchat --name site 2>/dev/null)

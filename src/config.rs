@@ -16,6 +16,7 @@ use crate::delivery::DeliverySettings;
 use crate::delivery::connectors::ConnectorSettings;
 use crate::net::OutboundSettings;
 use crate::secrets::{KeyList, SecretSettings};
+use crate::server::ConnectionSettings;
 use crate::storage::DbSettings;
 use crate::webhooks::{ChatSettings, WebhookSettings};
 
@@ -45,6 +46,7 @@ pub struct Settings {
     /// (`CHATGATE_SECRET_KEY`); when unset, `secret_key_file` holds them.
     pub secret_key: Option<KeyList>,
     pub secrets: SecretSettings,
+    pub connections: ConnectionSettings,
     pub db: DbSettings,
     pub auth: AuthSettings,
     pub oauth: OAuthSettings,
@@ -74,6 +76,7 @@ impl Default for Settings {
             body_timeout_secs: 10,
             secret_key: None,
             secrets: SecretSettings::default(),
+            connections: ConnectionSettings::default(),
             db: DbSettings::default(),
             auth: AuthSettings::default(),
             oauth: OAuthSettings::default(),

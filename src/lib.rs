@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod net;
 pub mod retry;
 pub mod secrets;
+pub mod server;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 
 use crate::auth::Authenticator;
 use crate::auth::rate::ApiRateLimits;
@@ -24,6 +24,7 @@ use crate::doors::webchat::WebchatLimits;
 use crate::doors::webchat::visitor::VisitorKeys;
 use crate::metrics::Metrics;
 use crate::secrets::SecretKeys;
+use crate::server::{ConnectionCounts, Listening};
 use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
 use crate::{telemetry, webhooks};
@@ -177,7 +178,9 @@ impl Application {
         let body_timeout = Duration::from_secs(settings.body_timeout_secs.max(1));
         let workers =
             settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let (connections, trusted_proxies) = (settings.connections.clone(), settings.trusted_proxies.clone());
         let state = web::Data::new(AppState {
+            listen_addr: local,
             gateway: gateway.clone(),
             tokens: tokens.clone(),
             settings: Arc::new(settings),
@@ -190,7 +193,10 @@ impl Application {
             backlog: Default::default(),
         });
         let metrics = web::Data::from(metrics);
-        let server = HttpServer::new(move || {
+        let counts = ConnectionCounts::new(connections.per_address, trusted_proxies);
+        let listening =
+            Listening { listener, workers, shutdown_timeout_secs: shutdown_timeout, connections, counts };
+        let server = crate::server::serve(listening, move || {
             App::new()
                 .wrap(from_fn(move |req, next| doors::deadline::body_deadline(body_timeout, req, next)))
                 .wrap(from_fn(telemetry::log_requests))
@@ -198,13 +204,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .configure(routes)
         })
-        .workers(workers)
-        // Signals are ours (`run_until_signalled`): a second one must end the process at once.
-        .disable_signals()
-        .shutdown_timeout(shutdown_timeout)
-        .listen(listener)
-        .map_err(listen_err)?
-        .run();
+        .map_err(listen_err)?;
         let shutdown_timeout = Duration::from_secs(shutdown_timeout);
         Ok(Self { port, server, core, tokens, live, background, shutdown_timeout })
     }

@@ -15,6 +15,8 @@ use crate::metrics::Metrics;
 
 /// What every handler may use.
 pub struct AppState {
+    /// The address the server listens on (the WSDL's host when a request names none).
+    pub listen_addr: std::net::SocketAddr,
     pub gateway: Gateway,
     pub tokens: Arc<TokenService>,
     pub settings: Arc<Settings>,

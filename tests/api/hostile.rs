@@ -147,8 +147,27 @@ async fn every_hostile_input_gets_its_error_and_the_server_goes_on() {
     assert_eq!(ok(&chats)["list"].as_array().unwrap().len(), 0, "{chats}");
 }
 
+/// A client of its own on another loopback address (the whole of 127/8 is loopback): not capped
+/// together with what 127.0.0.1 holds.
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+async fn connect_from(ip: &str, addr: &str) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+    socket.connect(addr.parse().unwrap()).await.unwrap()
+}
+
+async fn answer_of(mut s: tokio::net::TcpStream) -> (bool, String) {
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await.is_ok();
+    (closed, String::from_utf8_lossy(&answer).into_owned())
+}
+
 /// A body that does not arrive in time (`body_timeout_secs`) is answered 408 and its connection closed;
-/// 300 such connections at once do not keep normal clients from being served.
+/// 300 such connections from one address at once — past its cap of 256, the rest answered 503 at once —
+/// do not keep other clients from being served.
 #[tokio::test]
 async fn stalled_bodies_time_out_with_408_and_others_are_served_meanwhile() {
     let app = crate::helpers::spawn_app_with(|s| s.body_timeout_secs = 1).await;
@@ -157,24 +176,155 @@ async fn stalled_bodies_time_out_with_408_and_others_are_served_meanwhile() {
     let stalled = "POST /api/http/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nclass=chat";
     let mut conns = Vec::new();
     for _ in 0..300 {
-        let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
-        s.write_all(stalled.as_bytes()).await.unwrap();
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        // A refused connection may already be closed: what it answered is read below.
+        let _ = s.write_all(stalled.as_bytes()).await;
         conns.push(s);
     }
     let started = Instant::now();
+    let other = client_from("127.0.0.2");
+    let url =
+        format!("{}?class=chat&method=getchatchannels&user={LOGIN}&password={PASSWORD}", app.plain_url());
     for _ in 0..20 {
-        ok(&app.call("getchatchannels", &[]).await);
+        let body: serde_json::Value = other.get(&url).send().await.unwrap().json().await.unwrap();
+        ok(&body);
     }
     assert!(started.elapsed() < Duration::from_secs(1), "served meanwhile: {:?}", started.elapsed());
-    let answers = futures_util::future::join_all(conns.into_iter().map(|mut s| async move {
-        let mut answer = Vec::new();
-        let closed = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut answer)).await.is_ok();
-        (closed, String::from_utf8_lossy(&answer).into_owned())
-    }))
-    .await;
+    let answers = futures_util::future::join_all(conns.into_iter().map(answer_of)).await;
+    let status = |a: &str| a.split(' ').nth(1).unwrap_or("none").to_string();
+    let mut counts = std::collections::BTreeMap::new();
     for (closed, answer) in &answers {
         assert!(*closed, "closed after the answer");
-        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        *counts.entry(status(answer)).or_insert(0) += 1;
     }
+    assert_eq!(counts, [("408".to_string(), 256), ("503".to_string(), 44)].into(), "{counts:?}");
     assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+}
+
+/// A connection the server has accepted, and keeps open: one request answered on it.
+async fn served_and_kept(mut s: tokio::net::TcpStream) -> tokio::net::TcpStream {
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    while !String::from_utf8_lossy(&answer).contains("\r\n\r\n") {
+        let mut buf = [0u8; 1024];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0, "served");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 200"));
+    s
+}
+
+/// `connections.per_address`: past it a connection is answered 503 and closed; other addresses go
+/// on; a place comes back when a connection closes; trusted proxies are not capped.
+#[tokio::test]
+async fn connections_per_address_are_capped() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.connections.per_address = 5;
+        s.trusted_proxies = vec!["127.0.0.3/32".parse().unwrap()];
+    })
+    .await;
+    let addr = app.address.trim_start_matches("http://").to_string();
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(served_and_kept(connect_from("127.0.0.1", &addr).await).await);
+    }
+    let (closed, answer) = answer_of(connect_from("127.0.0.1", &addr).await).await;
+    assert!(closed && answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.contains("Retry-After: 1") && answer.ends_with("too many connections from this address\n")
+    );
+    let health = format!("{}/healthz", app.address);
+    assert_eq!(client_from("127.0.0.2").get(&health).send().await.unwrap().status(), 200);
+    let mut proxied = Vec::new();
+    for _ in 0..10 {
+        proxied.push(served_and_kept(connect_from("127.0.0.3", &addr).await).await);
+    }
+    let proxy = client_from("127.0.0.3");
+    assert_eq!(proxy.get(&health).send().await.unwrap().status(), 200, "a trusted proxy is not capped");
+    drop(proxied);
+
+    drop(held.pop());
+    let started = Instant::now();
+    loop {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        let (_, answer) = answer_of(s).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the closed connection's place came back: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The request head is bounded (`connections.head_limit`, 32 KiB): beyond it 431 and the connection
+/// closed, before actix-http's decoder holds it — a header name of 70,000 bytes used to panic it
+/// (actix-http 3.x `h1/decoder.rs`: `HeaderName::from_bytes(..).unwrap()`). Bodies do not count, and
+/// the bound holds for every request of a kept-alive connection. A real process: its log must show
+/// no panic and no ERROR.
+#[tokio::test]
+async fn request_heads_over_the_limit_get_431_and_never_reach_the_decoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::helpers::fresh_database_url(dir.path()).await;
+    let log = dir.path().join("server.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = tokio::process::Command::new(crate::helpers::binary())
+        .arg("serve")
+        .env("CHATGATE_DATABASE_URL", &db)
+        .env("CHATGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .stderr(std::fs::File::create(&log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    while reqwest::get(format!("http://{addr}/healthz")).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let get = |extra: String| format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n");
+    let many = (0..90).map(|i| format!("X-H{i}: {}\r\n", "v".repeat(370))).collect::<String>();
+    for (what, request, want) in [
+        ("header name of 70,000 bytes", get(format!("{}: v\r\n", "n".repeat(70_000))), "431"),
+        ("header value of 100 KB", get(format!("X-Big: {}\r\n", "v".repeat(100_000))), "431"),
+        ("90 headers, 34 KB in all", get(many), "431"),
+        (
+            "request line of 40 KB",
+            format!("GET /healthz?{} HTTP/1.1\r\nHost: x\r\n\r\n", "q".repeat(40_000)),
+            "431",
+        ),
+        ("header of 20 KB", get(format!("X-Fine: {}\r\n", "v".repeat(20_000))), "200"),
+    ] {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        let _ = s.write_all(request.as_bytes()).await;
+        let (closed, answer) = answer_of(s).await;
+        assert!(closed, "{what}: closed");
+        assert!(answer.starts_with(&format!("HTTP/1.1 {want}")), "{what}: {answer}");
+        assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{what}: one answer");
+    }
+    // A body of 100 KB (chunked, then by length) is not a head; the kept-alive request after it is
+    // bounded as the first was.
+    let body = "x".repeat(100_000);
+    let chunked = format!(
+        "POST /api/http/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let sized =
+        format!("POST /api/http/ HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    for first in [chunked, sized] {
+        let mut s = connect_from("127.0.0.1", &addr).await;
+        s.write_all(first.as_bytes()).await.unwrap();
+        s.write_all(get(String::new()).replace("Connection: close\r\n", "").as_bytes()).await.unwrap();
+        s.write_all(get(format!("X-Big: {}\r\n", "v".repeat(40_000))).as_bytes()).await.unwrap();
+        let (_, answer) = answer_of(s).await;
+        let statuses: Vec<&str> =
+            answer.match_indices("HTTP/1.1 ").map(|(i, _)| &answer[i + 9..i + 12]).collect();
+        assert_eq!(statuses, ["200", "200", "431"], "{answer}");
+    }
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("panicked") && !text.contains("ERROR"), "{text}");
 }

@@ -22,9 +22,8 @@ pub fn soap_url(req: &HttpRequest, state: &AppState) -> String {
         return format!("{}/api/soap/", base.trim_end_matches('/'));
     }
     let host = req.headers().get("host").and_then(|h| h.to_str().ok()).filter(|h| plausible_host(h));
-    let host = host.map_or_else(|| req.app_config().host().to_string(), str::to_string);
-    let scheme = if req.app_config().secure() { "https" } else { "http" };
-    format!("{scheme}://{host}/api/soap/")
+    let host = host.map_or_else(|| state.listen_addr.to_string(), str::to_string);
+    format!("http://{host}/api/soap/")
 }
 
 /// `GET /api/soap/?wsdl` (any case); any other GET is told how to use the endpoint.
