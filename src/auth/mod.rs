@@ -84,6 +84,39 @@ impl Authenticator {
 
     /// Login lookup → IP filters → failure limit → password (SPEC §2 check order, §4).
     pub async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> DomainResult<Principal> {
+        self.authenticate_secrets(login, &[secret], client).await
+    }
+
+    /// Basic credentials read as sent and form-decoded (SPEC §4, RFC 6749 §2.3.1): the reading as sent
+    /// first, the decoded one only when it differs. When the logins differ, the one that names a
+    /// credential is meant (no argon2 for the other); when only the secrets differ, both are checked
+    /// within one attempt — a second argon2 run only when the first secret is wrong.
+    pub async fn authenticate_either(
+        &self,
+        first: (&str, &str),
+        second: Option<(&str, &str)>,
+        client: IpAddr,
+    ) -> DomainResult<Principal> {
+        let Some(second) = second.filter(|s| *s != first) else {
+            return self.authenticate(first.0, first.1, client).await;
+        };
+        if first.0 == second.0 {
+            return self.authenticate_secrets(first.0, &[first.1, second.1], client).await;
+        }
+        if self.lookup(first.0).await?.is_none() && self.lookup(second.0).await?.is_some() {
+            return self.authenticate(second.0, second.1, client).await;
+        }
+        self.authenticate(first.0, first.1, client).await
+    }
+
+    /// `login` with the first of `secrets` that is right.
+    async fn authenticate_secrets(
+        &self,
+        login: &str,
+        secrets: &[&str],
+        client: IpAddr,
+    ) -> DomainResult<Principal> {
+        let Some(&first) = secrets.first() else { return Err(ErrorCode::MissingPassword.into()) };
         let record = self.lookup(login).await?;
         if let Some(r) = &record
             && !ip_filter::allows(client, &[&r.account_ip_allow, &r.ip_allow])
@@ -91,21 +124,24 @@ impl Authenticator {
             return Err(DomainError::new(ErrorCode::IpNotAllowed));
         }
         if let Some(r) = record.as_deref().filter(|r| r.enabled)
-            && self.cache.is_verified(r, secret)
+            && secrets.iter().any(|s| self.cache.is_verified(r, s))
         {
             return Ok(principal(r));
         }
         // One verification per login and secret at a time: requests that arrive while it runs (a client's
         // cold start on 64 connections) wait for its result instead of each running argon2 — and each
         // taking a place in the failure counts.
-        let key = self.cache.proof(login, secret);
+        // (The other secrets, if any, are a function of the first: the flight is keyed by it.)
+        let key = self.cache.proof(login, first);
         let flight = match self.flights.lock() {
             Ok(mut flights) => Some(flights.entry(key).or_default().clone()),
             Err(_) => None,
         };
-        let Some(flight) = flight else { return self.verify(login, secret, client, record.as_deref()).await };
+        let Some(flight) = flight else {
+            return self.verify(login, secrets, client, record.as_deref()).await;
+        };
         let result =
-            flight.get_or_init(|| self.verify(login, secret, client, record.as_deref())).await.clone();
+            flight.get_or_init(|| self.verify(login, secrets, client, record.as_deref())).await.clone();
         self.land(&key, &flight);
         result
     }
@@ -124,20 +160,28 @@ impl Authenticator {
     async fn verify(
         &self,
         login: &str,
-        secret: &str,
+        secrets: &[&str],
         client: IpAddr,
         record: Option<&CredentialRecord>,
     ) -> DomainResult<Principal> {
         let attempt = self.limiter.admit(login, client)?;
         let live = record.filter(|r| r.enabled);
-        let verified = match live {
-            Some(r) => self.hasher.verify(secret, &r.secret_hash).await,
-            // Unknown or disabled: the same work as a wrong password, and the same answer.
-            None => self.hasher.verify_dummy(secret).await.map(|()| false),
-        };
+        let mut verified = Ok(false);
+        let mut right = "";
+        for secret in secrets {
+            verified = match live {
+                Some(r) => self.hasher.verify(secret, &r.secret_hash).await,
+                // Unknown or disabled: the same work as a wrong password, and the same answer (once).
+                None => self.hasher.verify_dummy(secret).await.map(|()| false),
+            };
+            if !matches!(verified, Ok(false)) || live.is_none() {
+                right = secret;
+                break;
+            }
+        }
         match (verified, live) {
             (Ok(true), Some(r)) => {
-                self.cache.remember_verified(r, secret);
+                self.cache.remember_verified(r, right);
                 attempt.succeeded();
                 Ok(principal(r))
             }
@@ -156,6 +200,15 @@ impl Authenticator {
 impl crate::domain::ports::Authenticate for Authenticator {
     async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> DomainResult<Principal> {
         Authenticator::authenticate(self, login, secret, client).await
+    }
+
+    async fn authenticate_either(
+        &self,
+        first: (&str, &str),
+        second: Option<(&str, &str)>,
+        client: IpAddr,
+    ) -> DomainResult<Principal> {
+        Authenticator::authenticate_either(self, first, second, client).await
     }
 }
 

@@ -20,6 +20,8 @@ use super::webhook_ports::UrlGuard;
 pub struct Call {
     pub login: Option<String>,
     pub secret: Option<String>,
+    /// The credentials' other reading, when the door has one (Basic, form-decoded).
+    pub decoded: Option<(String, String)>,
     pub client: IpAddr,
     pub class: Option<String>,
     pub method: Option<String>,
@@ -33,6 +35,7 @@ impl Call {
         Self {
             login: params.take("user"),
             secret: params.take("password"),
+            decoded: None,
             class: params.take("class"),
             method: params.take("method"),
             client,
@@ -116,7 +119,8 @@ impl Gateway {
         self.admit(call.client)?;
         let login = call.login.filter(|l| !l.is_empty()).ok_or(ErrorCode::MissingUser)?;
         let secret = call.secret.filter(|s| !s.is_empty()).ok_or(ErrorCode::MissingPassword)?;
-        let principal = self.auth.authenticate(&login, &secret, call.client).await?;
+        let decoded = call.decoded.as_ref().map(|(l, s)| (l.as_str(), s.as_str()));
+        let principal = self.auth.authenticate_either((&login, &secret), decoded, call.client).await?;
         self.execute(principal, call.class.as_deref(), call.method.as_deref(), &call.params).await
     }
 

@@ -22,6 +22,15 @@ use super::webhook_ports::WebhookStore;
 #[async_trait]
 pub trait Authenticate: Send + Sync {
     async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> DomainResult<Principal>;
+    /// Credentials that also have a second reading (`Authorization: Basic`, form-decoded per RFC 6749
+    /// §2.3.1, when that differs): the first is tried first, the second only if it can be what was
+    /// meant; one attempt for the failure limits.
+    async fn authenticate_either(
+        &self,
+        first: (&str, &str),
+        second: Option<(&str, &str)>,
+        client: IpAddr,
+    ) -> DomainResult<Principal>;
 }
 
 /// A cache of per-account state, told by the account change log what changed.

@@ -63,12 +63,28 @@ impl From<DomainError> for OAuthError {
     }
 }
 
+/// A client's id and secret; from Basic also their form-decoded reading when it differs (RFC 6749
+/// §2.3.1 asks clients to form-encode them; most do not, so both are accepted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    pub id: String,
+    pub secret: String,
+    pub decoded: Option<(String, String)>,
+}
+
+impl ClientCredentials {
+    /// Credentials with one reading only (a form body).
+    pub fn plain(id: String, secret: String) -> Self {
+        Self { id, secret, decoded: None }
+    }
+}
+
 /// A token request as the door hands it over.
 #[derive(Debug, Default, Clone)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     /// Client id and secret, from Basic or from the body.
-    pub client: Option<(String, String)>,
+    pub client: Option<ClientCredentials>,
     pub scope: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
@@ -122,15 +138,23 @@ impl TokenService {
     /// A client's id and secret → its principal and record (IP filter and failure limits included).
     pub async fn authenticate_client(
         &self,
-        client: Option<&(String, String)>,
+        client: Option<&ClientCredentials>,
         ip: IpAddr,
     ) -> Result<(Principal, Arc<CredentialRecord>), OAuthError> {
-        let (id, secret) = client.ok_or(OAuthError::InvalidClient)?;
-        if id.is_empty() || secret.is_empty() {
+        let c = client.ok_or(OAuthError::InvalidClient)?;
+        if c.id.is_empty() || c.secret.is_empty() {
             return Err(OAuthError::InvalidClient);
         }
-        let principal = self.auth.authenticate(id, secret, ip).await?;
-        let record = self.auth.lookup(id).await?.ok_or(OAuthError::InvalidClient)?;
+        let decoded = c.decoded.as_ref().map(|(i, s)| (i.as_str(), s.as_str()));
+        let principal = self.auth.authenticate_either((&c.id, &c.secret), decoded, ip).await?;
+        // The reading that matched names the credential.
+        let mut record = self.auth.lookup(&c.id).await?;
+        if let Some((id, _)) = decoded
+            && record.as_ref().is_none_or(|r| r.id != principal.credential_id)
+        {
+            record = self.auth.lookup(id).await?;
+        }
+        let record = record.ok_or(OAuthError::InvalidClient)?;
         Ok((principal, record))
     }
 
@@ -149,7 +173,8 @@ impl TokenService {
                 if let Some(c) = req.client.as_ref() {
                     self.authenticate_client(Some(c), ip).await?;
                 }
-                let record = match self.authenticate_client(Some(&(user.clone(), pw.clone())), ip).await {
+                let owner = ClientCredentials::plain(user.clone(), pw.clone());
+                let record = match self.authenticate_client(Some(&owner), ip).await {
                     Err(OAuthError::InvalidClient) => {
                         return Err(OAuthError::InvalidGrant("INCORRECT_USER_PASSWORD"));
                     }

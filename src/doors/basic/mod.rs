@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::domain::{Call, DomainResult, ErrorCode};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, json_response, query_and_form, read_body, resource};
+use crate::doors::wire::{client_of, decode_component, json_response, query_and_form, read_body, resource};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -19,19 +19,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// (login, secret) from the header; `None` parts when absent. An undecodable header is malformed.
-pub(crate) fn basic_credentials(req: &HttpRequest) -> DomainResult<(Option<String>, Option<String>)> {
-    let Some(value) = req.headers().get(AUTHORIZATION) else { return Ok((None, None)) };
-    let malformed = || ErrorCode::MalformedRequest.into();
-    let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, encoded) = value.trim().split_once(' ').ok_or_else(malformed)?;
+/// Credentials from `Authorization: Basic`: as sent, and their form-decoded reading when it differs.
+/// RFC 6749 §2.3.1 tells OAuth clients to form-encode the id and secret before base64; most clients
+/// (curl -u, requests, authlib) do not. Every endpoint that takes Basic accepts both (SPEC §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BasicCredentials {
+    pub login: String,
+    pub secret: String,
+    pub decoded: Option<(String, String)>,
+}
+
+/// The header's credentials, `None` when absent; an undecodable header is malformed.
+pub(crate) fn basic_header(req: &HttpRequest) -> DomainResult<Option<BasicCredentials>> {
+    let Some(value) = req.headers().get(AUTHORIZATION) else { return Ok(None) };
+    let value = value.to_str().map_err(|_| ErrorCode::MalformedRequest)?;
+    read_basic(value).map(Some).ok_or_else(|| ErrorCode::MalformedRequest.into())
+}
+
+pub(crate) fn read_basic(value: &str) -> Option<BasicCredentials> {
+    let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(malformed());
+        return None;
     }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
-    let text = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (login, secret) = text.split_once(':').ok_or_else(malformed)?;
-    Ok((Some(login.to_string()), Some(secret.to_string())))
+    let text = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (login, secret) = text.split_once(':')?;
+    let decoded = match (decode_component(login.as_bytes()), decode_component(secret.as_bytes())) {
+        (Ok(l), Ok(s)) if (l.as_str(), s.as_str()) != (login, secret) => Some((l, s)),
+        _ => None,
+    };
+    Some(BasicCredentials { login: login.to_string(), secret: secret.to_string(), decoded })
 }
 
 async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
@@ -40,10 +56,13 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
     let result = async {
         let body = read_body(&req, payload, state.settings.body_limit).await?;
         let params = query_and_form(&req, &body)?;
-        let (login, secret) = basic_credentials(&req).inspect_err(|_| bad_header = true)?;
+        let basic = basic_header(&req).inspect_err(|_| bad_header = true)?;
         let mut call = Call::from_params(params, client_of(&req, &state));
         // Credentials in parameters are ignored here: they belong in the header.
-        (call.login, call.secret) = (login, secret);
+        (call.login, call.secret, call.decoded) = match basic {
+            Some(b) => (Some(b.login), Some(b.secret), b.decoded),
+            None => (None, None, None),
+        };
         outcome.class.clone_from(&call.class);
         outcome.method.clone_from(&call.method);
         state.gateway.call(call).await

@@ -7,18 +7,14 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 
-use crate::auth::tokens::grants::{OAuthError, TokenRequest};
+use crate::auth::tokens::grants::{ClientCredentials, OAuthError, TokenRequest};
 use crate::auth::tokens::keys::Jwk;
 use crate::domain::Params;
 use crate::domain::model::Scope;
 use crate::doors::AppState;
-use crate::doors::wire::{
-    client_of, decode_component, decode_form, read_body, refusal_headers, resource_answering,
-};
+use crate::doors::wire::{client_of, decode_form, read_body, refusal_headers, resource_answering};
 use crate::storage::CredentialRecord;
 use crate::telemetry::Outcome;
 
@@ -115,12 +111,13 @@ fn over_address_limit(state: &AppState, ip: std::net::IpAddr) -> Option<HttpResp
 }
 
 /// The form body (`application/x-www-form-urlencoded` only) and the client's credentials, from
-/// `client_secret_basic` (form-encoded id and secret, RFC 6749 §2.3.1) or `client_secret_post`.
+/// `client_secret_basic` (id and secret as sent, or form-encoded per RFC 6749 §2.3.1) or
+/// `client_secret_post`.
 async fn read_form(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<(Params, Option<(String, String)>), OAuthError> {
+) -> Result<(Params, Option<ClientCredentials>), OAuthError> {
     let body = read_body(req, payload, state.settings.body_limit)
         .await
         .map_err(|_| OAuthError::InvalidRequest("body too large or unreadable"))?;
@@ -136,7 +133,7 @@ async fn read_form(
     };
     // A `client_id` alone names a public client (password and refresh grants); it authenticates nothing.
     let from_body = match (params.take("client_id"), params.take("client_secret")) {
-        (Some(id), Some(secret)) => Some((id, secret)),
+        (Some(id), Some(secret)) => Some(ClientCredentials::plain(id, secret)),
         (None, Some(_)) => return Err(OAuthError::InvalidClient),
         (Some(_), None) | (None, None) => None,
     };
@@ -146,14 +143,9 @@ async fn read_form(
     Ok((params, from_header.or(from_body)))
 }
 
-fn basic_client(value: &str) -> Option<(String, String)> {
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let text = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (id, secret) = text.split_once(':')?;
-    Some((decode_component(id.as_bytes()).ok()?, decode_component(secret.as_bytes()).ok()?))
+fn basic_client(value: &str) -> Option<ClientCredentials> {
+    let b = crate::doors::basic::read_basic(value)?;
+    Some(ClientCredentials { id: b.login, secret: b.secret, decoded: b.decoded })
 }
 
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth",

@@ -46,6 +46,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
         let call = Call {
             login: request.login,
             secret: request.secret,
+            decoded: None,
             client: client_of(&req, &state),
             class: Some(class.to_string()),
             method: Some(request.operation),
