@@ -467,3 +467,77 @@ async fn empty_and_nil_bulk_items_keep_their_places() {
         assert!(empty.get("messageid").is_none() && empty["error"].is_string(), "{text}");
     }
 }
+
+/// Section-5 clients (Perl SOAP::Lite's autotyping, Apache Axis 1) send non-ASCII strings as
+/// `xsi:type="xsd:base64Binary"`: such values are decoded (a parameter, a bulk item's field, the
+/// credentials), other `xsi:type`s are read as text, and base64 that is broken or not UTF-8 is
+/// `INCORRECT_PARAM` naming the parameter.
+#[tokio::test]
+async fn xsi_typed_base64_values_are_decoded() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let text = "Grüße, 日本 👋 <&>";
+    // Any prefixes; SOAP-ENC's `base64` as well as XML Schema's `base64Binary`; a line-wrapped value.
+    let wrapped: String =
+        b64(text).as_bytes().chunks(8).map(|c| format!("{}\n", std::str::from_utf8(c).unwrap())).collect();
+    let ns = r#"xmlns:x="http://www.w3.org/2001/XMLSchema-instance" xmlns:s="http://www.w3.org/2001/XMLSchema" xmlns:enc="http://schemas.xmlsoap.org/soap/encoding/""#;
+    let send = |message: String, destination: String| {
+        format!(
+            r#"<c:sendmessage {ns}><user x:type="s:base64Binary">{}</user><password x:type="s:string">{}</password><platform>webchat</platform><platformid x:type="s:int">{}</platformid>{destination}{message}</c:sendmessage>"#,
+            b64(LOGIN),
+            escape(PASSWORD),
+            f.webchat
+        )
+    };
+    for (message, destination) in [
+        (
+            format!(r#"<message x:type="s:base64Binary">{wrapped}</message>"#),
+            r#"<destination x:type="enc:base64">djE=</destination>"#.to_string(),
+        ),
+        (
+            format!(r#"<message x:type="s:string">{}</message>"#, escape(text)),
+            "<destination>v1</destination>".to_string(),
+        ),
+    ] {
+        let (status, xml) = post_soap(&app, XML11, envelope(SOAP11, "", &send(message, destination))).await;
+        assert_eq!(status, StatusCode::OK, "{xml}");
+    }
+    let msgs = app
+        .call("getmessages", &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v1")])
+        .await;
+    let texts: Vec<&str> =
+        ok(&msgs)["list"].as_array().unwrap().iter().map(|m| m["message"].as_str().unwrap()).collect();
+    assert_eq!(texts, [text, text]);
+
+    // A bulk item's fields too.
+    let bulk = format!(
+        r#"<c:sendmessages {ns}>{}<message><platform>webchat</platform><platformid>{}</platformid><destination>v2</destination><message x:type="s:base64Binary">{}</message></message></c:sendmessages>"#,
+        creds(),
+        f.webchat,
+        b64(text)
+    );
+    let (_, xml) = post_soap(&app, XML12, envelope(SOAP12, "", &bulk)).await;
+    assert!(as_envelope(&xml)["result"]["list"][0]["messageid"].is_string(), "{xml}");
+    let msgs = app
+        .call("getmessages", &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v2")])
+        .await;
+    assert_eq!(ok(&msgs)["list"][0]["message"], text);
+
+    for (what, value) in
+        [("not base64", "@@not base64@@"), ("not UTF-8", "//79"), ("padding wrong", "R3LDvMOf=")]
+    {
+        let bad = send(
+            format!(r#"<message x:type="s:base64Binary">{value}</message>"#),
+            "<destination>v3</destination>".into(),
+        );
+        let (_, xml) = post_soap(&app, XML11, envelope(SOAP11, "", &bad)).await;
+        let env = as_envelope(&xml);
+        assert_eq!(
+            (env["error"].as_str(), env["param"].as_str()),
+            (Some("INCORRECT_PARAM"), Some("message")),
+            "{what}: {xml}"
+        );
+    }
+}

@@ -5,9 +5,11 @@
 //! character references are resolved. Prefixes are arbitrary: elements are matched by namespace URI
 //! and local name.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
+use quick_xml::name::{NamespaceResolver, QName, ResolveResult};
 use quick_xml::reader::NsReader;
 
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
@@ -16,6 +18,12 @@ pub const TNS: &str = "urn:chatgate:chat:1";
 pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
 const WSSE_NS: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+/// `xsi:type` values that mean "base64 of the bytes" (XML Schema's, and SOAP 1.1 section-5 encoding's).
+const BASE64_TYPES: [(&str, &str); 2] = [
+    ("http://www.w3.org/2001/XMLSchema", "base64Binary"),
+    ("http://schemas.xmlsoap.org/soap/encoding/", "base64"),
+];
 
 const MAX_DEPTH: usize = 32;
 const MAX_ELEMENTS: usize = 50_000;
@@ -41,8 +49,11 @@ pub struct SoapRequest {
 struct Element {
     ns: Option<String>,
     name: String,
-    /// The unqualified `Type` attribute (WS-Security's password type), the only attribute read.
+    /// The unqualified `Type` attribute (WS-Security's password type).
     type_attr: Option<String>,
+    /// `xsi:type` says the text is base64 (section-5 clients — Perl SOAP::Lite, Apache Axis 1 — send
+    /// non-ASCII strings so); other `xsi:type`s (`xsd:string`, `xsd:int`, …) are read as text.
+    base64: bool,
     text: String,
     children: Vec<Element>,
 }
@@ -61,21 +72,69 @@ fn malformed() -> DomainError {
     DomainError::new(ErrorCode::MalformedRequest)
 }
 
-fn open(ns: ResolveResult<'_>, start: &BytesStart<'_>) -> DomainResult<Element> {
-    let ns = match ns {
-        ResolveResult::Bound(n) => Some(n.as_ref().to_string()),
-        ResolveResult::Unbound => None,
-        ResolveResult::Unknown(_) => return Err(malformed()),
-    };
+fn owned_ns(ns: ResolveResult<'_>) -> DomainResult<Option<String>> {
+    match ns {
+        ResolveResult::Bound(n) => Ok(Some(n.as_ref().to_string())),
+        ResolveResult::Unbound => Ok(None),
+        ResolveResult::Unknown(_) => Err(malformed()),
+    }
+}
+
+fn open(ns: Option<String>, start: &BytesStart<'_>, resolver: &NamespaceResolver) -> DomainResult<Element> {
     let name = start.local_name().as_ref().to_string();
+    let mut element = Element { ns, name, ..Element::default() };
     // Attributes are scanned once, without duplicate checks (quadratic in their number).
-    let type_attr = start
-        .attributes()
-        .with_checks(false)
-        .flatten()
-        .find(|a| a.key.as_ref() == "Type")
-        .map(|a| a.value.into_owned());
-    Ok(Element { ns, name, type_attr, ..Element::default() })
+    for a in start.attributes().with_checks(false).flatten() {
+        if a.key.as_ref() == "Type" {
+            element.type_attr = Some(a.value.into_owned());
+            continue;
+        }
+        let (attr_ns, local) = resolver.resolve(a.key, false);
+        if local.as_ref() == "type" && matches!(attr_ns, ResolveResult::Bound(n) if n.as_ref() == XSI_NS) {
+            let (value_ns, value) = resolver.resolve_element(QName(a.value.trim_ascii()));
+            element.base64 = BASE64_TYPES.iter().any(|(ns, name)| {
+                matches!(value_ns, ResolveResult::Bound(n) if n.as_ref() == *ns) && value.as_ref() == *name
+            });
+        }
+    }
+    Ok(element)
+}
+
+/// The request parameters of the WSDL's operations (bulk items' fields included): the names an error
+/// can point at.
+const PARAMS: [&str; 19] = [
+    "user",
+    "password",
+    "platform",
+    "platformid",
+    "destination",
+    "message",
+    "fileurl",
+    "thumburl",
+    "type",
+    "messageid",
+    "idempotencykey",
+    "invalidationtime",
+    "markread",
+    "limit",
+    "before",
+    "url",
+    "events",
+    "headers",
+    "webhookid",
+];
+
+/// An element's value: its text, or what its base64 text encodes when `xsi:type` says so, which must
+/// be UTF-8 text (`INCORRECT_PARAM` naming the parameter otherwise). A parameter no operation takes is
+/// ignored later whatever it holds, so its text is kept as it is.
+fn value_of(e: &Element, param: &str) -> DomainResult<String> {
+    let Some(param) = PARAMS.iter().find(|p| **p == param).copied().filter(|_| e.base64) else {
+        return Ok(e.text.clone());
+    };
+    // base64Binary allows whitespace between its characters (line-wrapped encoders).
+    let compact: String = e.text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = STANDARD.decode(compact).map_err(|_| DomainError::incorrect(param))?;
+    String::from_utf8(bytes).map_err(|_| DomainError::incorrect(param))
 }
 
 /// Parses a whole document into its root element.
@@ -85,13 +144,14 @@ fn parse_tree(xml: &str) -> DomainResult<Element> {
     let mut count = 0usize;
     loop {
         let (ns, event) = reader.read_resolved_event().map_err(|_| malformed())?;
+        let ns = owned_ns(ns)?;
         match event {
             Event::Start(ref s) | Event::Empty(ref s) => {
                 count += 1;
                 if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
                     return Err(malformed());
                 }
-                let element = open(ns, s)?;
+                let element = open(ns, s, reader.resolver())?;
                 if matches!(event, Event::Empty(_)) {
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(element),
@@ -173,13 +233,19 @@ pub fn parse(body: &[u8], guess: SoapVersion) -> Result<SoapRequest, (SoapVersio
     let is_bulk = name == "sendmessages";
     for child in &operation.children {
         if child.children.is_empty() && !(is_bulk && child.name == "message") {
-            params.insert_first(&child.name, child.text.clone());
+            match value_of(child, &child.name) {
+                Ok(v) => params.insert_first(&child.name, v),
+                Err(e) => return fail(version, e),
+            }
         } else if child.name == "message" {
-            let item: serde_json::Map<String, serde_json::Value> = child
-                .children
-                .iter()
-                .map(|f| (f.name.to_ascii_lowercase(), serde_json::Value::String(f.text.clone())))
-                .collect();
+            let mut item = serde_json::Map::new();
+            for f in &child.children {
+                let name = f.name.to_ascii_lowercase();
+                match value_of(f, &name) {
+                    Ok(v) => item.insert(name, serde_json::Value::String(v)),
+                    Err(e) => return fail(version, e),
+                };
+            }
             bulk.push(serde_json::Value::Object(item));
         }
     }
