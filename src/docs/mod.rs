@@ -67,7 +67,7 @@ json_method!(
     "chat:read",
     GetChatsRequest,
     Envelope<MessageList>,
-    "The last message of each chat of a channel"
+    "The last message of each chat of a channel, newest first; limit (default 1000) and before page them"
 );
 json_method!(
     getmessages,
@@ -83,7 +83,7 @@ json_method!(
     "chat:read",
     GetUnreadMessagesRequest,
     Envelope<MessageList>,
-    "Unread received messages, oldest first; marks them read unless markread=false"
+    "The oldest unread received messages (limit, default 1000), oldest first; marks them read unless markread=false"
 );
 json_method!(
     sendmessages,

@@ -60,6 +60,21 @@ impl Context<'_> {
         }
     }
 
+    /// `MESSAGE_NOT_FOUND` (for `param`) unless the message belongs to one of the channel's chats.
+    pub async fn require_message_in_channel(
+        &self,
+        channel: &Channel,
+        message_id: i64,
+        param: &'static str,
+    ) -> DomainResult<()> {
+        let found = self.store.message(self.principal.account_id, message_id).await?;
+        if found.is_some_and(|m| m.channel_id == channel.id) {
+            Ok(())
+        } else {
+            Err(DomainError::param(ErrorCode::MessageNotFound, param))
+        }
+    }
+
     /// `CHAT_NOT_FOUND` unless the channel has a chat with `destination`.
     pub async fn require_chat(&self, channel: &Channel, destination: &str) -> DomainResult<()> {
         if self.store.chat_exists(channel.id, destination).await? {

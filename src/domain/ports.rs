@@ -245,7 +245,13 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
     /// Stores a received message as `unread` and returns its id; a `dedup_key` already stored for the
     /// channel stores nothing and returns the first message's id.
     async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64>;
-    async fn last_message_per_chat(&self, channel_id: i64) -> StoreResult<Vec<Message>>;
+    /// The last message of each chat, newest first: `limit` chats whose last message is below `before`.
+    async fn last_message_per_chat(
+        &self,
+        channel_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
     /// Newest first, ids below `before` when given.
     async fn messages(
         &self,
@@ -255,12 +261,14 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
     async fn message(&self, account_id: i64, message_id: i64) -> StoreResult<Option<Message>>;
-    /// Unread received messages, oldest first; marked read in the same transaction when asked.
+    /// The `limit` oldest unread received messages, oldest first; marked read in the same transaction
+    /// when asked.
     async fn unread_messages(
         &self,
         channel_id: i64,
         destination: &str,
         mark_read: bool,
+        limit: u32,
     ) -> StoreResult<Vec<Message>>;
     async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64>;
     /// A page showed the chat's outbound messages up to `up_to`: each moves to `status` (`delivered` or

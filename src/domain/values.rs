@@ -149,8 +149,21 @@ pub fn idempotency_key(params: &Params) -> DomainResult<Option<String>> {
 
 /// `limit`: 1..=1000, default 100.
 pub fn limit(params: &Params) -> DomainResult<u32> {
+    limit_or(params, DEFAULT_LIMIT)
+}
+
+/// `before`: a message id, when given (the paging cursor of `getmessages` and `getchats`).
+pub fn before(params: &Params) -> DomainResult<Option<i64>> {
+    match params.get("before") {
+        Some(_) => Ok(Some(message_id(params, "before")?)),
+        None => Ok(None),
+    }
+}
+
+/// `limit` (1…`MAX_LIMIT`), `default` when absent.
+pub fn limit_or(params: &Params, default: u32) -> DomainResult<u32> {
     match params.get("limit") {
-        None => Ok(DEFAULT_LIMIT),
+        None => Ok(default),
         Some(v) => v
             .parse::<u32>()
             .ok()

@@ -32,11 +32,13 @@ pub struct Framing {
     limit: usize,
 }
 
-/// Where a head (or trailer section) ends in `buf`, if it does: after an empty line.
+/// Where a head (or trailer section) ends in `buf`, if it does: after an empty line. Only line ends
+/// from `from - 2` on are looked at (what was before was looked at already).
 fn head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let start = from.saturating_sub(3);
-    (start..buf.len())
-        .find(|&i| buf[i] == b'\n' && (buf[..i].ends_with(b"\n") || buf[..i].ends_with(b"\n\r")))
+    let start = from.saturating_sub(2);
+    memchr::memchr_iter(b'\n', &buf[start..])
+        .map(|i| start + i)
+        .find(|&i| buf[..i].ends_with(b"\n") || buf[..i].ends_with(b"\n\r"))
         .map(|i| i + 1)
 }
 
@@ -62,6 +64,14 @@ impl Framing {
                             data = &data[skip..];
                             continue;
                         }
+                    }
+                    // The common case: the whole head in this read, judged where it lies.
+                    if buf.is_empty()
+                        && let Some(end) = head_end(data, 0).filter(|&end| end <= self.limit)
+                    {
+                        self.state = after_head(&data[..end]);
+                        data = &data[end..];
+                        continue;
                     }
                     // At most one byte past the limit is kept: enough to know it was passed.
                     let before = buf.len();

@@ -158,6 +158,22 @@ macro_rules! sql_store {
             Ok(claims)
         }
 
+        /// The chat of `channel_id` with `destination`, if there is one. Reads of a chat's messages look it
+        /// up first and then name it by id: both engines then read the `(chat_id, id)` indexes in order,
+        /// however large the chat (PostgreSQL, given the chat only by a join or a subquery, read the
+        /// whole chat and sorted it: 8.9 ms for 100 of a chat's 11,100 messages among 1M, against 0.16 ms).
+        async fn chat_id_of(
+            pool: &sqlx::Pool<$db>,
+            channel_id: i64,
+            destination: &str,
+        ) -> StoreResult<Option<i64>> {
+            Ok(sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = $1 AND destination = $2")
+                .bind(channel_id)
+                .bind(destination)
+                .fetch_optional(pool)
+                .await?)
+        }
+
         /// The chat whose received messages were just marked read, announced (its unread count changed).
         async fn chat_read(
             tx: &mut Transaction<'static, $db>,
@@ -296,12 +312,22 @@ macro_rules! sql_store {
                 Ok(id)
             }
 
-            async fn last_message_per_chat(&self, channel_id: i64) -> StoreResult<Vec<Message>> {
+            async fn last_message_per_chat(
+                &self,
+                channel_id: i64,
+                before: Option<i64>,
+                limit: u32,
+            ) -> StoreResult<Vec<Message>> {
+                // From the chats, newest last message first (`chats_last`), each with its last message.
                 let rows: Vec<MessageRow> = sqlx::query_as(concat!(
-                    $crate::message_select!(),
-                    "WHERE c.channel_id = $1 AND m.id = c.last_message_id ORDER BY m.id DESC"
+                    $crate::message_columns!(),
+                    "FROM chats c JOIN messages m ON m.id = c.last_message_id JOIN channels ch ON ch.id = c.channel_id \
+                     WHERE c.channel_id = $1 AND ch.id = $1 AND c.last_message_id < $2 \
+                     ORDER BY c.last_message_id DESC LIMIT $3"
                 ))
                 .bind(channel_id)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
                 .fetch_all(self.reader())
                 .await?;
                 to_messages(rows)
@@ -314,12 +340,14 @@ macro_rules! sql_store {
                 before: Option<i64>,
                 limit: u32,
             ) -> StoreResult<Vec<Message>> {
+                let Some(chat) = chat_id_of(self.reader(), channel_id, destination).await? else {
+                    return Ok(Vec::new());
+                };
                 let rows: Vec<MessageRow> = sqlx::query_as(concat!(
                     $crate::message_select!(),
-                    "WHERE c.channel_id = $1 AND c.destination = $2 AND m.id < $3 ORDER BY m.id DESC LIMIT $4"
+                    "WHERE m.chat_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3"
                 ))
-                .bind(channel_id)
-                .bind(destination)
+                .bind(chat)
                 .bind(before.unwrap_or(i64::MAX))
                 .bind(i64::from(limit))
                 .fetch_all(self.reader())
@@ -342,13 +370,19 @@ macro_rules! sql_store {
                 channel_id: i64,
                 destination: &str,
                 mark_read: bool,
+                limit: u32,
             ) -> StoreResult<Vec<Message>> {
+                let Some(chat) = chat_id_of(self.reader(), channel_id, destination).await? else {
+                    return Ok(Vec::new());
+                };
+                // The partial index `messages_unread` (`NOT sent AND status = 'unread'`, in those words on
+                // both engines, so that SQLite's planner sees the query implies it) serves this in order.
                 let query = sqlx::query_as(concat!(
                     $crate::message_select!(),
-                    "WHERE c.channel_id = $1 AND c.destination = $2 AND NOT m.sent AND m.status = 'unread' ORDER BY m.id"
+                    "WHERE m.chat_id = $1 AND NOT m.sent AND m.status = 'unread' ORDER BY m.id LIMIT $2"
                 ))
-                .bind(channel_id)
-                .bind(destination);
+                .bind(chat)
+                .bind(i64::from(limit));
                 if !mark_read {
                     return to_messages(query.fetch_all(self.reader()).await?);
                 }

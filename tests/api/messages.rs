@@ -216,6 +216,85 @@ async fn getunreadmessages_reads_oldest_first_and_marks_them_read() {
     assert_eq!(ok(&status)["status"], "read");
 }
 
+/// `getchats` takes `limit` (default and most 1000) and `before` (a messageid of the channel: chats
+/// whose last message is older); a message of another channel is `MESSAGE_NOT_FOUND`.
+#[tokio::test]
+async fn getchats_pages_with_limit_and_before() {
+    let app = spawn_app_without_delivery().await;
+    let f = app.seed().await;
+    let mut last = Vec::new();
+    for i in 0..5 {
+        let to = format!("v{i}");
+        let body = app
+            .call(
+                "sendmessage",
+                &[
+                    ("platform", "webchat"),
+                    ("platformid", &f.webchat),
+                    ("destination", &to),
+                    ("message", "hi"),
+                ],
+            )
+            .await;
+        last.push(ok(&body)["messageid"].as_str().unwrap().to_string());
+    }
+    let page = |extra: Vec<(&'static str, String)>| {
+        let app = &app;
+        let channel = f.webchat.clone();
+        async move {
+            let mut p = vec![("platform", "webchat".to_string()), ("platformid", channel)];
+            p.extend(extra);
+            let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let body = app.call("getchats", &p).await;
+            if body["status"] != "SUCCESS" {
+                return Err(body);
+            }
+            Ok(list(ok(&body))
+                .iter()
+                .map(|m| m["destination"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>())
+        }
+    };
+    assert_eq!(page(vec![]).await.unwrap(), ["v4", "v3", "v2", "v1", "v0"]);
+    assert_eq!(page(vec![("limit", "2".into())]).await.unwrap(), ["v4", "v3"]);
+    assert_eq!(page(vec![("limit", "2".into()), ("before", last[3].clone())]).await.unwrap(), ["v2", "v1"]);
+    assert_eq!(page(vec![("before", last[0].clone())]).await.unwrap(), Vec::<String>::new());
+    for bad in ["0", "1001", "x"] {
+        err(&page(vec![("limit", bad.into())]).await.unwrap_err(), "INCORRECT_PARAM", Some("limit"));
+    }
+    let elsewhere = app.receive(&f.telegram, "42", "other channel").await;
+    err(&page(vec![("before", elsewhere)]).await.unwrap_err(), "MESSAGE_NOT_FOUND", Some("before"));
+}
+
+/// `getunreadmessages` takes `limit` (default and most 1000): the oldest that many, marked read, so
+/// the next call gives the next ones.
+#[tokio::test]
+async fn getunreadmessages_gives_the_oldest_limit_at_a_time() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    for i in 0..5 {
+        app.receive(&f.operator, "agent.smith", &format!("m{i}")).await;
+    }
+    let chat =
+        [("platform", "operator"), ("platformid", f.operator.as_str()), ("destination", "agent.smith")];
+    let read = |limit: &'static str, markread: &'static str| {
+        let app = &app;
+        async move {
+            let mut p = chat.to_vec();
+            p.extend([("limit", limit), ("markread", markread)]);
+            let body = app.call("getunreadmessages", &p).await;
+            list(ok(&body)).iter().map(|m| m["message"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(read("2", "0").await, ["m0", "m1"], "markread=0: the same two again next time");
+    assert_eq!(read("2", "1").await, ["m0", "m1"]);
+    assert_eq!(read("2", "1").await, ["m2", "m3"]);
+    assert_eq!(read("1000", "1").await, ["m4"]);
+    let mut p = chat.to_vec();
+    p.push(("limit", "1001"));
+    err(&app.call("getunreadmessages", &p).await, "INCORRECT_PARAM", Some("limit"));
+}
+
 #[tokio::test]
 async fn markread_marks_up_to_and_including_the_message() {
     let app = spawn_app().await;

@@ -21,10 +21,7 @@ impl GetMessages {
         Ok(Self {
             destination: values::destination(params, channel.platform)?,
             limit: values::limit(params)?,
-            before: match params.get("before") {
-                Some(_) => Some(values::message_id(params, "before")?),
-                None => None,
-            },
+            before: values::before(params)?,
             channel,
         })
     }

@@ -1,5 +1,6 @@
-//! `chat.getunreadmessages`: received messages still unread, oldest first; they become `read` in the
-//! same transaction unless `markread=0`. Items show their status after the call.
+//! `chat.getunreadmessages`: the oldest received messages still unread, oldest first, `limit` at a time
+//! (default and most 1000); those returned become `read` in the same transaction unless `markread=0`,
+//! so calling again gives the next ones. Items show their status after the call.
 
 use crate::domain::context::{ChannelRef, Context};
 use crate::domain::error::DomainResult;
@@ -12,6 +13,7 @@ pub struct GetUnreadMessages {
     pub channel: ChannelRef,
     pub destination: String,
     pub mark_read: bool,
+    pub limit: u32,
 }
 
 impl GetUnreadMessages {
@@ -21,6 +23,7 @@ impl GetUnreadMessages {
         Ok(Self {
             destination: values::destination(params, channel.platform)?,
             mark_read: values::flag(params, "markread", true)?,
+            limit: values::limit_or(params, values::MAX_LIMIT)?,
             channel,
         })
     }
@@ -28,7 +31,8 @@ impl GetUnreadMessages {
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         let channel = ctx.channel(self.channel).await?;
         ctx.require_chat(&channel, &self.destination).await?;
-        let list = ctx.store.unread_messages(channel.id, &self.destination, self.mark_read).await?;
+        let list =
+            ctx.store.unread_messages(channel.id, &self.destination, self.mark_read, self.limit).await?;
         Ok(Reply::Messages(list.iter().map(|m| MessageView::new(m).with_issent()).collect()))
     }
 }

@@ -71,6 +71,11 @@ pub struct SendFileRequest {
 pub struct GetChatsRequest {
     pub platform: Platform,
     pub platformid: String,
+    /// How many chats, 1 to 1000, default 1000.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// A messageid of this channel: only chats whose last message is older.
+    pub before: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -92,6 +97,9 @@ pub struct GetUnreadMessagesRequest {
     pub destination: String,
     /// Mark them read (default true).
     pub markread: Option<bool>,
+    /// How many of the oldest unread, 1 to 1000, default 1000.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
 }
 
 /// A `sendmessage` item, or a `sendfile` item when `type` or `fileurl` is given.
