@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command. Installs what the suite needs beyond cargo when it is missing — xmllint
-# (libxml2-utils) to validate SOAP messages against the WSDL's schema, Python zeep to consume the WSDL
-# and node-soap as real SOAP toolkits, standardwebhooks to verify webhook signatures as receivers do, prometheus-client to parse /metrics as a scraper does, schemathesis to test the served OpenAPI document, PyJWT to verify access tokens with a JOSE library independent of
+# (libxml2-utils) to validate SOAP messages against the WSDL's schema, Python zeep, node-soap, PHP's
+# SoapClient (php-soap) and Java's wsimport (jaxws, with the JDK) to consume the WSDL as real SOAP toolkits, standardwebhooks to verify webhook signatures as receivers do, prometheus-client to parse /metrics as a scraper does, schemathesis to test the served OpenAPI document, PyJWT to verify access tokens with a JOSE library independent of
 # ours, and Chromium with playwright-core to click through Swagger UI — then runs the integration suite. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 if ! command -v xmllint >/dev/null 2>&1; then
   echo "installing libxml2-utils (xmllint)…" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null
+fi
+if ! php -r 'exit(extension_loaded("soap") ? 0 : 1);' >/dev/null 2>&1 || ! command -v wsimport >/dev/null 2>&1 \
+  || ! command -v javac >/dev/null 2>&1; then
+  echo "installing php-cli, php-soap, jaxws and a JDK (PHP's SoapClient and Java's wsimport, as SOAP clients)…" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq php-cli php-soap jaxws default-jdk-headless >/dev/null
 fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing chromium…" >&2

@@ -541,3 +541,77 @@ async fn xsi_typed_base64_values_are_decoded() {
         );
     }
 }
+
+async fn run_client(program: &str, args: &[&str], dir: &std::path::Path) -> String {
+    let out = tokio::process::Command::new(program).args(args).current_dir(dir).output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// PHP's SoapClient (ext-soap, Debian's php-soap) consumes the served WSDL and drives every operation
+/// over SOAP 1.1 and SOAP 1.2 (WS-Security through `SoapHeader`), faults and their typed detail included.
+#[tokio::test]
+async fn php_soapclient_consumes_the_wsdl_and_calls_every_operation() {
+    let has_soap = Command::new("php").args(["-r", "exit(extension_loaded('soap') ? 0 : 1);"]).status();
+    assert!(has_soap.is_ok_and(|s| s.success()), "php with ext-soap is needed (scripts/test.sh installs it)");
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/php_soap_check.php");
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_client("php", &[script, &app.address, LOGIN, PASSWORD, &f.webchat], dir.path()).await;
+    assert!(out.contains("all operations OK over SOAP 1.1 and 1.2"), "{out}");
+}
+
+/// Java JAX-WS: `wsimport -extension` generates both ports' classes from the served WSDL (among them
+/// `ErrorDetail`, and no class named `Error`), `javac` compiles them with a program that drives every
+/// operation and two faults over SOAP 1.1 and 1.2.
+#[tokio::test]
+async fn java_wsimport_generates_compiling_clients_for_both_ports() {
+    let jaxws = std::path::Path::new("/usr/share/java/jaxws-rt.jar");
+    assert!(
+        jaxws.exists() && Command::new("wsimport").arg("-version").output().is_ok(),
+        "Debian's jaxws is needed"
+    );
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wsdl = format!("{}/api/soap/?wsdl", app.address);
+    let out = run_client(
+        "wsimport",
+        &["-extension", "-keep", "-Xnocompile", "-d", ".", "-p", "chatgate.client", &wsdl],
+        dir.path(),
+    )
+    .await;
+    let generated = dir.path().join("chatgate/client");
+    assert!(generated.join("ErrorDetail.java").exists(), "{out}");
+    assert!(!generated.join("Error.java").exists(), "no class shadows java.lang.Error");
+    let source = std::fs::read_to_string(generated.join("Chatgate.java")).unwrap();
+    assert!(
+        source.contains("getChatgateSoap11Port") && source.contains("getChatgateSoap12Port"),
+        "both ports"
+    );
+    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/java/ChatgateCheck.java");
+    let mut sources: Vec<String> = std::fs::read_dir(&generated)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".java"))
+        .collect();
+    sources.push(program.to_string());
+    let cp = jaxws.display().to_string();
+    let mut javac = vec!["-nowarn", "-encoding", "UTF-8", "-cp", &cp, "-d", "build"];
+    javac.extend(sources.iter().map(String::as_str));
+    run_client("javac", &javac, dir.path()).await;
+    let run_cp = format!("build:{cp}");
+    let out = run_client(
+        "java",
+        &["-cp", &run_cp, "ChatgateCheck", &app.address, LOGIN, PASSWORD, &f.webchat],
+        dir.path(),
+    )
+    .await;
+    assert!(out.contains("all operations OK over SOAP 1.1 and 1.2"), "{out}");
+}
