@@ -1,12 +1,11 @@
 //! Follows HTTP/1.1 message framing (RFC 9112 §6) over the bytes a connection sends, just far enough to
 //! know where each request head begins and ends, so that a head longer than the limit is refused before
 //! actix-http's decoder holds it (its buffer takes 128 KiB, and a header name of 64 KiB or more panics
-//! it). Bodies are skipped by `Content-Length` or chunk sizes; what this cannot follow (a head
-//! httparse refuses, an upgrade) is left to actix-http, which answers 400 and closes.
+//! it). Bodies are skipped by `Content-Length` or chunk sizes; what this cannot follow (a line
+//! without a colon, conflicting lengths, an upgrade) is left to actix-http, which answers 400 and closes.
 
 /// Bytes a chunk-size line or a chunk's end may take before the framing counts as not understood.
 const MAX_CHUNK_LINE: usize = 4096;
-const MAX_HEADERS: usize = 96;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct HeadTooLarge;
@@ -157,32 +156,35 @@ impl Framing {
 
 /// What follows a complete head: its body's framing.
 fn after_head(head: &[u8]) -> State {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        _ => return State::Opaque,
-    }
-    if req.method == Some("CONNECT") {
+    // Only the three fields that frame a body are looked at, line by line; validating the rest is
+    // actix-http's (a head it refuses is answered 400 and the connection closed, whatever is read here).
+    let mut lines = head.split(|&b| b == b'\n');
+    if lines.next().is_some_and(|request_line| request_line.starts_with(b"CONNECT ")) {
         return State::Opaque;
     }
     let mut length = None;
     let mut chunked = false;
-    for h in req.headers.iter() {
-        if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or_default();
+    for line in lines {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        let Some(colon) = memchr::memchr(b':', line) else { return State::Opaque };
+        let (name, value) = (&line[..colon], line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            let last = value.rsplit(|&b| b == b',').next().unwrap_or_default();
             chunked = last.trim_ascii().eq_ignore_ascii_case(b"chunked");
             if !chunked {
                 return State::Opaque;
             }
-        } else if h.name.eq_ignore_ascii_case("content-length") {
-            let n = std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            let n = std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok());
             match (n, length) {
                 (Some(n), None) => length = Some(n),
                 (Some(n), Some(m)) if n == m => {}
                 _ => return State::Opaque,
             }
-        } else if h.name.eq_ignore_ascii_case("upgrade") {
+        } else if name.eq_ignore_ascii_case(b"upgrade") {
             return State::Opaque;
         }
     }
