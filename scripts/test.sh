@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command. Installs what the suite needs beyond cargo when it is missing — xmllint
 # (libxml2-utils) to validate SOAP messages against the WSDL's schema, Python zeep, node-soap, PHP's
-# SoapClient (php-soap) and Java's wsimport (jaxws, with the JDK) to consume the WSDL as real SOAP toolkits, standardwebhooks to verify webhook signatures as receivers do, prometheus-client to parse /metrics as a scraper does, schemathesis to test the served OpenAPI document, PyJWT to verify access tokens with a JOSE library independent of
+# SoapClient (php-soap) and Java's wsimport (jaxws, with the JDK) to consume the WSDL as real SOAP toolkits, standardwebhooks to verify webhook signatures as receivers do, prometheus-client to parse /metrics as a scraper does, schemathesis to test the served OpenAPI document, Redocly CLI to lint it, openapi-python-client to generate a client from it, PyJWT to verify access tokens with a JOSE library independent of
 # ours, and Chromium with playwright-core to click through Swagger UI — then runs the integration suite. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,13 +19,16 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "installing chromium…" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-if [ ! -d tests/clients/node_modules/playwright-core ] || [ ! -d tests/clients/node_modules/soap ]; then
-  echo "installing playwright-core (drives Debian's chromium; downloads no browser) and node-soap…" >&2
-  npm install --prefix tests/clients --no-save --no-audit --no-fund playwright-core@1.64.1 soap@1.13.0 >/dev/null
+if [ ! -d tests/clients/node_modules/playwright-core ] || [ ! -d tests/clients/node_modules/soap ] \
+  || [ ! -x tests/clients/node_modules/.bin/redocly ]; then
+  echo "installing playwright-core (drives Debian's chromium; downloads no browser), node-soap and Redocly CLI…" >&2
+  npm install --prefix tests/clients --no-save --no-audit --no-fund playwright-core@1.64.1 soap@1.13.0 @redocly/cli@2.77.0 >/dev/null
 fi
-if ! python3 -c 'import zeep, jwt, cryptography, standardwebhooks, prometheus_client, schemathesis' >/dev/null 2>&1; then
-  echo "installing zeep, PyJWT, cryptography, standardwebhooks, prometheus-client, schemathesis…" >&2
-  python3 -m pip install -q --disable-pip-version-check zeep pyjwt cryptography standardwebhooks prometheus-client schemathesis==4.32.5
+if ! python3 -c 'import zeep, jwt, cryptography, standardwebhooks, prometheus_client, schemathesis' >/dev/null 2>&1 \
+  || ! command -v openapi-python-client >/dev/null 2>&1; then
+  echo "installing zeep, PyJWT, cryptography, standardwebhooks, prometheus-client, schemathesis, openapi-python-client…" >&2
+  python3 -m pip install -q --disable-pip-version-check zeep pyjwt cryptography standardwebhooks prometheus-client \
+    schemathesis==4.32.5 openapi-python-client==0.29.1
 fi
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then

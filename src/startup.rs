@@ -180,6 +180,7 @@ impl Application {
             settings.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         let (connections, trusted_proxies) = (settings.connections.clone(), settings.trusted_proxies.clone());
         let state = web::Data::new(AppState {
+            openapi: Arc::new(crate::docs::served(settings.public_url.as_deref())),
             listen_addr: local,
             gateway: gateway.clone(),
             tokens: tokens.clone(),

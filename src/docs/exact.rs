@@ -112,7 +112,12 @@ fn rule(schema: &str, prop: &str, required: bool) -> Option<Value> {
             "maximum": MAX_LIMIT,
             "pattern": format!("^({}[1-9][0-9]{{0,2}}|{MAX_LIMIT})$", if required { "" } else { "|" }),
         }),
-        "markread" => json!({"enum": [true, false, "0", "1", "true", "false", "", null]}),
+        // A union of typed alternatives rather than one mixed enum, which code generators refuse.
+        "markread" => json!({"anyOf": [
+            {"type": "boolean"},
+            {"type": "string", "enum": ["0", "1", "true", "false", ""]},
+            {"type": "null"},
+        ]}),
         "idempotencykey" => json!({
             "type": types(&["string"], required),
             "maxLength": MAX_IDEMPOTENCY_KEY_CHARS,

@@ -9,6 +9,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 mod exact;
+mod webhooks;
 
 use crate::doors::json::schema::*;
 use crate::doors::oauth;
@@ -184,6 +185,7 @@ struct PlainCredentials {
 #[utoipa::path(get, path = "/api/http/", tag = "plain", summary = "The plain door (Afilnet-compatible)",
     description = "Everything in the query string, or in an application/x-www-form-urlencoded POST body (body values win). Every command outcome is HTTP 200 with the SUCCESS/ERROR envelope; a body over the limit is 413.",
     params(DoorQuery, PlainCredentials),
+    security(()),
     responses((status = 200, description = "`{\"status\":\"SUCCESS\",\"result\":…}` or `{\"status\":\"ERROR\",\"error\":…,\"param\":…}`; TOO_MANY_REQUESTS (request limits, when configured) comes with Retry-After and RateLimit headers", body = ErrorEnvelope),
               (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope)))]
 #[allow(dead_code)]
@@ -209,6 +211,7 @@ struct DoorForm {
 #[utoipa::path(post, path = "/api/http/", tag = "plain", summary = "The plain door, with a form body",
     description = "The same call as GET with the parameters in an application/x-www-form-urlencoded body (body values win over the query string).",
     request_body(content = DoorForm, content_type = "application/x-www-form-urlencoded"),
+    security(()),
     responses((status = 200, description = "The SUCCESS/ERROR envelope", body = ErrorEnvelope),
               (status = 413, description = "REQUEST_TOO_LARGE", body = ErrorEnvelope)))]
 #[allow(dead_code)]
@@ -274,23 +277,41 @@ impl Modify for Security {
         (name = "json", description = "JSON with an OAuth 2.0 bearer token"),
         (name = "plain", description = "Credentials in the parameters"),
         (name = "basic", description = "HTTP Basic"),
-        (name = "oauth", description = "The authorization server")
+        (name = "oauth", description = "The authorization server"),
+        (name = "webhooks", description = "Events chatgate posts to the URLs given with setwebhook")
     )
 )]
 pub struct ApiDoc;
 
-/// The document as served and checked in: utoipa's, with the rules it cannot derive (`exact`).
+/// The document: utoipa's, with the rules it cannot derive (`exact`) and the event webhooks. Served
+/// with `servers` naming `public_url` (else `/`: this server); the checked-in copy is the served one
+/// of a server without `public_url`.
 pub fn openapi() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     exact::refine(&mut doc);
+    webhooks::add(&mut doc);
+    doc
+}
+
+/// The document as this server serves it.
+pub fn served(public_url: Option<&str>) -> serde_json::Value {
+    let mut doc = openapi();
+    let url = public_url.map_or("/", |u| u.trim_end_matches('/'));
+    let url = if url.is_empty() { "/" } else { url };
+    doc["servers"] = serde_json::json!([{"url": url}]);
     doc
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(SwaggerUi::new("/docs/{_:.*}").external_url_unchecked("/openapi.json", openapi())).route(
+    let ui = SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json"));
+    cfg.service(ui).route("/openapi.json", web::get().to(serve_document)).route(
         "/docs",
         web::get().to(|| async {
             HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
         }),
     );
+}
+
+async fn serve_document(state: web::Data<crate::doors::AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(&*state.openapi)
 }

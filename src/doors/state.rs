@@ -15,6 +15,8 @@ use crate::metrics::Metrics;
 
 /// What every handler may use.
 pub struct AppState {
+    /// The OpenAPI document as served (`docs::served`), built once at start.
+    pub openapi: Arc<serde_json::Value>,
     /// The address the server listens on (the WSDL's host when a request names none).
     pub listen_addr: std::net::SocketAddr,
     pub gateway: Gateway,

@@ -220,6 +220,12 @@ async fn swagger_ui_authorize_with_client_credentials_works_in_a_browser() {
     assert_eq!(seen["authorized"], true);
     assert_eq!(seen["response"]["status"], "SUCCESS");
     assert_eq!(seen["response"]["result"]["list"].as_array().unwrap().len(), 4);
+    // Every event a webhook can ask for is shown, with its payload.
+    let events = seen["events"].as_array().unwrap();
+    for kind in chatgate::domain::events::EventKind::ALL {
+        let shown = events.iter().find(|e| e["name"].as_str().is_some_and(|n| n.contains(kind.name())));
+        assert!(shown.is_some_and(|e| e["payload"] == true), "{} in Swagger UI: {events:?}", kind.name());
+    }
 }
 
 #[tokio::test]
@@ -267,4 +273,84 @@ async fn a_method_a_path_does_not_take_is_405_with_allow() {
         assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         assert_eq!(res.headers()["allow"], allow, "{method} {path}");
     }
+}
+
+/// The document names this server (`servers`: `public_url`, else `/`) and describes every event a
+/// webhook can ask for in its top-level `webhooks` (OpenAPI 3.1), with the body it sends.
+#[tokio::test]
+async fn the_document_has_servers_and_every_webhook_event() {
+    let app =
+        crate::helpers::spawn_app_with(|s| s.public_url = Some("https://chat.example.com/".into())).await;
+    let doc: Value =
+        app.client.get(format!("{}/openapi.json", app.address)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["servers"], serde_json::json!([{"url": "https://chat.example.com"}]));
+    for kind in chatgate::domain::events::EventKind::ALL {
+        let post = &doc["webhooks"][kind.name()]["post"];
+        let schema = post["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str().unwrap();
+        let name = schema.rsplit('/').next().unwrap();
+        let (_, event) = kind.name().split_once('.').unwrap();
+        let events = doc["components"]["schemas"][name]["properties"]["event"]["enum"].as_array().unwrap();
+        assert!(events.contains(&Value::from(event)), "{} in {name}", kind.name());
+        let headers: Vec<&str> =
+            post["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"]);
+    }
+}
+
+/// Redocly's recommended rules (with the one exception in redocly.yaml, and its reason): no errors.
+#[tokio::test]
+async fn the_document_passes_redocly_lint() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let redocly = format!("{root}/tests/clients/node_modules/.bin/redocly");
+    assert!(
+        std::path::Path::new(&redocly).exists(),
+        "needs @redocly/cli in tests/clients (scripts/test.sh installs it)"
+    );
+    let app = spawn_app().await;
+    let doc =
+        app.client.get(format!("{}/openapi.json", app.address)).send().await.unwrap().text().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, doc).unwrap();
+    let out = tokio::process::Command::new(&redocly)
+        .args([
+            "lint",
+            file.to_str().unwrap(),
+            "--config",
+            &format!("{root}/redocly.yaml"),
+            "--format",
+            "stylish",
+        ])
+        .env("REDOCLY_TELEMETRY", "off")
+        .env("REDOCLY_SUPPRESS_UPDATE_NOTICE", "true")
+        .current_dir(dir.path())
+        .output()
+        .await
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("Your API description is valid"), "{text}");
+    assert!(!text.contains(" error "), "{text}");
+}
+
+/// A generated client: openapi-python-client turns the served document into Python, every operation
+/// included, and the generated code gets a token and calls two methods.
+#[tokio::test]
+async fn a_generated_python_client_has_every_operation_and_works() {
+    let has = std::process::Command::new("openapi-python-client").arg("--version").output();
+    assert!(
+        has.is_ok_and(|o| o.status.success()),
+        "needs openapi-python-client (scripts/test.sh installs it)"
+    );
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/openapi_client_check.py");
+    let out = tokio::process::Command::new("python3")
+        .args([script, &app.address, crate::helpers::LOGIN, crate::helpers::PASSWORD, &f.webchat])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("operations generated"), "{text}");
 }

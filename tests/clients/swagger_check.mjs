@@ -28,6 +28,15 @@ await body.waitFor({ timeout: 10000 }).catch(async () => {
   console.log((await op.innerText()).slice(0, 3000));
   process.exit(1);
 });
-console.log(JSON.stringify({ authorized: /Authorized/.test(authorized), response: JSON.parse(await body.innerText()) }));
+const response = JSON.parse(await body.innerText());
+// The Webhooks section (OpenAPI 3.1 `webhooks`): each event, opened, shows its payload's schema.
+const events = [];
+for (const block of await page.locator('.opblock-post').filter({ hasText: /chat_session\.|operator\./ }).all()) {
+  const name = (await block.locator('.opblock-summary-path, .opblock-summary-operation-id, .opblock-summary-path__deprecated').first().innerText()).trim();
+  await block.locator('.opblock-summary').click();
+  const payload = await block.locator('.opblock-body').innerText();
+  events.push({ name, payload: /_type/.test(payload) && /created_at/.test(payload) });
+}
+console.log(JSON.stringify({ authorized: /Authorized/.test(authorized), response, events }));
 await page.screenshot({ path: shot, fullPage: false });
 await browser.close();

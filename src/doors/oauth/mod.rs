@@ -148,7 +148,8 @@ fn basic_client(value: &str) -> Option<ClientCredentials> {
     Some(ClientCredentials { id: b.login, secret: b.secret, decoded: b.decoded })
 }
 
-#[utoipa::path(post, path = "/oauth/token", tag = "oauth",
+#[utoipa::path(post, path = "/oauth/token", tag = "oauth", summary = "Issue an access token (RFC 6749)",
+    security((), ("basic" = [])),
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded", description = "grant_type=client_credentials (client by Basic or client_id/client_secret), optional scope; grant_type=refresh_token with refresh_token; grant_type=password with username/password when enabled"),
     responses(
         (status = 200, description = "An access token (RFC 6749 §5.1)", body = crate::auth::tokens::grants::TokenResponse),
@@ -192,7 +193,8 @@ async fn client_and_token(
     Ok((caller, token))
 }
 
-#[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
+#[utoipa::path(post, path = "/oauth/introspect", tag = "oauth", summary = "Introspect a token (RFC 7662)",
+    security((), ("basic" = [])),
     request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded", description = "token (an access or refresh token); client authentication as for /oauth/token"),
     responses((status = 200, description = "RFC 7662: {\"active\":false} for anything not valid now or not of the caller's account", body = crate::auth::tokens::grants::Introspection),
               (status = 400, description = "invalid_request: the body is not a form, or token is missing", body = OAuthErrorBody),
@@ -214,7 +216,8 @@ pub async fn introspect(req: HttpRequest, payload: web::Payload, state: web::Dat
     }
 }
 
-#[utoipa::path(post, path = "/oauth/revoke", tag = "oauth",
+#[utoipa::path(post, path = "/oauth/revoke", tag = "oauth", summary = "Revoke a token (RFC 7009)",
+    security((), ("basic" = [])),
     request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded", description = "token (an access or refresh token); client authentication as for /oauth/token"),
     responses((status = 200, description = "RFC 7009: revoked, or never valid"),
               (status = 400, description = "invalid_request: the body is not a form, or token is missing", body = OAuthErrorBody),
@@ -241,7 +244,8 @@ pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
-#[utoipa::path(get, path = "/oauth/jwks.json", tag = "oauth",
+#[utoipa::path(get, path = "/oauth/jwks.json", tag = "oauth", summary = "The token signing keys (JWKS)",
+    security(()),
     responses((status = 200, description = "The Ed25519 keys that sign access tokens", body = JwkSet)))]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
@@ -267,6 +271,7 @@ pub struct ServerMetadata {
 }
 
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+    summary = "Authorization server metadata (RFC 8414)", security(()),
     responses((status = 200, description = "RFC 8414 metadata", body = ServerMetadata)))]
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     let iss = state.tokens.issuer().to_string();

@@ -1,0 +1,93 @@
+//! The document's top-level `webhooks` (OpenAPI 3.1): one entry per event a webhook can ask for, built
+//! from `EventKind::ALL` so that it stays in step with the code, with the body each event sends and the
+//! Standard Webhooks headers that sign it (SPEC §6).
+
+use serde_json::{Value, json};
+
+use crate::domain::events::EventKind;
+
+const SIGNED: &str = "Signed per Standard Webhooks (verify with any of its libraries and the webhook's `whsec_` \
+secret): `webhook-signature` is `v1,` + base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`. \
+A 2xx answer within the timeout delivers it; anything else is retried with backoff (`Retry-After` of a 429 or \
+503 honoured), except 410 and redirects, which fail the delivery at once. A retry sends the same \
+`webhook-id` and body.";
+
+/// The `webhooks` object, and the two body schemas it refers to (added to `components/schemas`).
+pub fn add(doc: &mut Value) {
+    let mut webhooks = serde_json::Map::new();
+    for kind in EventKind::ALL {
+        let name = kind.name();
+        let operator = name.starts_with("operator.");
+        let schema = if operator { "OperatorEvent" } else { "ChatEvent" };
+        let header = |n: &str, d: &str| json!({"name": n, "in": "header", "required": true, "description": d, "schema": {"type": "string"}});
+        webhooks.insert(
+            name.to_string(),
+            json!({"post": {
+                "summary": format!("The `{name}` event"),
+                "operationId": format!("event_{}", name.replace('.', "_")),
+                "description": SIGNED,
+                "tags": ["webhooks"],
+                "security": [{}],
+                "parameters": [
+                    header("webhook-id", "The event's id (`msg_…`), the same on every retry"),
+                    header("webhook-timestamp", "Unix seconds of this attempt"),
+                    header("webhook-signature", "`v1,` + base64 HMAC-SHA256 (Standard Webhooks)"),
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}},
+                "responses": {
+                    "200": {"description": "Delivered (any 2xx)"},
+                    "410": {"description": "Gone: the delivery fails at once and is not retried"},
+                    "429": {"description": "Retried after `Retry-After`"}
+                }
+            }}),
+        );
+    }
+    doc["webhooks"] = Value::Object(webhooks);
+    let chat_events: Vec<&str> =
+        EventKind::ALL.iter().map(|k| k.name()).filter(|n| n.starts_with("chat_session.")).collect();
+    let operator_events: Vec<&str> =
+        EventKind::ALL.iter().map(|k| k.name()).filter(|n| n.starts_with("operator.")).collect();
+    let event_names = |names: &[&str]| -> Vec<String> {
+        names.iter().map(|n| n.split_once('.').map_or(*n, |(_, e)| e).to_string()).collect()
+    };
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.insert(
+            "ChatEvent".into(),
+            json!({
+                "type": "object",
+                "description": "A chat event: the message it concerns, with the status it had at the event.",
+                "required": ["_type", "event", "id", "created_at", "chat", "message"],
+                "properties": {
+                    "_type": {"const": "chat_session"},
+                    "event": {"enum": event_names(&chat_events)},
+                    "id": {"type": "string", "description": "As `webhook-id`"},
+                    "created_at": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS` UTC"},
+                    "chat": {"type": "object", "required": ["platform", "platformid", "destination"], "properties": {
+                        "platform": {"$ref": "#/components/schemas/Platform"},
+                        "platformid": {"type": "string"},
+                        "destination": {"type": "string"}
+                    }},
+                    "message": {"$ref": "#/components/schemas/Message"}
+                }
+            }),
+        );
+        schemas.insert(
+            "OperatorEvent".into(),
+            json!({
+                "type": "object",
+                "description": "An operator's presence changed in the console.",
+                "required": ["_type", "event", "id", "created_at", "operator"],
+                "properties": {
+                    "_type": {"const": "operator"},
+                    "event": {"enum": event_names(&operator_events)},
+                    "id": {"type": "string", "description": "As `webhook-id`"},
+                    "created_at": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS` UTC"},
+                    "operator": {"type": "object", "required": ["login", "status"], "properties": {
+                        "login": {"type": "string"},
+                        "status": {"enum": ["online", "offline", "away"]}
+                    }}
+                }
+            }),
+        );
+    }
+}
