@@ -7,8 +7,12 @@
 /// Bytes a chunk-size line or a chunk's end may take before the framing counts as not understood.
 const MAX_CHUNK_LINE: usize = 4096;
 
+/// A head (or trailer section) passed the limit. `keep`: how many bytes of the read that showed it
+/// come before that head — the end of earlier messages, which actix-http should still get and answer.
 #[derive(Debug, PartialEq, Eq)]
-pub struct HeadTooLarge;
+pub struct HeadTooLarge {
+    pub keep: usize,
+}
 
 #[derive(Debug)]
 enum State {
@@ -52,6 +56,9 @@ impl Framing {
 
     /// Takes the next bytes the client sent.
     pub fn feed(&mut self, mut data: &[u8]) -> Result<(), HeadTooLarge> {
+        let total = data.len();
+        // Where, in this read, the section being gathered began (0: in an earlier read).
+        let mut section_start = 0;
         while !data.is_empty() {
             let used = match &mut self.state {
                 State::Opaque => return Ok(()),
@@ -63,6 +70,9 @@ impl Framing {
                             data = &data[skip..];
                             continue;
                         }
+                    }
+                    if buf.is_empty() {
+                        section_start = total - data.len();
                     }
                     // The common case: the whole head in this read, judged where it lies.
                     if buf.is_empty()
@@ -82,7 +92,7 @@ impl Framing {
                             self.state = after_head(&head[..end]);
                             end - before
                         }
-                        None if buf.len() > self.limit => return Err(HeadTooLarge),
+                        None if buf.len() > self.limit => return Err(HeadTooLarge { keep: section_start }),
                         None => take,
                     }
                 }
@@ -98,7 +108,10 @@ impl Framing {
                     Some(nl) => {
                         line.extend_from_slice(&data[..nl]);
                         self.state = match chunk_size(line) {
-                            Some(0) => State::Trailers(Vec::new()),
+                            Some(0) => {
+                                section_start = total - data.len() + nl + 1;
+                                State::Trailers(Vec::new())
+                            }
                             Some(n) => State::ChunkData(n),
                             None => State::Opaque,
                         };
@@ -143,7 +156,7 @@ impl Framing {
                             self.state = State::Head(Vec::new());
                             end - before
                         }
-                        None if buf.len() > self.limit => return Err(HeadTooLarge),
+                        None if buf.len() > self.limit => return Err(HeadTooLarge { keep: section_start }),
                         None => take,
                     }
                 }
@@ -217,7 +230,7 @@ mod tests {
     fn heads_over_the_limit_are_refused_whatever_the_reads() {
         for step in [1, 7, 1000, 1 << 20] {
             let mut f = Framing::new(32 * 1024);
-            assert_eq!(feed_all(&mut f, &header(70_000), step), Err(HeadTooLarge), "step {step}");
+            assert_eq!(feed_all(&mut f, &header(70_000), step), Err(HeadTooLarge { keep: 0 }), "step {step}");
             let mut f = Framing::new(32 * 1024);
             assert_eq!(feed_all(&mut f, &header(20_000), step), Ok(()), "step {step}");
         }
@@ -240,9 +253,22 @@ mod tests {
                 stream.extend_from_slice(&header(10));
                 assert_eq!(feed_all(&mut f, &stream, step), Ok(()), "step {step}");
                 assert!(matches!(&f.state, State::Head(b) if b.is_empty()), "{:?}", f.state);
-                assert_eq!(feed_all(&mut f, &header(40_000), step), Err(HeadTooLarge), "step {step}");
+                assert_eq!(
+                    feed_all(&mut f, &header(40_000), step),
+                    Err(HeadTooLarge { keep: 0 }),
+                    "step {step}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn what_came_before_a_refused_head_in_the_same_read_is_kept() {
+        let first = header(10);
+        let mut stream = first.clone();
+        stream.extend_from_slice(&header(40_000));
+        let mut f = Framing::new(32 * 1024);
+        assert_eq!(f.feed(&stream), Err(HeadTooLarge { keep: first.len() }));
     }
 
     #[test]

@@ -170,7 +170,7 @@ async fn answer_of(mut s: tokio::net::TcpStream) -> (bool, String) {
 /// do not keep other clients from being served.
 #[tokio::test]
 async fn stalled_bodies_time_out_with_408_and_others_are_served_meanwhile() {
-    let app = crate::helpers::spawn_app_with(|s| s.body_timeout_secs = 1).await;
+    let app = crate::helpers::spawn_app_with(|s| s.body_timeout_secs = 2).await;
     app.seed().await;
     let addr = app.address.trim_start_matches("http://").to_string();
     let stalled = "POST /api/http/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nclass=chat";
@@ -197,8 +197,12 @@ async fn stalled_bodies_time_out_with_408_and_others_are_served_meanwhile() {
         assert!(*closed, "closed after the answer");
         *counts.entry(status(answer)).or_insert(0) += 1;
     }
-    assert_eq!(counts, [("408".to_string(), 256), ("503".to_string(), 44)].into(), "{counts:?}");
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    // The first 256 are admitted and time out; the rest are refused at once — unless a place came back
+    // (a 408 closed a connection) before they arrived, on a slow machine. Nothing else is answered.
+    let (timed_out, refused) =
+        (counts.get("408").copied().unwrap_or(0), counts.get("503").copied().unwrap_or(0));
+    assert!(timed_out >= 256 && refused >= 1 && timed_out + refused == 300, "{counts:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
 }
 
 /// A connection the server has accepted, and keeps open: one request answered on it.
