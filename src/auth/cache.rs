@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use moka::sync::Cache;
@@ -30,9 +30,22 @@ impl Default for CacheLimits {
 
 pub type Proof = [u8; 32];
 
+/// A cached verification, for `is_verified`'s caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    No,
+    Yes,
+    /// Yes, and past three quarters of its time: verify it again in the background now, so that it
+    /// never expires while in use (no request then waits for argon2 when it would have).
+    Ageing,
+}
+
 pub struct CredentialCache {
     records: Cache<String, Arc<CredentialRecord>>,
-    proofs: Cache<Proof, (i64, i64)>,
+    /// (credential id, version, when verified).
+    proofs: Cache<Proof, (i64, i64, Instant)>,
+    /// After this long a proof in use is verified again (three quarters of its time to live).
+    refresh_after: Duration,
     /// HMAC-SHA256 keyed with a per-process random key, cloned for each proof.
     keyed_mac: Hmac<Sha256>,
     /// Bumped on every invalidation, so that a record read from the store before a change is not
@@ -50,6 +63,7 @@ impl CredentialCache {
                 .support_invalidation_closures()
                 .build(),
             proofs: Cache::builder().max_capacity(limits.max_entries).time_to_live(ttl).build(),
+            refresh_after: ttl * 3 / 4,
             keyed_mac: <Hmac<Sha256> as Mac>::new_from_slice(&rand::random::<[u8; 32]>())
                 .expect("HMAC accepts keys of any length"),
             epoch: AtomicU64::new(0),
@@ -92,11 +106,16 @@ impl CredentialCache {
         mac.finalize().into_bytes().into()
     }
 
-    pub fn is_verified(&self, record: &CredentialRecord, secret: &str) -> bool {
-        self.proofs.get(&self.proof(&record.login, secret)) == Some((record.id, record.version))
+    pub fn is_verified(&self, record: &CredentialRecord, secret: &str) -> Verified {
+        match self.proofs.get(&self.proof(&record.login, secret)) {
+            Some((id, version, at)) if (id, version) == (record.id, record.version) => {
+                if at.elapsed() >= self.refresh_after { Verified::Ageing } else { Verified::Yes }
+            }
+            _ => Verified::No,
+        }
     }
 
     pub fn remember_verified(&self, record: &CredentialRecord, secret: &str) {
-        self.proofs.insert(self.proof(&record.login, secret), (record.id, record.version));
+        self.proofs.insert(self.proof(&record.login, secret), (record.id, record.version, Instant::now()));
     }
 }

@@ -9,7 +9,7 @@ pub mod password;
 pub mod rate;
 pub mod tokens;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -20,7 +20,7 @@ use crate::domain::model::Principal;
 use crate::domain::{DomainError, DomainResult, ErrorCode};
 use crate::storage::watch::AccountCache;
 use crate::storage::{CredentialRecord, Store};
-use cache::{CacheLimits, CredentialCache, Proof};
+use cache::{CacheLimits, CredentialCache, Proof, Verified};
 use limiter::{FailureLimiter, FailureLimits};
 use password::{Argon2Cost, HashError, PasswordHasher};
 
@@ -47,8 +47,10 @@ impl Default for AuthSettings {
 
 pub struct Authenticator {
     store: Arc<dyn Store>,
-    hasher: PasswordHasher,
-    cache: CredentialCache,
+    hasher: Arc<PasswordHasher>,
+    cache: Arc<CredentialCache>,
+    /// Proofs being verified again in the background (`Verified::Ageing`), one at a time each.
+    refreshing: Arc<Mutex<HashSet<Proof>>>,
     limiter: FailureLimiter,
     /// Verifications under way, by the keyed hash of their login and secret.
     flights: Mutex<HashMap<Proof, Arc<OnceCell<DomainResult<Principal>>>>>,
@@ -58,8 +60,9 @@ impl Authenticator {
     pub fn new(store: Arc<dyn Store>, settings: &AuthSettings) -> Result<Self, HashError> {
         Ok(Self {
             store,
-            hasher: PasswordHasher::new(settings.argon2)?,
-            cache: CredentialCache::new(settings.cache),
+            hasher: Arc::new(PasswordHasher::new(settings.argon2)?),
+            cache: Arc::new(CredentialCache::new(settings.cache)),
+            refreshing: Arc::default(),
             limiter: FailureLimiter::new(settings.failures),
             flights: Mutex::default(),
         })
@@ -123,10 +126,17 @@ impl Authenticator {
         {
             return Err(DomainError::new(ErrorCode::IpNotAllowed));
         }
-        if let Some(r) = record.as_deref().filter(|r| r.enabled)
-            && secrets.iter().any(|s| self.cache.is_verified(r, s))
-        {
-            return Ok(principal(r));
+        if let Some(r) = record.as_deref().filter(|r| r.enabled) {
+            for secret in secrets {
+                match self.cache.is_verified(r, secret) {
+                    Verified::No => {}
+                    Verified::Yes => return Ok(principal(r)),
+                    Verified::Ageing => {
+                        self.refresh(r, secret);
+                        return Ok(principal(r));
+                    }
+                }
+            }
         }
         // One verification per login and secret at a time: requests that arrive while it runs (a client's
         // cold start on 64 connections) wait for its result instead of each running argon2 — and each
@@ -144,6 +154,27 @@ impl Authenticator {
             flight.get_or_init(|| self.verify(login, secrets, client, record.as_deref())).await.clone();
         self.land(&key, &flight);
         result
+    }
+
+    /// Verifies a cached login again in the background, before its proof expires: a login in use never
+    /// makes its callers wait for argon2 again (nor a burst of them each start one). Not a failed
+    /// attempt if wrong (the secret was right when cached; a change of it voids the proof anyway).
+    fn refresh(&self, record: &CredentialRecord, secret: &str) {
+        let key = self.cache.proof(&record.login, secret);
+        let claimed = self.refreshing.lock().map(|mut set| set.insert(key)).unwrap_or(false);
+        if !claimed {
+            return;
+        }
+        let (hasher, cache, refreshing) = (self.hasher.clone(), self.cache.clone(), self.refreshing.clone());
+        let (record, secret) = (record.clone(), secret.to_string());
+        tokio::spawn(async move {
+            if hasher.verify(&secret, &record.secret_hash).await == Ok(true) {
+                cache.remember_verified(&record, &secret);
+            }
+            if let Ok(mut set) = refreshing.lock() {
+                set.remove(&key);
+            }
+        });
     }
 
     /// Forgets a finished verification (whichever of its waiters gets here first).

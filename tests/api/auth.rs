@@ -228,3 +228,37 @@ async fn concurrent_failures_never_pass_the_limit_and_retry_after_tells_the_real
     tokio::time::sleep(Duration::from_millis(5200)).await;
     ok(&app.call_as(LOGIN, PASSWORD, "getchatchannels", &[]).await);
 }
+
+/// A cached login in use is verified again in the background before its proof expires
+/// (`auth.cache.ttl_secs`), so its callers never wait for argon2 at expiry. Seen from outside by
+/// changing the stored hash behind the caches' back (no change-log entry): the login still works after
+/// the first proof's time is over, where a fresh argon2 check would refuse it.
+#[tokio::test]
+async fn cached_logins_in_use_are_verified_again_before_they_expire() {
+    let app = spawn_app_with(|s| s.auth.cache.ttl_secs = 4).await;
+    app.seed().await;
+    app.admin().create_account("other@example.com", "another password").await.unwrap();
+    // Past the change log's notice of that account (which may void a record read meanwhile).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    ok(&app.call("getchatchannels", &[]).await);
+    crate::operating::execute(
+        &app.database_url,
+        &format!(
+            "UPDATE credentials SET secret_hash = (SELECT secret_hash FROM credentials WHERE login = 'other@example.com') \
+             WHERE login = '{LOGIN}'"
+        ),
+    )
+    .await;
+    let until = |secs: f64| {
+        let at = started + Duration::from_secs_f64(secs);
+        tokio::time::sleep_until(at.into())
+    };
+    until(3.2).await; // past three quarters of the proof's time: verified again, in the background
+    ok(&app.call("getchatchannels", &[]).await);
+    until(4.6).await; // the first proof has expired; the renewed one has not
+    ok(&app.call("getchatchannels", &[]).await);
+    // Once that one expires too, argon2 runs against the stored hash, which no longer matches.
+    until(8.5).await;
+    err(&app.call("getchatchannels", &[]).await, "INCORRECT_USER_PASSWORD", None);
+}
