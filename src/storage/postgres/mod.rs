@@ -1,7 +1,8 @@
 //! PostgreSQL, for several instances on one database (SPEC §7). One pool; the SQL is the SQLite store's
 //! with PostgreSQL's placeholders and types. Writes that can collide across instances (idempotency
 //! keys, outbox claims) are made safe by constraints and row locks, not by process state, and
-//! transactions that lose a serialization or deadlock race are retried.
+//! transactions that lose a serialization or deadlock race are retried. `sendmessage` goes through a
+//! group commit (`batch`), as on SQLite.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -12,9 +13,7 @@ use sqlx::{Postgres, Transaction};
 
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
 use super::DbSettings;
-use super::rows::{
-    ChannelRow, CredentialRow, DeliveryRow, IDEMPOTENCY_WINDOW_MS, MessageRow, id_list, now_ms, to_messages,
-};
+use super::rows::{ChannelRow, CredentialRow, DeliveryRow, MessageRow, id_list, now_ms, to_messages};
 use super::{
     CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
     OutboxClaim, StoreError, StoreResult, format_ip_list,
@@ -24,10 +23,12 @@ use crate::domain::model::{
     OutboundMessage, Platform, Scopes,
 };
 
+mod batch;
 mod oauth;
 
 pub struct PgStore {
     pool: PgPool,
+    sends: batch::SendQueue,
     outbox_signal: std::sync::Arc<tokio::sync::Notify>,
     webhook_signal: std::sync::Arc<tokio::sync::Notify>,
     feed: std::sync::Arc<super::feed::Feed>,
@@ -52,13 +53,14 @@ impl PgStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         let feed = std::sync::Arc::<super::feed::Feed>::default();
         listen(&pool, feed.clone()).await?;
-        Ok(Self {
-            pool,
-            outbox_signal: Default::default(),
-            webhook_signal: Default::default(),
-            feed,
-            secrets,
-        })
+        let (outbox_signal, webhook_signal) = (std::sync::Arc::default(), std::sync::Arc::default());
+        let signals = batch::Signals {
+            outbox: std::sync::Arc::clone(&outbox_signal),
+            webhooks: std::sync::Arc::clone(&webhook_signal),
+            feed: feed.clone(),
+        };
+        let sends = batch::SendQueue::start(pool.clone(), signals);
+        Ok(Self { pool, sends, outbox_signal, webhook_signal, feed, secrets })
     }
 
     fn reader(&self) -> &PgPool {
@@ -71,49 +73,6 @@ impl PgStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// One attempt at `send_message`. The idempotency key is claimed first: a concurrent request with
-    /// the same key (on any instance) waits on that row, then sees the first message's id.
-    async fn send_once(&self, m: &OutboundMessage) -> StoreResult<i64> {
-        let mut tx = self.write().await?;
-        if let Some(key) = &m.idempotency_key {
-            let claimed: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO idempotency_keys (account_id, key, message_id, created_at) VALUES ($1, $2, 0, $3) \
-                 ON CONFLICT (account_id, key) DO UPDATE SET message_id = 0, created_at = EXCLUDED.created_at \
-                 WHERE idempotency_keys.created_at <= $4 RETURNING account_id",
-            )
-            .bind(m.account_id)
-            .bind(key)
-            .bind(m.now)
-            .bind(m.now - IDEMPOTENCY_WINDOW_MS)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if claimed.is_none() {
-                let first: i64 = sqlx::query_scalar(
-                    "SELECT message_id FROM idempotency_keys WHERE account_id = $1 AND key = $2",
-                )
-                .bind(m.account_id)
-                .bind(key)
-                .fetch_one(&mut *tx)
-                .await?;
-                tx.rollback().await?;
-                return Ok(first);
-            }
-        }
-        let (id, chat, events) = insert_outbound(&mut tx, m).await?;
-        if let Some(key) = &m.idempotency_key {
-            sqlx::query("UPDATE idempotency_keys SET message_id = $1 WHERE account_id = $2 AND key = $3")
-                .bind(id)
-                .bind(m.account_id)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        self.webhooks_written(events);
-        self.feed.announce([chat]);
-        Ok(id)
     }
 }
 
@@ -165,20 +124,9 @@ crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
         crate::domain::ports::PoolState { in_use: size.saturating_sub(idle), idle }
     }
 
+    /// Through the group commit (`batch`): acknowledged once its batch committed.
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
-        let mut attempt = 0;
-        loop {
-            match self.send_once(m).await {
-                Err(StoreError::Retry(_)) if attempt < 3 => attempt += 1,
-                other => {
-                    // Only an outbox entry is news for the worker (a webchat message has none).
-                    if other.is_ok() && m.needs_delivery {
-                        self.outbox_signal.notify_one();
-                    }
-                    return other;
-                }
-            }
-        }
+        self.sends.send(m.clone()).await
     }
 
     fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
