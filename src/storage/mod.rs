@@ -4,6 +4,7 @@
 
 mod console_sql;
 pub mod feed;
+mod group_commit;
 pub mod postgres;
 mod reseal_sql;
 mod rows;

@@ -272,22 +272,8 @@ async fn connections_per_address_are_capped() {
 /// no panic and no ERROR.
 #[tokio::test]
 async fn request_heads_over_the_limit_get_431_and_never_reach_the_decoder() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = crate::helpers::fresh_database_url(dir.path()).await;
-    let log = dir.path().join("server.log");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = tokio::process::Command::new(crate::helpers::binary())
-        .arg("serve")
-        .env("CHATGATE_DATABASE_URL", &db)
-        .env("CHATGATE_LISTEN", format!("127.0.0.1:{port}"))
-        .stderr(std::fs::File::create(&log).unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (_dir, mut server, port, log) = crate::operating::logged_server().await;
     let addr = format!("127.0.0.1:{port}");
-    while reqwest::get(format!("http://{addr}/healthz")).await.is_err() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let get = |extra: String| format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n");
     let many = (0..90).map(|i| format!("X-H{i}: {}\r\n", "v".repeat(370))).collect::<String>();
     for (what, request, want) in [

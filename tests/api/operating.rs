@@ -152,16 +152,14 @@ async fn sigterm_lets_sends_in_flight_finish_and_gives_back_the_other_claims() {
     assert_eq!(status["result"]["status"], "sent", "{status}");
 }
 
-/// Requests actix-http cannot parse are not each an ERROR line (an attacker would write the error log):
-/// they are summed up in one WARN line per 10 s.
-#[tokio::test]
-async fn malformed_requests_are_summed_up_at_warn_not_logged_each_at_error() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// A real `chatgate serve` on a fresh database whose log (stderr, at the default level) goes to a file:
+/// (its directory, the process, its port, the log file). The server answers `/healthz` when this returns.
+pub async fn logged_server() -> (tempfile::TempDir, tokio::process::Child, u16, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let db = crate::helpers::fresh_database_url(dir.path()).await;
     let log = dir.path().join("server.log");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = tokio::process::Command::new(crate::helpers::binary())
+    let server = tokio::process::Command::new(crate::helpers::binary())
         .arg("serve")
         .env("CHATGATE_DATABASE_URL", &db)
         .env("CHATGATE_LISTEN", format!("127.0.0.1:{port}"))
@@ -169,10 +167,18 @@ async fn malformed_requests_are_summed_up_at_warn_not_logged_each_at_error() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+    while reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_err() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    (dir, server, port, log)
+}
+
+/// Requests actix-http cannot parse are not each an ERROR line (an attacker would write the error log):
+/// they are summed up in one WARN line per 10 s.
+#[tokio::test]
+async fn malformed_requests_are_summed_up_at_warn_not_logged_each_at_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, mut server, port, log) = logged_server().await;
     for _ in 0..30 {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n").await.unwrap();

@@ -1,9 +1,6 @@
-//! Group commit for `send_message` on PostgreSQL, as SQLite has it (`sqlite/batch.rs`): one transaction
-//! and one commit per message capped sends at ~1,900/s, nearly all of it commits. Concurrent sends are
-//! queued to `WRITERS` tasks; each takes whatever has gathered (up to `MAX_BATCH`), writes it in one
-//! transaction and answers each caller only after that transaction committed, so an acknowledged
-//! message is as durable as before (a SIGKILL loses nothing acknowledged). Several writers keep the
-//! database busy while one of them waits for its commit.
+//! PostgreSQL's side of the group commit (`storage::group_commit`): one transaction and one commit per
+//! message capped sends at ~1,900/s. `WRITERS` writers each write what has gathered (up to
+//! `MAX_BATCH`) in one transaction, so several keep the database busy while one waits for its commit.
 //!
 //! A batch writes its messages chat by chat in the order of the chats' ids (in order within a chat):
 //! a chat is locked while its message is written, and recording delivery outcomes locks chats in the
@@ -12,14 +9,11 @@
 //! that loses a serialization or deadlock race is tried again whole; one that fails otherwise is
 //! written one message per transaction, so one bad message cannot fail the others.
 
-use std::sync::Arc;
-
 use sqlx::{PgPool, Postgres, Transaction};
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use super::insert_outbound;
 use crate::domain::model::OutboundMessage;
-use crate::storage::feed::Feed;
+use crate::storage::group_commit::{BatchWrite, SendQueue, Signals, Written};
 use crate::storage::rows::IDEMPOTENCY_WINDOW_MS;
 use crate::storage::{StoreError, StoreResult};
 
@@ -27,92 +21,17 @@ const MAX_BATCH: usize = 128;
 const WRITERS: usize = 4;
 const RETRIES: u32 = 3;
 
-type Job = (OutboundMessage, oneshot::Sender<StoreResult<i64>>);
-
-/// The sending side, held by the store; the writing tasks end when it is dropped.
-pub struct SendQueue {
-    jobs: mpsc::Sender<Job>,
+/// Starts the writers on the pool.
+pub fn start(pool: PgPool, signals: Signals) -> SendQueue {
+    SendQueue::start(Batches(pool), signals, WRITERS, MAX_BATCH)
 }
 
-/// What the writers tell when a batch committed.
-#[derive(Clone)]
-pub struct Signals {
-    pub outbox: Arc<Notify>,
-    pub webhooks: Arc<Notify>,
-    pub feed: Arc<Feed>,
-}
+struct Batches(PgPool);
 
-impl SendQueue {
-    pub fn start(pool: PgPool, signals: Signals) -> Self {
-        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..WRITERS {
-            tokio::spawn(run(pool.clone(), rx.clone(), signals.clone()));
-        }
-        Self { jobs }
-    }
-
-    pub async fn send(&self, m: OutboundMessage) -> StoreResult<i64> {
-        let (reply, answer) = oneshot::channel();
-        let gone = || StoreError::Backend("the message writer stopped".into());
-        self.jobs.send((m, reply)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
-    }
-}
-
-async fn run(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, signals: Signals) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    loop {
-        // One writer gathers at a time; it lets go of the queue before it writes.
-        let got = rx.lock().await.recv_many(&mut batch, MAX_BATCH).await;
-        if got == 0 {
-            return;
-        }
-        let messages: Vec<&OutboundMessage> = batch.iter().map(|(m, _)| m).collect();
-        match write_retrying(&pool, &messages).await {
-            Ok(w) => {
-                w.tell(&signals);
-                for ((_, reply), id) in batch.drain(..).zip(w.ids) {
-                    let _ = reply.send(Ok(id));
-                }
-            }
-            Err(_) if batch.len() > 1 => {
-                for (m, reply) in batch.drain(..) {
-                    let one = write_retrying(&pool, &[&m]).await.map(|w| {
-                        w.tell(&signals);
-                        w.ids
-                    });
-                    let _ = reply
-                        .send(one.and_then(|ids| ids.first().copied().ok_or(StoreError::NotFound("id"))));
-                }
-            }
-            Err(e) => {
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(StoreError::Backend(e.to_string())));
-                }
-            }
-        }
-    }
-}
-
-/// What a committed batch wrote: the messages' ids (in the callers' order), the chats it wrote to,
-/// the webhook deliveries, whether any message waits for delivery.
-struct Written {
-    ids: Vec<i64>,
-    chats: Vec<i64>,
-    events: u64,
-    outbox: bool,
-}
-
-impl Written {
-    fn tell(&self, signals: &Signals) {
-        if self.outbox {
-            signals.outbox.notify_one();
-        }
-        if self.events > 0 {
-            signals.webhooks.notify_one();
-        }
-        signals.feed.announce(self.chats.iter().copied());
+#[async_trait::async_trait]
+impl BatchWrite for Batches {
+    async fn write(&self, messages: &[&OutboundMessage]) -> StoreResult<Written> {
+        write_retrying(&self.0, messages).await
     }
 }
 
@@ -150,7 +69,7 @@ async fn write_all(pool: &PgPool, messages: &[&OutboundMessage]) -> StoreResult<
         let (ma, mb) = (messages[a.1], messages[b.1]);
         (a.0, ma.channel_id, &ma.destination).cmp(&(b.0, mb.channel_id, &mb.destination))
     });
-    let mut w = Written { ids: vec![0; messages.len()], chats: Vec::new(), events: 0, outbox: false };
+    let mut w = Written { ids: vec![0; messages.len()], ..Written::default() };
     for (_, i) in order {
         let m = messages[i];
         let (id, written) = write_one(&mut tx, m).await?;

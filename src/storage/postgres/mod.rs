@@ -28,7 +28,7 @@ mod oauth;
 
 pub struct PgStore {
     pool: PgPool,
-    sends: batch::SendQueue,
+    sends: crate::storage::group_commit::SendQueue,
     outbox_signal: std::sync::Arc<tokio::sync::Notify>,
     webhook_signal: std::sync::Arc<tokio::sync::Notify>,
     feed: std::sync::Arc<super::feed::Feed>,
@@ -54,12 +54,12 @@ impl PgStore {
         let feed = std::sync::Arc::<super::feed::Feed>::default();
         listen(&pool, feed.clone()).await?;
         let (outbox_signal, webhook_signal) = (std::sync::Arc::default(), std::sync::Arc::default());
-        let signals = batch::Signals {
+        let signals = crate::storage::group_commit::Signals {
             outbox: std::sync::Arc::clone(&outbox_signal),
             webhooks: std::sync::Arc::clone(&webhook_signal),
             feed: feed.clone(),
         };
-        let sends = batch::SendQueue::start(pool.clone(), signals);
+        let sends = batch::start(pool.clone(), signals);
         Ok(Self { pool, sends, outbox_signal, webhook_signal, feed, secrets })
     }
 

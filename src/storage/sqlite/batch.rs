@@ -1,96 +1,38 @@
-//! Group commit for `send_message`. SQLite has one writer, and every statement is a round trip to
-//! sqlx's connection thread, so one transaction per message caps throughput. Concurrent sends are
-//! queued to one task that writes whatever has gathered (up to `MAX_BATCH`) in a single transaction
-//! and answers each caller only after that transaction committed: an acknowledged message is durable
-//! exactly as before. If a batch fails, its messages are retried one transaction each, so one bad
-//! message cannot fail the others.
-
-use std::sync::Arc;
+//! SQLite's side of the group commit (`storage::group_commit`). SQLite has one writer, and every
+//! statement is a round trip to sqlx's connection thread, so one transaction per message capped
+//! throughput: one writer writes whatever has gathered in a single `BEGIN IMMEDIATE` transaction.
 
 use sqlx::{Sqlite, SqlitePool, Transaction};
-use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::insert_outbound;
 use crate::domain::model::OutboundMessage;
-use crate::storage::feed::Feed;
+use crate::storage::StoreResult;
+use crate::storage::group_commit::{BatchWrite, SendQueue, Signals, Written};
 use crate::storage::rows::IDEMPOTENCY_WINDOW_MS;
-use crate::storage::{StoreError, StoreResult};
 
 const MAX_BATCH: usize = 256;
 
-type Job = (OutboundMessage, oneshot::Sender<StoreResult<i64>>);
-
-/// The sending side, held by the store; the writing task ends when it is dropped.
-pub struct SendQueue {
-    jobs: mpsc::Sender<Job>,
+/// Starts the one writer on the write pool.
+pub fn start(writer: SqlitePool, signals: Signals) -> SendQueue {
+    SendQueue::start(Batches(writer), signals, 1, MAX_BATCH)
 }
 
-impl SendQueue {
-    /// `webhooks` is signalled after a batch that wrote webhook deliveries committed; `feed` hears of
-    /// every chat a batch wrote to.
-    pub fn start(writer: SqlitePool, webhooks: Arc<Notify>, feed: Arc<Feed>) -> Self {
-        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(writer, rx, webhooks, feed));
-        Self { jobs }
-    }
+struct Batches(SqlitePool);
 
-    pub async fn send(&self, m: OutboundMessage) -> StoreResult<i64> {
-        let (reply, answer) = oneshot::channel();
-        let gone = || StoreError::Backend("the message writer stopped".into());
-        self.jobs.send((m, reply)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+#[async_trait::async_trait]
+impl BatchWrite for Batches {
+    async fn write(&self, messages: &[&OutboundMessage]) -> StoreResult<Written> {
+        write_all(&self.0, messages).await
     }
-}
-
-async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Job>, webhooks: Arc<Notify>, feed: Arc<Feed>) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let written = |w: &Written| {
-        if w.events > 0 {
-            webhooks.notify_one();
-        }
-        feed.announce(w.chats.iter().copied());
-    };
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let messages: Vec<&OutboundMessage> = batch.iter().map(|(m, _)| m).collect();
-        match write_all(&writer, &messages).await {
-            Ok(w) => {
-                written(&w);
-                for ((_, reply), id) in batch.drain(..).zip(w.ids) {
-                    let _ = reply.send(Ok(id));
-                }
-            }
-            Err(_) if batch.len() > 1 => {
-                for (m, reply) in batch.drain(..) {
-                    let one = write_all(&writer, &[&m]).await.map(|w| {
-                        written(&w);
-                        w.ids
-                    });
-                    let _ = reply
-                        .send(one.and_then(|ids| ids.first().copied().ok_or(StoreError::NotFound("id"))));
-                }
-            }
-            Err(e) => {
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(StoreError::Backend(e.to_string())));
-                }
-            }
-        }
-    }
-}
-
-/// What a committed batch wrote: the messages' ids, the chats they went to, the webhook deliveries.
-struct Written {
-    ids: Vec<i64>,
-    chats: Vec<i64>,
-    events: u64,
 }
 
 async fn write_all(writer: &SqlitePool, messages: &[&OutboundMessage]) -> StoreResult<Written> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let mut w = Written { ids: Vec::with_capacity(messages.len()), chats: Vec::new(), events: 0 };
+    let mut w = Written { ids: Vec::with_capacity(messages.len()), ..Written::default() };
     for m in messages {
         let (id, chat, events) = write_one(&mut tx, m).await?;
         w.ids.push(id);
+        w.outbox |= chat.is_some() && m.needs_delivery;
         w.chats.extend(chat);
         w.events += events;
     }

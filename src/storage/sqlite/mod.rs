@@ -29,7 +29,7 @@ mod oauth;
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
-    sends: batch::SendQueue,
+    sends: crate::storage::group_commit::SendQueue,
     outbox_signal: std::sync::Arc<tokio::sync::Notify>,
     webhook_signal: std::sync::Arc<tokio::sync::Notify>,
     feed: std::sync::Arc<super::feed::Feed>,
@@ -56,14 +56,22 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         let webhook_signal = std::sync::Arc::<tokio::sync::Notify>::default();
+        let outbox_signal = std::sync::Arc::<tokio::sync::Notify>::default();
         let feed = std::sync::Arc::<super::feed::Feed>::default();
         watch_other_processes(reader.clone(), feed.clone());
         Ok(Self {
-            sends: batch::SendQueue::start(writer.clone(), webhook_signal.clone(), feed.clone()),
+            sends: batch::start(
+                writer.clone(),
+                crate::storage::group_commit::Signals {
+                    outbox: outbox_signal.clone(),
+                    webhooks: webhook_signal.clone(),
+                    feed: feed.clone(),
+                },
+            ),
             feed,
             reader,
             writer,
-            outbox_signal: Default::default(),
+            outbox_signal,
             webhook_signal,
             secrets,
         })
@@ -141,13 +149,9 @@ crate::sql_store!(SqliteStore, Sqlite, "", {
         crate::domain::ports::PoolState { in_use: size.saturating_sub(idle as u32), idle: idle as u32 }
     }
 
+    /// Through the group commit (`batch`): acknowledged once its batch committed.
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
-        let id = self.sends.send(m.clone()).await?;
-        // Only an outbox entry is news for the worker (a webchat message has none).
-        if m.needs_delivery {
-            self.outbox_signal.notify_one();
-        }
-        Ok(id)
+        self.sends.send(m.clone()).await
     }
 
     fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
