@@ -238,7 +238,7 @@ pub async fn run(cli: Cli) -> CliResult {
 /// (running instances read the file again when they meet the new key's id).
 async fn rotate_secret_key(settings: &Settings, new_key: bool) -> CliResult {
     let current = build_core(settings).await?;
-    let from_env = settings.secret_key.as_ref().is_some_and(|k| !k.0.trim().is_empty());
+    let from_env = crate::secrets::KeyList::given(settings.secret_key.as_ref()).is_some();
     if new_key && !from_env {
         let file = &settings.secrets.key_file;
         let mut keys = crate::secrets::read_key_file(file)?.ok_or("the secret key file is missing")?;

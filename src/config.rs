@@ -43,7 +43,7 @@ pub struct Settings {
     /// A request's body must arrive within this long of its head, else 408 (SPEC §4).
     pub body_timeout_secs: u64,
     /// The keys that seal secrets at rest, base64, newest first, comma-separated
-    /// (`CHATGATE_SECRET_KEY`); when unset, `secret_key_file` holds them.
+    /// (`CHATGATE_SECRET_KEY`); when unset, `secrets.key_file` holds them.
     pub secret_key: Option<KeyList>,
     pub secrets: SecretSettings,
     pub connections: ConnectionSettings,

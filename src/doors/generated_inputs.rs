@@ -186,7 +186,7 @@ proptest! {
             let read = read.unwrap().unwrap();
             let decode = |s: &str| crate::doors::wire::decode_component(s.as_bytes()).ok();
             let other = decode(&login).zip(decode(&secret)).filter(|d| *d != (login.clone(), secret.clone()));
-            prop_assert_eq!((read.login, read.secret, read.decoded), (login, secret, other));
+            prop_assert_eq!((read.id, read.secret, read.decoded), (login, secret, other));
         } else {
             prop_assert_eq!(read.unwrap_err().code, ErrorCode::MalformedRequest);
         }

@@ -73,6 +73,13 @@ impl Default for SecretSettings {
 #[serde(transparent)]
 pub struct KeyList(pub String);
 
+impl KeyList {
+    /// The list, if it names any key (an empty `CHATGATE_SECRET_KEY` means the key file).
+    pub fn given(list: Option<&KeyList>) -> Option<&KeyList> {
+        list.filter(|l| !l.0.trim().is_empty())
+    }
+}
+
 /// Never printed: settings are `Debug`.
 impl fmt::Debug for KeyList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -124,7 +131,7 @@ impl SecretKeys {
     /// The keys for these settings: `secret_key` (a list, newest first) if set, else the key file;
     /// when the file does not exist, a new key that `persist_generated` writes there.
     pub fn load(list: Option<&KeyList>, file: &std::path::Path) -> Result<Self, KeyFileError> {
-        if let Some(list) = list.filter(|l| !l.0.trim().is_empty()) {
+        if let Some(list) = KeyList::given(list) {
             return Ok(Self::from_keys(key_file::parse(&list.0, "CHATGATE_SECRET_KEY")?, None));
         }
         match key_file::read(file)? {

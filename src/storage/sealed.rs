@@ -61,6 +61,11 @@ pub fn open_for_reseal(
     }
 }
 
+/// A sealed value in the type its column is read as (`String` for text, `Vec<u8>` for bytes).
+pub fn same_type<T: From<String>>(_stored: &T, sealed: String) -> T {
+    T::from(sealed)
+}
+
 /// The key check's value, sealed under the newest key.
 pub fn key_check(keys: &SecretKeys) -> StoreResult<Vec<u8>> {
     seal_bytes(keys, Purpose::KeyCheck, KEY_CHECK_TEXT)

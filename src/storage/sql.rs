@@ -174,22 +174,21 @@ macro_rules! sql_store {
                 .await?)
         }
 
-        /// The chat whose received messages were just marked read, announced (its unread count changed).
-        async fn chat_read(
-            tx: &mut Transaction<'static, $db>,
-            channel_id: i64,
-            destination: &str,
-        ) -> StoreResult<Option<i64>> {
-            let chat: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = $1 AND destination = $2")
-                    .bind(channel_id)
-                    .bind(destination)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            if let Some(id) = chat {
-                announce(tx, &[id]).await?;
+        /// Marks the chat's received messages up to `up_to` read; when any changed, the chat is announced
+        /// to the other instances (its unread count changed). How many changed.
+        async fn mark_chat_read(tx: &mut Transaction<'static, $db>, chat: i64, up_to: i64) -> StoreResult<u64> {
+            let done = sqlx::query(
+                "UPDATE messages SET status = 'read' WHERE NOT sent AND status = 'unread' AND id <= $1 AND chat_id = $2",
+            )
+            .bind(up_to)
+            .bind(chat)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if done > 0 {
+                announce(tx, &[chat]).await?;
             }
-            Ok(chat)
+            Ok(done)
         }
 
         async fn record_change(tx: &mut Transaction<'static, $db>, account_id: i64) -> StoreResult<()> {
@@ -389,39 +388,29 @@ macro_rules! sql_store {
                 let mut tx = self.write().await?;
                 let rows: Vec<MessageRow> = query.fetch_all(&mut *tx).await?;
                 let mut list = to_messages(rows)?;
-                if let Some(last) = list.last() {
-                    sqlx::query(
-                        "UPDATE messages SET status = 'read' WHERE NOT sent AND status = 'unread' AND id <= $1 \
-                         AND chat_id = (SELECT id FROM chats WHERE channel_id = $2 AND destination = $3)",
-                    )
-                    .bind(last.id)
-                    .bind(channel_id)
-                    .bind(destination)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let chat = if list.is_empty() { None } else { chat_read(&mut tx, channel_id, destination).await? };
+                let marked = match list.last() {
+                    Some(last) => mark_chat_read(&mut tx, chat, last.id).await?,
+                    None => 0,
+                };
                 tx.commit().await?;
-                self.feed.announce(chat);
+                if marked > 0 {
+                    self.feed.announce([chat]);
+                }
                 list.iter_mut().for_each(|m| m.status = MessageStatus::Read);
                 Ok(list)
             }
 
             async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64> {
+                let Some(chat) = chat_id_of(self.reader(), channel_id, destination).await? else {
+                    return Ok(0);
+                };
                 let mut tx = self.write().await?;
-                let done = sqlx::query(
-                    "UPDATE messages SET status = 'read' WHERE NOT sent AND status = 'unread' AND id <= $1 \
-                     AND chat_id = (SELECT id FROM chats WHERE channel_id = $2 AND destination = $3)",
-                )
-                .bind(up_to)
-                .bind(channel_id)
-                .bind(destination)
-                .execute(&mut *tx)
-                .await?;
-                let chat = if done.rows_affected() > 0 { chat_read(&mut tx, channel_id, destination).await? } else { None };
+                let marked = mark_chat_read(&mut tx, chat, up_to).await?;
                 tx.commit().await?;
-                self.feed.announce(chat);
-                Ok(done.rows_affected())
+                if marked > 0 {
+                    self.feed.announce([chat]);
+                }
+                Ok(marked)
             }
 
             async fn mark_outbound(

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::auth::tokens::grants::ClientCredentials;
 use crate::domain::{Call, DomainResult, ErrorCode};
 use crate::doors::AppState;
 use crate::doors::wire::{client_of, decode_component, json_response, query_and_form, read_body, resource};
@@ -19,24 +20,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
 }
 
-/// Credentials from `Authorization: Basic`: as sent, and their form-decoded reading when it differs.
-/// RFC 6749 §2.3.1 tells OAuth clients to form-encode the id and secret before base64; most clients
-/// (curl -u, requests, authlib) do not. Every endpoint that takes Basic accepts both (SPEC §4).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct BasicCredentials {
-    pub login: String,
-    pub secret: String,
-    pub decoded: Option<(String, String)>,
-}
-
 /// The header's credentials, `None` when absent; an undecodable header is malformed.
-pub(crate) fn basic_header(req: &HttpRequest) -> DomainResult<Option<BasicCredentials>> {
+pub(crate) fn basic_header(req: &HttpRequest) -> DomainResult<Option<ClientCredentials>> {
     let Some(value) = req.headers().get(AUTHORIZATION) else { return Ok(None) };
     let value = value.to_str().map_err(|_| ErrorCode::MalformedRequest)?;
     read_basic(value).map(Some).ok_or_else(|| ErrorCode::MalformedRequest.into())
 }
 
-pub(crate) fn read_basic(value: &str) -> Option<BasicCredentials> {
+/// Credentials from `Authorization: Basic`: as sent, and their form-decoded reading when it differs.
+/// RFC 6749 §2.3.1 tells OAuth clients to form-encode the id and secret before base64; most clients
+/// (curl -u, requests, authlib) do not. Every endpoint that takes Basic accepts both (SPEC §4).
+pub(crate) fn read_basic(value: &str) -> Option<ClientCredentials> {
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -47,7 +41,7 @@ pub(crate) fn read_basic(value: &str) -> Option<BasicCredentials> {
         (Ok(l), Ok(s)) if (l.as_str(), s.as_str()) != (login, secret) => Some((l, s)),
         _ => None,
     };
-    Some(BasicCredentials { login: login.to_string(), secret: secret.to_string(), decoded })
+    Some(ClientCredentials { id: login.to_string(), secret: secret.to_string(), decoded })
 }
 
 async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
@@ -60,7 +54,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
         let mut call = Call::from_params(params, client_of(&req, &state));
         // Credentials in parameters are ignored here: they belong in the header.
         (call.login, call.secret, call.decoded) = match basic {
-            Some(b) => (Some(b.login), Some(b.secret), b.decoded),
+            Some(b) => (Some(b.id), Some(b.secret), b.decoded),
             None => (None, None, None),
         };
         outcome.class.clone_from(&call.class);

@@ -14,6 +14,7 @@ use crate::auth::tokens::keys::Jwk;
 use crate::domain::Params;
 use crate::domain::model::Scope;
 use crate::doors::AppState;
+use crate::doors::basic::read_basic;
 use crate::doors::wire::{client_of, decode_form, read_body, refusal_headers, resource_answering};
 use crate::storage::CredentialRecord;
 use crate::telemetry::Outcome;
@@ -128,7 +129,7 @@ async fn read_form(
     let mut params = Params::new();
     decode_form(&body, &mut params).map_err(|_| OAuthError::InvalidRequest("malformed form body"))?;
     let from_header = match req.headers().get(header::AUTHORIZATION) {
-        Some(v) => Some(basic_client(v.to_str().unwrap_or("")).ok_or(OAuthError::InvalidClient)?),
+        Some(v) => Some(read_basic(v.to_str().unwrap_or("")).ok_or(OAuthError::InvalidClient)?),
         None => None,
     };
     // A `client_id` alone names a public client (password and refresh grants); it authenticates nothing.
@@ -141,11 +142,6 @@ async fn read_form(
         return Err(OAuthError::InvalidRequest("use one client authentication method"));
     }
     Ok((params, from_header.or(from_body)))
-}
-
-fn basic_client(value: &str) -> Option<ClientCredentials> {
-    let b = crate::doors::basic::read_basic(value)?;
-    Some(ClientCredentials { id: b.login, secret: b.secret, decoded: b.decoded })
 }
 
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth", summary = "Issue an access token (RFC 6749)",
