@@ -277,8 +277,7 @@ impl Modify for Security {
         (name = "json", description = "JSON with an OAuth 2.0 bearer token"),
         (name = "plain", description = "Credentials in the parameters"),
         (name = "basic", description = "HTTP Basic"),
-        (name = "oauth", description = "The authorization server"),
-        (name = "webhooks", description = "Events chatgate posts to the URLs given with setwebhook")
+        (name = "oauth", description = "The authorization server")
     )
 )]
 pub struct ApiDoc;

@@ -12,6 +12,21 @@ A 2xx answer within the timeout delivers it; anything else is retried with backo
 503 honoured), except 410 and redirects, which fail the delivery at once. A retry sends the same \
 `webhook-id` and body.";
 
+/// What happened, as Swagger UI shows it beside the event's name (a summary is plain text).
+fn summary(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::ChatStart => "A chat began: its first message, or the first after an end",
+        EventKind::MessageReceived => "A message was received from the platform",
+        EventKind::MessageSent => "An outbound message was accepted (any door, the console)",
+        EventKind::MessageStatus => "An outbound message's status changed",
+        EventKind::ChatEnd => "No message in the chat for chat.idle_end_secs",
+        EventKind::OperatorOnline => "An operator opened the console",
+        EventKind::OperatorOffline => "An operator left the console (closed it, signed out, or went offline)",
+        EventKind::OperatorAway => "An operator set their status to away",
+        EventKind::OperatorBack => "An operator set their status back to online",
+    }
+}
+
 /// The `webhooks` object, and the two body schemas it refers to (added to `components/schemas`).
 pub fn add(doc: &mut Value) {
     let mut webhooks = serde_json::Map::new();
@@ -23,10 +38,9 @@ pub fn add(doc: &mut Value) {
         webhooks.insert(
             name.to_string(),
             json!({"post": {
-                "summary": format!("The `{name}` event"),
+                "summary": summary(kind),
                 "operationId": format!("event_{}", name.replace('.', "_")),
                 "description": SIGNED,
-                "tags": ["webhooks"],
                 "security": [{}],
                 "parameters": [
                     header("webhook-id", "The event's id (`msg_…`), the same on every retry"),
