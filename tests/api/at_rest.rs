@@ -12,7 +12,7 @@ use sqlx::{Connection, Row};
 
 use crate::delivery::{BOT, app_with_fakes};
 use crate::fakes::WA_TOKEN;
-use crate::helpers::{LOGIN, PASSWORD, TestApp, binary, engine};
+use crate::helpers::{LOGIN, PASSWORD, TestApp, engine, run_cli};
 use crate::inbound::APP_SECRET;
 use crate::oauth::token_for;
 use crate::operating::execute;
@@ -69,13 +69,8 @@ async fn value(url: &str, sql: &str) -> String {
 }
 
 /// The CLI on the app's database with these environment variables.
-fn chatgate(app: &TestApp, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = std::process::Command::new(binary());
-    cmd.args(args).env("CHATGATE_DATABASE_URL", &app.database_url).env("CHATGATE_LOG", "warn");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+async fn chatgate(app: &TestApp, env: &[(&str, &str)], args: &[&str]) -> Output {
+    run_cli(&app.database_url, env, args).await
 }
 
 fn stderr(o: &Output) -> String {
@@ -160,7 +155,7 @@ async fn rotation_reseals_everything_while_a_running_server_keeps_working() {
     let old = keys_in(&file);
     let file_env = file.to_str().unwrap();
 
-    let out = chatgate(&app, &[("CHATGATE_SECRETS__KEY_FILE", file_env)], &["secrets", "rotate"]);
+    let out = chatgate(&app, &[("CHATGATE_SECRETS__KEY_FILE", file_env)], &["secrets", "rotate"]).await;
     assert!(out.status.success(), "rotate: {}", stderr(&out));
     let new_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let now = keys_in(&file);
@@ -189,16 +184,18 @@ async fn rotation_reseals_everything_while_a_running_server_keeps_working() {
         &app,
         &[("CHATGATE_SECRET_KEY", newest)],
         &["account", "create", "bob", "--password", "bob-secret-1"],
-    );
+    )
+    .await;
     assert!(out.status.success(), "new key alone: {}", stderr(&out));
     let before = std::fs::read(&file).unwrap();
-    let stranger = String::from_utf8(chatgate(&app, &[], &["secrets", "new-key"]).stdout).unwrap();
+    let stranger = String::from_utf8(chatgate(&app, &[], &["secrets", "new-key"]).await.stdout).unwrap();
     for key in [old[0].as_str(), stranger.trim()] {
         let out = chatgate(
             &app,
             &[("CHATGATE_SECRET_KEY", key)],
             &["account", "create", "carol", "--password", "carol-secret-1"],
-        );
+        )
+        .await;
         assert!(!out.status.success());
         let msg = stderr(&out);
         assert!(msg.contains("none of the secret keys given") && msg.contains(&new_id), "{msg}");
@@ -208,7 +205,8 @@ async fn rotation_reseals_everything_while_a_running_server_keeps_working() {
         &app,
         &[("CHATGATE_SECRETS__KEY_FILE", missing.to_str().unwrap())],
         &["account", "create", "carol", "--password", "carol-secret-1"],
-    );
+    )
+    .await;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
     assert!(!missing.exists(), "no key file is made up for a database that has one");
@@ -228,14 +226,14 @@ async fn secrets_an_earlier_version_stored_plainly_are_sealed_at_the_first_start
         .await;
     execute(url, "DELETE FROM server_keys WHERE name = 'secret_key_check'").await;
     let env = [("CHATGATE_SECRETS__KEY_FILE", file.to_str().unwrap())];
-    let out = chatgate(&app, &env, &["channel", "set", &tg, "chat_label=x"]);
+    let out = chatgate(&app, &env, &["channel", "set", &tg, "chat_label=x"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let stored = value(url, &format!("SELECT settings FROM channels WHERE id = {tg}")).await;
     assert!(stored.starts_with("sealed:1:") && !stored.contains(BOT), "{stored}");
     // Once sealed, a plain value is not taken for a secret.
     execute(url, &format!("UPDATE channels SET settings = '{{\"bot_token\":\"planted\"}}' WHERE id = {tg}"))
         .await;
-    let out = chatgate(&app, &env, &["channel", "set", &tg, "chat_label=y"]);
+    let out = chatgate(&app, &env, &["channel", "set", &tg, "chat_label=y"]).await;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not a sealed value"), "{}", stderr(&out));
 }

@@ -1,19 +1,14 @@
 //! The admin CLI and `serve --demo`, run as the real binary against the database a server uses.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{binary, err, fresh_database_url, list, ok, spawn_app_on};
+use crate::helpers::{binary, err, fresh_database_url, list, ok, run_cli, spawn_app_on};
 
-fn chatgate(db: &str, args: &[&str]) -> Output {
-    let out = Command::new(binary())
-        .args(args)
-        .env("CHATGATE_DATABASE_URL", db)
-        .env("CHATGATE_LOG", "warn")
-        .output()
-        .expect("run chatgate");
+async fn chatgate(db: &str, args: &[&str]) -> Output {
+    let out = run_cli(db, &[], args).await;
     assert!(out.status.success(), "chatgate {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out
 }
@@ -23,7 +18,7 @@ async fn admin_commands_shape_what_the_server_sees() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let url = fresh_database_url(dir.path()).await;
     let d = url.as_str();
-    chatgate(d, &["account", "create", "acme", "--password", "acme-pw"]);
+    chatgate(d, &["account", "create", "acme", "--password", "acme-pw"]).await;
     let out = chatgate(
         d,
         &[
@@ -37,7 +32,8 @@ async fn admin_commands_shape_what_the_server_sees() {
             "--setting",
             "bot_token=123:abc",
         ],
-    );
+    )
+    .await;
     let platformid = String::from_utf8(out.stdout).unwrap();
     assert!(
         platformid.ends_with('\n') && platformid.trim().parse::<i64>().is_ok(),
@@ -60,7 +56,8 @@ async fn admin_commands_shape_what_the_server_sees() {
             "--allow-ip",
             "::1",
         ],
-    );
+    )
+    .await;
 
     let app = spawn_app_on(url.clone(), dir.clone(), |_| {}).await;
     let channels = app.call_as("acme-ro", "ro-secret", "getchatchannels", &[]).await;
@@ -76,19 +73,20 @@ async fn admin_commands_shape_what_the_server_sees() {
 
     // Changes made by another process reach the running server within a second: a new channel
     // (the list was cached above), a disabled access, the IP filter.
-    let second = chatgate(d, &["channel", "create", "acme", "--platform", "operator", "--name", "Desk"]);
+    let second =
+        chatgate(d, &["channel", "create", "acme", "--platform", "operator", "--name", "Desk"]).await;
     let second = String::from_utf8(second.stdout).unwrap().trim().to_string();
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let channels = app.call_as("acme-ro", "ro-secret", "getchatchannels", &[]).await;
     assert_eq!(list(ok(&channels))[1]["platformid"], second.as_str());
-    chatgate(d, &["access", "disable", "acme-ro"]);
+    chatgate(d, &["access", "disable", "acme-ro"]).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     err(&app.call_as("acme-ro", "ro-secret", "getchatchannels", &[]).await, "INCORRECT_USER_PASSWORD", None);
 
-    chatgate(d, &["account", "ip-filter", "acme", "192.0.2.0/24"]);
+    chatgate(d, &["account", "ip-filter", "acme", "192.0.2.0/24"]).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     err(&app.call_as("acme", "acme-pw", "getchatchannels", &[]).await, "IP_NOT_ALLOWED", None);
-    chatgate(d, &["account", "ip-filter", "acme"]);
+    chatgate(d, &["account", "ip-filter", "acme"]).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     ok(&app.call_as("acme", "acme-pw", "getchatchannels", &[]).await);
 }
@@ -97,10 +95,8 @@ async fn admin_commands_shape_what_the_server_sees() {
 async fn invalid_admin_input_is_refused_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database_url(dir.path()).await;
-    let run = |args: &[&str]| {
-        Command::new(binary()).args(args).env("CHATGATE_DATABASE_URL", &url).output().unwrap()
-    };
-    assert!(run(&["account", "create", "ok-user", "--password", "pw"]).status.success());
+    let run = |args: &'static [&'static str]| run_cli(&url, &[], args);
+    assert!(run(&["account", "create", "ok-user", "--password", "pw"]).await.status.success());
     for args in [
         &["account", "create", "ok-user", "--password", "pw"][..],
         &["account", "create", "has space", "--password", "pw"],
@@ -110,7 +106,7 @@ async fn invalid_admin_input_is_refused_with_a_message() {
         &["channel", "create", "nobody", "--platform", "webchat", "--name", "x"],
         &["access", "disable", "ok-user"],
     ] {
-        let out = run(args);
+        let out = run(args).await;
         assert!(!out.status.success(), "{args:?} should fail");
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("chatgate: "), "{args:?}: a message");
     }

@@ -309,21 +309,15 @@ async fn a_commit_wakes_the_worker_at_once() {
 }
 
 /// The CLI, run as the real binary on the running server's database.
-fn cli(app: &TestApp, envs: &[(&str, &str)], args: &[&str]) -> std::process::Output {
-    std::process::Command::new(crate::helpers::binary())
-        .args(args)
-        .env("CHATGATE_DATABASE_URL", &app.database_url)
-        .env("CHATGATE_LOG", "warn")
-        .envs(envs.iter().copied())
-        .output()
-        .expect("run chatgate")
+async fn cli(app: &TestApp, envs: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    crate::helpers::run_cli(&app.database_url, envs, args).await
 }
 
 #[tokio::test]
 async fn channel_set_reaches_the_running_server_and_webhook_registers_with_telegram() {
     let (app, p) = app_with_fakes(|_| {}).await;
     let tg = app.channel("telegram", &["bot_token=1:old"]).await;
-    let out = cli(&app, &[], &["channel", "set", &tg, "bot_token=2:new", "title="]);
+    let out = cli(&app, &[], &["channel", "set", &tg, "bot_token=2:new", "title="]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("bot_token") && !said.contains("2:new"), "names the key, never the value: {said}");
@@ -333,7 +327,7 @@ async fn channel_set_reaches_the_running_server_and_webhook_registers_with_teleg
     app.wait_status(&id, "sent", 5 * SECOND).await;
     assert_eq!(p.telegram.received()[0].token, "2:new");
 
-    let bad = cli(&app, &[], &["channel", "set", "999", "bot_token=x"]);
+    let bad = cli(&app, &[], &["channel", "set", "999", "bot_token=x"]).await;
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no channel 999"));
 
@@ -342,14 +336,15 @@ async fn channel_set_reaches_the_running_server_and_webhook_registers_with_teleg
         &app,
         &[("CHATGATE_CONNECTORS__TELEGRAM__BASE_URL", &p.telegram.url)],
         &["channel", "webhook", &tg],
-    );
+    )
+    .await;
     assert!(!no_url.status.success());
     assert!(String::from_utf8_lossy(&no_url.stderr).contains("public_url"));
     let envs = [
         ("CHATGATE_CONNECTORS__TELEGRAM__BASE_URL", p.telegram.url.as_str()),
         ("CHATGATE_PUBLIC_URL", "https://chat.example.com"),
     ];
-    let out = cli(&app, &envs, &["channel", "webhook", &tg]);
+    let out = cli(&app, &envs, &["channel", "webhook", &tg]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let hooks = p.telegram.webhooks();
     assert_eq!(hooks.len(), 1);
@@ -385,17 +380,19 @@ async fn no_bot_token_or_access_token_reaches_the_log() {
     let log = dir.path().join("server.log");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let cli = crate::instances::cli;
-    cli(&db, &["account", "create", "acme", "--password", "acme-pw"]);
+    cli(&db, &["account", "create", "acme", "--password", "acme-pw"]).await;
     let token = format!("bot_token={BOT}");
     let tg = cli(
         &db,
         &["channel", "create", "acme", "--platform", "telegram", "--name", "T", "--setting", &token],
-    );
+    )
+    .await;
     let wa = ["--setting", "phone_number_id=1", "--setting", "access_token=EAAG-secret-wa-token"];
     let dead = cli(
         &db,
         &[&["channel", "create", "acme", "--platform", "whatsapp", "--name", "W"][..], &wa].concat(),
-    );
+    )
+    .await;
     let mut server = tokio::process::Command::new(crate::helpers::binary())
         .arg("serve")
         .env("CHATGATE_DATABASE_URL", &db)

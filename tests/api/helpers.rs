@@ -265,3 +265,18 @@ pub fn list(result: &Value) -> &Vec<Value> {
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_chatgate"))
 }
+
+/// The admin CLI, run as the real binary on `db` with these environment variables. Waited for
+/// asynchronously: the test's runtime also drives the in-process server's background tasks (group
+/// commit, delivery, webhooks), and a blocking wait froze one of them mid-transaction, holding
+/// SQLite's write lock against the very command waited for ("database is locked" after 10 s).
+pub async fn run_cli(db: &str, envs: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(binary())
+        .args(args)
+        .env("CHATGATE_DATABASE_URL", db)
+        .env("CHATGATE_LOG", "warn")
+        .envs(envs.iter().copied())
+        .output()
+        .await
+        .expect("run chatgate")
+}

@@ -50,18 +50,17 @@ pub async fn start_instance_with(db: &str, envs: &[(&str, &str)]) -> Instance {
 }
 
 /// `chatgate channel create acme --platform P --name P --setting …` on `db`: the new platformid.
-pub fn channel(db: &str, platform: &str, settings: &[&str]) -> String {
+pub async fn channel(db: &str, platform: &str, settings: &[&str]) -> String {
     let mut args = vec!["channel", "create", "acme", "--platform", platform, "--name", platform];
     for setting in settings {
         args.extend(["--setting", setting]);
     }
-    cli(db, &args)
+    cli(db, &args).await
 }
 
 /// The admin CLI on `db`; its stdout, trimmed (fails the test if the command fails).
-pub fn cli(db: &str, args: &[&str]) -> String {
-    let out =
-        std::process::Command::new(binary()).args(args).env("CHATGATE_DATABASE_URL", db).output().unwrap();
+pub async fn cli(db: &str, args: &[&str]) -> String {
+    let out = crate::helpers::run_cli(db, &[], args).await;
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
@@ -102,9 +101,10 @@ where
 pub async fn setup() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database_url(dir.path()).await;
-    cli(&db, &["account", "create", "acme", "--password", "acme-pw"]);
-    let channel = cli(&db, &["channel", "create", "acme", "--platform", "webchat", "--name", "Site"]);
-    cli(&db, &["access", "create", "acme", "svc", "--secret", "svc-pw", "--scopes", "chat:read,chat:write"]);
+    cli(&db, &["account", "create", "acme", "--password", "acme-pw"]).await;
+    let channel = cli(&db, &["channel", "create", "acme", "--platform", "webchat", "--name", "Site"]).await;
+    cli(&db, &["access", "create", "acme", "svc", "--secret", "svc-pw", "--scopes", "chat:read,chat:write"])
+        .await;
     (dir, db, channel)
 }
 
@@ -161,7 +161,7 @@ async fn two_instances_share_data_and_see_changes_within_a_second() {
     for inst in [&a, &b] {
         assert_eq!(plain(&inst.base, "svc", "svc-pw", "getchatchannels", &[]).await["status"], "SUCCESS");
     }
-    cli(&db, &["access", "disable", "svc"]);
+    cli(&db, &["access", "disable", "svc"]).await;
     for inst in [&a, &b] {
         let took = time_until(Duration::from_secs(1), || async {
             plain(&inst.base, "svc", "svc-pw", "getchatchannels", &[]).await["error"]
@@ -388,8 +388,8 @@ fn tally(fake: &crate::fakes::Fake) -> (usize, usize) {
 async fn telegram_setup() -> (tempfile::TempDir, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let db = fresh_database_url(dir.path()).await;
-    cli(&db, &["account", "create", "acme", "--password", "acme-pw"]);
-    let channel = channel(&db, "telegram", &["bot_token=9:bot"]);
+    cli(&db, &["account", "create", "acme", "--password", "acme-pw"]).await;
+    let channel = channel(&db, "telegram", &["bot_token=9:bot"]).await;
     (dir, db, channel)
 }
 

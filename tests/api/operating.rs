@@ -107,7 +107,7 @@ async fn sigterm_lets_sends_in_flight_finish_and_gives_back_the_other_claims() {
     let telegram = crate::fakes::telegram().await;
     telegram.set_delay(std::time::Duration::from_millis(1500));
     let (_dir, db, _) = crate::instances::setup().await;
-    let tg = channel(&db, "telegram", &[&format!("bot_token={BOT}")]);
+    let tg = channel(&db, "telegram", &[&format!("bot_token={BOT}")]).await;
     let envs = [
         ("CHATGATE_CONNECTORS__TELEGRAM__BASE_URL", telegram.url.as_str()),
         ("CHATGATE_DELIVERY__LEASE_SECS", "60"),

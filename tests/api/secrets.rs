@@ -30,7 +30,7 @@ async fn no_secret_reaches_the_log_or_metrics() {
     let db = fresh_database_url(dir.path()).await;
     let telegram = fakes::telegram().await;
     let rx = Receiver::start().await;
-    cli(&db, &["account", "create", "acme", "--password", PASSWORD]);
+    cli(&db, &["account", "create", "acme", "--password", PASSWORD]).await;
     cli(
         &db,
         &[
@@ -43,14 +43,17 @@ async fn no_secret_reaches_the_log_or_metrics() {
             "--scopes",
             "chat:read,chat:write,webhook:manage",
         ],
-    );
-    let tg = channel(&db, "telegram", &[&format!("bot_token={BOT}"), &format!("webhook_secret={TG_SECRET}")]);
+    )
+    .await;
+    let tg = channel(&db, "telegram", &[&format!("bot_token={BOT}"), &format!("webhook_secret={TG_SECRET}")])
+        .await;
     let wa = channel(
         &db,
         "whatsapp",
         &["phone_number_id=1", &format!("access_token={WA_TOKEN}"), &format!("app_secret={APP_SECRET}")],
-    );
-    let web = channel(&db, "webchat", &[]);
+    )
+    .await;
+    let web = channel(&db, "webchat", &[]).await;
     let log = dir.path().join("server.log");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = tokio::process::Command::new(binary())
