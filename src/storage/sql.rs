@@ -3,7 +3,7 @@
 //! helpers and the `Store` implementation for an engine's store type, which supplies `reader()` (a
 //! pool for reads), `write()` (a write transaction), the clause that locks outbox rows for claiming, and
 //! the method that really differs (`send_message`: how concurrent sends and idempotency keys are made
-//! safe differs per engine; both insert through `insert_outbound`).
+//! safe differs per engine: `sqlite/batch.rs` writes message by message, `postgres/batch.rs` set-wise).
 
 /// `sql_store!(StoreType, sqlx database type, "outbox row lock clause", { engine-specific Store methods })`.
 #[macro_export]
@@ -77,43 +77,6 @@ macro_rules! sql_store {
             let kind = if m.sent { EventKind::MessageSent } else { EventKind::MessageReceived };
             events += emit_message_event(tx, kind, EventAt::Chat(chat_id), id, Some(m.status), None, m.now).await?;
             Ok((id, events))
-        }
-
-        /// Stores an outbound message (starting its chat if new) and its events, in the caller's
-        /// transaction: `pending` with its outbox entry when a worker must deliver it, else `sent`. The
-        /// caller deals with the idempotency key. Answers the message's and its chat's ids and how many
-        /// deliveries were written.
-        async fn insert_outbound(
-            tx: &mut Transaction<'static, $db>,
-            m: &OutboundMessage,
-        ) -> StoreResult<(i64, i64, u64)> {
-            // Upserting the chat locks its row (PostgreSQL) until commit; finishing a delivery locks
-            // it too, so deciding the new entry's `head` cannot race with the removal of the old head.
-            let chat_id = upsert_chat(tx, m.channel_id, &m.destination, m.now).await?;
-            let row = NewRow {
-                sent: true,
-                status: if m.needs_delivery { MessageStatus::Pending } else { MessageStatus::Sent },
-                text: m.text.as_deref(),
-                attachment: m.attachment.as_ref(),
-                expires_at: m.expires_at,
-                now: m.now,
-            };
-            let (id, events) = insert_message(tx, chat_id, row).await?;
-            if !m.needs_delivery {
-                return Ok((id, chat_id, events));
-            }
-            sqlx::query(
-                "INSERT INTO outbox (message_id, available_at, chat_id, channel_id, expires_at, created_at, head) \
-                 VALUES ($1, $2, $3, $4, $5, $2, NOT EXISTS (SELECT 1 FROM outbox WHERE chat_id = $3))",
-            )
-            .bind(id)
-            .bind(m.now)
-            .bind(chat_id)
-            .bind(m.channel_id)
-            .bind(m.expires_at)
-            .execute(&mut **tx)
-            .await?;
-            Ok((id, chat_id, events))
         }
 
         /// Leases up to `limit` due outbox entries until `lease_until`: first entries whose
@@ -561,7 +524,8 @@ macro_rules! sql_store {
                                 )
                                 .await?;
                             }
-                            // Lock the chat (see `insert_outbound`), then hand its head to the next entry.
+                            // Lock the chat — a send writing to it holds it too, so a new entry's `head` cannot
+                            // race with the removal of the old head — then hand its head to the next entry.
                             sqlx::query("UPDATE chats SET last_message_id = last_message_id WHERE id = $1")
                                 .bind(d.chat_id)
                                 .execute(&mut *tx)

@@ -4,8 +4,8 @@
 
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::insert_outbound;
-use crate::domain::model::OutboundMessage;
+use super::{NewRow, insert_message, upsert_chat};
+use crate::domain::model::{MessageStatus, OutboundMessage};
 use crate::storage::StoreResult;
 use crate::storage::group_commit::{BatchWrite, SendQueue, Signals, Written};
 use crate::storage::rows::IDEMPOTENCY_WINDOW_MS;
@@ -76,4 +76,39 @@ async fn write_one(
         .await?;
     }
     Ok((id, Some(chat), events))
+}
+
+/// Stores an outbound message (starting its chat if new) and its events, in the caller's
+/// transaction: `pending` with its outbox entry when a worker must deliver it, else `sent`. The
+/// caller deals with the idempotency key. Answers the message's and its chat's ids and how many
+/// deliveries were written.
+async fn insert_outbound(
+    tx: &mut Transaction<'static, Sqlite>,
+    m: &OutboundMessage,
+) -> StoreResult<(i64, i64, u64)> {
+    let chat_id = upsert_chat(tx, m.channel_id, &m.destination, m.now).await?;
+    let row = NewRow {
+        sent: true,
+        status: if m.needs_delivery { MessageStatus::Pending } else { MessageStatus::Sent },
+        text: m.text.as_deref(),
+        attachment: m.attachment.as_ref(),
+        expires_at: m.expires_at,
+        now: m.now,
+    };
+    let (id, events) = insert_message(tx, chat_id, row).await?;
+    if !m.needs_delivery {
+        return Ok((id, chat_id, events));
+    }
+    sqlx::query(
+        "INSERT INTO outbox (message_id, available_at, chat_id, channel_id, expires_at, created_at, head) \
+         VALUES ($1, $2, $3, $4, $5, $2, NOT EXISTS (SELECT 1 FROM outbox WHERE chat_id = $3))",
+    )
+    .bind(id)
+    .bind(m.now)
+    .bind(chat_id)
+    .bind(m.channel_id)
+    .bind(m.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok((id, chat_id, events))
 }
