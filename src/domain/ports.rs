@@ -242,6 +242,9 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
     /// needed) and returns its id; with an idempotency key seen in the last 24 h, returns the first
     /// message's id and stores nothing.
     async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64>;
+    /// Stores a bulk call's messages as `send_message` stores each, numbered in the list's order (a
+    /// chat's messages keep it); one result per message, in order.
+    async fn send_messages(&self, messages: Vec<OutboundMessage>) -> Vec<StoreResult<i64>>;
     /// Stores a received message as `unread` and returns its id; a `dedup_key` already stored for the
     /// channel stores nothing and returns the first message's id.
     async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64>;

@@ -13,7 +13,12 @@ use super::feed::Feed;
 use super::{StoreError, StoreResult};
 use crate::domain::model::OutboundMessage;
 
-type Job = (OutboundMessage, oneshot::Sender<StoreResult<i64>>);
+/// One caller's messages (one, or a bulk call's list) and where their ids go. A job is written whole
+/// in one batch, so a list's messages are numbered in its order even when several writers run.
+struct Job {
+    messages: Vec<OutboundMessage>,
+    reply: oneshot::Sender<Vec<StoreResult<i64>>>,
+}
 
 /// Writes a batch of messages in one transaction.
 #[async_trait::async_trait]
@@ -69,39 +74,73 @@ impl SendQueue {
     }
 
     pub async fn send(&self, m: OutboundMessage) -> StoreResult<i64> {
-        let (reply, answer) = oneshot::channel();
-        let gone = || StoreError::Backend("the message writer stopped".into());
-        self.jobs.send((m, reply)).await.map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        let mut ids = self.send_all(vec![m]).await;
+        ids.pop().unwrap_or(Err(StoreError::NotFound("id")))
+    }
+
+    /// Writes the messages in their order, in one batch; one result per message.
+    pub async fn send_all(&self, messages: Vec<OutboundMessage>) -> Vec<StoreResult<i64>> {
+        let (count, (reply, answer)) = (messages.len(), oneshot::channel());
+        let gone =
+            || (0..count).map(|_| Err(StoreError::Backend("the message writer stopped".into()))).collect();
+        if self.jobs.send(Job { messages, reply }).await.is_err() {
+            return gone();
+        }
+        answer.await.unwrap_or_else(|_| gone())
     }
 }
 
 async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, write: Arc<dyn BatchWrite>, signals: Signals, max: usize) {
-    let mut batch: Vec<Job> = Vec::with_capacity(max);
-    while rx.lock().await.recv_many(&mut batch, max).await > 0 {
-        let messages: Vec<&OutboundMessage> = batch.iter().map(|(m, _)| m).collect();
+    while let Some(batch) = gather(&rx, max).await {
+        let messages: Vec<&OutboundMessage> = batch.iter().flat_map(|job| &job.messages).collect();
         match write.write(&messages).await {
             Ok(w) => {
                 signals.tell(&w);
-                for ((_, reply), id) in batch.drain(..).zip(w.ids) {
-                    let _ = reply.send(Ok(id));
+                let mut ids = w.ids.into_iter();
+                for job in batch {
+                    let _ = job.reply.send(
+                        job.messages.iter().map(|_| ids.next().ok_or(StoreError::NotFound("id"))).collect(),
+                    );
                 }
             }
-            Err(_) if batch.len() > 1 => {
-                for (m, reply) in batch.drain(..) {
-                    let one = write.write(&[&m]).await.map(|w| {
-                        signals.tell(&w);
-                        w.ids
-                    });
-                    let _ = reply
-                        .send(one.and_then(|ids| ids.first().copied().ok_or(StoreError::NotFound("id"))));
+            Err(_) if messages.len() > 1 => {
+                for job in batch {
+                    let mut answers = Vec::with_capacity(job.messages.len());
+                    for m in &job.messages {
+                        let one = write.write(&[m]).await.map(|w| {
+                            signals.tell(&w);
+                            w.ids
+                        });
+                        answers
+                            .push(one.and_then(|ids| ids.first().copied().ok_or(StoreError::NotFound("id"))));
+                    }
+                    let _ = job.reply.send(answers);
                 }
             }
             Err(e) => {
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(StoreError::Backend(e.to_string())));
+                for job in batch {
+                    let _ = job.reply.send(vec![Err(StoreError::Backend(e.to_string()))]);
                 }
             }
         }
     }
+}
+
+/// The jobs that have gathered: waits for one, then takes what else is waiting while the batch holds
+/// fewer than `max` messages (a bulk call's list is never split). `None` once the store is gone.
+async fn gather(rx: &Mutex<mpsc::Receiver<Job>>, max: usize) -> Option<Vec<Job>> {
+    let mut rx = rx.lock().await;
+    let first = rx.recv().await?;
+    let mut count = first.messages.len();
+    let mut batch = vec![first];
+    while count < max {
+        match rx.try_recv() {
+            Ok(job) => {
+                count += job.messages.len();
+                batch.push(job);
+            }
+            Err(_) => break,
+        }
+    }
+    Some(batch)
 }

@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{err, list, no_delivery, ok, spawn_app, spawn_app_on, spawn_app_without_delivery};
+use crate::helpers::{
+    LOGIN, PASSWORD, err, list, no_delivery, ok, spawn_app, spawn_app_on, spawn_app_without_delivery,
+};
 
 #[tokio::test]
 async fn afilnet_example_url_lists_channels() {
@@ -338,6 +340,78 @@ async fn sendmessages_reports_each_item_in_order() {
         .call("getmessages", &[("platform", "webchat"), ("platformid", &f.webchat), ("destination", "v1")])
         .await;
     assert_eq!(list(ok(&msgs)).len(), 2);
+}
+
+/// A list of 1,000 is stored in one batch, numbered in its order: each chat's messages come back in
+/// the list's order; a key seen before and a key repeated in the list answer with their first message.
+#[tokio::test]
+async fn sendmessages_stores_a_long_list_in_its_order() {
+    let app = spawn_app_without_delivery().await;
+    let f = app.seed().await;
+    let tg = f.telegram.as_str();
+    let item = |i: usize| {
+        let mut m = json!({"platform": "telegram", "platformid": tg, "destination": format!("{}", 500 + i % 3),
+            "message": format!("m{i}")});
+        match i {
+            10 => m["idempotencykey"] = json!("k-before"),
+            20 | 30 => m["idempotencykey"] = json!("k-twice"),
+            _ => {}
+        }
+        m
+    };
+    let before = app
+        .call(
+            "sendmessage",
+            &[
+                ("platform", "telegram"),
+                ("platformid", tg),
+                ("destination", "500"),
+                ("message", "first"),
+                ("idempotencykey", "k-before"),
+            ],
+        )
+        .await;
+    let items = Value::Array((0..1000).map(item).collect()).to_string();
+    let form = [
+        ("class", "chat"),
+        ("method", "sendmessages"),
+        ("user", LOGIN),
+        ("password", PASSWORD),
+        ("messages", items.as_str()),
+    ];
+    let (status, body) = app.post_form(&form).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<i64> =
+        list(ok(&body)).iter().map(|e| e["messageid"].as_str().unwrap().parse().unwrap()).collect();
+    assert_eq!(ids.len(), 1000);
+    assert_eq!(ids[10].to_string(), ok(&before)["messageid"].as_str().unwrap(), "a key seen before");
+    assert_eq!(ids[20], ids[30], "a key repeated in the list");
+    for chat in 0..3 {
+        let stored: Vec<usize> = (0..1000).filter(|i| i % 3 == chat && *i != 10 && *i != 30).collect();
+        let listed: Vec<i64> = stored.iter().map(|&i| ids[i]).collect();
+        assert!(listed.windows(2).all(|w| w[0] < w[1]), "chat {chat}: ids follow the list");
+        let destination = format!("{}", 500 + chat);
+        let msgs = app
+            .call(
+                "getmessages",
+                &[
+                    ("platform", "telegram"),
+                    ("platformid", tg),
+                    ("destination", &destination),
+                    ("limit", "1000"),
+                ],
+            )
+            .await;
+        let mut texts: Vec<String> =
+            list(ok(&msgs)).iter().map(|m| m["message"].as_str().unwrap().to_string()).collect();
+        texts.reverse();
+        let mut want: Vec<String> = stored.iter().map(|i| format!("m{i}")).collect();
+        if chat == 0 {
+            want.insert(0, "first".into());
+        }
+        assert_eq!(texts, want, "chat {chat}");
+    }
+    assert_eq!(app.gateway.store().outbox_len().await.unwrap(), 999);
 }
 
 #[tokio::test]

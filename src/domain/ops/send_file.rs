@@ -1,5 +1,7 @@
 //! `chat.sendfile`: like `sendmessage` with a file; Afilnet requires the chat to exist already.
 
+use std::collections::HashSet;
+
 use crate::domain::context::{ChannelRef, Context};
 use crate::domain::error::DomainResult;
 use crate::domain::model::{Attachment, OutboundMessage};
@@ -31,23 +33,32 @@ impl SendFile {
         })
     }
 
-    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+    /// The message to store: its channel checked for this account, and its chat — a file goes only to
+    /// a chat that exists or that an earlier item of the same bulk call begins (`starting`).
+    pub async fn outbound(
+        self,
+        ctx: &Context<'_>,
+        starting: &HashSet<(i64, String)>,
+    ) -> DomainResult<OutboundMessage> {
         let channel = ctx.channel(self.channel).await?;
-        ctx.require_chat(&channel, &self.destination).await?;
-        let id = ctx
-            .store
-            .send_message(&OutboundMessage {
-                account_id: ctx.principal.account_id,
-                channel_id: channel.id,
-                destination: self.destination,
-                text: self.caption,
-                attachment: Some(self.attachment),
-                expires_at: self.expires_at,
-                idempotency_key: self.idempotency_key,
-                needs_delivery: !channel.platform.is_internal(),
-                now: ctx.now,
-            })
-            .await?;
+        if !starting.contains(&(channel.id, self.destination.clone())) {
+            ctx.require_chat(&channel, &self.destination).await?;
+        }
+        Ok(OutboundMessage {
+            account_id: ctx.principal.account_id,
+            channel_id: channel.id,
+            destination: self.destination,
+            text: self.caption,
+            attachment: Some(self.attachment),
+            expires_at: self.expires_at,
+            idempotency_key: self.idempotency_key,
+            needs_delivery: !channel.platform.is_internal(),
+            now: ctx.now,
+        })
+    }
+
+    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+        let id = ctx.store.send_message(&self.outbound(ctx, &HashSet::new()).await?).await?;
         Ok(Reply::MessageId(MessageIdView { messageid: id.to_string() }))
     }
 }

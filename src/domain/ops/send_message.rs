@@ -29,22 +29,24 @@ impl SendMessage {
         })
     }
 
-    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+    /// The message to store: its channel checked for this account.
+    pub async fn outbound(self, ctx: &Context<'_>) -> DomainResult<OutboundMessage> {
         let channel = ctx.channel(self.channel).await?;
-        let id = ctx
-            .store
-            .send_message(&OutboundMessage {
-                account_id: ctx.principal.account_id,
-                channel_id: channel.id,
-                destination: self.destination,
-                text: Some(self.text),
-                attachment: None,
-                expires_at: self.expires_at,
-                idempotency_key: self.idempotency_key,
-                needs_delivery: !channel.platform.is_internal(),
-                now: ctx.now,
-            })
-            .await?;
+        Ok(OutboundMessage {
+            account_id: ctx.principal.account_id,
+            channel_id: channel.id,
+            destination: self.destination,
+            text: Some(self.text),
+            attachment: None,
+            expires_at: self.expires_at,
+            idempotency_key: self.idempotency_key,
+            needs_delivery: !channel.platform.is_internal(),
+            now: ctx.now,
+        })
+    }
+
+    pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+        let id = ctx.store.send_message(&self.outbound(ctx).await?).await?;
         Ok(Reply::MessageId(MessageIdView { messageid: id.to_string() }))
     }
 }

@@ -1,6 +1,8 @@
 //! `chat.sendmessages` (bulk): up to 1000 `sendmessage`/`sendfile` items; each is parsed and applied on
 //! its own, so one bad item is reported in its place and does not stop the others.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use super::{send_file::SendFile, send_message::SendMessage};
@@ -35,22 +37,44 @@ impl SendMessages {
         Ok(Self { items })
     }
 
+    /// Each item is checked in the list's order; the valid ones are then stored together — in one
+    /// group-commit batch, numbered in the list's order — instead of each waiting for a commit of its
+    /// own (on PostgreSQL a list of 1,000 took 1,000 commits).
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
-        let mut out = Vec::with_capacity(self.items.len());
+        let mut starting = HashSet::new();
+        let (mut valid, mut refused) = (Vec::new(), Vec::with_capacity(self.items.len()));
         for item in self.items {
             let outcome = match item {
-                Ok(BulkItem::Text(m)) => m.apply(ctx).await,
-                Ok(BulkItem::File(f)) => f.apply(ctx).await,
+                Ok(BulkItem::Text(m)) => m.outbound(ctx).await,
+                Ok(BulkItem::File(f)) => f.outbound(ctx, &starting).await,
                 Err(e) => Err(e),
             };
-            out.push(match outcome {
-                Ok(crate::domain::reply::Reply::MessageId(v)) => {
-                    BulkItemView::Sent { messageid: v.messageid }
+            match outcome {
+                Ok(m) => {
+                    starting.insert((m.channel_id, m.destination.clone()));
+                    valid.push(m);
+                    refused.push(None);
                 }
-                Ok(_) => return Err(DomainError::internal("bulk item answered without a message id")),
                 // A storage failure is not the item's fault: stop and report it as the whole call's.
                 Err(e) if !e.code.is_caller_error() => return Err(e),
-                Err(e) => BulkItemView::Refused { error: e.code.as_str(), param: e.param },
+                Err(e) => refused.push(Some(e)),
+            }
+        }
+        let mut ids = ctx.store.send_messages(valid).await.into_iter();
+        let mut out = Vec::with_capacity(refused.len());
+        for refusal in refused {
+            out.push(match refusal {
+                Some(e) => BulkItemView::Refused { error: e.code.as_str(), param: e.param },
+                None => match ids.next() {
+                    Some(Ok(id)) => BulkItemView::Sent { messageid: id.to_string() },
+                    Some(Err(e)) => match DomainError::from(e) {
+                        e if e.code.is_caller_error() => {
+                            BulkItemView::Refused { error: e.code.as_str(), param: e.param }
+                        }
+                        e => return Err(e),
+                    },
+                    None => return Err(DomainError::internal("the store answered fewer ids than messages")),
+                },
             });
         }
         Ok(Reply::Bulk(out))

@@ -154,6 +154,10 @@ crate::sql_store!(SqliteStore, Sqlite, "", {
         self.sends.send(m.clone()).await
     }
 
+    async fn send_messages(&self, messages: Vec<OutboundMessage>) -> Vec<StoreResult<i64>> {
+        self.sends.send_all(messages).await
+    }
+
     fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
         self.outbox_signal.clone()
     }
