@@ -7,7 +7,8 @@
 //!   more have 1,000 chats each; the Telegram channel has 1,000 chats and the hot chat (1 % of what is
 //!   received, all unread).
 //! - `measure BASE USER PASSWORD WEBCHAT_IDS TELEGRAM_ID`: each read of the table over one connection,
-//!   one call after another (30 to warm up, then 300), and `sendmessage` over 64 connections for 5 s.
+//!   one call after another (30 to warm up, then 300), for the same answer size at every fill (but the
+//!   default-limit `getchats`, listed with its item count), and `sendmessage` over 64 connections for 5 s.
 //!   Prints one JSON object: per call p50/p99 in ms and the answer's item count; sends per second.
 
 use std::time::{Duration, Instant};
@@ -187,14 +188,18 @@ async fn measure(api: &Api, webchat: &[String], telegram: &str) {
         ("markread", "0"),
         ("limit", "10"),
     ];
-    let small = [("platform", "webchat"), ("platformid", webchat[1].as_str())];
-    let big = [("platform", "webchat"), ("platformid", webchat[0].as_str())];
+    // 100 chats a page at both sizes (at 10k the channels have a few hundred chats), and the first
+    // page at the default limit of the channel with 10,000 chats (its answer grows as chats fill).
+    let small = [("platform", "webchat"), ("platformid", webchat[1].as_str()), ("limit", "100")];
+    let big = [("platform", "webchat"), ("platformid", webchat[0].as_str()), ("limit", "100")];
+    let big_all = [("platform", "webchat"), ("platformid", webchat[0].as_str())];
     let last = api.call("getmessages", &[busy[0], busy[1], busy[2], ("limit", "1")]).await;
     let id = last["result"]["list"][0]["messageid"].as_str().unwrap_or("1").to_string();
     let out = json!({
         "getmessages_busy_chat": time_call(api, "getmessages", &busy).await,
         "getchats_1000_chats": time_call(api, "getchats", &small).await,
         "getchats_10000_chats": time_call(api, "getchats", &big).await,
+        "getchats_10000_chats_default_limit": time_call(api, "getchats", &big_all).await,
         "getunreadmessages_hot_chat": time_call(api, "getunreadmessages", &unread).await,
         "getmessagestatus": time_call(api, "getmessagestatus", &[("messageid", id.as_str())]).await,
         "sendmessage_per_s": send_rate(api, &webchat[2], 64, 5).await,

@@ -108,15 +108,17 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 small, size = int(sys.argv[2]), int(sys.argv[3])
 out = {"measured": [], "soak": [r for r in rows if "soak_minute" in r]}
-calls = ["getmessages_busy_chat", "getchats_1000_chats", "getchats_10000_chats", "getunreadmessages_hot_chat", "getmessagestatus"]
+calls = ["getmessages_busy_chat", "getchats_1000_chats", "getchats_10000_chats", "getchats_10000_chats_default_limit",
+         "getunreadmessages_hot_chat", "getmessagestatus"]
 print(f"\n{'engine':<9} {'call':<28} {'p50 @%dk' % (small // 1000):>10} {'p50 @%dk' % (size // 1000):>11} {'ratio':>6}  items")
 for engine in dict.fromkeys(r["engine"] for r in rows if "size" in r):
     at = {r["size"]: r for r in rows if r.get("engine") == engine and "size" in r}
     a, b = at[small], at[size]
     for c in calls:
-        ratio = round(b[c]["p50_ms"] / a[c]["p50_ms"], 2)
+        # A ratio only compares answers of the same size.
+        ratio = round(b[c]["p50_ms"] / a[c]["p50_ms"], 2) if a[c]["items"] == b[c]["items"] else None
         out["measured"].append({"engine": engine, "call": c, "small": a[c], "large": b[c], "ratio": ratio})
-        print(f"{engine:<9} {c:<28} {a[c]['p50_ms']:>8} ms {b[c]['p50_ms']:>8} ms {ratio:>6}  {a[c]['items']} / {b[c]['items']}")
+        print(f"{engine:<9} {c:<28} {a[c]['p50_ms']:>8} ms {b[c]['p50_ms']:>8} ms {str(ratio or '—'):>6}  {a[c]['items']} / {b[c]['items']}")
     ratio = round(b["sendmessage_per_s"] / a["sendmessage_per_s"], 2)
     out["measured"].append({"engine": engine, "call": "sendmessage_per_s", "small": a["sendmessage_per_s"], "large": b["sendmessage_per_s"], "ratio": ratio})
     print(f"{engine:<9} {'sendmessage, 64 conn.':<28} {a['sendmessage_per_s']:>8}/s {b['sendmessage_per_s']:>9}/s {ratio:>6}")
