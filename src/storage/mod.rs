@@ -46,7 +46,7 @@ pub async fn connect(
     keys: Arc<SecretKeys>,
 ) -> Result<Arc<dyn Store>, sealed::UnlockError> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(sqlite::SqliteStore::connect(url, db.readers, keys.clone()).await?)
+        Arc::new(sqlite::SqliteStore::connect(url, db, keys.clone()).await?)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Arc::new(postgres::PgStore::connect(url, db, keys.clone()).await?)
     } else {
@@ -66,10 +66,13 @@ pub struct DbSettings {
     pub max_connections: u32,
     /// PostgreSQL: `statement_timeout` of every connection.
     pub statement_timeout_ms: u64,
+    /// SQLite: every so many seconds the write-ahead log is checkpointed, started over and truncated
+    /// (0 = never; see `sqlite/checkpoint.rs`).
+    pub checkpoint_secs: u64,
 }
 
 impl Default for DbSettings {
     fn default() -> Self {
-        Self { readers: 8, max_connections: 16, statement_timeout_ms: 5000 }
+        Self { readers: 8, max_connections: 16, statement_timeout_ms: 5000, checkpoint_secs: 30 }
     }
 }

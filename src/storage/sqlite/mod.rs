@@ -15,7 +15,7 @@ use sqlx::{Sqlite, Transaction};
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
 use super::rows::{ChannelRow, CredentialRow, DeliveryRow, MessageRow, id_list, now_ms, to_messages};
 use super::{
-    CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
+    CredentialChange, CredentialRecord, DbSettings, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
     OutboxClaim, StoreError, StoreResult, format_ip_list,
 };
 use crate::domain::model::{
@@ -24,7 +24,11 @@ use crate::domain::model::{
 };
 
 mod batch;
+mod checkpoint;
 mod oauth;
+
+/// How long a connection waits for another's lock (the CLI writes too) before giving up.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqliteStore {
     reader: SqlitePool,
@@ -40,25 +44,26 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and runs the migrations.
     pub async fn connect(
         url: &str,
-        readers: u32,
+        db: &DbSettings,
         secrets: std::sync::Arc<crate::secrets::SecretKeys>,
     ) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
-            .max_connections(readers.max(1))
+            .max_connections(db.readers.max(1))
             .connect_with(options.read_only(true))
             .await?;
         let webhook_signal = std::sync::Arc::<tokio::sync::Notify>::default();
         let outbox_signal = std::sync::Arc::<tokio::sync::Notify>::default();
         let feed = std::sync::Arc::<super::feed::Feed>::default();
         watch_other_processes(reader.clone(), feed.clone());
+        checkpoint::start(writer.clone(), Duration::from_secs(db.checkpoint_secs));
         Ok(Self {
             sends: batch::start(
                 writer.clone(),
