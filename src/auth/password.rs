@@ -5,8 +5,7 @@
 //! RSS grew to ~1 GB under failed logins), and what does not fit in the queue is refused at once
 //! (`TOO_MANY_REQUESTS`) instead of waiting without bound.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use flume::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher as _, Version};
@@ -55,7 +54,7 @@ struct Job {
 
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
-    jobs: SyncSender<Job>,
+    jobs: Sender<Job>,
     /// Verified against for unknown logins, so that they cost what a wrong password costs.
     dummy_hash: String,
 }
@@ -71,8 +70,7 @@ impl PasswordHasher {
             .map_err(|e| HashError::Hash(e.to_string()))?
             .to_string();
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let (jobs, queue) = sync_channel::<Job>(cost.queue.max(1) as usize);
-        let queue = Arc::new(Mutex::new(queue));
+        let (jobs, queue) = flume::bounded::<Job>(cost.queue.max(1) as usize);
         for i in 0..cores {
             let queue = queue.clone();
             std::thread::Builder::new()
@@ -119,14 +117,14 @@ const IDLE_RELEASE: Duration = Duration::from_secs(2);
 
 /// One pool thread: takes jobs until the hasher is dropped, reusing its working memory while busy and
 /// giving it back when idle (a login storm's memory does not stay with the process).
-fn verifier(queue: &Mutex<Receiver<Job>>) {
+///
+/// Each thread waits on the queue with its own timeout (an MPMC channel): behind a mutex, the idle
+/// thread held the lock in its wait and the one that had worked could not come back to time out, so
+/// its 19 MiB stayed for good.
+fn verifier(queue: &Receiver<Job>) {
     let mut memory: Vec<Block> = Vec::new();
     loop {
-        let job = match queue.lock() {
-            Ok(q) => q.recv_timeout(IDLE_RELEASE),
-            Err(_) => return,
-        };
-        let job = match job {
+        let job = match queue.recv_timeout(IDLE_RELEASE) {
             Ok(job) => job,
             Err(RecvTimeoutError::Timeout) => {
                 memory = Vec::new();
@@ -164,6 +162,8 @@ fn matches(memory: &mut Vec<Block>, secret: &[u8], phc: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn cheap() -> Argon2Cost {
