@@ -80,6 +80,10 @@ impl SendQueue {
 
     /// Writes the messages in their order, in one batch; one result per message.
     pub async fn send_all(&self, messages: Vec<OutboundMessage>) -> Vec<StoreResult<i64>> {
+        // A list whose every item was refused writes nothing: no batch, no transaction.
+        if messages.is_empty() {
+            return Vec::new();
+        }
         let (count, (reply, answer)) = (messages.len(), oneshot::channel());
         let gone =
             || (0..count).map(|_| Err(StoreError::Backend("the message writer stopped".into()))).collect();
