@@ -40,10 +40,14 @@ pub enum Verified {
     Ageing,
 }
 
+/// Every authenticated request looks up both caches: foldhash rather than SipHash (seeded per process,
+/// so keys cannot be chosen to collide).
+type Hasher = foldhash::fast::RandomState;
+
 pub struct CredentialCache {
-    records: Cache<String, Arc<CredentialRecord>>,
+    records: Cache<String, Arc<CredentialRecord>, Hasher>,
     /// (credential id, version, when verified).
-    proofs: Cache<Proof, (i64, i64, Instant)>,
+    proofs: Cache<Proof, (i64, i64, Instant), Hasher>,
     /// After this long a proof in use is verified again (three quarters of its time to live).
     refresh_after: Duration,
     /// HMAC-SHA256 keyed with a per-process random key, cloned for each proof.
@@ -61,8 +65,11 @@ impl CredentialCache {
                 .max_capacity(limits.max_entries)
                 .time_to_live(ttl)
                 .support_invalidation_closures()
-                .build(),
-            proofs: Cache::builder().max_capacity(limits.max_entries).time_to_live(ttl).build(),
+                .build_with_hasher(Hasher::default()),
+            proofs: Cache::builder()
+                .max_capacity(limits.max_entries)
+                .time_to_live(ttl)
+                .build_with_hasher(Hasher::default()),
             refresh_after: ttl * 3 / 4,
             keyed_mac: <Hmac<Sha256> as Mac>::new_from_slice(&rand::random::<[u8; 32]>())
                 .expect("HMAC accepts keys of any length"),

@@ -15,7 +15,8 @@ use super::ports::Store;
 
 pub struct ChannelDirectory {
     store: Arc<dyn Store>,
-    by_account: Cache<i64, Arc<Vec<Channel>>>,
+    /// Read by most requests: foldhash rather than SipHash.
+    by_account: Cache<i64, Arc<Vec<Channel>>, foldhash::fast::RandomState>,
     /// Bumped on every invalidation, so that a list read before a change is not cached after it.
     epoch: AtomicU64,
 }
@@ -23,8 +24,10 @@ pub struct ChannelDirectory {
 impl ChannelDirectory {
     pub fn new(store: Arc<dyn Store>) -> Self {
         // Bounded in size; the time limit is only a safety net behind the change log.
-        let by_account =
-            Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(600)).build();
+        let by_account = Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(Duration::from_secs(600))
+            .build_with_hasher(foldhash::fast::RandomState::default());
         Self { store, by_account, epoch: AtomicU64::new(0) }
     }
 

@@ -8,7 +8,9 @@ use super::error::{DomainError, DomainResult};
 /// unless a later source (`merge_over`) overrides it, as the plain door's body does over its query.
 #[derive(Debug, Default, Clone)]
 pub struct Params {
-    values: HashMap<String, String>,
+    /// foldhash, not SipHash: every request hashes its parameter names (still seeded per process, so
+    /// a caller cannot choose names that collide).
+    values: HashMap<String, String, foldhash::fast::RandomState>,
 }
 
 impl Params {

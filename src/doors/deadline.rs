@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
@@ -22,10 +24,12 @@ use actix_web::{Error, HttpMessage, HttpResponse};
 use futures_util::Stream;
 
 /// The body stream with its deadline: past it, before the body's end, reading fails (and `expired` is
-/// set, for the middleware to answer 408).
+/// set, for the middleware to answer 408). The timer is armed only when the body is not all there at
+/// the first read: most bodies arrive with their head, and then no timer is set up and torn down.
 struct Watched<S> {
     inner: S,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline: Instant,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
     ended: bool,
     expired: Arc<AtomicBool>,
 }
@@ -42,13 +46,20 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for Watched<S
             self.ended = true;
             return next;
         }
-        if next.is_pending() && self.deadline.as_mut().poll(cx).is_ready() {
+        if next.is_pending() && self.timer(cx).is_ready() {
             self.expired.store(true, Ordering::Release);
             self.ended = true;
             let late = std::io::Error::new(std::io::ErrorKind::TimedOut, "request body not received in time");
             return Poll::Ready(Some(Err(PayloadError::Io(late))));
         }
         next
+    }
+}
+
+impl<S> Watched<S> {
+    fn timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let deadline = self.deadline;
+        self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline))).as_mut().poll(cx)
     }
 }
 
@@ -70,7 +81,8 @@ pub async fn body_deadline(
     let expired = Arc::new(AtomicBool::new(false));
     let watched = Watched {
         inner: req.take_payload(),
-        deadline: Box::pin(tokio::time::sleep(timeout)),
+        deadline: Instant::now() + timeout,
+        timer: None,
         ended: false,
         expired: expired.clone(),
     };

@@ -69,13 +69,15 @@ pub fn decode_form(input: &[u8], params: &mut Params) -> DomainResult<()> {
     Ok(())
 }
 
-/// One form-encoded component (`+` is a space), strictly UTF-8.
+/// One form-encoded component (`+` is a space), strictly UTF-8. Most components (names, logins,
+/// ids) need no decoding and are copied once.
 pub fn decode_component(raw: &[u8]) -> DomainResult<String> {
+    let malformed = |_| DomainError::new(ErrorCode::MalformedRequest);
+    if !raw.iter().any(|b| matches!(b, b'+' | b'%')) {
+        return std::str::from_utf8(raw).map(str::to_owned).map_err(malformed);
+    }
     let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
-    percent_decode(&spaced)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| DomainError::new(ErrorCode::MalformedRequest))
+    percent_decode(&spaced).decode_utf8().map(|s| s.into_owned()).map_err(malformed)
 }
 
 /// Parameters of a GET/POST door: the query string, overridden by a form body.
@@ -187,7 +189,10 @@ pub fn json_response(
     outcome: Outcome,
     result: &DomainResult<Reply>,
 ) -> HttpResponse {
-    let body = envelope(result, request_id(req).as_deref());
+    // The request id goes into the body of an internal error only.
+    let id =
+        matches!(result, Err(e) if e.code == ErrorCode::InternalError).then(|| request_id(req)).flatten();
+    let body = envelope(result, id.as_deref());
     let mut res = HttpResponse::build(status).content_type("application/json").body(body);
     attach_outcome(&mut res, outcome, result);
     throttle_headers_of(&mut res, result);

@@ -108,7 +108,7 @@ pub struct TokenService {
     keys: RwLock<Arc<KeyRing>>,
     /// Token → its verified claims; keyed with a fast seeded hash, as tokens are long.
     verified: Cache<String, Arc<Verified>, foldhash::fast::RandomState>,
-    revoked: Cache<String, ()>,
+    revoked: Cache<String, (), foldhash::fast::RandomState>,
 }
 
 impl TokenService {
@@ -131,7 +131,10 @@ impl TokenService {
                 .max_capacity(settings.token_cache_entries)
                 .time_to_live(ttl)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
-            revoked: Cache::builder().max_capacity(1_000_000).time_to_live(ttl).build(),
+            revoked: Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(ttl)
+                .build_with_hasher(foldhash::fast::RandomState::default()),
             keys: RwLock::new(Arc::new(KeyRing::new(&[], 0, 0))),
             auth,
             store,
