@@ -45,9 +45,40 @@ pub struct SoapRequest {
     pub secret: Option<String>,
 }
 
+/// An element's namespace: the ones this door reads are named without a copy of the URI per element.
+#[derive(Debug, Default, PartialEq)]
+enum Ns {
+    #[default]
+    Unbound,
+    Known(&'static str),
+    Other(String),
+}
+
+impl Ns {
+    fn of(ns: ResolveResult<'_>) -> DomainResult<Self> {
+        const KNOWN: [&str; 4] = [SOAP11_NS, SOAP12_NS, TNS, WSSE_NS];
+        match ns {
+            ResolveResult::Bound(n) => Ok(match KNOWN.iter().find(|k| n.as_ref() == **k) {
+                Some(k) => Ns::Known(k),
+                None => Ns::Other(n.as_ref().to_string()),
+            }),
+            ResolveResult::Unbound => Ok(Ns::Unbound),
+            ResolveResult::Unknown(_) => Err(malformed()),
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Ns::Unbound => None,
+            Ns::Known(k) => Some(k),
+            Ns::Other(o) => Some(o),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Element {
-    ns: Option<String>,
+    ns: Ns,
     name: String,
     /// The unqualified `Type` attribute (WS-Security's password type).
     type_attr: Option<String>,
@@ -60,7 +91,7 @@ struct Element {
 
 impl Element {
     fn is(&self, ns: &str, name: &str) -> bool {
-        self.ns.as_deref() == Some(ns) && self.name == name
+        self.ns.as_str() == Some(ns) && self.name == name
     }
 
     fn child(&self, ns: &str, name: &str) -> Option<&Element> {
@@ -72,15 +103,7 @@ fn malformed() -> DomainError {
     DomainError::new(ErrorCode::MalformedRequest)
 }
 
-fn owned_ns(ns: ResolveResult<'_>) -> DomainResult<Option<String>> {
-    match ns {
-        ResolveResult::Bound(n) => Ok(Some(n.as_ref().to_string())),
-        ResolveResult::Unbound => Ok(None),
-        ResolveResult::Unknown(_) => Err(malformed()),
-    }
-}
-
-fn open(ns: Option<String>, start: &BytesStart<'_>, resolver: &NamespaceResolver) -> DomainResult<Element> {
+fn open(ns: Ns, start: &BytesStart<'_>, resolver: &NamespaceResolver) -> DomainResult<Element> {
     let name = start.local_name().as_ref().to_string();
     let mut element = Element { ns, name, ..Element::default() };
     // Attributes are scanned once, without duplicate checks (quadratic in their number).
@@ -143,14 +166,15 @@ fn parse_tree(xml: &str) -> DomainResult<Element> {
     let mut stack: Vec<Element> = Vec::new();
     let mut count = 0usize;
     loop {
-        let (ns, event) = reader.read_resolved_event().map_err(|_| malformed())?;
-        let ns = owned_ns(ns)?;
+        // Only an element's own namespace is needed (not an end tag's or a text's).
+        let event = reader.read_event().map_err(|_| malformed())?;
         match event {
             Event::Start(ref s) | Event::Empty(ref s) => {
                 count += 1;
                 if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
                     return Err(malformed());
                 }
+                let ns = Ns::of(reader.resolver().resolve_element(s.name()).0)?;
                 let element = open(ns, s, reader.resolver())?;
                 if matches!(event, Event::Empty(_)) {
                     match stack.last_mut() {
@@ -222,9 +246,9 @@ pub fn parse(body: &[u8], guess: SoapVersion) -> Result<SoapRequest, (SoapVersio
         return fail(version, malformed());
     };
     // The operation belongs to our namespace; tolerate an unqualified one from hand-written clients.
-    let name = match operation.ns.as_deref() {
+    let name = match operation.ns.as_str() {
         Some(TNS) | None => operation.name.clone(),
-        Some(_) => format!("{{{}}}{}", operation.ns.as_deref().unwrap_or(""), operation.name),
+        Some(ns) => format!("{{{ns}}}{}", operation.name),
     };
     let mut params = Params::new();
     let mut bulk = Vec::new();

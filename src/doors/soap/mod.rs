@@ -6,6 +6,7 @@
 pub(crate) mod envelope;
 mod render;
 pub mod wsdl;
+mod xml_value;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;

@@ -1,11 +1,11 @@
 //! Writing SOAP responses and faults. A result is written from the same serde form the JSON doors
-//! use: objects become elements in field order, arrays become `<item>` elements, so the XML follows
-//! the WSDL's sequences without a second description of every type.
+//! use (`xml_value`): structs become elements in field order, sequences `<item>` elements, so the XML
+//! follows the WSDL's sequences without a second description of every type.
 
 use quick_xml::escape::escape;
-use serde_json::Value;
 
 use super::envelope::{SOAP11_NS, SOAP12_NS, SoapVersion, TNS};
+use super::xml_value::write_element;
 use crate::domain::{DomainError, Reply};
 
 pub fn content_type(v: SoapVersion) -> &'static str {
@@ -15,67 +15,51 @@ pub fn content_type(v: SoapVersion) -> &'static str {
     }
 }
 
-fn envelope(v: SoapVersion, body: &str) -> String {
-    let ns = match v {
+fn envelope_ns(v: SoapVersion) -> &'static str {
+    match v {
         SoapVersion::V11 => SOAP11_NS,
         SoapVersion::V12 => SOAP12_NS,
-    };
-    format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<soap:Envelope xmlns:soap=\"{ns}\" xmlns:tns=\"{TNS}\">\
-         <soap:Body>{body}</soap:Body></soap:Envelope>"
-    )
-}
-
-fn write_value(out: &mut String, name: &str, value: &Value) {
-    match value {
-        Value::Null => {}
-        Value::Object(fields) => {
-            out.push('<');
-            out.push_str(name);
-            out.push('>');
-            for (k, v) in fields {
-                write_value(out, k, v);
-            }
-            out.push_str("</");
-            out.push_str(name);
-            out.push('>');
-        }
-        Value::Array(items) => {
-            out.push('<');
-            out.push_str(name);
-            out.push('>');
-            for item in items {
-                write_value(out, "item", item);
-            }
-            out.push_str("</");
-            out.push_str(name);
-            out.push('>');
-        }
-        Value::String(s) => leaf(out, name, s),
-        Value::Number(n) => leaf(out, name, &n.to_string()),
-        Value::Bool(b) => leaf(out, name, if *b { "true" } else { "false" }),
     }
 }
 
-fn leaf(out: &mut String, name: &str, text: &str) {
-    out.push('<');
-    out.push_str(name);
-    out.push('>');
-    out.push_str(&escape(text));
-    out.push_str("</");
-    out.push_str(name);
-    out.push('>');
+/// The envelope up to the body's content, into a string with room for a small answer.
+fn open_envelope(v: SoapVersion) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<soap:Envelope xmlns:soap=\"");
+    out.push_str(envelope_ns(v));
+    out.push_str("\" xmlns:tns=\"");
+    out.push_str(TNS);
+    out.push_str("\"><soap:Body>");
+    out
+}
+
+fn close_envelope(out: &mut String) {
+    out.push_str("</soap:Body></soap:Envelope>");
+}
+
+fn envelope(v: SoapVersion, body: &str) -> String {
+    let mut out = open_envelope(v);
+    out.push_str(body);
+    close_envelope(&mut out);
+    out
 }
 
 /// `<tns:{operation}Response><status>SUCCESS</status><result>…</result></tns:{operation}Response>`.
 pub fn success(v: SoapVersion, operation: &str, reply: &Reply) -> String {
-    let mut body = format!("<tns:{operation}Response><status>SUCCESS</status>");
-    match serde_json::to_value(reply) {
-        Ok(result) => write_value(&mut body, "result", &result),
-        Err(_) => body.push_str("<result/>"),
+    let mut out = open_envelope(v);
+    out.push_str("<tns:");
+    out.push_str(operation);
+    out.push_str("Response><status>SUCCESS</status>");
+    let before_result = out.len();
+    if write_element(&mut out, "result", reply).is_err() {
+        out.truncate(before_result);
+        out.push_str("<result/>");
     }
-    body.push_str(&format!("</tns:{operation}Response>"));
-    envelope(v, &body)
+    out.push_str("</tns:");
+    out.push_str(operation);
+    out.push_str("Response>");
+    close_envelope(&mut out);
+    out
 }
 
 /// A fault whose reason is the error code, with `<tns:error><code/><param/></tns:error>` as detail.
