@@ -181,7 +181,7 @@ impl TokenService {
     /// Signs an access token for `record` with `scopes`; returns it with its lifetime in seconds.
     pub fn issue_access(&self, record: &CredentialRecord, scopes: Scopes) -> DomainResult<(String, u64)> {
         let ring = self.ring();
-        let (kid, key) = ring.signing.as_ref().ok_or_else(|| DomainError::internal("no signing key"))?;
+        let signer = ring.signing.as_ref().ok_or_else(|| DomainError::internal("no signing key"))?;
         let iat = now_secs();
         let ttl = self.settings.access_token_ttl_secs;
         let claims = AccessClaims {
@@ -198,8 +198,8 @@ impl TokenService {
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYPE.into());
-        header.kid = Some(kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, key).map_err(DomainError::internal)?;
+        header.kid = Some(signer.kid.clone());
+        let token = signer.sign(&header, &claims).map_err(DomainError::internal)?;
         Ok((token, ttl))
     }
 

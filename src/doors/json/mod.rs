@@ -15,8 +15,29 @@ use crate::doors::AppState;
 use crate::doors::wire::{client_of, json_response, read_body, resource};
 use crate::telemetry::Outcome;
 
+/// The pattern every call matches; each operation's own path is registered ahead of it, as a static
+/// path is matched by comparing it and a pattern by running a regex (0.4 µs of every request). Other
+/// spellings (`/api/json/CHAT/GetChats`, unknown names) still reach the pattern.
+pub const PATTERN: &str = "/api/json/{class}/{method}";
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/json/{class}/{method}", "POST").route(web::post().to(handle)));
+    for op in Operation::ALL {
+        let (class, method) = (op.class(), op.method());
+        let named =
+            move |req, payload, state| handle(req, class.to_string(), method.to_string(), payload, state);
+        cfg.service(resource(&format!("/api/json/{class}/{method}"), "POST").route(web::post().to(named)));
+    }
+    cfg.service(resource(PATTERN, "POST").route(web::post().to(handle_pattern)));
+}
+
+async fn handle_pattern(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (class, method) = path.into_inner();
+    handle(req, class, method, payload, state).await
 }
 
 /// A JSON object's members as parameters: strings as they are, numbers and booleans as text, arrays and
@@ -128,11 +149,11 @@ pub fn status_of(code: Option<ErrorCode>) -> StatusCode {
 
 async fn handle(
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    class: String,
+    method: String,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let (class, method) = path.into_inner();
     let outcome = Outcome {
         door: "json",
         class: Some(class.clone()),
