@@ -3,6 +3,7 @@
 //! `/api/json/{class}/{method}`), never the path as sent, the query string, a header or a body: any of
 //! them may hold a password (`/api/http&user=acme&password=…` is a 404 whose path does).
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -80,8 +81,9 @@ impl RequestId {
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     pub door: &'static str,
-    pub class: Option<String>,
-    pub method: Option<String>,
+    /// As the door read them: an operation's own names are not copied for every request.
+    pub class: Option<Cow<'static, str>>,
+    pub method: Option<Cow<'static, str>>,
     /// `SUCCESS` or an error code.
     pub code: &'static str,
     /// The hidden cause of an `INTERNAL_ERROR`.

@@ -14,13 +14,17 @@ pub struct Params {
 }
 
 impl Params {
+    /// Room for a call's usual parameters, so that filling them does not grow the table.
     pub fn new() -> Self {
-        Self::default()
+        Self { values: HashMap::with_capacity_and_hasher(8, Default::default()) }
     }
 
-    /// Adds a value unless the name is already present (first one wins within one source).
-    pub fn insert_first(&mut self, name: &str, value: String) {
-        self.values.entry(name.to_ascii_lowercase()).or_insert(value);
+    /// Adds a value unless the name is already present (first one wins within one source). A name
+    /// given as a `String` is lower-cased in place.
+    pub fn insert_first(&mut self, name: impl Into<String>, value: String) {
+        let mut name = name.into();
+        name.make_ascii_lowercase();
+        self.values.entry(name).or_insert(value);
     }
 
     /// Sets a value, replacing any earlier one.

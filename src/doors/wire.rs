@@ -64,7 +64,7 @@ pub fn decode_form(input: &[u8], params: &mut Params) -> DomainResult<()> {
             Some(i) => (&pair[..i], &pair[i + 1..]),
             None => (pair, &b""[..]),
         };
-        params.insert_first(&decode_component(name)?, decode_component(value)?);
+        params.insert_first(decode_component(name)?, decode_component(value)?);
     }
     Ok(())
 }

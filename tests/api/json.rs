@@ -103,6 +103,18 @@ async fn json_values_statuses_and_content_types() {
     let (s, _) =
         post(&app, &t, "/api/json/chat/getchatchannels", "application/x-www-form-urlencoded", "a=b").await;
     assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    for (content_type, status) in [
+        ("Application/JSON; charset=utf-8", StatusCode::OK),
+        ("application/vnd.acme+JSON", StatusCode::OK),
+        ("text/json", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("application/jsonx", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+    ] {
+        let (s, b) = post(&app, &t, "/api/json/chat/getchatchannels", content_type, "{}").await;
+        assert_eq!(s, status, "{content_type}: {b}");
+    }
+    // Each operation has a path of its own; other spellings of it reach the same operation.
+    let (s, b) = post(&app, &t, "/api/json/CHAT/GetChatChannels", j, "{}").await;
+    assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("SUCCESS")), "{b}");
     let (s, b) = post(
         &app,
         &t,

@@ -2,6 +2,8 @@
 //! `Authorization: Basic` (UTF-8; the secret may contain `:`). Credential errors are HTTP 401 with a
 //! `WWW-Authenticate` challenge; everything else is answered as the plain door answers it.
 
+use std::borrow::Cow;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -57,8 +59,8 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
             Some(b) => (Some(b.id), Some(b.secret), b.decoded),
             None => (None, None, None),
         };
-        outcome.class.clone_from(&call.class);
-        outcome.method.clone_from(&call.method);
+        outcome.class = call.class.clone().map(Cow::Owned);
+        outcome.method = call.method.clone().map(Cow::Owned);
         state.gateway.call(call).await
     }
     .await;

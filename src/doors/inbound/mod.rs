@@ -71,7 +71,7 @@ fn answer(what: &'static str, result: Result<HttpResponse, Refusal>) -> HttpResp
         Ok(res) => (res, "SUCCESS"),
         Err(r) => (HttpResponse::build(r.status()).content_type("text/plain").body(r.code()), r.code()),
     };
-    let method = Some(what.to_string());
+    let method = Some(std::borrow::Cow::Owned(what.to_string()));
     res.extensions_mut().insert(Outcome { door: "inbound", method, code, ..Outcome::default() });
     res
 }

@@ -4,6 +4,8 @@
 
 pub mod schema;
 
+use std::borrow::Cow;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -23,8 +25,7 @@ pub const PATTERN: &str = "/api/json/{class}/{method}";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     for op in Operation::ALL {
         let (class, method) = (op.class(), op.method());
-        let named =
-            move |req, payload, state| handle(req, class.to_string(), method.to_string(), payload, state);
+        let named = move |req, payload, state| handle(req, class.into(), method.into(), payload, state);
         cfg.service(resource(&format!("/api/json/{class}/{method}"), "POST").route(web::post().to(named)));
     }
     cfg.service(resource(PATTERN, "POST").route(web::post().to(handle_pattern)));
@@ -37,7 +38,7 @@ async fn handle_pattern(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let (class, method) = path.into_inner();
-    handle(req, class, method, payload, state).await
+    handle(req, class.into(), method.into(), payload, state).await
 }
 
 /// A JSON object's members as parameters: strings as they are, numbers and booleans as text, arrays and
@@ -51,7 +52,7 @@ pub(crate) fn json_params(body: &[u8]) -> DomainResult<Params> {
         serde_json::from_slice(body).map_err(|_| DomainError::new(ErrorCode::MalformedRequest))?;
     for (name, value) in object {
         if let Some(text) = param_text(&name, value)? {
-            params.insert_first(&name, text);
+            params.insert_first(name, text);
         }
     }
     Ok(params)
@@ -117,8 +118,11 @@ fn known_param(name: &str) -> Option<&'static str> {
 
 fn is_json(req: &HttpRequest) -> bool {
     let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    let (kind, subtype) = essence.split_once('/').unwrap_or((essence, ""));
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() >= 5 && subtype.as_bytes()[subtype.len() - 5..].eq_ignore_ascii_case(b"+json"))
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -149,8 +153,8 @@ pub fn status_of(code: Option<ErrorCode>) -> StatusCode {
 
 async fn handle(
     req: HttpRequest,
-    class: String,
-    method: String,
+    class: Cow<'static, str>,
+    method: Cow<'static, str>,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {

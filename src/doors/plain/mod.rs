@@ -2,6 +2,8 @@
 //! the query string or a form body (body values win). HTTP 200 for every command outcome; only a body
 //! over the limit is answered 413, with the same envelope.
 
+use std::borrow::Cow;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -22,8 +24,8 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
         let body = read_body(&req, payload, state.settings.body_limit).await?;
         let params = query_and_form(&req, &body)?;
         let call = Call::from_params(params, client_of(&req, &state));
-        outcome.class.clone_from(&call.class);
-        outcome.method.clone_from(&call.method);
+        outcome.class = call.class.clone().map(Cow::Owned);
+        outcome.method = call.method.clone().map(Cow::Owned);
         state.gateway.call(call).await
     }
     .await;

@@ -150,12 +150,13 @@ const PARAMS: [&str; 19] = [
 /// An element's value: its text, or what its base64 text encodes when `xsi:type` says so, which must
 /// be UTF-8 text (`INCORRECT_PARAM` naming the parameter otherwise). A parameter no operation takes is
 /// ignored later whatever it holds, so its text is kept as it is.
-fn value_of(e: &Element, param: &str) -> DomainResult<String> {
+fn value_of(e: &mut Element, param: &str) -> DomainResult<String> {
+    let text = std::mem::take(&mut e.text);
     let Some(param) = PARAMS.iter().find(|p| **p == param).copied().filter(|_| e.base64) else {
-        return Ok(e.text.clone());
+        return Ok(text);
     };
     // base64Binary allows whitespace between its characters (line-wrapped encoders).
-    let compact: String = e.text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = STANDARD.decode(compact).map_err(|_| DomainError::incorrect(param))?;
     String::from_utf8(bytes).map_err(|_| DomainError::incorrect(param))
 }
@@ -163,7 +164,7 @@ fn value_of(e: &Element, param: &str) -> DomainResult<String> {
 /// Parses a whole document into its root element.
 fn parse_tree(xml: &str) -> DomainResult<Element> {
     let mut reader = NsReader::from_str(xml);
-    let mut stack: Vec<Element> = Vec::new();
+    let mut stack: Vec<Element> = Vec::with_capacity(8);
     let mut count = 0usize;
     loop {
         // Only an element's own namespace is needed (not an end tag's or a text's).
@@ -195,6 +196,8 @@ fn parse_tree(xml: &str) -> DomainResult<Element> {
             Event::Text(t) => {
                 let text = t.xml10_content();
                 match stack.last_mut() {
+                    // Most elements have one text: take it whole rather than grow an empty string.
+                    Some(e) if e.text.is_empty() => e.text = text.into_owned(),
                     Some(e) => e.text.push_str(&text),
                     None if text.trim().is_empty() => {}
                     None => return Err(malformed()),
@@ -231,7 +234,7 @@ pub fn version_of_content_type(content_type: &str) -> SoapVersion {
 pub fn parse(body: &[u8], guess: SoapVersion) -> Result<SoapRequest, (SoapVersion, DomainError)> {
     let fail = |v, e| Err((v, e));
     let Ok(xml) = std::str::from_utf8(body) else { return fail(guess, malformed()) };
-    let root = match parse_tree(xml) {
+    let mut root = match parse_tree(xml) {
         Ok(r) => r,
         Err(e) => return fail(guess, e),
     };
@@ -242,12 +245,14 @@ pub fn parse(body: &[u8], guess: SoapVersion) -> Result<SoapRequest, (SoapVersio
     } else {
         return fail(guess, malformed());
     };
-    let Some(operation) = root.child(ns, "Body").and_then(|b| b.children.first()) else {
+    let body = root.children.iter_mut().find(|c| c.is(ns, "Body"));
+    // Taken out of the tree: its names and texts move into the parameters without a copy.
+    let Some(operation) = body.and_then(|b| b.children.first_mut()).map(std::mem::take) else {
         return fail(version, malformed());
     };
     // The operation belongs to our namespace; tolerate an unqualified one from hand-written clients.
     let name = match operation.ns.as_str() {
-        Some(TNS) | None => operation.name.clone(),
+        Some(TNS) | None => operation.name,
         Some(ns) => format!("{{{ns}}}{}", operation.name),
     };
     let mut params = Params::new();
@@ -255,17 +260,18 @@ pub fn parse(body: &[u8], guess: SoapVersion) -> Result<SoapRequest, (SoapVersio
     // In `sendmessages` every `<message>` is an item, an empty or nil one too (SPEC §2: one result per
     // item, in order), so it is never read as a plain parameter.
     let is_bulk = name == "sendmessages";
-    for child in &operation.children {
+    for mut child in operation.children {
         if child.children.is_empty() && !(is_bulk && child.name == "message") {
-            match value_of(child, &child.name) {
-                Ok(v) => params.insert_first(&child.name, v),
+            let name = std::mem::take(&mut child.name);
+            match value_of(&mut child, &name) {
+                Ok(v) => params.insert_first(name, v),
                 Err(e) => return fail(version, e),
             }
         } else if child.name == "message" {
             let mut item = serde_json::Map::new();
-            for f in &child.children {
+            for mut f in child.children {
                 let name = f.name.to_ascii_lowercase();
-                match value_of(f, &name) {
+                match value_of(&mut f, &name) {
                     Ok(v) => item.insert(name, serde_json::Value::String(v)),
                     Err(e) => return fail(version, e),
                 };

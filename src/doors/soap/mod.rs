@@ -8,6 +8,8 @@ mod render;
 pub mod wsdl;
 mod xml_value;
 
+use std::borrow::Cow;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -42,8 +44,8 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
         operation.clone_from(&request.operation);
         // The class is implied by the operation; unknown operations fail as unknown chat methods.
         let class = Operation::by_method(&request.operation).map_or("chat", Operation::class);
-        outcome.class = Some(class.to_string());
-        outcome.method = Some(request.operation.clone());
+        outcome.class = Some(Cow::Borrowed(class));
+        outcome.method = Some(Cow::Owned(request.operation.clone()));
         let call = Call {
             login: request.login,
             secret: request.secret,
