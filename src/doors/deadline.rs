@@ -12,8 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
@@ -25,10 +23,12 @@ use futures_util::Stream;
 
 /// The body stream with its deadline: past it, before the body's end, reading fails (and `expired` is
 /// set, for the middleware to answer 408). The timer is armed only when the body is not all there at
-/// the first read: most bodies arrive with their head, and then no timer is set up and torn down.
+/// the first read, `timeout` from then: most bodies arrive with their head, and then no clock is read
+/// and no timer set up and torn down. The doors read the body first thing, so that first read is
+/// microseconds after the head.
 struct Watched<S> {
     inner: S,
-    deadline: Instant,
+    timeout: Duration,
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
     ended: bool,
     expired: Arc<AtomicBool>,
@@ -58,8 +58,8 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for Watched<S
 
 impl<S> Watched<S> {
     fn timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let deadline = self.deadline;
-        self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline))).as_mut().poll(cx)
+        let timeout = self.timeout;
+        self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout))).as_mut().poll(cx)
     }
 }
 
@@ -79,13 +79,8 @@ pub async fn body_deadline(
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     let expired = Arc::new(AtomicBool::new(false));
-    let watched = Watched {
-        inner: req.take_payload(),
-        deadline: Instant::now() + timeout,
-        timer: None,
-        ended: false,
-        expired: expired.clone(),
-    };
+    let watched =
+        Watched { inner: req.take_payload(), timeout, timer: None, ended: false, expired: expired.clone() };
     req.set_payload(Payload::Stream { payload: Box::pin(watched) });
     let res = next.call(req).await?;
     if !expired.load(Ordering::Acquire) {
