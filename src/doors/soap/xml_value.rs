@@ -210,41 +210,29 @@ impl Items<'_> {
     }
 }
 
-impl ser::SerializeSeq for Items<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.item(value)
-    }
-    fn end(mut self) -> Result<(), Unsupported> {
-        self.0.close();
-        Ok(())
-    }
+/// Sequences, tuples and tuple structs are all written as `<item>`s (serde's three traits for them
+/// differ only in a method's name).
+macro_rules! items {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Items<'_> {
+            type Ok = ();
+            type Error = Unsupported;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+                self.item(value)
+            }
+            fn end(mut self) -> Result<(), Unsupported> {
+                self.0.close();
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Items<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.item(value)
-    }
-    fn end(mut self) -> Result<(), Unsupported> {
-        self.0.close();
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Items<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
-        self.item(value)
-    }
-    fn end(mut self) -> Result<(), Unsupported> {
-        self.0.close();
-        Ok(())
-    }
-}
+items!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 /// The children of a struct's element, one per field, in order.
 struct Fields<'a>(Element<'a>);
