@@ -113,16 +113,20 @@ struct Failure<'a> {
     requestid: Option<&'a str>,
 }
 
-/// The `{"status":"SUCCESS","result":…}` / `{"status":"ERROR","error":…,"param":…}` envelope.
-pub fn envelope(result: &DomainResult<Reply>, request_id: Option<&str>) -> Vec<u8> {
+/// The `{"status":"SUCCESS","result":…}` / `{"status":"ERROR","error":…,"param":…}` envelope. The
+/// request id is asked for (and copied) only for an internal error, the one answer that carries it.
+pub fn envelope(result: &DomainResult<Reply>, request_id: impl FnOnce() -> Option<String>) -> Vec<u8> {
     let body = match result {
         Ok(reply) => serde_json::to_vec(&Success { status: "SUCCESS", result: reply }),
-        Err(e) => serde_json::to_vec(&Failure {
-            status: "ERROR",
-            error: e.code.as_str(),
-            param: e.param,
-            requestid: (e.code == ErrorCode::InternalError).then_some(request_id).flatten(),
-        }),
+        Err(e) => {
+            let id = (e.code == ErrorCode::InternalError).then(request_id).flatten();
+            serde_json::to_vec(&Failure {
+                status: "ERROR",
+                error: e.code.as_str(),
+                param: e.param,
+                requestid: id.as_deref(),
+            })
+        }
     };
     // Serializing these plain structs cannot fail; keep a valid envelope even if it somehow did.
     body.unwrap_or_else(|_| br#"{"status":"ERROR","error":"INTERNAL_ERROR"}"#.to_vec())
@@ -189,10 +193,7 @@ pub fn json_response(
     outcome: Outcome,
     result: &DomainResult<Reply>,
 ) -> HttpResponse {
-    // The request id goes into the body of an internal error only.
-    let id =
-        matches!(result, Err(e) if e.code == ErrorCode::InternalError).then(|| request_id(req)).flatten();
-    let body = envelope(result, id.as_deref());
+    let body = envelope(result, || request_id(req));
     let mut res = HttpResponse::build(status).content_type("application/json").body(body);
     attach_outcome(&mut res, outcome, result);
     throttle_headers_of(&mut res, result);

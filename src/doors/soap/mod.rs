@@ -65,7 +65,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
                 (SoapVersion::V12, true) => StatusCode::BAD_REQUEST,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
-            (status, render::fault(version, e, request_id(&req).as_deref()))
+            (status, render::fault(version, e, || request_id(&req)))
         }
     };
     let mut res = HttpResponse::build(status).content_type(render::content_type(version)).body(body);

@@ -63,13 +63,13 @@ pub fn success(v: SoapVersion, operation: &str, reply: &Reply) -> String {
 }
 
 /// A fault whose reason is the error code, with `<tns:error><code/><param/></tns:error>` as detail.
-pub fn fault(v: SoapVersion, e: &DomainError, request_id: Option<&str>) -> String {
+pub fn fault(v: SoapVersion, e: &DomainError, request_id: impl FnOnce() -> Option<String>) -> String {
     let code = e.code.as_str();
     let mut detail = format!("<tns:error><code>{code}</code>");
     if let Some(p) = e.param {
         detail.push_str(&format!("<param>{p}</param>"));
     }
-    if let (false, Some(id)) = (e.code.is_caller_error(), request_id) {
+    if let Some(id) = (!e.code.is_caller_error()).then(request_id).flatten() {
         detail.push_str(&format!("<requestid>{}</requestid>", escape(id)));
     }
     detail.push_str("</tns:error>");
