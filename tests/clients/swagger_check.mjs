@@ -30,11 +30,17 @@ await body.waitFor({ timeout: 10000 }).catch(async () => {
 });
 const response = JSON.parse(await body.innerText());
 // The Webhooks section (OpenAPI 3.1 `webhooks`): each event, opened, shows its payload's schema.
+// Under load the page draws late: wait for the section and for each payload rather than read a
+// half-drawn page (`all()` and `innerText()` do not wait for content).
 const events = [];
-for (const block of await page.locator('.opblock-post').filter({ hasText: /chat_session\.|operator\./ }).all()) {
+const blocks = page.locator('.opblock-post').filter({ hasText: /chat_session\.|operator\./ });
+await blocks.first().waitFor({ timeout: 10000 }).catch(() => {});
+for (const block of await blocks.all()) {
   const name = (await block.locator('.opblock-summary-path, .opblock-summary-operation-id, .opblock-summary-path__deprecated').first().innerText()).trim();
   await block.locator('.opblock-summary').click();
-  const payload = await block.locator('.opblock-body').innerText();
+  const body = block.locator('.opblock-body');
+  await body.getByText(/created_at/).first().waitFor({ timeout: 10000 }).catch(() => {});
+  const payload = await body.innerText();
   events.push({ name, payload: /_type/.test(payload) && /created_at/.test(payload) });
 }
 console.log(JSON.stringify({ authorized: /Authorized/.test(authorized), response, events }));
