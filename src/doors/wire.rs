@@ -1,10 +1,13 @@
 //! Pieces every door shares: reading a bounded body, decoding forms strictly, the JSON envelope, the
 //! client address, and recording the outcome for the request log.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{
+    ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER, TRANSFER_ENCODING,
+};
 use actix_web::web::{self, Bytes, Payload};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode;
@@ -12,6 +15,7 @@ use serde::Serialize;
 
 use crate::auth::client_addr::client_address;
 use crate::domain::error::Throttled;
+use crate::domain::operation::Operation;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params, Reply};
 use crate::doors::AppState;
 use crate::telemetry::{Outcome, RequestId};
@@ -44,6 +48,10 @@ pub fn client_of(req: &HttpRequest, state: &AppState) -> IpAddr {
 
 /// The body, refused with `REQUEST_TOO_LARGE` past `limit` bytes (announced or actual).
 pub async fn read_body(req: &HttpRequest, payload: Payload, limit: usize) -> DomainResult<Bytes> {
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3).
+    if !req.headers().contains_key(CONTENT_LENGTH) && !req.headers().contains_key(TRANSFER_ENCODING) {
+        return Ok(Bytes::new());
+    }
     let announced =
         req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > limit as u64) {
@@ -116,20 +124,28 @@ struct Failure<'a> {
 /// The `{"status":"SUCCESS","result":…}` / `{"status":"ERROR","error":…,"param":…}` envelope. The
 /// request id is asked for (and copied) only for an internal error, the one answer that carries it.
 pub fn envelope(result: &DomainResult<Reply>, request_id: impl FnOnce() -> Option<String>) -> Vec<u8> {
-    let body = match result {
-        Ok(reply) => serde_json::to_vec(&Success { status: "SUCCESS", result: reply }),
+    // Sized for a typical answer, so that writing it does not grow the buffer step by step.
+    let mut body = Vec::with_capacity(512);
+    let written = match result {
+        Ok(reply) => serde_json::to_writer(&mut body, &Success { status: "SUCCESS", result: reply }),
         Err(e) => {
             let id = (e.code == ErrorCode::InternalError).then(request_id).flatten();
-            serde_json::to_vec(&Failure {
-                status: "ERROR",
-                error: e.code.as_str(),
-                param: e.param,
-                requestid: id.as_deref(),
-            })
+            serde_json::to_writer(
+                &mut body,
+                &Failure {
+                    status: "ERROR",
+                    error: e.code.as_str(),
+                    param: e.param,
+                    requestid: id.as_deref(),
+                },
+            )
         }
     };
     // Serializing these plain structs cannot fail; keep a valid envelope even if it somehow did.
-    body.unwrap_or_else(|_| br#"{"status":"ERROR","error":"INTERNAL_ERROR"}"#.to_vec())
+    match written {
+        Ok(()) => body,
+        Err(_) => br#"{"status":"ERROR","error":"INTERNAL_ERROR"}"#.to_vec(),
+    }
 }
 
 /// `Retry-After` and the IETF rate-limit headers (draft-ietf-httpapi-ratelimit-headers) for a request
@@ -173,6 +189,16 @@ pub fn throttle_headers_of(res: &mut HttpResponse, result: &DomainResult<Reply>)
 
 pub fn request_id(req: &HttpRequest) -> Option<String> {
     req.extensions().get::<RequestId>().map(|r| r.0.clone())
+}
+
+/// The log's name for what a caller sent: the operation's own (static) name when it is spelled so,
+/// else a copy — most calls name an operation exactly, and need no copy.
+pub fn log_name(sent: Option<&str>, own: impl Fn(Operation) -> &'static str) -> Option<Cow<'static, str>> {
+    let sent = sent?;
+    Some(match Operation::ALL.into_iter().map(own).find(|name| *name == sent) {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(sent.to_string()),
+    })
 }
 
 /// Leaves the outcome of `result` (its code, and the hidden cause of an internal error) in the

@@ -2,8 +2,6 @@
 //! `Authorization: Basic` (UTF-8; the secret may contain `:`). Credential errors are HTTP 401 with a
 //! `WWW-Authenticate` challenge; everything else is answered as the plain door answers it.
 
-use std::borrow::Cow;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -11,9 +9,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::auth::tokens::grants::ClientCredentials;
+use crate::domain::operation::Operation;
 use crate::domain::{Call, DomainResult, ErrorCode};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, decode_component, json_response, query_and_form, read_body, resource};
+use crate::doors::wire::{
+    client_of, decode_component, json_response, log_name, query_and_form, read_body, resource,
+};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -59,8 +60,8 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
             Some(b) => (Some(b.id), Some(b.secret), b.decoded),
             None => (None, None, None),
         };
-        outcome.class = call.class.clone().map(Cow::Owned);
-        outcome.method = call.method.clone().map(Cow::Owned);
+        outcome.class = log_name(call.class.as_deref(), Operation::class);
+        outcome.method = log_name(call.method.as_deref(), Operation::method);
         state.gateway.call(call).await
     }
     .await;

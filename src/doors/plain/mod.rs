@@ -2,14 +2,13 @@
 //! the query string or a form body (body values win). HTTP 200 for every command outcome; only a body
 //! over the limit is answered 413, with the same envelope.
 
-use std::borrow::Cow;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::domain::operation::Operation;
 use crate::domain::{Call, ErrorCode};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, json_response, query_and_form, read_body, resource};
+use crate::doors::wire::{client_of, json_response, log_name, query_and_form, read_body, resource};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -24,8 +23,8 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
         let body = read_body(&req, payload, state.settings.body_limit).await?;
         let params = query_and_form(&req, &body)?;
         let call = Call::from_params(params, client_of(&req, &state));
-        outcome.class = call.class.clone().map(Cow::Owned);
-        outcome.method = call.method.clone().map(Cow::Owned);
+        outcome.class = log_name(call.class.as_deref(), Operation::class);
+        outcome.method = log_name(call.method.as_deref(), Operation::method);
         state.gateway.call(call).await
     }
     .await;

@@ -17,7 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::domain::operation::Operation;
 use crate::domain::{Call, DomainError, Reply};
 use crate::doors::AppState;
-use crate::doors::wire::{attach_outcome, client_of, read_body, request_id, throttle_headers_of};
+use crate::doors::wire::{attach_outcome, client_of, log_name, read_body, request_id, throttle_headers_of};
 use crate::telemetry::Outcome;
 use envelope::{SoapVersion, version_of_content_type};
 
@@ -45,7 +45,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
         // The class is implied by the operation; unknown operations fail as unknown chat methods.
         let class = Operation::by_method(&request.operation).map_or("chat", Operation::class);
         outcome.class = Some(Cow::Borrowed(class));
-        outcome.method = Some(Cow::Owned(request.operation.clone()));
+        outcome.method = log_name(Some(&request.operation), Operation::method);
         let call = Call {
             login: request.login,
             secret: request.secret,
