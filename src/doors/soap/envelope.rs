@@ -222,7 +222,8 @@ fn parse_tree(xml: &str) -> DomainResult<Element> {
 
 /// The SOAP version a content type announces, for answering requests too broken to tell.
 pub fn version_of_content_type(content_type: &str) -> SoapVersion {
-    if content_type.to_ascii_lowercase().contains("application/soap+xml") {
+    const SOAP12: &[u8] = b"application/soap+xml";
+    if content_type.as_bytes().windows(SOAP12.len()).any(|w| w.eq_ignore_ascii_case(SOAP12)) {
         SoapVersion::V12
     } else {
         SoapVersion::V11
