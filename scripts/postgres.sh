@@ -8,7 +8,7 @@ DATA="${PGDATA_TEST:-/tmp/chatgate-test-pg}"
 
 if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
   echo "installing postgresql…" >&2
-  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2 && apt-get clean
 fi
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_postgres() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
