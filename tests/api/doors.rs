@@ -20,17 +20,27 @@ pub enum Door {
 
 pub const ALL_DOORS: [Door; 5] = [Door::Plain, Door::Basic, Door::Soap11, Door::Soap12, Door::Json];
 
-/// One call through `door`; returns the envelope in JSON form after checking the door's HTTP status.
-pub async fn door_call(
+/// The envelope namespace and content type of a SOAP door.
+fn soap_version(door: Door) -> (&'static str, &'static str) {
+    if door == Door::Soap11 {
+        (SOAP11, "text/xml; charset=utf-8")
+    } else {
+        (SOAP12, "application/soap+xml; charset=utf-8")
+    }
+}
+
+/// One call through `door` as that door's clients send it (the JSON door first gets a token with the
+/// credentials as client id and secret), without judging the answer.
+pub async fn door_send(
     app: &TestApp,
     door: Door,
     user: Option<&str>,
     password: Option<&str>,
     method: &str,
     params: &[(&str, &str)],
-) -> Value {
+) -> reqwest::Response {
     let class = chatgate::domain::operation::Operation::by_method(method).map_or("chat", |op| op.class());
-    match door {
+    let req = match door {
         Door::Json => {
             let res = app
                 .client
@@ -49,25 +59,10 @@ pub async fn door_call(
                     (k.to_string(), v)
                 })
                 .collect();
-            let res = app
-                .client
+            app.client
                 .post(format!("{}/api/json/{class}/{method}", app.address))
                 .bearer_auth(token["access_token"].as_str().unwrap())
                 .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status();
-            let body: Value = res.json().await.unwrap();
-            let code = body["error"]
-                .as_str()
-                .and_then(|c| chatgate::domain::ErrorCode::ALL.into_iter().find(|e| e.as_str() == c));
-            assert_eq!(
-                status.as_u16(),
-                chatgate::doors::json::status_of(code).as_u16(),
-                "Json {method}: {body}"
-            );
-            body
         }
         Door::Plain | Door::Basic => {
             let mut form: Vec<(&str, &str)> = vec![("class", class), ("method", method)];
@@ -85,8 +80,46 @@ pub async fn door_call(
                 let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
                 req = req.header("Authorization", format!("Basic {b64}"));
             }
-            let res = req.form(&form).send().await.unwrap();
-            let status = res.status();
+            req.form(&form)
+        }
+        Door::Soap11 | Door::Soap12 => {
+            let (ns, content_type) = soap_version(door);
+            let xml = envelope(ns, "", &operation_xml(method, user, password, params));
+            app.client
+                .post(format!("{}/api/soap/", app.address))
+                .header("Content-Type", content_type)
+                .header("SOAPAction", format!("\"urn:chatgate:chat:1#{method}\""))
+                .body(xml)
+        }
+    };
+    req.send().await.unwrap()
+}
+
+/// One call through `door`; returns the envelope in JSON form after checking the door's HTTP status.
+pub async fn door_call(
+    app: &TestApp,
+    door: Door,
+    user: Option<&str>,
+    password: Option<&str>,
+    method: &str,
+    params: &[(&str, &str)],
+) -> Value {
+    let res = door_send(app, door, user, password, method, params).await;
+    let status = res.status();
+    match door {
+        Door::Json => {
+            let body: Value = res.json().await.unwrap();
+            let code = body["error"]
+                .as_str()
+                .and_then(|c| chatgate::domain::ErrorCode::ALL.into_iter().find(|e| e.as_str() == c));
+            assert_eq!(
+                status.as_u16(),
+                chatgate::doors::json::status_of(code).as_u16(),
+                "Json {method}: {body}"
+            );
+            body
+        }
+        Door::Plain | Door::Basic => {
             let body: Value = res.json().await.unwrap();
             let auth_error = matches!(
                 body["error"].as_str(),
@@ -101,24 +134,8 @@ pub async fn door_call(
             body
         }
         Door::Soap11 | Door::Soap12 => {
-            let (ns, content_type) = if door == Door::Soap11 {
-                (SOAP11, "text/xml; charset=utf-8")
-            } else {
-                (SOAP12, "application/soap+xml; charset=utf-8")
-            };
-            let xml = envelope(ns, "", &operation_xml(method, user, password, params));
-            let res = app
-                .client
-                .post(format!("{}/api/soap/", app.address))
-                .header("Content-Type", content_type)
-                .header("SOAPAction", format!("\"urn:chatgate:chat:1#{method}\""))
-                .body(xml)
-                .send()
-                .await
-                .unwrap();
-            let status = res.status();
             let got_type = res.headers()["content-type"].to_str().unwrap().to_string();
-            assert_eq!(got_type, content_type);
+            assert_eq!(got_type, soap_version(door).1);
             let text = res.text().await.unwrap();
             let body = as_envelope(&text);
             let want = match (door, body["status"].as_str()) {

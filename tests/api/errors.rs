@@ -1,11 +1,9 @@
 //! Every error code reachable through the plain door, with its `param`, and the check order.
 
-use oauth2::AuthType;
-
-use crate::doors::{ALL_DOORS, Door};
-use crate::helpers::{LOGIN, PASSWORD, TestApp, err, ok, spawn_app, spawn_app_without_delivery};
-use crate::oauth::token_for;
-use crate::soap_client::{SOAP11, SOAP12, as_envelope, envelope, operation_xml};
+use crate::doors::{ALL_DOORS, Door, door_send};
+use crate::helpers::{LOGIN, PASSWORD, err, ok, spawn_app, spawn_app_without_delivery};
+use crate::operating::execute;
+use crate::soap_client::as_envelope;
 
 /// method, parameters, expected code, expected param.
 type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
@@ -349,10 +347,14 @@ async fn an_internal_error_names_its_request_id_and_hides_its_cause() {
     let mut send = chat.to_vec();
     send.push(("message", "hello"));
     ok(&app.call("sendmessage", &send).await);
-    lose_the_messages_table(&app.database_url).await;
+    // Renamed behind the server's back: both engines resolve the name again on the next query.
+    execute(&app.database_url, "ALTER TABLE messages RENAME TO messages_lost").await;
 
     for door in ALL_DOORS {
-        let (status, request_id, text) = raw_call(&app, door, "getmessages", &chat).await;
+        let res = door_send(&app, door, Some(LOGIN), Some(PASSWORD), "getmessages", &chat).await;
+        let status = res.status().as_u16();
+        let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
+        let text = res.text().await.unwrap();
         let want = if matches!(door, Door::Plain | Door::Basic) { 200 } else { 500 };
         assert_eq!(status, want, "{door:?}: {text}");
         let body = match door {
@@ -366,60 +368,4 @@ async fn an_internal_error_names_its_request_id_and_hides_its_cause() {
             "{door:?} leaks: {text}"
         );
     }
-}
-
-/// Renames `messages` behind the server's back (both engines resolve the name again on the next query).
-async fn lose_the_messages_table(url: &str) {
-    use sqlx::Connection;
-    let sql = "ALTER TABLE messages RENAME TO messages_lost";
-    if url.starts_with("sqlite:") {
-        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&mut c).await.unwrap();
-    } else {
-        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&mut c).await.unwrap();
-    }
-}
-
-/// One call as alice through `door` without judging it: the HTTP status, `X-Request-Id` and the body.
-async fn raw_call(app: &TestApp, door: Door, method: &str, params: &[(&str, &str)]) -> (u16, String, String) {
-    let req = match door {
-        Door::Plain => {
-            let mut all =
-                vec![("class", "chat"), ("method", method), ("user", LOGIN), ("password", PASSWORD)];
-            all.extend_from_slice(params);
-            app.client.post(app.plain_url()).form(&all)
-        }
-        Door::Basic => {
-            let mut all = vec![("class", "chat"), ("method", method)];
-            all.extend_from_slice(params);
-            app.client
-                .post(format!("{}/api/basic/", app.address))
-                .basic_auth(LOGIN, Some(PASSWORD))
-                .form(&all)
-        }
-        Door::Soap11 | Door::Soap12 => {
-            let (ns, content_type) = if door == Door::Soap11 {
-                (SOAP11, "text/xml; charset=utf-8")
-            } else {
-                (SOAP12, "application/soap+xml; charset=utf-8")
-            };
-            let xml = envelope(ns, "", &operation_xml(method, Some(LOGIN), Some(PASSWORD), params));
-            app.client
-                .post(format!("{}/api/soap/", app.address))
-                .header("Content-Type", content_type)
-                .header("SOAPAction", format!("\"urn:chatgate:chat:1#{method}\""))
-                .body(xml)
-        }
-        Door::Json => {
-            let token = token_for(app, LOGIN, PASSWORD, None, AuthType::BasicAuth).await.unwrap();
-            let body: serde_json::Map<String, serde_json::Value> =
-                params.iter().map(|(k, v)| (k.to_string(), (*v).into())).collect();
-            app.client.post(format!("{}/api/json/chat/{method}", app.address)).bearer_auth(token).json(&body)
-        }
-    };
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let id = res.headers()["x-request-id"].to_str().unwrap().to_string();
-    (status, id, res.text().await.unwrap())
 }
