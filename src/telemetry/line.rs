@@ -59,12 +59,12 @@ struct Fields<'a, 'w> {
 }
 
 impl Fields<'_, '_> {
-    /// The separator and name of a field; `None` for the fields tracing-log adds (`log.target`, …),
-    /// which the default format leaves out too.
-    fn name(&mut self, field: &Field) -> Option<()> {
+    /// Writes the separator and name of a field, and says whether its value is to follow: not for the
+    /// fields tracing-log adds (`log.target`, …), which the default format leaves out too.
+    fn name(&mut self, field: &Field) -> bool {
         let name = field.name();
         if name.starts_with("log.") || self.result.is_err() {
-            return None;
+            return false;
         }
         let sep = if std::mem::take(&mut self.first) { "" } else { " " };
         self.result = if name == "message" {
@@ -73,44 +73,44 @@ impl Fields<'_, '_> {
             let name = name.strip_prefix("r#").unwrap_or(name);
             self.w.write_str(sep).and_then(|_| self.w.write_str(name)).and_then(|_| self.w.write_char('='))
         };
-        self.result.is_ok().then_some(())
+        self.result.is_ok()
     }
 }
 
 impl Visit for Fields<'_, '_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if self.name(field).is_some() {
+        if self.name(field) {
             self.result =
                 if field.name() == "message" { self.w.write_str(value) } else { write!(self.w, "{value:?}") };
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.name(field).is_some() {
+        if self.name(field) {
             self.result = self.w.write_str(itoa::Buffer::new().format(value));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.name(field).is_some() {
+        if self.name(field) {
             self.result = self.w.write_str(itoa::Buffer::new().format(value));
         }
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if self.name(field).is_some() {
+        if self.name(field) {
             self.result = self.w.write_str(if value { "true" } else { "false" });
         }
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        if self.name(field).is_some() {
+        if self.name(field) {
             self.result = write!(self.w, "{value}");
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.name(field).is_some() {
+        if self.name(field) {
             self.result = write!(self.w, "{value:?}");
         }
     }
