@@ -22,13 +22,20 @@ use actix_web::{Error, HttpMessage, HttpResponse};
 use futures_util::Stream;
 
 /// The body stream with its deadline: past it, before the body's end, reading fails (and `expired` is
-/// set, for the middleware to answer 408). The timer is armed only when the body is not all there at
-/// the first read, `timeout` from then: most bodies arrive with their head, and then no clock is read
-/// and no timer set up and torn down. The doors read the body first thing, so that first read is
+/// set, for the middleware to answer 408). The timer is armed only when the body is still missing at
+/// the second read, `timeout` from then: most bodies arrive with their head, and then no clock is read
+/// and no timer set up and torn down. The doors read the body first thing, so that read is
 /// microseconds after the head.
+///
+/// Why the second read: actix's connection task calls the handler as soon as it has decoded the head,
+/// and only then hands over the body bytes already in its buffer, so the first read nearly always
+/// finds nothing. That read wakes its task again instead of arming the timer (the task runs again at
+/// once, the body then there); a body still missing then is really late, and the timer starts.
 struct Watched<S> {
     inner: S,
     timeout: Duration,
+    /// A read found nothing once already (see above).
+    waited: bool,
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
     ended: bool,
     expired: Arc<AtomicBool>,
@@ -45,6 +52,11 @@ impl<S: Stream<Item = Result<Bytes, PayloadError>> + Unpin> Stream for Watched<S
         if let Poll::Ready(None) = next {
             self.ended = true;
             return next;
+        }
+        if next.is_pending() && !self.waited {
+            self.waited = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         if next.is_pending() && self.timer(cx).is_ready() {
             self.expired.store(true, Ordering::Release);
@@ -79,8 +91,14 @@ pub async fn body_deadline(
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     let expired = Arc::new(AtomicBool::new(false));
-    let watched =
-        Watched { inner: req.take_payload(), timeout, timer: None, ended: false, expired: expired.clone() };
+    let watched = Watched {
+        inner: req.take_payload(),
+        timeout,
+        waited: false,
+        timer: None,
+        ended: false,
+        expired: expired.clone(),
+    };
     req.set_payload(Payload::Stream { payload: Box::pin(watched) });
     let res = next.call(req).await?;
     if !expired.load(Ordering::Acquire) {

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod keys;
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -109,6 +110,8 @@ pub struct TokenService {
     /// Token → its verified claims; keyed with a fast seeded hash, as tokens are long.
     verified: Cache<String, Arc<Verified>, foldhash::fast::RandomState>,
     revoked: Cache<String, (), foldhash::fast::RandomState>,
+    /// Set before the first revocation is recorded: until then no bearer request looks one up.
+    any_revoked: AtomicBool,
 }
 
 impl TokenService {
@@ -135,6 +138,7 @@ impl TokenService {
                 .max_capacity(1_000_000)
                 .time_to_live(ttl)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
+            any_revoked: AtomicBool::new(false),
             keys: RwLock::new(Arc::new(KeyRing::new(&[], 0, 0))),
             auth,
             store,
@@ -142,7 +146,7 @@ impl TokenService {
         });
         service.reload_keys().await?;
         for r in service.store.revocations_since(0, chrono::Utc::now().timestamp_millis()).await? {
-            service.revoked.insert(r.jti, ());
+            service.mark_revoked(r.jti);
         }
         Ok(service)
     }
@@ -230,10 +234,15 @@ impl TokenService {
         Some(verified)
     }
 
+    fn mark_revoked(&self, jti: String) {
+        self.any_revoked.store(true, Ordering::Release);
+        self.revoked.insert(jti, ());
+    }
+
     /// The claims and current credential record of a token that is valid right now.
     pub async fn active(&self, token: &str) -> DomainResult<Option<(Arc<Verified>, Arc<CredentialRecord>)>> {
         let Some(v) = self.signed_claims(token) else { return Ok(None) };
-        if self.revoked.contains_key(&v.claims.jti) {
+        if self.any_revoked.load(Ordering::Acquire) && self.revoked.contains_key(&v.claims.jti) {
             return Ok(None);
         }
         let record = self.auth.lookup(&v.claims.client_id).await?;
@@ -256,7 +265,7 @@ impl TokenService {
 
     /// Revokes an access token everywhere (here at once, elsewhere through the store).
     pub async fn revoke_access(&self, claims: &AccessClaims) -> DomainResult<()> {
-        self.revoked.insert(claims.jti.clone(), ());
+        self.mark_revoked(claims.jti.clone());
         self.store.revoke_access_token(&claims.jti, claims.exp * 1000).await?;
         Ok(())
     }
@@ -297,7 +306,7 @@ impl TokenService {
                     Ok(list) => {
                         for r in list {
                             seen = seen.max(r.id);
-                            service.revoked.insert(r.jti, ());
+                            service.mark_revoked(r.jti);
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "token revocations unreadable"),
