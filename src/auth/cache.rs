@@ -8,12 +8,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use moka::sync::Cache;
 use sha2::Sha256;
 
+use crate::domain::ttl_cache::TtlCache;
 use crate::storage::CredentialRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,14 +40,11 @@ pub enum Verified {
     Ageing,
 }
 
-/// Every authenticated request looks up both caches: foldhash rather than SipHash (seeded per process,
-/// so keys cannot be chosen to collide).
-type Hasher = foldhash::fast::RandomState;
-
 pub struct CredentialCache {
-    records: Cache<String, Arc<CredentialRecord>, Hasher>,
-    /// (credential id, version, when verified).
-    proofs: Cache<Proof, (i64, i64, Instant), Hasher>,
+    /// Every authenticated request reads both.
+    records: TtlCache<String, Arc<CredentialRecord>>,
+    /// (credential id, version); put in when verified.
+    proofs: TtlCache<Proof, (i64, i64)>,
     /// After this long a proof in use is verified again (three quarters of its time to live).
     refresh_after: Duration,
     /// HMAC-SHA256 keyed with a per-process random key, cloned for each proof.
@@ -61,15 +58,8 @@ impl CredentialCache {
     pub fn new(limits: CacheLimits) -> Self {
         let ttl = Duration::from_secs(limits.ttl_secs.max(1));
         Self {
-            records: Cache::builder()
-                .max_capacity(limits.max_entries)
-                .time_to_live(ttl)
-                .support_invalidation_closures()
-                .build_with_hasher(Hasher::default()),
-            proofs: Cache::builder()
-                .max_capacity(limits.max_entries)
-                .time_to_live(ttl)
-                .build_with_hasher(Hasher::default()),
+            records: TtlCache::new(limits.max_entries, ttl),
+            proofs: TtlCache::new(limits.max_entries, ttl),
             refresh_after: ttl * 3 / 4,
             keyed_mac: <Hmac<Sha256> as Mac>::new_from_slice(&rand::random::<[u8; 32]>())
                 .expect("HMAC accepts keys of any length"),
@@ -94,13 +84,12 @@ impl CredentialCache {
 
     pub fn invalidate_account(&self, account_id: i64) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        // Closures are only refused when not enabled at build time, which they are.
-        let _ = self.records.invalidate_entries_if(move |_, r| r.account_id == account_id);
+        self.records.retain(|_, r| r.account_id != account_id);
     }
 
     pub fn invalidate_all(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.records.invalidate_all();
+        self.records.clear();
     }
 
     /// The keyed hash of a login and secret (nothing of the secret can be recovered from it).
@@ -114,8 +103,8 @@ impl CredentialCache {
     }
 
     pub fn is_verified(&self, record: &CredentialRecord, secret: &str) -> Verified {
-        match self.proofs.get(&self.proof(&record.login, secret)) {
-            Some((id, version, at)) if (id, version) == (record.id, record.version) => {
+        match self.proofs.get_with_time(&self.proof(&record.login, secret)) {
+            Some(((id, version), at)) if (id, version) == (record.id, record.version) => {
                 if at.elapsed() >= self.refresh_after { Verified::Ageing } else { Verified::Yes }
             }
             _ => Verified::No,
@@ -123,6 +112,6 @@ impl CredentialCache {
     }
 
     pub fn remember_verified(&self, record: &CredentialRecord, secret: &str) {
-        self.proofs.insert(self.proof(&record.login, secret), (record.id, record.version, Instant::now()));
+        self.proofs.insert(self.proof(&record.login, secret), (record.id, record.version));
     }
 }

@@ -6,17 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use moka::sync::Cache;
-
 use super::error::DomainResult;
 use super::model::Channel;
 use super::ports::AccountCache;
 use super::ports::Store;
+use super::ttl_cache::TtlCache;
 
 pub struct ChannelDirectory {
     store: Arc<dyn Store>,
-    /// Read by most requests: foldhash rather than SipHash.
-    by_account: Cache<i64, Arc<Vec<Channel>>, foldhash::fast::RandomState>,
+    /// Read by most requests.
+    by_account: TtlCache<i64, Arc<Vec<Channel>>>,
     /// Bumped on every invalidation, so that a list read before a change is not cached after it.
     epoch: AtomicU64,
 }
@@ -24,10 +23,7 @@ pub struct ChannelDirectory {
 impl ChannelDirectory {
     pub fn new(store: Arc<dyn Store>) -> Self {
         // Bounded in size; the time limit is only a safety net behind the change log.
-        let by_account = Cache::builder()
-            .max_capacity(100_000)
-            .time_to_live(Duration::from_secs(600))
-            .build_with_hasher(foldhash::fast::RandomState::default());
+        let by_account = TtlCache::new(100_000, Duration::from_secs(600));
         Self { store, by_account, epoch: AtomicU64::new(0) }
     }
 
@@ -51,11 +47,11 @@ impl ChannelDirectory {
 impl AccountCache for ChannelDirectory {
     fn account_changed(&self, account_id: i64) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.by_account.invalidate(&account_id);
+        self.by_account.remove(&account_id);
     }
 
     fn everything_changed(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.by_account.invalidate_all();
+        self.by_account.clear();
     }
 }

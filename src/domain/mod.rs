@@ -19,6 +19,7 @@ pub mod params;
 pub mod ports;
 pub mod reply;
 pub mod store_error;
+pub mod ttl_cache;
 pub mod values;
 pub mod webhook_ports;
 

@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Authenticator, ip_filter};
 use crate::domain::model::{Principal, Scopes};
+use crate::domain::ttl_cache::TtlCache;
 use crate::domain::{DomainError, DomainResult, ErrorCode};
 use crate::storage::{CredentialRecord, RefreshToken, Store, StoreError};
 use keys::KeyRing;
@@ -107,8 +108,8 @@ pub struct TokenService {
     issuer: String,
     audience: String,
     keys: RwLock<Arc<KeyRing>>,
-    /// Token → its verified claims; keyed with a fast seeded hash, as tokens are long.
-    verified: Cache<String, Arc<Verified>, foldhash::fast::RandomState>,
+    /// Token → its verified claims (read by every bearer request).
+    verified: TtlCache<String, Arc<Verified>>,
     revoked: Cache<String, (), foldhash::fast::RandomState>,
     /// Set before the first revocation is recorded: until then no bearer request looks one up.
     any_revoked: AtomicBool,
@@ -130,10 +131,7 @@ impl TokenService {
         let service = Arc::new(Self {
             audience: format!("{}/api/json", issuer.trim_end_matches('/')),
             issuer: issuer.trim_end_matches('/').to_string(),
-            verified: Cache::builder()
-                .max_capacity(settings.token_cache_entries)
-                .time_to_live(ttl)
-                .build_with_hasher(foldhash::fast::RandomState::default()),
+            verified: TtlCache::new(settings.token_cache_entries, ttl),
             revoked: Cache::builder()
                 .max_capacity(1_000_000)
                 .time_to_live(ttl)
