@@ -42,8 +42,9 @@ pub fn resource_answering(
 /// The client address by the trusted-proxy rules of the configuration.
 pub fn client_of(req: &HttpRequest, state: &AppState) -> IpAddr {
     let peer = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    client_address(peer, header("forwarded"), header("x-forwarded-for"), &state.settings.trusted_proxies)
+    client_address(peer, &state.settings.trusted_proxies, |name| {
+        req.headers().get(name).and_then(|v| v.to_str().ok())
+    })
 }
 
 /// The body, refused with `REQUEST_TOO_LARGE` past `limit` bytes (announced or actual).
