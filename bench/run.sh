@@ -41,6 +41,8 @@ HALT_POLL_BEFORE=$(cat "$HALT_POLL" 2>/dev/null || echo "n/a")
 if [ -n "${HALT_POLL_NS:-}" ]; then
   echo "$HALT_POLL_NS" >"$HALT_POLL" || { echo "cannot set $HALT_POLL (root and cpuidle-haltpoll needed)" >&2; exit 1; }
 fi
+# The setting this run measures with (printed, and recorded in results.json).
+HALT_POLL_RUN=$(cat "$HALT_POLL" 2>/dev/null || echo "n/a")
 restore_halt_poll() {
   if [ -n "${HALT_POLL_NS:-}" ]; then echo "$HALT_POLL_BEFORE" >"$HALT_POLL" 2>/dev/null || true; fi
 }
@@ -121,7 +123,7 @@ print(json.dumps({"name": name, "round": round_, "rps": float(rps.group(1)) if r
 PY
 }
 
-echo "chatgate benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, $ROUNDS rounds x ${DURATION}s per case, $CONNECTIONS connections, guest_halt_poll_ns $(cat "$HALT_POLL" 2>/dev/null || echo n/a)" >&2
+echo "chatgate benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $cores cores, $ROUNDS rounds x ${DURATION}s per case, $CONNECTIONS connections, guest_halt_poll_ns $HALT_POLL_RUN" >&2
 CASES=(healthz plain basic soap json sendmessage token mixed)
 run_named() { # round, case name
   case $2 in
@@ -143,7 +145,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 PEAK=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
-python3 - "$RESULTS" "$PEAK" "$(cat "$HALT_POLL" 2>/dev/null || echo n/a)" <<'PY'
+python3 - "$RESULTS" "$PEAK" "$HALT_POLL_RUN" <<'PY'
 import json, statistics, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 peak = round(int(sys.argv[2]) / 1024, 1)
