@@ -77,11 +77,24 @@ impl Fields<'_, '_> {
     }
 }
 
+/// `value` as its Rust debug string. Most values (door, class, method, outcome) are printable ASCII
+/// without quotes or backslashes, which `Debug` writes unchanged between quotes: those are copied
+/// whole rather than escaped character by character.
+fn quoted(w: &mut Writer<'_>, value: &str) -> fmt::Result {
+    if value.bytes().all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\') {
+        w.write_char('"')?;
+        w.write_str(value)?;
+        w.write_char('"')
+    } else {
+        write!(w, "{value:?}")
+    }
+}
+
 impl Visit for Fields<'_, '_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if self.name(field) {
             self.result =
-                if field.name() == "message" { self.w.write_str(value) } else { write!(self.w, "{value:?}") };
+                if field.name() == "message" { self.w.write_str(value) } else { quoted(self.w, value) };
         }
     }
 
@@ -158,7 +171,7 @@ mod tests {
             .finish();
         tracing::subscriber::with_default(subscriber, || {
             let id = "7e23";
-            tracing::info!(request_id = %id, status = 200u16, door = "plain", method = "a\"b\nc", ok = true, "request");
+            tracing::info!(request_id = %id, status = 200u16, door = "plain", method = "a\"b\nc", class = "é\\", ok = true, "request");
             tracing::warn!(refused = 3, "malformed {} refused", "requests");
             let span = tracing::info_span!("worker", n = 2);
             let _in = span.enter();
@@ -169,7 +182,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                r#"  INFO request request_id=7e23 status=200 door="plain" method="a\"b\nc" ok=true"#,
+                r#"  INFO request request_id=7e23 status=200 door="plain" method="a\"b\nc" class="é\\" ok=true"#,
                 "  WARN malformed requests refused refused=3",
                 " ERROR worker{n=2}: failed error=boom",
             ]
