@@ -4,7 +4,8 @@
 # its own core 59 % idle while PostgreSQL's backends take the rest), so a second instance only takes
 # CPU from the database. To measure what a second instance adds when chatgate is the limit — as on a
 # machine where the database has cores of its own — each instance is held to QUOTA percent of a core
-# by a cgroup (v1 `cpu` controller, root needed), both pinned to core 0; wrk runs on core 1.
+# by a cgroup (the v1 `cpu` controller's CFS quota, or cgroup v2's `cpu.max`; root needed), both
+# pinned to core 0; wrk runs on core 1. The two groups are removed again at the end.
 #
 # Cases, ROUNDS times each, DURATION seconds, webchat `sendmessage` to 500 chats per instance:
 #   one64 — one instance, 64 connections;
@@ -18,19 +19,34 @@ cd "$(dirname "$0")/.."
 QUOTA="${QUOTA:-15}"
 ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-8}"
-CGROUPS=/sys/fs/cgroup/cpu
-[ -w "$CGROUPS" ] || { echo "needs the cgroup v1 cpu controller at $CGROUPS, writable (root)" >&2; exit 1; }
+if [ -w /sys/fs/cgroup/cpu/cgroup.procs ]; then # cgroup v1, its cpu controller mounted on its own
+  CGROUPS=/sys/fs/cgroup/cpu
+  hold() { echo 100000 >"$1/cpu.cfs_period_us" && echo $((QUOTA * 1000)) >"$1/cpu.cfs_quota_us"; }
+elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null && [ -w /sys/fs/cgroup/cgroup.subtree_control ]; then
+  CGROUPS=/sys/fs/cgroup # cgroup v2: the root hands its cpu controller down to the two groups
+  echo +cpu >"$CGROUPS/cgroup.subtree_control"
+  hold() { echo "$((QUOTA * 1000)) 100000" >"$1/cpu.max"; }
+else
+  echo "needs a writable cgroup cpu controller (v1 at /sys/fs/cgroup/cpu or v2 at /sys/fs/cgroup; root)" >&2
+  exit 1
+fi
 command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 PG=$(scripts/postgres.sh | tail -1)
 PG=${PG%/*}
 cargo build --release --quiet --bin chatgate
 BIN=$PWD/target/release/chatgate
 WORK=$(mktemp -d)
-trap 'pkill -f "$BIN serve --demo" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+cleanup() { # the instances, then their (now empty) groups, which a cgroup keeps until removed
+  pkill -f "$BIN serve --demo" 2>/dev/null || true
+  for g in chatgate-a chatgate-b; do
+    for _ in $(seq 50); do [ -d "$CGROUPS/$g" ] || break; rmdir "$CGROUPS/$g" 2>/dev/null || sleep 0.1; done
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 for g in chatgate-a chatgate-b; do
   mkdir -p "$CGROUPS/$g"
-  echo 100000 >"$CGROUPS/$g/cpu.cfs_period_us"
-  echo $((QUOTA * 1000)) >"$CGROUPS/$g/cpu.cfs_quota_us"
+  hold "$CGROUPS/$g"
 done
 
 start() { # port, cgroup: an instance on core 0, warmed (its login cached), then held to the quota
