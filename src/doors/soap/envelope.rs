@@ -106,8 +106,15 @@ fn malformed() -> DomainError {
 fn open(ns: Ns, start: &BytesStart<'_>, resolver: &NamespaceResolver) -> DomainResult<Element> {
     let name = start.local_name().as_ref().to_string();
     let mut element = Element { ns, name, ..Element::default() };
-    // Attributes are scanned once, without duplicate checks (quadratic in their number).
+    // Most elements have no attributes; the rest are scanned once, without duplicate checks
+    // (quadratic in their number). Namespace declarations are the reader's, and never a type.
+    if start.attributes_raw().trim_ascii().is_empty() {
+        return Ok(element);
+    }
     for a in start.attributes().with_checks(false).flatten() {
+        if a.key.as_namespace_binding().is_some() {
+            continue;
+        }
         if a.key.as_ref() == "Type" {
             element.type_attr = Some(a.value.into_owned());
             continue;
