@@ -53,6 +53,11 @@ async fn any_prefix_style_works_in_both_versions() {
         format!(
             r#"<Envelope xmlns="{SOAP12}"><Body><x:getchatchannels xmlns:x="urn:chatgate:chat:1">{c}</x:getchatchannels></Body></Envelope>"#
         ),
+        // A prefix bound again inside the header, on an empty element and on one with content: the
+        // envelope's binding is back for the body.
+        format!(
+            r#"<p:Envelope xmlns:p="{SOAP11}"><p:Header><p:x xmlns:p="urn:elsewhere"/><p:y xmlns:p="urn:elsewhere"><p:z/></p:y></p:Header><p:Body><q:getchatchannels xmlns:q="urn:chatgate:chat:1">{c}</q:getchatchannels></p:Body></p:Envelope>"#
+        ),
         // Namespaces declared on an outer element and whitespace everywhere.
         format!(
             "<e:Envelope xmlns:e=\"{SOAP11}\" xmlns:q=\"urn:chatgate:chat:1\">\n  <e:Body>\n    <q:getchatchannels>\n      {c}\n    </q:getchatchannels>\n  </e:Body>\n</e:Envelope>"
@@ -141,6 +146,14 @@ async fn hostile_and_broken_documents_get_faults_and_the_server_keeps_answering(
         ("envelope without a body", format!("<s:Envelope xmlns:s=\"{SOAP11}\"/>").into_bytes()),
         ("empty body", envelope(SOAP11, "", "").into_bytes()),
         ("undeclared prefix", envelope(SOAP11, "", "<zz:getchatchannels/>").into_bytes()),
+        (
+            "prefix used after its element closed",
+            format!("<s:Envelope xmlns:s=\"{SOAP11}\"><s:Header><h xmlns:z=\"urn:z\"/></s:Header><s:Body><z:getchatchannels/></s:Body></s:Envelope>").into_bytes(),
+        ),
+        (
+            "prefix bound to the xml namespace",
+            format!("<s:Envelope xmlns:s=\"{SOAP11}\" xmlns:x=\"http://www.w3.org/XML/1998/namespace\"><s:Body/></s:Envelope>").into_bytes(),
+        ),
         (
             "unknown entity",
             envelope(SOAP11, "", "<c:getchatchannels><user>&nbsp;</user></c:getchatchannels>").into_bytes(),

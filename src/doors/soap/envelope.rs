@@ -1,4 +1,5 @@
-//! Reading a SOAP 1.1 or 1.2 request envelope with quick-xml's namespace-resolving reader.
+//! Reading a SOAP 1.1 or 1.2 request envelope with quick-xml's reader and the namespace table of
+//! `namespaces`.
 //!
 //! The document is read into a small element tree, bounded in depth and element count. A DOCTYPE is
 //! refused outright (no DTDs, no entity expansion, ever); only the five predefined entities and
@@ -9,9 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::{NamespaceResolver, QName, ResolveResult};
-use quick_xml::reader::NsReader;
+use quick_xml::name::QName;
+use quick_xml::reader::Reader;
 
+use super::namespaces::{Namespaces, Resolved};
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
 
 pub const TNS: &str = "urn:chatgate:chat:1";
@@ -55,15 +57,14 @@ enum Ns {
 }
 
 impl Ns {
-    fn of(ns: ResolveResult<'_>) -> DomainResult<Self> {
+    fn of(ns: Resolved<'_>) -> Self {
         const KNOWN: [&str; 4] = [SOAP11_NS, SOAP12_NS, TNS, WSSE_NS];
         match ns {
-            ResolveResult::Bound(n) => Ok(match KNOWN.iter().find(|k| n.as_ref() == **k) {
+            Resolved::Bound(n) => match KNOWN.iter().find(|k| n == **k) {
                 Some(k) => Ns::Known(k),
-                None => Ns::Other(n.as_ref().to_string()),
-            }),
-            ResolveResult::Unbound => Ok(Ns::Unbound),
-            ResolveResult::Unknown(_) => Err(malformed()),
+                None => Ns::Other(n.to_string()),
+            },
+            Resolved::Unbound => Ns::Unbound,
         }
     }
 
@@ -103,28 +104,33 @@ fn malformed() -> DomainError {
     DomainError::new(ErrorCode::MalformedRequest)
 }
 
-fn open(ns: Ns, start: &BytesStart<'_>, resolver: &NamespaceResolver) -> DomainResult<Element> {
-    let name = start.local_name().as_ref().to_string();
-    let mut element = Element { ns, name, ..Element::default() };
+/// An element just opened at `depth`. Its namespace declarations go into `namespaces` first: they
+/// apply to its own name and attributes already.
+fn open(start: &BytesStart<'_>, depth: usize, namespaces: &mut Namespaces) -> DomainResult<Element> {
+    let mut type_attr = None;
+    // `p:type` attributes wait for the declarations, which may follow them.
+    let mut types = Vec::new();
     // Most elements have no attributes; the rest are scanned once, without duplicate checks
-    // (quadratic in their number). Namespace declarations are the reader's, and never a type.
-    if start.attributes_raw().trim_ascii().is_empty() {
-        return Ok(element);
+    // (quadratic in their number). One that is not well-formed ends the scan, as it ends quick-xml's.
+    if !start.attributes_raw().trim_ascii().is_empty() {
+        for a in start.attributes().with_checks(false) {
+            let Ok(a) = a else { break };
+            if let Some(declaration) = a.key.as_namespace_binding() {
+                namespaces.declare(depth, declaration, &a.value).map_err(|_| malformed())?;
+            } else if a.key.as_ref() == "Type" {
+                type_attr = Some(a.value.into_owned());
+            } else if a.key.as_ref().ends_with(":type") {
+                types.push(a);
+            }
+        }
     }
-    for a in start.attributes().with_checks(false).flatten() {
-        if a.key.as_namespace_binding().is_some() {
-            continue;
-        }
-        if a.key.as_ref() == "Type" {
-            element.type_attr = Some(a.value.into_owned());
-            continue;
-        }
-        let (attr_ns, local) = resolver.resolve(a.key, false);
-        if local.as_ref() == "type" && matches!(attr_ns, ResolveResult::Bound(n) if n.as_ref() == XSI_NS) {
-            let (value_ns, value) = resolver.resolve_element(QName(a.value.trim_ascii()));
-            element.base64 = BASE64_TYPES.iter().any(|(ns, name)| {
-                matches!(value_ns, ResolveResult::Bound(n) if n.as_ref() == *ns) && value.as_ref() == *name
-            });
+    let (ns, name) = namespaces.element(start.name()).map_err(|_| malformed())?;
+    let mut element = Element { ns: Ns::of(ns), name: name.to_string(), type_attr, ..Element::default() };
+    for a in types {
+        let Ok((Resolved::Bound(XSI_NS), "type")) = namespaces.attribute(a.key) else { continue };
+        // A type whose prefix is unknown is no base64 type (the text is read as it is).
+        if let Ok((Resolved::Bound(value_ns), value)) = namespaces.element(QName(a.value.trim_ascii())) {
+            element.base64 = BASE64_TYPES.iter().any(|(ns, name)| value_ns == *ns && value == *name);
         }
     }
     Ok(element)
@@ -170,21 +176,22 @@ fn value_of(e: &mut Element, param: &str) -> DomainResult<String> {
 
 /// Parses a whole document into its root element.
 fn parse_tree(xml: &str) -> DomainResult<Element> {
-    let mut reader = NsReader::from_str(xml);
+    let mut reader = Reader::from_str(xml);
+    let mut namespaces = Namespaces::new();
     let mut stack: Vec<Element> = Vec::with_capacity(8);
     let mut count = 0usize;
     loop {
-        // Only an element's own namespace is needed (not an end tag's or a text's).
         let event = reader.read_event().map_err(|_| malformed())?;
         match event {
             Event::Start(ref s) | Event::Empty(ref s) => {
                 count += 1;
-                if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
+                let depth = stack.len() + 1;
+                if depth > MAX_DEPTH || count > MAX_ELEMENTS {
                     return Err(malformed());
                 }
-                let ns = Ns::of(reader.resolver().resolve_element(s.name()).0)?;
-                let element = open(ns, s, reader.resolver())?;
+                let element = open(s, depth, &mut namespaces)?;
                 if matches!(event, Event::Empty(_)) {
+                    namespaces.close(depth);
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(element),
                         None => return Ok(element),
@@ -194,6 +201,7 @@ fn parse_tree(xml: &str) -> DomainResult<Element> {
                 }
             }
             Event::End(_) => {
+                namespaces.close(stack.len());
                 let done = stack.pop().ok_or_else(malformed)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(done),

@@ -4,6 +4,7 @@
 //! faults and 500 for Receiver faults.
 
 pub(crate) mod envelope;
+mod namespaces;
 mod render;
 pub mod wsdl;
 mod xml_value;
