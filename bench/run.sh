@@ -41,8 +41,9 @@ HALT_POLL_BEFORE=$(cat "$HALT_POLL" 2>/dev/null || echo "n/a")
 if [ -n "${HALT_POLL_NS:-}" ]; then
   echo "$HALT_POLL_NS" >"$HALT_POLL" || { echo "cannot set $HALT_POLL (root and cpuidle-haltpoll needed)" >&2; exit 1; }
 fi
-# The setting this run measures with (printed, and recorded in results.json).
-HALT_POLL_RUN=$(cat "$HALT_POLL" 2>/dev/null || echo "n/a")
+# The setting this run measures with (printed, and recorded in results.json). The parameter only acts
+# through the cpuidle-haltpoll driver: without it (driver "none") it is there and does nothing.
+HALT_POLL_RUN="$(cat "$HALT_POLL" 2>/dev/null || echo "n/a") (cpuidle driver $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo "n/a"))"
 restore_halt_poll() {
   if [ -n "${HALT_POLL_NS:-}" ]; then echo "$HALT_POLL_BEFORE" >"$HALT_POLL" 2>/dev/null || true; fi
 }
