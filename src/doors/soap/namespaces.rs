@@ -3,9 +3,9 @@
 //!
 //! quick-xml's `NsReader` resolves the same way (these rules mirror its `NamespaceResolver`), but it
 //! builds its tables from nothing for every document — allocations that grow one binding at a time —
-//! and scans every start tag's attributes once more beside the door's own scan: half of a small
-//! envelope's parse (issue 16, README's performance section). This table reserves its room once per
-//! document and is fed by the door's one scan of the attributes of the elements that have any.
+//! and scans every start tag's attributes once more beside the door's own scan: over a third of a
+//! small envelope's parse (issue 16, README's performance section). This table reserves its room once
+//! per document and is fed by the door's one scan of the attributes of the elements that have any.
 //!
 //! Declarations are taken as written (an attribute value's entity references are not expanded), as
 //! quick-xml's resolver takes them. At most `MAX_BINDINGS` may be in scope at once, which bounds the
