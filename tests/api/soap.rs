@@ -152,7 +152,11 @@ async fn hostile_and_broken_documents_get_faults_and_the_server_keeps_answering(
         ),
         (
             "prefix bound to the xml namespace",
-            format!("<s:Envelope xmlns:s=\"{SOAP11}\" xmlns:x=\"http://www.w3.org/XML/1998/namespace\"><s:Body/></s:Envelope>").into_bytes(),
+            format!(
+                "<s:Envelope xmlns:s=\"{SOAP11}\" xmlns:x=\"http://www.w3.org/XML/1998/namespace\"><s:Body><c:getchatchannels xmlns:c=\"urn:chatgate:chat:1\">{}</c:getchatchannels></s:Body></s:Envelope>",
+                creds()
+            )
+            .into_bytes(),
         ),
         (
             "unknown entity",
