@@ -247,6 +247,13 @@ impl Worker {
         if *self.stopping.borrow() {
             return (released(), Some(slot));
         }
+        // Waiting for the slots counts against the lease: once it runs out, another instance may claim
+        // the entry and send it too. So a send starts only with half its lease left (as the pacing's
+        // patience above); an entry that waited longer goes back, due now, unsent.
+        let lease_left = job.lease_until.saturating_sub(now_ms());
+        if lease_left < (self.settings.lease_secs.max(1) * 1000 / 2) as i64 {
+            return (released(), Some(slot));
+        }
         let result = match self.connectors.send(&config.settings, job).await {
             SendOutcome::Accepted { platform_message_id } => DeliveryResult::Sent { platform_message_id },
             SendOutcome::Refused { reason } => DeliveryResult::Failed { reason },
@@ -303,7 +310,7 @@ impl Worker {
     }
 }
 
-/// An entry given back unsent at shutdown: due again now.
+/// An entry given back unsent (at shutdown, or with too little of its lease left): due again now.
 fn released() -> DeliveryResult {
     DeliveryResult::Retry { at: now_ms(), error: None }
 }
