@@ -247,9 +247,9 @@ impl Worker {
         if *self.stopping.borrow() {
             return (released(), Some(slot));
         }
-        // Waiting for the slots counts against the lease: once it runs out, another instance may claim
-        // the entry and send it too. So a send starts only with half its lease left (as the pacing's
-        // patience above); an entry that waited longer goes back, due now, unsent.
+        // Waiting for the slots counts against the lease: once it runs out, the entry may be claimed
+        // again (by this instance's dispatcher or another's) and sent twice. So a send starts only with
+        // half its lease left (as the pacing's patience above); one that waited longer goes back unsent.
         let lease_left = job.lease_until.saturating_sub(now_ms());
         if lease_left < (self.settings.lease_secs.max(1) * 1000 / 2) as i64 {
             return (released(), Some(slot));
