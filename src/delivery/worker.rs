@@ -103,7 +103,7 @@ impl Worker {
 
     async fn dispatch(self: Arc<Self>) {
         let poll = Duration::from_millis(self.settings.poll_ms.max(10));
-        let lease_ms = (self.settings.lease_secs.max(1) * 1000) as i64;
+        let lease_ms = self.lease_ms();
         let max_held = self.settings.max_held.max(1) as usize;
         let mut stopping = self.stopping.subscribe();
         loop {
@@ -251,7 +251,7 @@ impl Worker {
         // again (by this instance's dispatcher or another's) and sent twice. So a send starts only with
         // half its lease left (as the pacing's patience above); one that waited longer goes back unsent.
         let lease_left = job.lease_until.saturating_sub(now_ms());
-        if lease_left < (self.settings.lease_secs.max(1) * 1000 / 2) as i64 {
+        if lease_left < self.lease_ms() / 2 {
             return (released(), Some(slot));
         }
         let result = match self.connectors.send(&config.settings, job).await {
@@ -302,6 +302,11 @@ impl Worker {
                 return self.held.load(Ordering::Acquire) == 0;
             }
         }
+    }
+
+    /// How long a claim holds an entry (at least a second).
+    fn lease_ms(&self) -> i64 {
+        (self.settings.lease_secs.max(1) * 1000) as i64
     }
 
     fn backoff(&self, attempts: i64) -> Duration {
