@@ -332,13 +332,14 @@ async fn outbox_claims_never_overlap_and_leases_expire() {
     assert!(first.contains(&ids[0]) && !first.contains(&ids[1]), "{first:?} {ids:?}");
 }
 
-/// Settings for delivering to the fake Telegram at `url` without pacing (the fake sets no limit).
-fn fast_telegram(url: &str) -> Vec<(&'static str, String)> {
+/// Settings for delivering to the fake Telegram at `url` without pacing (the fake sets no limit), with
+/// leases of `lease_secs` (short where a test waits for one to run out).
+fn fast_telegram(url: &str, lease_secs: u64) -> Vec<(&'static str, String)> {
     vec![
         ("CHATGATE_CONNECTORS__TELEGRAM__BASE_URL", url.to_string()),
         ("CHATGATE_CONNECTORS__TELEGRAM__PER_CHANNEL_PER_SEC", "0".into()),
         ("CHATGATE_CONNECTORS__TELEGRAM__PER_CHAT_PER_SEC", "0".into()),
-        ("CHATGATE_DELIVERY__LEASE_SECS", "2".into()),
+        ("CHATGATE_DELIVERY__LEASE_SECS", lease_secs.to_string()),
     ]
 }
 
@@ -398,11 +399,9 @@ async fn two_instances_deliver_every_message_exactly_once() {
     let fake = crate::fakes::telegram().await;
     let (_dir, db, ch) = telegram_setup().await;
     // Exactly once holds while every outcome is committed within its lease: past it, an entry is
-    // claimable again (at least once, SPEC §5.2). `fast_telegram`'s 2-s lease is for the crash tests;
-    // here it let a loaded CI machine's stall repeat a few of 4,000 sends, so this test leases longer.
-    let mut env = fast_telegram(&fake.url);
-    env.retain(|(k, _)| *k != "CHATGATE_DELIVERY__LEASE_SECS");
-    env.push(("CHATGATE_DELIVERY__LEASE_SECS", "30".into()));
+    // claimable again (at least once, SPEC §5.2). The crash tests' 2-s lease let a loaded CI machine's
+    // stall repeat a few of 4,000 sends here, so this test leases longer.
+    let env = fast_telegram(&fake.url, 30);
     let (a, b) =
         (start_instance_with(&db, &as_env(&env)).await, start_instance_with(&db, &as_env(&env)).await);
     let started = Instant::now();
@@ -433,7 +432,7 @@ async fn an_entry_that_waited_out_its_lease_for_a_send_slot_is_not_sent_twice() 
     fake.set_delay(Duration::from_millis(400));
     let (_dir, db, ch) = telegram_setup().await;
     // One send at a time, 400 ms each, 2-s leases: most of the 12 entries claimed together wait longer.
-    let mut env = fast_telegram(&fake.url);
+    let mut env = fast_telegram(&fake.url, 2);
     env.push(("CHATGATE_DELIVERY__CONCURRENCY", "1".into()));
     let a = start_instance_with(&db, &as_env(&env)).await;
     send_many(&a.base, &ch, 0, 12).await;
@@ -448,7 +447,7 @@ async fn after_a_sigkill_mid_delivery_every_message_arrives_and_repeats_stay_wit
     let fake = crate::fakes::telegram().await;
     fake.set_delay(Duration::from_millis(20));
     let (_dir, db, ch) = telegram_setup().await;
-    let mut env = fast_telegram(&fake.url);
+    let mut env = fast_telegram(&fake.url, 2);
     env.push(("CHATGATE_DELIVERY__CONCURRENCY", "8".into()));
     let mut victim = start_instance_with(&db, &as_env(&env)).await;
     send_many(&victim.base, &ch, 0, 600).await;
