@@ -36,9 +36,9 @@ fn malformed_request_line(meta: &Metadata<'_>) -> bool {
 ///
 /// Every layer is global (no per-layer filter): with one, tracing-subscriber turns each callsite the
 /// level filter has ruled out for good (actix-http's `trace!`s in its dispatcher, sqlx's and our own
-/// `debug!`s) into one it asks again at every event — 22 dynamic checks a SOAP request (callgrind: 1,100
-/// instructions of a `/healthz` request, 3,100 of a SOAP one). Actix-http's malformed-request lines are dropped and counted by
-/// `MalformedRequests`, a global layer that decides per event.
+/// `debug!`s) into one it asks again at every event — 22 dynamic checks a SOAP request (callgrind:
+/// 1,100 instructions of a `/healthz` request, 3,100 of a SOAP one). Actix-http's malformed-request
+/// lines are dropped and counted by `MalformedRequests`, a global layer that decides per event.
 pub fn init(filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
