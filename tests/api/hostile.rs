@@ -319,6 +319,14 @@ async fn request_heads_over_the_limit_get_431_and_never_reach_the_decoder() {
     assert!(!text.contains("panicked") && !text.contains("ERROR"), "{text}");
 }
 
+/// A figure of `/proc/PID/status` (`VmRSS:`, `VmHWM:`, …) in MiB.
+fn memory_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib / 1024.0
+}
+
 /// The server's memory after argon2 work goes back to what it was: each verification's 19 MiB is
 /// released when the pool is idle, and returned to the system (the real binary, whose start-up fixes
 /// glibc's mmap threshold). Before, every verification after an idle pause kept another 19 MiB.
@@ -327,19 +335,7 @@ async fn argon2_memory_goes_back_to_the_system_between_logins() {
     let (_dir, db, _) = crate::instances::setup().await;
     let server = crate::instances::start_instance_with(&db, &[]).await;
     let pid = server.child.id().unwrap();
-    let rss_mib = || {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let kib: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .unwrap()
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        kib / 1024.0
-    };
+    let rss_mib = || memory_mib(pid, "VmRSS:");
     let client = reqwest::Client::new();
     let url = format!("{}/api/http/", server.base);
     let mut sizes = vec![];
@@ -358,4 +354,39 @@ async fn argon2_memory_goes_back_to_the_system_between_logins() {
     }
     let grown = sizes.iter().cloned().fold(f64::MIN, f64::max) - before;
     assert!(grown < 8.0, "RSS {before:.1} MiB before, then {sizes:.1?} after each verification");
+}
+
+/// A SOAP envelope is read in one pass that holds only its open elements, so what a document costs
+/// the server is its body, not its element count — and it is read before any credential is checked.
+/// Sixteen concurrent envelopes of 50,000 elements each (200 KB) raise the peak RSS by under a MiB.
+/// When the reader built a tree of every element (until issue 16), each parse held some 16 MiB while
+/// it ran (one at a time on each worker): the same burst raised the peak by 23 MiB.
+#[tokio::test]
+async fn many_element_soap_documents_cost_their_bodies_not_a_tree_each() {
+    let (_dir, db, _) = crate::instances::setup().await;
+    let server = crate::instances::start_instance_with(&db, &[]).await;
+    let pid = server.child.id().unwrap();
+    let envelope = |elements: usize| {
+        format!(
+            "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>\
+             <c:getchatchannels xmlns:c=\"urn:chatgate:chat:1\"><x>{}</x></c:getchatchannels>\
+             </s:Body></s:Envelope>",
+            "<a/>".repeat(elements)
+        )
+    };
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/soap/", server.base);
+    let send = |body: String| client.post(&url).header("Content-Type", "text/xml").body(body).send();
+    // A small one first: the peak before the burst includes what the first request allocates once.
+    send(envelope(10)).await.unwrap().text().await.unwrap();
+    let before = memory_mib(pid, "VmHWM:");
+    let large = envelope(49_990);
+    let replies = futures_util::future::join_all((0..16).map(|_| send(large.clone()))).await;
+    for reply in replies {
+        let text = reply.unwrap().text().await.unwrap();
+        // Read to its end: the fault is about the missing credentials, not the document.
+        assert!(text.contains("MISSING_USER"), "{text:.300}");
+    }
+    let grown = memory_mib(pid, "VmHWM:") - before;
+    assert!(grown < 8.0, "peak RSS rose by {grown:.1} MiB for 16 documents of {} bytes", large.len());
 }
