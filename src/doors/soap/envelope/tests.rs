@@ -1,13 +1,13 @@
 //! The envelope reader against the element-tree reader it replaced (kept here as `before`, verbatim
-//! but for its imports): both must read every document of `documents()` alike — the same request, or
-//! the same fault in the same version. The documents are the cases whose order and "first one wins"
-//! rules a one-pass reader could get wrong.
+//! but for its imports): both must read every document alike — the same request, or the same fault in
+//! the same version. `documents()` are the cases whose order and "first one wins" rules a one-pass
+//! reader could get wrong; `envelopes()` puts such pieces together at random.
 
 use proptest::prelude::*;
 
 use super::*;
 
-pub(super) mod before {
+mod before {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use quick_xml::escape::resolve_predefined_entity;
