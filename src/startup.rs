@@ -294,7 +294,8 @@ async fn signalled() {
 
 /// The platform connectors over the one outbound HTTP client (the CLI's `channel webhook` uses them too).
 pub fn connectors(settings: &Settings) -> Result<Connectors, StartError> {
-    Ok(Connectors::new(crate::net::client(&settings.outbound)?, &settings.connectors))
+    let file_timeout = Duration::from_millis(settings.outbound.file_timeout_ms);
+    Ok(Connectors::new(crate::net::client(&settings.outbound)?, &settings.connectors, file_timeout))
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {

@@ -1,6 +1,7 @@
 //! The outbound HTTP client: every request chatgate makes (to Telegram, WhatsApp, and customers'
-//! webhooks) goes through one of the clients built here. Pooled connections, a connect timeout and a
-//! whole-request timeout, no redirects (a platform never redirects an API call, and a webhook's redirect
+//! webhooks) goes through one of the clients built here. Pooled connections, a connect timeout, a
+//! whole-request timeout that also bounds any silence (a file's download gets longer as a whole), no
+//! redirects (a platform never redirects an API call, and a webhook's redirect
 //! could lead anywhere), no proxy from the environment. Requests to customers' URLs go through
 //! [`customer_client`], whose resolver applies the SSRF rule of SPEC §4 at every connection.
 
@@ -19,8 +20,11 @@ use guard::{AddressPolicy, GuardedResolver};
 pub struct OutboundSettings {
     /// Time to establish a connection (TCP + TLS), ms.
     pub connect_timeout_ms: u64,
-    /// Time for a whole request, answer included, ms.
+    /// Time for a whole request, answer included, ms; also the longest silence within an answer.
     pub request_timeout_ms: u64,
+    /// Time for a whole download of a received file (`/media/…` streams it from the platform), ms. A
+    /// platform that goes quiet for `request_timeout_ms` still ends it sooner.
+    pub file_timeout_ms: u64,
     /// Networks customers' URLs may reach although SPEC §4 forbids them (e.g. `127.0.0.0/8` in tests).
     /// A list, or one comma-separated string (`CHATGATE_OUTBOUND__ALLOW_NETWORKS`).
     #[serde(deserialize_with = "crate::auth::ip_filter::cidr_list")]
@@ -29,7 +33,12 @@ pub struct OutboundSettings {
 
 impl Default for OutboundSettings {
     fn default() -> Self {
-        Self { connect_timeout_ms: 5_000, request_timeout_ms: 15_000, allow_networks: Vec::new() }
+        Self {
+            connect_timeout_ms: 5_000,
+            request_timeout_ms: 15_000,
+            file_timeout_ms: 600_000,
+            allow_networks: Vec::new(),
+        }
     }
 }
 
@@ -58,6 +67,9 @@ fn builder(settings: &OutboundSettings, timeout: Duration) -> reqwest::ClientBui
     reqwest::Client::builder()
         .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
         .timeout(timeout)
+        // Also the longest silence: a request given more time as a whole (a file's download) is still
+        // cut when the other side stops sending.
+        .read_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .pool_idle_timeout(Duration::from_secs(60))

@@ -202,12 +202,29 @@ async fn telegram_method(
     }
 }
 
+/// A file's bytes. Files whose id starts with `slow` arrive in five parts 400 ms apart; `stalled` ones
+/// send a first part and then nothing.
 async fn telegram_file(path: web::Path<(String, String)>) -> HttpResponse {
     let (token, file) = path.into_inner();
     if token.is_empty() {
         return HttpResponse::NotFound().finish();
     }
-    HttpResponse::Ok().content_type("image/jpeg").body(format!("bytes of {file}"))
+    let id = file.trim_start_matches("photos/");
+    let (parts, gap) = match id {
+        id if id.starts_with("slow") => (5, Duration::from_millis(400)),
+        id if id.starts_with("stalled") => (2, Duration::from_secs(3600)),
+        _ => return HttpResponse::Ok().content_type("image/jpeg").body(format!("bytes of {file}")),
+    };
+    let stream = futures_util::stream::unfold(0, move |part| async move {
+        if part == parts {
+            return None;
+        }
+        if part > 0 {
+            tokio::time::sleep(gap).await;
+        }
+        Some((Ok::<_, actix_web::Error>(web::Bytes::from(format!("part {part};"))), part + 1))
+    });
+    HttpResponse::Ok().content_type("image/jpeg").streaming(stream)
 }
 
 // --- WhatsApp ------------------------------------------------------------------------------------

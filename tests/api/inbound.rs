@@ -243,3 +243,32 @@ async fn whatsapp_verification_messages_statuses_and_media() {
     assert_eq!(app.post_whatsapp(&wa, APP_SECRET, "{oops").await, StatusCode::BAD_REQUEST);
     assert_eq!(app.post_whatsapp("424242", APP_SECRET, &messages).await, StatusCode::NOT_FOUND);
 }
+
+/// A received file is streamed from the platform for as long as it keeps sending (up to
+/// `outbound.file_timeout_ms`), not cut at the API calls' `request_timeout_ms`; a platform that goes
+/// quiet for `request_timeout_ms` ends the download, and chatgate's answer breaks off with it.
+#[tokio::test]
+async fn received_files_stream_while_the_platform_sends_and_end_when_it_stalls() {
+    let (app, _p) = app_with_fakes(|s| s.outbound.request_timeout_ms = 1000).await;
+    let tg =
+        app.channel("telegram", &[&format!("bot_token={BOT}"), &format!("webhook_secret={SECRET}")]).await;
+    let chat = json!({"id": 2222222, "first_name": "Cy", "type": "private"});
+    for (id, file) in [(1, "slow-id"), (2, "stalled-id")] {
+        let photo = json!({"message_id": id, "chat": chat,
+            "photo": [{"file_id": file, "file_unique_id": file, "width": 90, "height": 90}]});
+        assert_eq!(app.post_telegram(&tg, Some(SECRET), &update(id, photo)).await, StatusCode::OK);
+    }
+    let got = app.unread("telegram", &tg, "2222222").await;
+    let url = |i: usize| got[i]["fileurl"].as_str().unwrap().to_string();
+
+    // Five parts over 1.6 s: longer than the request timeout as a whole, never silent for as long.
+    let slow = app.client.get(url(0)).send().await.unwrap();
+    assert_eq!(slow.status(), StatusCode::OK);
+    assert_eq!(slow.text().await.unwrap(), "part 0;part 1;part 2;part 3;part 4;");
+
+    let stalled = app.client.get(url(1)).send().await.unwrap();
+    assert_eq!(stalled.status(), StatusCode::OK);
+    let body = tokio::time::timeout(Duration::from_secs(20), stalled.text()).await;
+    let body = body.expect("the stalled download ends (the platform was silent for the request timeout)");
+    assert!(body.is_err(), "a cut-off file must not look complete: {body:?}");
+}

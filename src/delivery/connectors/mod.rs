@@ -96,10 +96,11 @@ pub struct Connectors {
 }
 
 impl Connectors {
-    pub fn new(client: reqwest::Client, settings: &ConnectorSettings) -> Self {
+    /// `file_timeout` bounds a received file's whole download (API calls keep the client's timeout).
+    pub fn new(client: reqwest::Client, settings: &ConnectorSettings, file_timeout: Duration) -> Self {
         Self {
-            telegram: telegram::Telegram::new(client.clone(), &settings.telegram.base_url),
-            whatsapp: whatsapp::WhatsApp::new(client, &settings.whatsapp.base_url),
+            telegram: telegram::Telegram::new(client.clone(), &settings.telegram.base_url, file_timeout),
+            whatsapp: whatsapp::WhatsApp::new(client, &settings.whatsapp.base_url, file_timeout),
         }
     }
 

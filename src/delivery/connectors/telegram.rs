@@ -15,6 +15,7 @@ use crate::storage::DeliveryJob;
 pub struct Telegram {
     client: reqwest::Client,
     base: String,
+    file_timeout: Duration,
 }
 
 /// Telegram's envelope: `{"ok":true,"result":…}` or `{"ok":false,"error_code":…,"description":…}`.
@@ -39,8 +40,8 @@ struct Parameters {
 pub struct TelegramError(pub String);
 
 impl Telegram {
-    pub fn new(client: reqwest::Client, base: &str) -> Self {
-        Self { client, base: base.trim_end_matches('/').to_string() }
+    pub fn new(client: reqwest::Client, base: &str, file_timeout: Duration) -> Self {
+        Self { client, base: base.trim_end_matches('/').to_string(), file_timeout }
     }
 
     /// The method and body of a message: text → `sendMessage`; files by URL → `sendPhoto`, …
@@ -145,6 +146,7 @@ impl Telegram {
         let res = self
             .client
             .get(format!("{}/file/bot{token}/{path}", self.base))
+            .timeout(self.file_timeout)
             .send()
             .await
             .map_err(|e| TelegramError(format!("telegram: {}", describe(&e))))?;

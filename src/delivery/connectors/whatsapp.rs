@@ -2,6 +2,8 @@
 //! platforms.md §2). Errors are classified by `error.code`, not by HTTP status: Meta's throttling
 //! codes arrive as HTTP 400.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -13,6 +15,7 @@ use crate::storage::DeliveryJob;
 pub struct WhatsApp {
     client: reqwest::Client,
     base: String,
+    file_timeout: Duration,
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,8 +39,8 @@ const TEMPORARY: [i64; 3] = [131056, 131000, 131016];
 pub struct WhatsAppError(pub String);
 
 impl WhatsApp {
-    pub fn new(client: reqwest::Client, base: &str) -> Self {
-        Self { client, base: base.trim_end_matches('/').to_string() }
+    pub fn new(client: reqwest::Client, base: &str, file_timeout: Duration) -> Self {
+        Self { client, base: base.trim_end_matches('/').to_string(), file_timeout }
     }
 
     fn body(job: &DeliveryJob) -> Value {
@@ -137,7 +140,8 @@ impl WhatsApp {
         }
         let meta: Value = meta.json().await.map_err(fail)?;
         let url = meta["url"].as_str().ok_or_else(|| WhatsAppError("whatsapp: media has no url".into()))?;
-        let res = self.client.get(url).bearer_auth(token).send().await.map_err(fail)?;
+        let res =
+            self.client.get(url).bearer_auth(token).timeout(self.file_timeout).send().await.map_err(fail)?;
         if res.status().is_success() {
             Ok(res)
         } else {
