@@ -269,7 +269,9 @@ impl Application {
         if signal.load(std::sync::atomic::Ordering::Acquire)
             && let Ok(false) = stopped_rx.await
         {
-            tracing::warn!("workers still held claims at the deadline; those wait out their lease");
+            tracing::warn!(
+                "workers still held claims at the deadline: sends in flight were cut; their entries are free for the next worker"
+            );
         }
         served
     }

@@ -6,6 +6,12 @@
 //! ```
 //! A send holds one of `concurrency` slots from before the request until its outcome is committed,
 //! so after a crash the sends that may be repeated are at most `concurrency`.
+//!
+//! Claims end with their process: each worker beats a heart in the database every `heartbeat_ms`, and
+//! the claims of a worker not heard of for `dead_after_ms` are freed by any live one (the lease,
+//! `lease_secs`, bounds only how long a live worker may hold an entry). A worker sends only while its
+//! own heart is fresh (half of `dead_after_ms` left), so freeing a silent worker's claims cannot make
+//! two senders of one entry, bar the sends already in flight.
 
 pub mod connectors;
 mod recorder;
@@ -28,8 +34,14 @@ pub struct DeliverySettings {
     pub retry_max_ms: u64,
     /// A message still not sent this long after it was acknowledged becomes `failed`.
     pub max_age_secs: u64,
-    /// How long a claim holds an entry; a crashed worker's entries are claimable again after it.
+    /// The longest a claim holds an entry while its process lives (a process that died frees its
+    /// claims sooner: `dead_after_ms`).
     pub lease_secs: u64,
+    /// How often a process tells the database it is alive (and looks for dead ones).
+    pub heartbeat_ms: u64,
+    /// A process not heard of for this long is dead: any live one frees its claims. So after a crash
+    /// its entries wait at most this plus one `heartbeat_ms` (plus `poll_ms`), not a whole lease.
+    pub dead_after_ms: u64,
     /// How often the outbox is looked at when nothing woke the worker (other instances' sends, retries).
     pub poll_ms: u64,
     /// Entries claimed per query.
@@ -47,6 +59,8 @@ impl Default for DeliverySettings {
             retry_max_ms: 300_000,
             max_age_secs: 86_400,
             lease_secs: 60,
+            heartbeat_ms: 1000,
+            dead_after_ms: 5000,
             poll_ms: 500,
             batch: 256,
             max_held: 4096,

@@ -40,6 +40,11 @@ pub struct Worker {
     metrics: Arc<Metrics>,
     /// Set at shutdown: claim nothing more, and give back what has not started sending.
     stopping: watch::Sender<bool>,
+    /// This process's name on its claims and its heartbeat row.
+    owner: i64,
+    /// Until when the database knows this process alive (Unix ms; 0 = not yet): its last heartbeat
+    /// that committed, plus `dead_after_ms`.
+    alive_until: AtomicI64,
 }
 
 fn now_ms() -> i64 {
@@ -79,6 +84,8 @@ impl Worker {
             wake,
             metrics,
             stopping: watch::Sender::new(false),
+            owner: rand::random::<i64>() & i64::MAX,
+            alive_until: AtomicI64::new(0),
         });
         let weak = Arc::downgrade(&worker);
         tokio::spawn(recorder::run(store, rx, move |batch| {
@@ -86,8 +93,48 @@ impl Worker {
                 w.recorded(batch);
             }
         }));
+        tokio::spawn(Self::beat(Arc::downgrade(&worker)));
         tokio::spawn(worker.clone().dispatch());
         worker
+    }
+
+    /// The heartbeat: tells the database this process is alive, and frees the claims of processes that
+    /// are not (waking the dispatcher to take them). Ends when the worker is dropped or stopped.
+    async fn beat(worker: std::sync::Weak<Self>) {
+        loop {
+            let Some(w) = worker.upgrade() else { return };
+            if *w.stopping.borrow() {
+                return;
+            }
+            let (now, dead_after) = (now_ms(), w.settings.dead_after_ms.max(1) as i64);
+            match w.store.delivery_heartbeat(w.owner, now + dead_after, now).await {
+                Ok(freed) => {
+                    let was_fresh = w.heart_fresh();
+                    w.alive_until.fetch_max(now + dead_after, Ordering::AcqRel);
+                    if freed > 0 {
+                        tracing::info!(freed, "freed the outbox claims of a delivery process that stopped");
+                    }
+                    if freed > 0 || !was_fresh {
+                        w.wake.notify_one();
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "delivery heartbeat failed"),
+            }
+            let every = Duration::from_millis(w.settings.heartbeat_ms.max(10));
+            let mut stopping = w.stopping.subscribe();
+            drop(w);
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+        }
+    }
+
+    /// Whether the database still counts this process alive for a while yet (half of `dead_after_ms`):
+    /// the claims of a process it counts dead may be freed and sent by another.
+    fn heart_fresh(&self) -> bool {
+        let margin = (self.settings.dead_after_ms.max(1) / 2) as i64;
+        self.alive_until.load(Ordering::Acquire).saturating_sub(now_ms()) >= margin
     }
 
     fn recorded(&self, batch: &[Record]) {
@@ -111,6 +158,15 @@ impl Worker {
                 return;
             }
             let room = max_held.saturating_sub(self.held.load(Ordering::Acquire));
+            if !self.heart_fresh() {
+                // Not (yet) known alive: claims made now could be freed under us. The heartbeat wakes us.
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                    Ok(()) = stopping.changed() => {}
+                }
+                continue;
+            }
             if room == 0 {
                 tokio::select! {
                     _ = self.freed.notified() => {}
@@ -121,7 +177,11 @@ impl Worker {
             let want = room.min(self.settings.batch.max(1) as usize);
             let skip = self.throttle.busy_channels(Instant::now());
             let now = now_ms();
-            let claimed = match self.store.claim_deliveries(want as u32, now + lease_ms, now, &skip).await {
+            let claimed = match self
+                .store
+                .claim_deliveries(want as u32, self.owner, now + lease_ms, now, &skip)
+                .await
+            {
                 Ok(jobs) => jobs,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming outbox entries failed");
@@ -251,7 +311,7 @@ impl Worker {
         // again (by this instance's dispatcher or another's) and sent twice. So a send starts only with
         // half its lease left (as the pacing's patience above); one that waited longer goes back unsent.
         let lease_left = job.lease_until.saturating_sub(now_ms());
-        if lease_left < self.lease_ms() / 2 {
+        if lease_left < self.lease_ms() / 2 || !self.heart_fresh() {
             return (released(), Some(slot));
         }
         let result = match self.connectors.send(&config.settings, job).await {
@@ -293,15 +353,20 @@ impl Worker {
     /// Returns when nothing is held, or at `deadline` (what is still held then waits out its lease).
     pub async fn stop(&self, deadline: Instant) -> bool {
         self.stopping.send_replace(true);
-        loop {
+        let drained = loop {
             let freed = self.freed.notified();
             if self.held.load(Ordering::Acquire) == 0 {
-                return true;
+                break true;
             }
             if tokio::time::timeout_at(deadline, freed).await.is_err() {
-                return self.held.load(Ordering::Acquire) == 0;
+                break self.held.load(Ordering::Acquire) == 0;
             }
+        };
+        // Whatever is still held is free for the next worker at once, as after a crash.
+        if let Err(e) = self.store.delivery_owner_gone(self.owner).await {
+            tracing::warn!(error = %e, "freeing this process's outbox claims failed; they wait for its heart to stop");
         }
+        drained
     }
 
     /// How long a claim holds an entry (at least a second).

@@ -293,15 +293,21 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
     /// unexpired lease are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so N workers on N
     /// instances never hold the same entry at once; an entry whose lease ran out is claimable again.
     async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>>;
-    /// `claim_outbox` for the delivery worker (none of `skip_channels`, leased until `lease_until`),
-    /// with what sending needs.
+    /// `claim_outbox` for the delivery worker `owner` (none of `skip_channels`, leased until
+    /// `lease_until` or until the owner's heart stops, whichever comes first), with what sending needs.
     async fn claim_deliveries(
         &self,
         limit: u32,
+        owner: i64,
         lease_until: i64,
         now: i64,
         skip_channels: &[i64],
     ) -> StoreResult<Vec<DeliveryJob>>;
+    /// The delivery worker `owner` is alive until `alive_until`; the claims of owners whose time ran out
+    /// by `now` are freed (due at once, for any worker) and those owners forgotten. How many were freed.
+    async fn delivery_heartbeat(&self, owner: i64, alive_until: i64, now: i64) -> StoreResult<u64>;
+    /// The delivery worker `owner` stopped: its remaining claims are freed and its heart forgotten.
+    async fn delivery_owner_gone(&self, owner: i64) -> StoreResult<()>;
     /// Records outcomes in one transaction: a final one sets the message's status (only if still
     /// `pending`) and removes the entry; a retry makes it due again (only while the lease is ours).
     async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()>;

@@ -84,10 +84,12 @@ macro_rules! sql_store {
         /// then due heads — the oldest entry of each chat, so a chat's messages go out in the order they
         /// were acknowledged. Entries of `skip` channels (throttled or paused in this process) are left
         /// for later or for another instance. Both statements use partial indexes, so a claim costs
-        /// what it takes, not the length of the queue.
+        /// what it takes, not the length of the queue. Claims name their `owner` (a process's
+        /// `delivery_owners` row), so that they end with it.
         async fn claim_ids(
             tx: &mut Transaction<'static, $db>,
             limit: u32,
+            owner: i64,
             lease_until: i64,
             now: i64,
             skip: &[i64],
@@ -104,7 +106,7 @@ macro_rules! sql_store {
                     break;
                 }
                 let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN \
+                    "UPDATE outbox SET lease_until = $1, lease_owner = $4, attempts = attempts + 1 WHERE id IN \
                      (SELECT id FROM outbox WHERE {due} AND (lease_until IS NULL OR lease_until <= $2){skip} \
                      ORDER BY id LIMIT $3{}) RETURNING id, message_id",
                     $outbox_lock
@@ -112,6 +114,7 @@ macro_rules! sql_store {
                 .bind(lease_until)
                 .bind(now)
                 .bind(left)
+                .bind(owner)
                 .fetch_all(&mut **tx)
                 .await?;
                 claims.extend(rows.into_iter().map(|(id, message_id)| OutboxClaim { id, message_id }));
@@ -440,7 +443,7 @@ macro_rules! sql_store {
 
             async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>> {
                 let mut tx = self.write().await?;
-                let claims = claim_ids(&mut tx, limit, now + lease_ms, now, &[]).await?;
+                let claims = claim_ids(&mut tx, limit, 0, now + lease_ms, now, &[]).await?;
                 tx.commit().await?;
                 Ok(claims)
             }
@@ -448,12 +451,13 @@ macro_rules! sql_store {
             async fn claim_deliveries(
                 &self,
                 limit: u32,
+                owner: i64,
                 lease_until: i64,
                 now: i64,
                 skip_channels: &[i64],
             ) -> StoreResult<Vec<DeliveryJob>> {
                 let mut tx = self.write().await?;
-                let claims = claim_ids(&mut tx, limit, lease_until, now, skip_channels).await?;
+                let claims = claim_ids(&mut tx, limit, owner, lease_until, now, skip_channels).await?;
                 if claims.is_empty() {
                     tx.commit().await?;
                     return Ok(Vec::new());
@@ -469,6 +473,49 @@ macro_rules! sql_store {
                 .await?;
                 tx.commit().await?;
                 rows.into_iter().map(DeliveryJob::try_from).collect()
+            }
+
+            async fn delivery_heartbeat(&self, owner: i64, alive_until: i64, now: i64) -> StoreResult<u64> {
+                let mut tx = self.write().await?;
+                sqlx::query(
+                    "INSERT INTO delivery_owners (owner, alive_until) VALUES ($1, $2) \
+                     ON CONFLICT (owner) DO UPDATE SET alive_until = excluded.alive_until",
+                )
+                .bind(owner)
+                .bind(alive_until)
+                .execute(&mut *tx)
+                .await?;
+                let dead: Vec<i64> = sqlx::query_scalar("SELECT owner FROM delivery_owners WHERE alive_until <= $1")
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut freed = 0;
+                if !dead.is_empty() {
+                    // Rare (a process died), so a scan of the outbox rather than an index every claim updates.
+                    let owners = id_list(dead.iter().copied());
+                    freed = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE outbox SET lease_until = NULL, lease_owner = NULL WHERE lease_owner IN ({owners})"
+                    )))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM delivery_owners WHERE owner IN ({owners})")))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(freed)
+            }
+
+            async fn delivery_owner_gone(&self, owner: i64) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                sqlx::query("UPDATE outbox SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = $1")
+                    .bind(owner)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM delivery_owners WHERE owner = $1").bind(owner).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()> {
