@@ -8,6 +8,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use crate::auth::ip_filter::parse_cidr;
 use crate::auth::password::{HashError, PasswordHasher};
 use crate::delivery::connectors::telegram::Telegram;
+use crate::domain::channel_rules;
 use crate::domain::model::{ChannelSettings, Platform, Scopes};
 use crate::storage::{NewAccess, Store, StoreError};
 
@@ -69,6 +70,10 @@ fn parse_settings(pairs: &[String]) -> AdminResult<Vec<(String, Option<String>)>
             Ok((k.trim().to_string(), Some(v.to_string()).filter(|v| !v.is_empty())))
         })
         .collect()
+}
+
+fn no_channel(id: i64) -> AdminError {
+    AdminError::Invalid(format!("no channel {id}"))
 }
 
 fn parse_channel_id(text: &str) -> AdminResult<i64> {
@@ -136,6 +141,7 @@ impl Admin<'_> {
         for (k, v) in parse_settings(settings)? {
             stored.set(&k, v);
         }
+        channel_rules::check(platform, &stored).map_err(AdminError::Invalid)?;
         Ok(self.store.create_channel(account_login, platform, name, &stored).await?)
     }
 
@@ -146,8 +152,14 @@ impl Admin<'_> {
         if settings.is_empty() {
             return Err(AdminError::Invalid("name at least one KEY=VALUE".into()));
         }
-        self.store.set_channel_settings(id, &parse_settings(settings)?).await.map_err(|e| match e {
-            StoreError::NotFound(_) => AdminError::Invalid(format!("no channel {id}")),
+        let changes = parse_settings(settings)?;
+        let mut config = self.store.channel_config(id).await?.ok_or_else(|| no_channel(id))?;
+        for (k, v) in &changes {
+            config.settings.set(k, v.clone());
+        }
+        channel_rules::check(config.channel.platform, &config.settings).map_err(AdminError::Invalid)?;
+        self.store.set_channel_settings(id, &changes).await.map_err(|e| match e {
+            StoreError::NotFound(_) => no_channel(id),
             e => e.into(),
         })
     }

@@ -133,6 +133,15 @@ pub enum ChannelCommand {
 
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
 
+/// The process's exit status for a failed command: 2 for input the command refused (as clap exits for
+/// a malformed command line), 1 for anything else (a database that cannot be reached, …).
+pub fn exit_code(error: &(dyn std::error::Error + 'static)) -> i32 {
+    match error.downcast_ref::<crate::admin::AdminError>() {
+        Some(crate::admin::AdminError::Invalid(_)) => 2,
+        _ => 1,
+    }
+}
+
 pub async fn run(cli: Cli) -> CliResult {
     let settings = Settings::load(cli.config.as_deref())?;
     crate::telemetry::init(&settings.log);

@@ -15,6 +15,6 @@ async fn main() {
     let cli = chatgate::cli::Cli::parse();
     if let Err(e) = chatgate::cli::run(cli).await {
         eprintln!("chatgate: {e}");
-        std::process::exit(1);
+        std::process::exit(chatgate::cli::exit_code(e.as_ref()));
     }
 }

@@ -5,6 +5,7 @@
 //! applies itself against the [`crate::storage::Store`]. Errors are one enum, [`error::ErrorCode`].
 //! This module imports no web, XML, SQL or HTTP-client crate.
 
+pub mod channel_rules;
 pub mod command;
 pub mod console_ports;
 pub mod context;

@@ -260,6 +260,11 @@ impl ChannelSettings {
         self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// Every key with its value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Sets a value, or removes the key with `None`.
     pub fn set(&mut self, key: &str, value: Option<String>) {
         match value {

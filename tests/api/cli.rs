@@ -112,6 +112,60 @@ async fn invalid_admin_input_is_refused_with_a_message() {
     }
 }
 
+/// `chatgate ARGS` must exit 2 with a message naming each of `says`, and never the test's secret value.
+async fn refused(db: &str, args: &[&str], says: &[&str]) {
+    let out = run_cli(db, &[], args).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    for word in says {
+        assert!(stderr.contains(word), "{args:?}: {stderr:?} should name {word}");
+    }
+    assert!(!stderr.contains("s3cr3t"), "{args:?}: a value is never echoed: {stderr}");
+}
+
+/// A channel setting the platform does not know, one it needs left out, or a malformed value: the
+/// command exits 2 with a message naming the key (and the valid ones), never the value, and stores
+/// nothing.
+#[tokio::test]
+async fn channel_settings_with_a_typo_a_missing_key_or_a_bad_value_are_refused_and_nothing_stored() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let url = fresh_database_url(dir.path()).await;
+    let d = url.as_str();
+    chatgate(d, &["account", "create", "acme", "--password", "acme-pw"]).await;
+    let create = |platform: &'static str, settings: &[&'static str]| {
+        let mut args = vec!["channel", "create", "acme", "--platform", platform, "--name", "N"];
+        for s in settings {
+            args.extend(["--setting", s]);
+        }
+        args
+    };
+    refused(d, &create("telegram", &["bot_tokn=1:s3cr3t"]), &["\"bot_tokn\"", "bot_token, webhook_secret"])
+        .await;
+    refused(d, &create("telegram", &[]), &["need the setting bot_token"]).await;
+    refused(d, &create("telegram", &["bot_token=s3cr3t"]), &["bot_token"]).await;
+    refused(d, &create("whatsapp", &["access_token=s3cr3t"]), &["phone_number_id"]).await;
+    refused(d, &create("webchat", &["allowed_origins=shop.example"]), &["allowed_origins", "shop.example"])
+        .await;
+    refused(d, &create("operator", &["title=x"]), &["\"title\"", "no settings"]).await;
+
+    // None of those made a channel; a right one does, and changes to it are checked the same way.
+    let out = chatgate(d, &create("telegram", &["bot_token=1:s3cr3t"])).await;
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    refused(d, &["channel", "set", &id, "nonsense=1"], &["\"nonsense\"", "bot_token, webhook_secret"]).await;
+    refused(d, &["channel", "set", &id, "bot_token="], &["need the setting bot_token"]).await;
+    refused(d, &["channel", "set", &id, "webhook_secret=has space"], &["webhook_secret"]).await;
+    chatgate(d, &["channel", "set", &id, "webhook_secret=ok-secret_1"]).await;
+
+    let app = spawn_app_on(url.clone(), dir.clone(), |_| {}).await;
+    let channels = app.call_as("acme", "acme-pw", "getchatchannels", &[]).await;
+    let ids: Vec<&str> = list(ok(&channels)).iter().map(|c| c["platformid"].as_str().unwrap()).collect();
+    assert_eq!(ids, [id.as_str()], "only the valid channel was stored");
+    let config = app.core.store().channel_config(id.parse().unwrap()).await.unwrap().unwrap();
+    let keys: Vec<&str> = config.settings.iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["bot_token", "webhook_secret"], "no refused change was stored");
+    assert_eq!(config.settings.get("bot_token"), Some("1:s3cr3t"));
+}
+
 #[tokio::test]
 async fn serve_demo_prints_working_curl_lines() {
     let dir = tempfile::tempdir().unwrap();

@@ -36,6 +36,19 @@ impl TestApp {
     pub async fn channel(&self, platform: &str, settings: &[&str]) -> String {
         let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
         let id = self.admin().create_channel(LOGIN, platform, platform, &settings).await.unwrap().to_string();
+        self.await_channel(id).await
+    }
+
+    /// A channel without the settings its platform needs, as the admin commands no longer make them
+    /// (written to the store directly): what a channel stored by an older version may still be.
+    pub async fn channel_without_settings(&self, platform: &str) -> String {
+        let platform = chatgate::domain::model::Platform::parse(platform).unwrap();
+        let settings = chatgate::domain::model::ChannelSettings::default();
+        let id = self.core.store().create_channel(LOGIN, platform, "bare", &settings).await.unwrap();
+        self.await_channel(id.to_string()).await
+    }
+
+    async fn await_channel(&self, id: String) -> String {
         // A running server learns of a new channel through the change log: wait until callers see it.
         let started = Instant::now();
         while !self
@@ -126,7 +139,7 @@ async fn a_permanent_refusal_fails_with_the_platforms_reason() {
     assert_eq!(status["reason"], "telegram 403: Forbidden: bot was blocked by the user");
     assert_eq!(p.telegram.received().len(), 1, "not retried");
 
-    let no_token = app.channel("telegram", &[]).await;
+    let no_token = app.channel_without_settings("telegram").await;
     let id = app.send("telegram", &no_token, "1", "hi").await;
     let status = app.wait_status(&id, "failed", 5 * SECOND).await;
     assert_eq!(status["reason"], "telegram: the channel has no bot_token setting");

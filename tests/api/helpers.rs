@@ -142,15 +142,23 @@ impl TestApp {
         self.handle.stop(true).await;
     }
 
-    /// alice@example.com with a channel of each platform.
+    /// alice@example.com with a channel of each platform. The WhatsApp and Telegram ones have no
+    /// settings (their sends fail), so they are written to the store directly: the admin commands
+    /// refuse a channel without the settings its platform needs.
     pub async fn seed(&self) -> Fixture {
-        let admin = self.admin();
-        admin.create_account(LOGIN, PASSWORD).await.expect("account");
+        use chatgate::domain::model::{ChannelSettings, Platform};
+        self.admin().create_account(LOGIN, PASSWORD).await.expect("account");
         let mut ids = Vec::new();
-        for (platform, name) in
-            [("webchat", "Site"), ("whatsapp", "WA"), ("telegram", "TG"), ("operator", "Desk")]
-        {
-            ids.push(admin.create_channel(LOGIN, platform, name, &[]).await.expect("channel").to_string());
+        for (platform, name) in [
+            (Platform::Webchat, "Site"),
+            (Platform::Whatsapp, "WA"),
+            (Platform::Telegram, "TG"),
+            (Platform::Operator, "Desk"),
+        ] {
+            let settings = ChannelSettings::default();
+            let id =
+                self.core.store().create_channel(LOGIN, platform, name, &settings).await.expect("channel");
+            ids.push(id.to_string());
         }
         Fixture {
             login: LOGIN,

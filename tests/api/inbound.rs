@@ -129,7 +129,7 @@ async fn telegram_webhooks_refuse_what_is_not_telegram() {
     let tg =
         app.channel("telegram", &[&format!("bot_token={BOT}"), &format!("webhook_secret={SECRET}")]).await;
     let no_secret = app.channel("telegram", &[&format!("bot_token={BOT}")]).await;
-    let wa = app.channel("whatsapp", &[]).await;
+    let wa = app.channel_without_settings("whatsapp").await;
     let body = update(1, json!({"chat": {"id": 5}, "text": "x"}));
     assert_eq!(app.post_telegram(&tg, None, &body).await, StatusCode::UNAUTHORIZED);
     assert_eq!(app.post_telegram(&tg, Some("wrong"), &body).await, StatusCode::UNAUTHORIZED);
