@@ -13,7 +13,12 @@
 //!   sends one message to each through the plain door and reports how long each took to arrive in its
 //!   stream (bench/streams.sh).
 //!
-//! `queue` and `offer` send to `BENCH_PLATFORM` channels (default `telegram`).
+//! - `bulk BASE USER PASSWORD CHANNELS COUNT LIST`: sends COUNT messages over the channels (each to its
+//!   own chat) with `sendmessages`, LIST at a time, one call after the other on one connection; prints
+//!   when it started (Unix µs) and how long it took.
+//!
+//! `queue`, `offer` and `bulk` send to `BENCH_PLATFORM` channels (default `telegram`). The fake counts
+//! distinct texts too (`distinct` in `/stats`), so repeats after a crash do not pass for deliveries.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -33,6 +38,8 @@ struct Stats {
     first_us: u64,
     last_us: u64,
     latencies_us: Vec<u64>,
+    /// Texts accepted, to count each message once however often it was sent.
+    texts: std::collections::HashSet<String>,
     /// Per bot: when its sends of the last second arrived (a sliding window, the strictest reading
     /// of "30 per second").
     windows: HashMap<String, VecDeque<Instant>>,
@@ -69,6 +76,9 @@ async fn send(
         s.first_us = now;
     }
     s.last_us = now;
+    if let Some(text) = body["text"].as_str() {
+        s.texts.insert(text.to_string());
+    }
     if let Some(sent) =
         body["text"].as_str().and_then(|t| t.strip_prefix('t')).and_then(|t| t.parse::<u64>().ok())
     {
@@ -87,7 +97,7 @@ async fn stats(fake: web::Data<Arc<Fake>>) -> HttpResponse {
             .get(((s.latencies_us.len() as f64 * p) as usize).min(s.latencies_us.len().saturating_sub(1)))
             .copied()
     };
-    let body = json!({"accepted": s.accepted, "refused": s.refused, "first_us": s.first_us, "last_us": s.last_us,
+    let body = json!({"accepted": s.accepted, "distinct": s.texts.len(), "refused": s.refused, "first_us": s.first_us, "last_us": s.last_us,
         "latency_p50_ms": pct(0.5).map(|v| v as f64 / 1000.0), "latency_p99_ms": pct(0.99).map(|v| v as f64 / 1000.0)});
     HttpResponse::Ok().json(body)
 }
@@ -155,6 +165,43 @@ where
     .run()
     .await
     .expect("server runs");
+}
+
+/// `count` messages in `sendmessages` calls of `list`, one after the other on one connection.
+async fn bulk(base: &str, user: &str, password: &str, channels: &[String], count: usize, list: usize) {
+    let platform = std::env::var("BENCH_PLATFORM").unwrap_or_else(|_| "telegram".into());
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+    let (started_us, started) = (now_us(), Instant::now());
+    let mut failed = 0;
+    for first in (0..count).step_by(list.max(1)) {
+        let items: Vec<Value> = (first..(first + list).min(count))
+            .map(|n| {
+                let channel = &channels[n % channels.len()];
+                json!({"platform": platform, "platformid": channel, "destination": (200_000 + n).to_string(),
+                    "message": format!("bulk {n}")})
+            })
+            .collect();
+        let size = items.len();
+        let messages = Value::from(items).to_string();
+        let form = [
+            ("class", "chat"),
+            ("method", "sendmessages"),
+            ("user", user),
+            ("password", password),
+            ("messages", &messages),
+        ];
+        let answer: Value = match client.post(format!("{base}/api/http/")).form(&form).send().await {
+            Ok(r) => r.json().await.unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        };
+        // Each item answers `{messageid}` or `{error, param}`; no list at all: the whole call failed.
+        failed += match answer["result"]["list"].as_array() {
+            Some(l) => l.iter().filter(|i| i.get("messageid").is_none()).count(),
+            None => size,
+        };
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("{}", json!({"sent": count, "failed": failed, "secs": secs, "started_us": started_us}));
 }
 
 /// Opens `count` visitors' streams, sends each one message, and prints the arrival delays.
@@ -291,6 +338,11 @@ async fn main() {
                 c.route("/fast", web::post().to(event)).route("/hang", web::post().to(hang));
             })
             .await
+        }
+        "bulk" => {
+            let channels: Vec<String> = arg(4).split(',').map(str::to_string).collect();
+            let (count, list) = (arg(5).parse().expect("count"), arg(6).parse().expect("list"));
+            bulk(&arg(1), &arg(2), &arg(3), &channels, count, list).await
         }
         "streams" => streams(&arg(1), &arg(2), arg(3).parse().expect("count"), &arg(4), &arg(5)).await,
         mode @ ("queue" | "offer") => {

@@ -4,6 +4,12 @@
 //!
 //! Pacing is GCRA ("virtual scheduling"): each limiter keeps the theoretical arrival time of the next
 //! message; a reservation returns when the message may go, so waiting costs a timer, not a poll.
+//!
+//! A reservation is a plan, and timers run late when the core is busy: sends planned 34 ms apart whose
+//! timers fired together would reach the platform together, and a platform that counts any sliding
+//! second (Telegram) refuses what goes over. So the channel's rate is enforced a second time on the
+//! moment a request really leaves (`depart`): a send whose slot has not come yet by the real clock
+//! waits for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -44,6 +50,8 @@ impl Gcra {
 /// What this process knows of one channel.
 struct ChannelState {
     rate: Option<Gcra>,
+    /// The channel's rate over the moments requests really left.
+    departures: Option<Gcra>,
     chat_rate: Option<Gcra>,
     chats: HashMap<String, Gcra>,
     paused_until: Option<Instant>,
@@ -82,6 +90,7 @@ impl Throttle {
                 limits.map_or(Semaphore::MAX_PERMITS, |l| l.per_channel_concurrency.max(1) as usize);
             ChannelState {
                 rate,
+                departures: rate,
                 chat_rate: limits.and_then(|l| Gcra::new(l.per_chat_per_sec, l.per_chat_burst.max(1))),
                 chats: HashMap::new(),
                 paused_until: None,
@@ -143,6 +152,25 @@ impl Throttle {
         })
     }
 
+    /// A request of `channel` is about to leave at `now`: takes its departure slot if the channel's rate
+    /// allows one now, or tells when it will (nothing taken then).
+    pub fn depart(
+        &self,
+        channel: i64,
+        limits: Option<&PlatformSettings>,
+        now: Instant,
+    ) -> Result<(), Instant> {
+        self.with(channel, limits, |s| {
+            let Some(rate) = &mut s.departures else { return Ok(()) };
+            let at = rate.peek(now);
+            if at > now {
+                return Err(at);
+            }
+            rate.take(now);
+            Ok(())
+        })
+    }
+
     /// Until when the channel is paused, if it is.
     pub fn paused_until(&self, channel: i64, now: Instant) -> Option<Instant> {
         self.with(channel, None, |s| s.paused_until.filter(|p| *p > now))
@@ -152,7 +180,7 @@ impl Throttle {
     pub fn pause(&self, channel: i64, until: Instant) {
         self.with(channel, None, |s| {
             s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
-            if let Some(rate) = &mut s.rate {
+            for rate in [&mut s.rate, &mut s.departures].into_iter().flatten() {
                 rate.tat = Some(rate.tat.map_or(until, |t| t.max(until)));
             }
         });
@@ -199,6 +227,22 @@ mod tests {
         assert_eq!(same[4], Duration::from_secs(2));
         assert_eq!(t.reserve(1, "b", Some(&l), now), now, "another chat is not held back");
         assert_eq!(t.reserve(2, "a", Some(&l), now), now, "nor the same chat id on another channel");
+    }
+
+    #[test]
+    fn departures_keep_the_rate_on_the_real_clock_when_timers_fire_together() {
+        let t = Throttle::default();
+        let l = tg(10.0, 0.0, 1);
+        let now = Instant::now();
+        // Three sends planned 100 ms apart whose timers all fired 250 ms late, at once.
+        for i in 0..3 {
+            t.reserve(1, &format!("c{i}"), Some(&l), now);
+        }
+        let late = now + Duration::from_millis(250);
+        assert_eq!(t.depart(1, Some(&l), late), Ok(()));
+        assert_eq!(t.depart(1, Some(&l), late), Err(late + Duration::from_millis(100)));
+        assert_eq!(t.depart(1, Some(&l), late + Duration::from_millis(100)), Ok(()));
+        assert_eq!(t.depart(2, None, late), Ok(()), "a channel without a rate never waits");
     }
 
     #[test]

@@ -314,6 +314,12 @@ impl Worker {
         if lease_left < self.lease_ms() / 2 || !self.heart_fresh() {
             return (released(), Some(slot));
         }
+        // The pace again, on the real clock: the planned moment above may have passed long ago.
+        while let Err(at) = self.throttle.depart(job.channel_id, limits, Instant::now()) {
+            if !self.until_or_stopped(tokio::time::sleep_until(at)).await {
+                return (released(), Some(slot));
+            }
+        }
         let result = match self.connectors.send(&config.settings, job).await {
             SendOutcome::Accepted { platform_message_id } => DeliveryResult::Sent { platform_message_id },
             SendOutcome::Refused { reason } => DeliveryResult::Failed { reason },

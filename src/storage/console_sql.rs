@@ -68,34 +68,28 @@ macro_rules! sql_console_store {
                 account_id: i64,
                 limit: u32,
             ) -> StoreResult<Vec<$crate::domain::console_ports::InboxChat>> {
-                let rows: Vec<(i64,)> = sqlx::query_as(
-                    "SELECT c.id FROM chats c JOIN channels ch ON ch.id = c.channel_id \
-                     WHERE ch.account_id = $1 AND c.last_message_id IS NOT NULL ORDER BY c.last_message_id DESC LIMIT $2",
-                )
+                // One statement for the page: the account's chats by their last message (newest first),
+                // each with that message and its count of unread received messages (read from the partial
+                // index `messages_unread`). The page is a subquery with its LIMIT, so the messages are
+                // looked up for the page's chats alone.
+                let rows: Vec<InboxRow> = sqlx::query_as(concat!(
+                    $crate::message_columns!(),
+                    ", (SELECT COUNT(*) FROM messages u WHERE u.chat_id = c.id AND NOT u.sent AND u.status = 'unread') AS unread \
+                     FROM (SELECT c.id, c.channel_id, c.destination, c.last_message_id FROM chats c \
+                     JOIN channels ch ON ch.id = c.channel_id WHERE ch.account_id = $1 AND c.last_message_id IS NOT NULL \
+                     ORDER BY c.last_message_id DESC LIMIT $2) c \
+                     JOIN messages m ON m.id = c.last_message_id JOIN channels ch ON ch.id = c.channel_id \
+                     ORDER BY c.last_message_id DESC"
+                ))
                 .bind(account_id)
                 .bind(i64::from(limit))
                 .fetch_all(self.reader())
                 .await?;
-                let mut out = Vec::with_capacity(rows.len());
-                for (chat_id,) in rows {
-                    let last: Option<MessageRow> = sqlx::query_as(concat!(
-                        $crate::message_select!(),
-                        "WHERE c.id = $1 AND m.id = c.last_message_id"
-                    ))
-                    .bind(chat_id)
-                    .fetch_optional(self.reader())
-                    .await?;
-                    let unread: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM messages WHERE chat_id = $1 AND NOT sent AND status = 'unread'",
-                    )
-                    .bind(chat_id)
-                    .fetch_one(self.reader())
-                    .await?;
-                    if let Some(row) = last {
-                        out.push($crate::domain::console_ports::InboxChat { last: Message::try_from(row)?, unread });
-                    }
-                }
-                Ok(out)
+                rows.into_iter()
+                    .map(|r| {
+                        Ok($crate::domain::console_ports::InboxChat { last: Message::try_from(r.message)?, unread: r.unread })
+                    })
+                    .collect()
             }
 
             async fn chat_key(&self, chat_id: i64) -> StoreResult<Option<(i64, i64, String)>> {

@@ -50,6 +50,14 @@ macro_rules! message_select {
     };
 }
 
+/// A chat of the console's inbox: its last message and its unread count.
+#[derive(FromRow)]
+pub struct InboxRow {
+    #[sqlx(flatten)]
+    pub message: MessageRow,
+    pub unread: i64,
+}
+
 #[derive(FromRow)]
 pub struct MessageRow {
     pub id: i64,

@@ -220,20 +220,20 @@ async fn rotation_reseals_everything_while_a_running_server_keeps_working() {
 #[tokio::test]
 async fn secrets_an_earlier_version_stored_plainly_are_sealed_at_the_first_start() {
     let (app, _p, _keys, file) = app_with_key_file().await;
-    let tg = app.channel("telegram", &[]).await;
+    let tg = app.channel_without_settings("telegram").await;
     let url = &app.database_url;
     execute(url, &format!("UPDATE channels SET settings = '{{\"bot_token\":\"{BOT}\"}}' WHERE id = {tg}"))
         .await;
     execute(url, "DELETE FROM server_keys WHERE name = 'secret_key_check'").await;
     let env = [("CHATGATE_SECRETS__KEY_FILE", file.to_str().unwrap())];
-    let out = chatgate(&app, &env, &["channel", "set", &tg, "chat_label=x"]).await;
+    let out = chatgate(&app, &env, &["channel", "set", &tg, "webhook_secret=x"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let stored = value(url, &format!("SELECT settings FROM channels WHERE id = {tg}")).await;
     assert!(stored.starts_with("sealed:1:") && !stored.contains(BOT), "{stored}");
     // Once sealed, a plain value is not taken for a secret.
     execute(url, &format!("UPDATE channels SET settings = '{{\"bot_token\":\"planted\"}}' WHERE id = {tg}"))
         .await;
-    let out = chatgate(&app, &env, &["channel", "set", &tg, "chat_label=y"]).await;
+    let out = chatgate(&app, &env, &["channel", "set", &tg, "webhook_secret=y"]).await;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not a sealed value"), "{}", stderr(&out));
 }

@@ -456,3 +456,33 @@ async fn no_bot_token_or_access_token_reaches_the_log() {
     assert!(text.contains("temporary delivery failure"), "the failures were logged: {text}");
     assert!(text.contains("whatsapp: connection failed") && text.contains("telegram: timeout"), "{text}");
 }
+
+/// Telegram counts a bot's messages in any sliding second and refuses the 31st (429). When the core
+/// that runs delivery is busy its timers fire late, and sends planned 34 ms apart used to leave
+/// together: here the test's runtime, which runs the delivery worker, is blocked for 500 ms at a time
+/// while two bots deliver, and the fake counts each bot's accepted sends as they arrive.
+#[tokio::test]
+async fn pacing_holds_at_the_platform_while_the_core_is_too_busy_for_timers() {
+    let (app, p) = app_with_fakes(|_| {}).await;
+    p.telegram.limit_per_token_per_sec(30);
+    let bots = [
+        app.channel("telegram", &["bot_token=1:a"]).await,
+        app.channel("telegram", &["bot_token=2:b"]).await,
+    ];
+    // Each message to a chat of its own, so only the bot's pace (29/s by default) binds: ~4 s a bot.
+    for i in 0..120 {
+        for bot in &bots {
+            app.send("telegram", bot, &(1000 + i).to_string(), &format!("m{i}")).await;
+        }
+    }
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        std::thread::sleep(Duration::from_millis(500)); // a busy core: no timer fires meanwhile
+    }
+    p.telegram.wait_for(30 * SECOND, |r| r.iter().filter(|r| r.accepted).count() >= 240).await;
+    let got = p.telegram.received();
+    let refused = got.iter().filter(|r| !r.accepted).count();
+    let span = got.last().unwrap().at - got[0].at;
+    eprintln!("240 delivered over {span:?}; {refused} answered 429 of {} sends", got.len());
+    assert!(refused * 100 <= got.len(), "{refused} of {} sends refused (over 1 %)", got.len());
+}

@@ -59,6 +59,8 @@ struct State {
     webhooks: Vec<Value>,
     /// How long an accepted send takes to answer.
     delay: Duration,
+    /// Accepted sends per token in any sliding second, as Telegram counts a bot's: beyond, 429.
+    per_token_per_sec: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -81,6 +83,12 @@ impl Fake {
     /// Accepted sends answer only after `delay` (so that some are in flight at any moment).
     pub fn set_delay(&self, delay: Duration) {
         self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Accepts at most `n` sends per token in any sliding second, measured as they arrive; beyond that
+    /// answers Telegram's 429 (`retry_after` 1).
+    pub fn limit_per_token_per_sec(&self, n: usize) {
+        self.state.lock().unwrap().per_token_per_sec = Some(n);
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -108,10 +116,28 @@ impl Fake {
     /// Records a request to `chat` and picks its reply.
     fn take(&self, token: &str, method: &str, chat: String, body: Value) -> (Reply, u64) {
         let mut s = self.state.lock().unwrap();
-        let reply = match s.scripts.get_mut(&chat).and_then(VecDeque::pop_front) {
+        let mut reply = match s.scripts.get_mut(&chat).and_then(VecDeque::pop_front) {
             Some(r) => r,
             None => s.default.get(&chat).cloned().unwrap_or(Reply::Accept),
         };
+        let now = Instant::now();
+        if let (Some(limit), Reply::Accept) = (s.per_token_per_sec, &reply) {
+            let second_ago = now - Duration::from_secs(1);
+            let within = s
+                .received
+                .iter()
+                .rev()
+                .take_while(|r| r.at > second_ago)
+                .filter(|r| r.accepted && r.token == token);
+            if within.count() >= limit {
+                reply = Reply::Error {
+                    status: 429,
+                    code: 429,
+                    description: "Too Many Requests: retry after 1",
+                    retry_after: Some(1),
+                };
+            }
+        }
         s.next_id += 1;
         let id = s.next_id;
         let accepted = matches!(reply, Reply::Accept);
@@ -121,7 +147,7 @@ impl Fake {
             chat,
             body,
             accepted,
-            at: Instant::now(),
+            at: now,
         });
         (reply, id)
     }

@@ -13,7 +13,9 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
-use super::rows::{ChannelRow, CredentialRow, DeliveryRow, MessageRow, id_list, now_ms, to_messages};
+use super::rows::{
+    ChannelRow, CredentialRow, DeliveryRow, InboxRow, MessageRow, id_list, now_ms, to_messages,
+};
 use super::{
     CredentialChange, CredentialRecord, DbSettings, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
     OutboxClaim, StoreError, StoreResult, format_ip_list,
