@@ -28,6 +28,13 @@ BASE="http://127.0.0.1:$PORT"
 FAKE="http://127.0.0.1:$FAKE_PORT"
 QUEUED="${QUEUED:-20000}"
 
+for tool in wrk taskset curl python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "installing $tool…" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk util-linux curl >/dev/null
+  fi
+done
+
 cargo build --release --quiet --bin chatgate --example delivery
 BIN=target/release/chatgate
 DRIVER=target/release/examples/delivery

@@ -8,10 +8,11 @@
 //! A reservation is a plan, and timers run late when the core is busy: sends planned 34 ms apart whose
 //! timers fired together would reach the platform together, and a platform that counts any sliding
 //! second (Telegram) refuses what goes over. So the channel's rate is enforced a second time on the
-//! moment a request really leaves (`depart`): a send whose slot has not come yet by the real clock
-//! waits for it.
+//! moments requests really leave (`depart`), as the platform counts them: at most the rate's worth in
+//! any sliding second, and never two closer than half an interval. Sends a busy core held back then
+//! catch up (the second's budget they missed is still there) without leaving in a bunch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -47,11 +48,54 @@ impl Gcra {
     }
 }
 
+/// The rate over real departures: at most `count` in any `window` (the rate's worth of a second), none
+/// closer than `spacing` (half an interval) to the one before.
+struct Departures {
+    count: usize,
+    window: Duration,
+    spacing: Duration,
+    /// The last `count` departures, oldest first.
+    recent: VecDeque<Instant>,
+}
+
+impl Departures {
+    fn new(per_sec: f64) -> Option<Self> {
+        (per_sec > 0.0).then(|| {
+            let count = (per_sec.floor() as usize).max(1);
+            Self {
+                count,
+                window: Duration::from_secs_f64(count as f64 / per_sec),
+                spacing: Duration::from_secs_f64(0.5 / per_sec),
+                recent: VecDeque::with_capacity(count),
+            }
+        })
+    }
+
+    /// The first moment at or after `now` a request may leave.
+    fn next(&self, now: Instant) -> Instant {
+        let mut at = now;
+        if let Some(last) = self.recent.back() {
+            at = at.max(*last + self.spacing);
+        }
+        if self.recent.len() >= self.count {
+            at = at.max(self.recent[self.recent.len() - self.count] + self.window);
+        }
+        at
+    }
+
+    fn take(&mut self, at: Instant) {
+        self.recent.push_back(at);
+        while self.recent.len() > self.count {
+            self.recent.pop_front();
+        }
+    }
+}
+
 /// What this process knows of one channel.
 struct ChannelState {
     rate: Option<Gcra>,
     /// The channel's rate over the moments requests really left.
-    departures: Option<Gcra>,
+    departures: Option<Departures>,
     chat_rate: Option<Gcra>,
     chats: HashMap<String, Gcra>,
     paused_until: Option<Instant>,
@@ -90,7 +134,7 @@ impl Throttle {
                 limits.map_or(Semaphore::MAX_PERMITS, |l| l.per_channel_concurrency.max(1) as usize);
             ChannelState {
                 rate,
-                departures: rate,
+                departures: limits.and_then(|l| Departures::new(l.per_channel_per_sec)),
                 chat_rate: limits.and_then(|l| Gcra::new(l.per_chat_per_sec, l.per_chat_burst.max(1))),
                 chats: HashMap::new(),
                 paused_until: None,
@@ -161,12 +205,14 @@ impl Throttle {
         now: Instant,
     ) -> Result<(), Instant> {
         self.with(channel, limits, |s| {
-            let Some(rate) = &mut s.departures else { return Ok(()) };
-            let at = rate.peek(now);
+            let paused = s.paused_until.filter(|p| *p > now);
+            let at = s.departures.as_ref().map_or(now, |d| d.next(now)).max(paused.unwrap_or(now));
             if at > now {
                 return Err(at);
             }
-            rate.take(now);
+            if let Some(d) = &mut s.departures {
+                d.take(now);
+            }
             Ok(())
         })
     }
@@ -180,7 +226,7 @@ impl Throttle {
     pub fn pause(&self, channel: i64, until: Instant) {
         self.with(channel, None, |s| {
             s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
-            for rate in [&mut s.rate, &mut s.departures].into_iter().flatten() {
+            if let Some(rate) = &mut s.rate {
                 rate.tat = Some(rate.tat.map_or(until, |t| t.max(until)));
             }
         });
@@ -230,18 +276,30 @@ mod tests {
     }
 
     #[test]
-    fn departures_keep_the_rate_on_the_real_clock_when_timers_fire_together() {
+    fn departures_catch_up_without_bunching_when_timers_fire_together() {
         let t = Throttle::default();
         let l = tg(10.0, 0.0, 1);
         let now = Instant::now();
-        // Three sends planned 100 ms apart whose timers all fired 250 ms late, at once.
+        let ms = Duration::from_millis;
+        // Three sends planned 100 ms apart whose timers all fired 250 ms late, at once: they leave at
+        // once, 50 ms (half an interval) apart, not a planned 100 ms apart.
         for i in 0..3 {
             t.reserve(1, &format!("c{i}"), Some(&l), now);
         }
-        let late = now + Duration::from_millis(250);
+        let late = now + ms(250);
         assert_eq!(t.depart(1, Some(&l), late), Ok(()));
-        assert_eq!(t.depart(1, Some(&l), late), Err(late + Duration::from_millis(100)));
-        assert_eq!(t.depart(1, Some(&l), late + Duration::from_millis(100)), Ok(()));
+        assert_eq!(t.depart(1, Some(&l), late), Err(late + ms(50)));
+        assert_eq!(t.depart(1, Some(&l), late + ms(50)), Ok(()));
+        // Never more than the rate's worth (10) in any second of real departures.
+        for i in 2..10 {
+            assert_eq!(t.depart(1, Some(&l), late + ms(50 * i)), Ok(()), "departure {i}");
+        }
+        assert_eq!(
+            t.depart(1, Some(&l), late + ms(500)),
+            Err(late + ms(1000)),
+            "the 11th waits for the first to age"
+        );
+        assert_eq!(t.depart(1, Some(&l), late + ms(1000)), Ok(()));
         assert_eq!(t.depart(2, None, late), Ok(()), "a channel without a rate never waits");
     }
 

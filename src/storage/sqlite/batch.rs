@@ -1,6 +1,10 @@
 //! SQLite's side of the group commit (`storage::group_commit`). SQLite has one writer, and every
 //! statement is a round trip to sqlx's connection thread, so one transaction per message capped
-//! throughput: one writer writes whatever has gathered in a single `BEGIN IMMEDIATE` transaction.
+//! throughput: one writer writes whatever has gathered in a single `BEGIN IMMEDIATE` transaction —
+//! set-wise (`set_wise.rs`) unless a message carries an idempotency key, then message by message (a
+//! key's first message must be found, also earlier in the same batch).
+
+mod set_wise;
 
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
@@ -28,6 +32,11 @@ impl BatchWrite for Batches {
 
 async fn write_all(writer: &SqlitePool, messages: &[&OutboundMessage]) -> StoreResult<Written> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    if messages.iter().all(|m| m.idempotency_key.is_none()) {
+        let w = set_wise::write(&mut tx, messages).await?;
+        tx.commit().await?;
+        return Ok(w);
+    }
     let mut w = Written { ids: Vec::with_capacity(messages.len()), ..Written::default() };
     for m in messages {
         let (id, chat, events) = write_one(&mut tx, m).await?;
