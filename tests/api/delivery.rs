@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use chatgate::config::Settings;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::fakes::{self, Fake, Reply, WA_TOKEN};
-use crate::helpers::{LOGIN, PASSWORD, TestApp, ok, spawn_app_with};
+use crate::helpers::{LOGIN, PASSWORD, TestApp, list, ok, spawn_app_with};
 
 pub const BOT: &str = "123456:AAH-test-bot-token";
 
@@ -485,4 +485,39 @@ async fn pacing_holds_at_the_platform_while_the_core_is_too_busy_for_timers() {
     let span = got.last().unwrap().at - got[0].at;
     eprintln!("240 delivered over {span:?}; {refused} answered 429 of {} sends", got.len());
     assert!(refused * 100 <= got.len(), "{refused} of {} sends refused (over 1 %)", got.len());
+}
+
+/// A list is written set-wise; a chat named several times in one list, or one that already has a
+/// message waiting, still gets its messages delivered one at a time in the list's order.
+#[tokio::test]
+async fn a_list_naming_a_chat_several_times_delivers_each_chat_in_order() {
+    let (app, p) = app_with_fakes(|s| {
+        s.connectors.telegram.per_channel_per_sec = 0.0;
+        s.connectors.telegram.per_chat_per_sec = 0.0;
+    })
+    .await;
+    let tg = app.channel("telegram", &[&format!("bot_token={BOT}")]).await;
+    // Chat 7 already has a message waiting: its first try fails, so the list's messages to it queue
+    // behind the retry.
+    p.telegram.script("7", [Reply::telegram(500, "Internal Server Error")]);
+    app.send("telegram", &tg, "7", "w0").await;
+    let item = |to: &str, text: &str| json!({"platform": "telegram", "platformid": tg, "destination": to, "message": text});
+    let items = json!([
+        item("5", "a1"),
+        item("6", "b1"),
+        item("5", "a2"),
+        item("7", "w1"),
+        item("5", "a3"),
+        item("6", "b2"),
+        item("7", "w2")
+    ]);
+    let body = app.call("sendmessages", &[("messages", &items.to_string())]).await;
+    assert_eq!(list(ok(&body)).iter().filter(|i| i["messageid"].is_string()).count(), 7, "{body}");
+    p.telegram.wait_for(10 * SECOND, |r| r.iter().filter(|r| r.accepted).count() >= 8).await;
+    let texts = |chat: &str| -> Vec<String> {
+        p.telegram.accepted_to(chat).iter().map(|r| r.body["text"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(texts("5"), ["a1", "a2", "a3"]);
+    assert_eq!(texts("6"), ["b1", "b2"]);
+    assert_eq!(texts("7"), ["w0", "w1", "w2"], "behind the message that was being retried");
 }
