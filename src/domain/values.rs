@@ -1,6 +1,6 @@
 //! Validation of parameter values, shared by every operation (SPEC §2 "Values").
 
-use chrono::{NaiveDateTime, TimeZone, Utc};
+use chrono::{Datelike, NaiveDateTime, TimeZone, Timelike, Utc};
 
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::{Attachment, FileType, Platform};
@@ -17,9 +17,21 @@ pub const MAX_LIMIT: u32 = 1000;
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 pub fn format_datetime(unix_ms: i64) -> String {
+    // `DATETIME_FORMAT` written out field by field: chrono's `format` reads its format string again
+    // for every value, and a page of 1,000 messages formats 1,000 dates.
     Utc.timestamp_millis_opt(unix_ms)
         .single()
-        .map(|t| t.format(DATETIME_FORMAT).to_string())
+        .map(|t| {
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        })
         .unwrap_or_default()
 }
 
@@ -190,4 +202,17 @@ pub fn webhook_id(params: &Params, name: &'static str) -> DomainResult<i64> {
 /// A delivery id given as `name`; one that cannot be ours is not found.
 pub fn delivery_id(params: &Params, name: &'static str) -> DomainResult<i64> {
     params.required(name)?.parse::<i64>().map_err(|_| DomainError::param(ErrorCode::DeliveryNotFound, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_the_wire_format_says() {
+        for ms in [0, 1_700_000_000_123, 253_402_300_799_000, -86_400_000] {
+            let t = Utc.timestamp_millis_opt(ms).unwrap();
+            assert_eq!(format_datetime(ms), t.format(DATETIME_FORMAT).to_string());
+        }
+    }
 }
