@@ -6,6 +6,7 @@ use clap::Parser;
 /// more requests per second (an A/B of release binaries under wrk; README, Performance). jemalloc also gives argon2's 19 MiB of working memory back
 /// when it is freed (glibc kept such blocks in the threads' heaps once its mmap threshold had risen:
 /// 60 → 118 MiB over four wrong passwords). mimalloc was as fast but held 20–70 MiB more at idle.
+/// Built unprefixed (Cargo.toml), it also serves the C libraries' `malloc`: the bundled SQLite's.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

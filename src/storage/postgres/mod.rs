@@ -118,6 +118,21 @@ fn latest_migration() -> i64 {
 
 crate::sql_console_store!(PgStore);
 
+impl PgStore {
+    /// `getchats`' page (`$1` channel, `$2` before, `$3` limit): the page of chats first, newest last
+    /// message first (`chats_last`), then each one's last message by its id. Given the join whole,
+    /// PostgreSQL merged the chats with a backward scan of every message id down to the page's oldest:
+    /// 271 ms for 1,000 of 10,000 chats among 1M messages, against 3.4 ms this way (a subquery with a
+    /// LIMIT is not flattened).
+    const CHAT_PAGE: &'static str = concat!(
+        crate::message_columns!(),
+        "FROM (SELECT channel_id, destination, last_message_id FROM chats \
+         WHERE channel_id = $1 AND last_message_id < $2 ORDER BY last_message_id DESC LIMIT $3) c \
+         JOIN messages m ON m.id = c.last_message_id JOIN channels ch ON ch.id = c.channel_id \
+         ORDER BY c.last_message_id DESC"
+    );
+}
+
 crate::sql_webhook_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED");
 
 crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
