@@ -42,6 +42,9 @@ pub struct Worker {
     stopping: watch::Sender<bool>,
     /// This process's name on its claims and its heartbeat row.
     owner: i64,
+    /// Set once a stopped worker has freed its claims: the heartbeat ends (it beats on while sends in
+    /// flight finish, so that no other instance takes their entries meanwhile).
+    retired: watch::Sender<bool>,
     /// Until when the database knows this process alive (Unix ms; 0 = not yet): its last heartbeat
     /// that committed, plus `dead_after_ms`.
     alive_until: AtomicI64,
@@ -85,6 +88,7 @@ impl Worker {
             metrics,
             stopping: watch::Sender::new(false),
             owner: rand::random::<i64>() & i64::MAX,
+            retired: watch::Sender::new(false),
             alive_until: AtomicI64::new(0),
         });
         let weak = Arc::downgrade(&worker);
@@ -99,11 +103,11 @@ impl Worker {
     }
 
     /// The heartbeat: tells the database this process is alive, and frees the claims of processes that
-    /// are not (waking the dispatcher to take them). Ends when the worker is dropped or stopped.
+    /// are not (waking the dispatcher to take them). Ends when the worker is dropped or retired.
     async fn beat(worker: std::sync::Weak<Self>) {
         loop {
             let Some(w) = worker.upgrade() else { return };
-            if *w.stopping.borrow() {
+            if *w.retired.borrow() {
                 return;
             }
             let (now, dead_after) = (now_ms(), w.settings.dead_after_ms.max(1) as i64);
@@ -121,11 +125,11 @@ impl Worker {
                 Err(e) => tracing::warn!(error = %e, "delivery heartbeat failed"),
             }
             let every = Duration::from_millis(w.settings.heartbeat_ms.max(10));
-            let mut stopping = w.stopping.subscribe();
+            let mut retired = w.retired.subscribe();
             drop(w);
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                _ = stopping.wait_for(|s| *s) => return,
+                _ = retired.wait_for(|r| *r) => return,
             }
         }
     }
@@ -356,7 +360,8 @@ impl Worker {
 
     /// Shutdown (SPEC §8): claims nothing more; entries not yet being sent are given back at once (due
     /// now, for whichever instance runs next); sends in flight finish and their outcomes are committed.
-    /// Returns when nothing is held, or at `deadline` (what is still held then waits out its lease).
+    /// Returns when nothing is held, or at `deadline`; either way this process's claims are then freed
+    /// for the next worker and its heartbeat ends.
     pub async fn stop(&self, deadline: Instant) -> bool {
         self.stopping.send_replace(true);
         let drained = loop {
@@ -369,6 +374,7 @@ impl Worker {
             }
         };
         // Whatever is still held is free for the next worker at once, as after a crash.
+        self.retired.send_replace(true);
         if let Err(e) = self.store.delivery_owner_gone(self.owner).await {
             tracing::warn!(error = %e, "freeing this process's outbox claims failed; they wait for its heart to stop");
         }
