@@ -70,20 +70,25 @@ fn one_line(v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The characters of Telegram's tokens and secret tokens: `A-Z`, `a-z`, `0-9`, `_` and `-`.
+fn telegram_chars(v: &str) -> bool {
+    v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// BotFather's form: the bot's numeric id, a colon, the secret part.
 fn bot_token(v: &str) -> Result<(), String> {
     let ok = v.split_once(':').is_some_and(|(id, secret)| {
         !id.is_empty()
             && id.bytes().all(|b| b.is_ascii_digit())
             && !secret.is_empty()
-            && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            && telegram_chars(secret)
     });
     if ok { Ok(()) } else { Err("a bot token is the bot's numeric id, ':' and its secret part".into()) }
 }
 
 /// Telegram's `secret_token`: 1–256 characters `A-Z`, `a-z`, `0-9`, `_` and `-`.
 fn webhook_secret(v: &str) -> Result<(), String> {
-    let ok = v.len() <= 256 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ok = v.len() <= 256 && telegram_chars(v);
     if ok { Ok(()) } else { Err("1 to 256 of A-Z, a-z, 0-9, '_' and '-' (Telegram's rule)".into()) }
 }
 
@@ -91,10 +96,15 @@ fn digits(v: &str) -> Result<(), String> {
     if v.bytes().all(|b| b.is_ascii_digit()) { Ok(()) } else { Err("digits only".into()) }
 }
 
-/// Origins as a browser sends them in `Origin`, separated by commas or spaces.
+/// The origins a webchat channel's `allowed_origins` lists: separated by commas or spaces, a trailing
+/// `/` ignored. The webchat door compares a request's `Origin` with these.
+pub fn allowed_origins(value: &str) -> impl Iterator<Item = &str> {
+    value.split([',', ' ']).map(|o| o.trim().trim_end_matches('/')).filter(|o| !o.is_empty())
+}
+
+/// Origins as a browser sends them in `Origin`.
 fn origins(v: &str) -> Result<(), String> {
-    for origin in v.split([',', ' ']).map(str::trim).filter(|o| !o.is_empty()) {
-        let origin = origin.trim_end_matches('/');
+    for origin in allowed_origins(v) {
         let exact =
             url::Url::parse(origin).ok().filter(|u| matches!(u.scheme(), "http" | "https")).map(|u| {
                 let serialized = u.origin().ascii_serialization();

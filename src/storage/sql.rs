@@ -124,6 +124,25 @@ macro_rules! sql_store {
             Ok(claims)
         }
 
+        /// Frees the outbox claims of delivery processes that stopped (due at once, for any worker) and
+        /// forgets their heartbeats; how many claims were freed.
+        async fn free_owners(tx: &mut Transaction<'static, $db>, owners: &[i64]) -> StoreResult<u64> {
+            if owners.is_empty() {
+                return Ok(0);
+            }
+            let owners = id_list(owners.iter().copied());
+            let freed = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE outbox SET lease_until = NULL, lease_owner = NULL WHERE lease_owner IN ({owners})"
+            )))
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM delivery_owners WHERE owner IN ({owners})")))
+                .execute(&mut **tx)
+                .await?;
+            Ok(freed)
+        }
+
         /// The chat of `channel_id` with `destination`, if there is one. Reads of a chat's messages look it
         /// up first and then name it by id: both engines then read the `(chat_id, id)` indexes in order,
         /// however large the chat (PostgreSQL, given the chat only by a join or a subquery, read the
@@ -480,31 +499,16 @@ macro_rules! sql_store {
                     .bind(now)
                     .fetch_all(&mut *tx)
                     .await?;
-                let mut freed = 0;
-                if !dead.is_empty() {
-                    // Rare (a process died), so a scan of the outbox rather than an index every claim updates.
-                    let owners = id_list(dead.iter().copied());
-                    freed = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE outbox SET lease_until = NULL, lease_owner = NULL WHERE lease_owner IN ({owners})"
-                    )))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM delivery_owners WHERE owner IN ({owners})")))
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                // Rare (a process died), so the freeing scans the outbox rather than keep an index every
+                // claim would update.
+                let freed = free_owners(&mut tx, &dead).await?;
                 tx.commit().await?;
                 Ok(freed)
             }
 
             async fn delivery_owner_gone(&self, owner: i64) -> StoreResult<()> {
                 let mut tx = self.write().await?;
-                sqlx::query("UPDATE outbox SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = $1")
-                    .bind(owner)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM delivery_owners WHERE owner = $1").bind(owner).execute(&mut *tx).await?;
+                free_owners(&mut tx, &[owner]).await?;
                 tx.commit().await?;
                 Ok(())
             }

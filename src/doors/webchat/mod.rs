@@ -77,10 +77,7 @@ async fn channel(state: &AppState, pid: &str) -> Result<ChannelConfig, HttpRespo
 /// The channel's `allowed_origins` setting: origins (`https://shop.example`) separated by commas or spaces.
 fn allowed_origins(c: &ChannelConfig) -> Vec<String> {
     let list = c.settings.get("allowed_origins").unwrap_or("");
-    list.split([',', ' '])
-        .map(|o| o.trim().trim_end_matches('/').to_string())
-        .filter(|o| !o.is_empty())
-        .collect()
+    crate::domain::channel_rules::allowed_origins(list).map(str::to_string).collect()
 }
 
 /// CORS: a request from another origin is served only if the channel lists it (then its answer names

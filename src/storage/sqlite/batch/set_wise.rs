@@ -39,14 +39,19 @@ fn status(m: &OutboundMessage) -> MessageStatus {
 
 /// Finds or creates each message's chat; the chat id of each message, in order.
 async fn upsert_chats(tx: &mut Tx, messages: &[&OutboundMessage]) -> StoreResult<Vec<i64>> {
+    // Each distinct chat once, numbered as it first appears; `key_of[i]` is message i's number.
+    let mut number: HashMap<(i64, &str), usize> = HashMap::new();
     let mut keys: Vec<(i64, &str, i64)> = Vec::new();
-    let mut seen = HashSet::new();
-    for m in messages {
-        if seen.insert((m.channel_id, m.destination.as_str())) {
-            keys.push((m.channel_id, m.destination.as_str(), m.now));
-        }
-    }
-    let mut found: HashMap<(i64, String), i64> = HashMap::with_capacity(keys.len());
+    let key_of: Vec<usize> = messages
+        .iter()
+        .map(|m| {
+            *number.entry((m.channel_id, m.destination.as_str())).or_insert_with(|| {
+                keys.push((m.channel_id, m.destination.as_str(), m.now));
+                keys.len() - 1
+            })
+        })
+        .collect();
+    let mut chat_ids: Vec<Option<i64>> = vec![None; keys.len()];
     for part in keys.chunks(ROWS) {
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO chats (channel_id, destination, created_at) ");
         q.push_values(part, |mut row, (channel, destination, now)| {
@@ -57,17 +62,13 @@ async fn upsert_chats(tx: &mut Tx, messages: &[&OutboundMessage]) -> StoreResult
              RETURNING id, channel_id, destination",
         );
         let rows: Vec<(i64, i64, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
-        found.extend(rows.into_iter().map(|(id, channel, destination)| ((channel, destination), id)));
+        for (id, channel, destination) in rows {
+            if let Some(&k) = number.get(&(channel, destination.as_str())) {
+                chat_ids[k] = Some(id);
+            }
+        }
     }
-    messages
-        .iter()
-        .map(|m| {
-            found
-                .get(&(m.channel_id, m.destination.clone()))
-                .copied()
-                .ok_or(crate::storage::StoreError::NotFound("chat"))
-        })
-        .collect()
+    key_of.iter().map(|&k| chat_ids[k].ok_or(crate::storage::StoreError::NotFound("chat"))).collect()
 }
 
 async fn insert_messages(
