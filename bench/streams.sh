@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PORT="${BENCH_PORT:-19122}"
 BASE="http://127.0.0.1:$PORT"
 STREAMS="${STREAMS:-1000}"
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # 1,000 streams need ~2,100 descriptors
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # N streams need ~2N+100 descriptors
 
 cargo build --release --quiet --bin chatgate --example delivery
 BIN=target/release/chatgate
@@ -19,8 +19,9 @@ WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export CHATGATE_DATABASE_URL="sqlite://$WORK/bench.db" CHATGATE_LOG=warn
 export CHATGATE_WEBCHAT__SESSIONS_PER_ADDRESS_PER_MINUTE=1000000
-# All 1,000 visitors come from one loopback address: lift the per-address connection cap (256).
-export CHATGATE_CONNECTIONS__PER_ADDRESS=0
+# All visitors come from one loopback address: lift the per-address caps on connections (256) and
+# streams (32), and allow every stream the run opens (the derived cap is half the connection cap).
+export CHATGATE_CONNECTIONS__PER_ADDRESS=0 CHATGATE_STREAMS__PER_ADDRESS=0 CHATGATE_STREAMS__MAX="$STREAMS"
 
 $BIN account create bench --password bench-pw 2>/dev/null
 CHANNEL=$($BIN channel create bench --platform webchat --name site 2>/dev/null)

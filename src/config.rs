@@ -14,6 +14,7 @@ use crate::auth::rate::RateLimitSettings;
 use crate::auth::tokens::OAuthSettings;
 use crate::delivery::DeliverySettings;
 use crate::delivery::connectors::ConnectorSettings;
+use crate::doors::live::StreamSettings;
 use crate::net::OutboundSettings;
 use crate::secrets::{KeyList, SecretSettings};
 use crate::server::ConnectionSettings;
@@ -47,6 +48,7 @@ pub struct Settings {
     pub secret_key: Option<KeyList>,
     pub secrets: SecretSettings,
     pub connections: ConnectionSettings,
+    pub streams: StreamSettings,
     pub db: DbSettings,
     pub auth: AuthSettings,
     pub oauth: OAuthSettings,
@@ -77,6 +79,7 @@ impl Default for Settings {
             secret_key: None,
             secrets: SecretSettings::default(),
             connections: ConnectionSettings::default(),
+            streams: StreamSettings::default(),
             db: DbSettings::default(),
             auth: AuthSettings::default(),
             oauth: OAuthSettings::default(),

@@ -19,12 +19,12 @@ use crate::domain::Gateway;
 use crate::doors;
 use crate::doors::AppState;
 use crate::doors::inbound::media::MediaSigner;
-use crate::doors::live::Live;
+use crate::doors::live::{Gate, Live};
 use crate::doors::webchat::WebchatLimits;
 use crate::doors::webchat::visitor::VisitorKeys;
 use crate::metrics::Metrics;
 use crate::secrets::SecretKeys;
-use crate::server::{ConnectionCounts, Listening};
+use crate::server::{Budget, ConnectionCounts, Listening};
 use crate::storage::watch::{AccountCache, watch_account_changes};
 use crate::storage::{self, Store};
 use crate::{telemetry, webhooks};
@@ -140,6 +140,10 @@ impl Application {
             caches.push(Arc::downgrade(&cache));
             background.delivery = Some(worker);
         }
+        let budget = Budget::at_start(settings.connections.max, settings.streams.max);
+        let live = Live::start(store.clone(), Gate::new(budget.streams, &settings.streams));
+        let consoles: Arc<dyn AccountCache> = live.clone();
+        caches.push(Arc::downgrade(&consoles));
         watch_account_changes(store.clone(), caches, poll);
         if settings.webhooks.enabled {
             let policy = crate::net::address_policy(&settings.outbound);
@@ -157,7 +161,6 @@ impl Application {
         }
         let media = MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?);
         let visitors = VisitorKeys::new(store.server_key("webchat", &rand::random::<[u8; 32]>()).await?);
-        let live = Live::start(store.clone());
         let webchat_limits = WebchatLimits::new(&settings.webchat);
         let addr = settings.listen.clone();
         let listen_err = |source| StartError::Listen { addr: addr.clone(), source };
@@ -194,9 +197,15 @@ impl Application {
             backlog: Default::default(),
         });
         let metrics = web::Data::from(metrics);
-        let counts = ConnectionCounts::new(connections.per_address, trusted_proxies);
-        let listening =
-            Listening { listener, workers, shutdown_timeout_secs: shutdown_timeout, connections, counts };
+        let counts = ConnectionCounts::new(connections.per_address, budget.connections, trusted_proxies);
+        let listening = Listening {
+            listener,
+            workers,
+            shutdown_timeout_secs: shutdown_timeout,
+            connections,
+            counts,
+            budget,
+        };
         let server = crate::server::serve(listening, move || {
             App::new()
                 .wrap(from_fn(move |req, next| doors::deadline::body_deadline(body_timeout, req, next)))

@@ -63,6 +63,19 @@ fn parse_hop(raw: &str) -> Option<IpAddr> {
         .or_else(|| v.strip_prefix('[')?.split(']').next()?.parse().ok())
 }
 
+/// The address a per-address bound counts (SPEC §4): an IPv4 address as itself (an IPv4-mapped IPv6
+/// address as its IPv4 one), an IPv6 address by its /64 — one subscriber's whole prefix, which a single
+/// host may rotate through at will.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +124,15 @@ mod tests {
     fn garbage_hop_stops_at_last_trusted() {
         let trusted = ["10.0.0.0/8".parse().unwrap()];
         assert_eq!(client("10.0.0.1", None, Some("1.2.3.4, junk"), &trusted), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn an_ipv6_address_counts_by_its_64_and_a_mapped_one_as_ipv4() {
+        let key = |s: &str| address_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
     }
 }

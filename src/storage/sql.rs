@@ -823,6 +823,13 @@ macro_rules! sql_store {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound("login"))?;
+                // A changed secret ends the credential's console sessions, on every instance at once.
+                sqlx::query(
+                    "DELETE FROM console_sessions WHERE credential_id IN (SELECT id FROM credentials WHERE login = $1)",
+                )
+                .bind(login)
+                .execute(&mut *tx)
+                .await?;
                 record_change(&mut tx, account_id).await?;
                 tx.commit().await?;
                 Ok(())

@@ -21,13 +21,27 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-async fn start_instance(db: &str) -> Instance {
+pub async fn start_instance(db: &str) -> Instance {
     start_instance_with(db, &[]).await
 }
 
 pub async fn start_instance_with(db: &str, envs: &[(&str, &str)]) -> Instance {
+    start_instance_via(&[], db, envs, Stdio::null()).await
+}
+
+/// An instance started through `wrapper` (a command that runs the binary, e.g. `prlimit …`), its
+/// log (stderr) to `log`.
+pub async fn start_instance_via(wrapper: &[&str], db: &str, envs: &[(&str, &str)], log: Stdio) -> Instance {
     let port = free_port();
-    let child = Command::new(binary())
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(binary());
+            c
+        }
+        None => Command::new(binary()),
+    };
+    let child = command
         .arg("serve")
         .envs(envs.iter().copied())
         .env("CHATGATE_DATABASE_URL", db)
@@ -36,7 +50,7 @@ pub async fn start_instance_with(db: &str, envs: &[(&str, &str)]) -> Instance {
         .env("CHATGATE_PUBLIC_URL", "http://chatgate.test")
         .env("CHATGATE_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .unwrap();

@@ -25,5 +25,6 @@ mod rate_limits;
 mod receiver;
 mod secrets;
 mod soap;
+mod streams;
 mod web;
 mod webhooks;

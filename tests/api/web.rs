@@ -479,3 +479,49 @@ async fn the_landing_page_links_the_docs_the_wsdl_the_console_and_the_demo() {
         console.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'")
     );
 }
+
+/// Signs in to the console at `base`: the session cookie (`name=value`).
+async fn console_cookie(client: &reqwest::Client, base: &str, login: &str, password: &str) -> String {
+    let res = client
+        .post(format!("{base}/operator/api/login"))
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+}
+
+/// A changed password (or access secret) ends that credential's console sessions on every instance at
+/// once — the next request is refused — and their open event streams end; other credentials' sessions
+/// go on.
+#[tokio::test]
+async fn a_changed_password_ends_console_sessions_and_their_streams_on_every_instance() {
+    let (_dir, db, _) = crate::instances::setup().await;
+    let (a, b) = (crate::instances::start_instance(&db).await, crate::instances::start_instance(&db).await);
+    let client = reqwest::Client::new();
+    let on_a = console_cookie(&client, &a.base, "acme", "acme-pw").await;
+    let on_b = console_cookie(&client, &b.base, "acme", "acme-pw").await;
+    let other = console_cookie(&client, &b.base, "svc", "svc-pw").await;
+    let me = |base: &str, cookie: &str| {
+        client.get(format!("{base}/operator/api/me")).header("cookie", cookie.to_string()).send()
+    };
+    let mut stream =
+        client.get(format!("{}/operator/api/events", b.base)).header("cookie", &on_b).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(stream.chunk().await.unwrap().is_some(), "the stream opened");
+    assert_eq!(me(&a.base, &on_a).await.unwrap().status(), 200);
+
+    crate::instances::cli(&db, &["account", "set-password", "acme", "--password", "new-pw"]).await;
+    assert_eq!(me(&a.base, &on_a).await.unwrap().status(), 401, "instance A");
+    assert_eq!(me(&b.base, &on_b).await.unwrap().status(), 401, "instance B");
+    assert_eq!(me(&b.base, &other).await.unwrap().status(), 200, "another credential's session");
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(_frame) = stream.chunk().await.unwrap_or(None) {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the session's stream ended");
+
+    crate::instances::cli(&db, &["account", "set-password", "svc", "--password", "svc-new"]).await;
+    assert_eq!(me(&b.base, &other).await.unwrap().status(), 401, "an access's new secret");
+}

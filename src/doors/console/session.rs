@@ -23,6 +23,7 @@ use crate::auth::ip_filter;
 use crate::domain::console_ports::ConsoleSession;
 use crate::domain::events::EventKind;
 use crate::domain::model::{Principal, Scope};
+use crate::domain::ports::CredentialRecord;
 use crate::domain::{DomainError, ErrorCode};
 use crate::doors::AppState;
 
@@ -121,6 +122,23 @@ impl FromRequest for Signed {
     }
 }
 
+/// The session's credential, if it is still enabled and the same one as at the sign-in (a changed
+/// password or secret deletes the session's row, which `signed` reads first).
+async fn credential_of(state: &AppState, session: &ConsoleSession) -> Result<CredentialRecord, DomainError> {
+    let record = state.gateway.store().find_credential(&session.login).await?;
+    record
+        .filter(|r| r.enabled && r.id == session.credential_id)
+        .ok_or(DomainError::new(ErrorCode::InvalidToken))
+}
+
+/// Whether a session that was signed in still holds: its row is there (signing out and a changed
+/// secret delete it) and its credential still admits it.
+pub async fn still_holds(state: &AppState, session: &ConsoleSession) -> bool {
+    let now = chrono::Utc::now().timestamp_millis();
+    matches!(state.gateway.store().session(&session.token_hash, now).await, Ok(Some(_)))
+        && credential_of(state, session).await.is_ok()
+}
+
 async fn signed(req: &HttpRequest, state: &AppState) -> Result<Signed, DomainError> {
     let token = req.cookie(COOKIE).map(|c| c.value().to_string()).filter(|t| !t.is_empty());
     let token = token.ok_or(DomainError::new(ErrorCode::InvalidToken))?;
@@ -134,11 +152,7 @@ async fn signed(req: &HttpRequest, state: &AppState) -> Result<Signed, DomainErr
             return Err(DomainError::param(ErrorCode::AccessDenied, "csrf"));
         }
     }
-    // The credential may have been disabled, changed or restricted since the sign-in.
-    let record = store.find_credential(&session.login).await?;
-    let record = record
-        .filter(|r| r.enabled && r.id == session.credential_id)
-        .ok_or(DomainError::new(ErrorCode::InvalidToken))?;
+    let record = credential_of(state, &session).await?;
     if !ip_filter::allows(client(req, state), &[&record.ip_allow, &record.account_ip_allow]) {
         return Err(DomainError::new(ErrorCode::IpNotAllowed));
     }

@@ -2,18 +2,23 @@
 //! messages whenever its chat has news (a message from the business through any door, on any instance,
 //! or a status change), plus a comment when idle (`chat.stream_heartbeat_ms`, 15 s) so that a dead
 //! connection is noticed and dropped.
-//! Every open stream is counted (`doors::live::Live::open`), and the count goes down when it is dropped.
+//! A stream opens only within the caps of `doors::live::Gate` (per visitor, per address, overall); it
+//! is counted until dropped. It keeps a hash of what it last sent, not the text, so that thousands of
+//! open streams cost little memory.
 
 use std::time::Duration;
 
-use actix_web::http::header;
+use std::hash::{BuildHasher, Hasher};
+
+use actix_web::http::{StatusCode, header};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{api_channel, mark_delivered, recent, refusal, with_cors};
 use crate::doors::AppState;
-use crate::doors::live::Follow;
+use crate::doors::live::{Follow, StreamRefusal};
+use crate::doors::wire::client_of;
 
 #[derive(Deserialize)]
 pub struct StreamQuery {
@@ -38,13 +43,29 @@ where
         .streaming(body)
 }
 
+/// A stream refused by a cap: 429 (this caller's) or 503 (the server's), `Retry-After`, and the
+/// connection closed so that the refused caller holds nothing.
+pub fn stream_refused(refused: StreamRefusal, state: &AppState) -> HttpResponse {
+    let status = match refused {
+        StreamRefusal::Caller => StatusCode::TOO_MANY_REQUESTS,
+        StreamRefusal::Full => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let mut res = refusal(status, "TOO_MANY_REQUESTS");
+    let wait = state.settings.streams.retry_after_secs.max(1).to_string();
+    if let Ok(value) = header::HeaderValue::from_str(&wait) {
+        res.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    res.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+    res
+}
+
 struct Visitor {
     state: web::Data<AppState>,
     channel_id: i64,
     visitor: String,
     follow: Follow,
-    /// What the page was last sent, to send only what changed.
-    last: String,
+    /// A hash of what the page was last sent, to send only what changed.
+    last: u64,
     started: bool,
     heartbeat: Duration,
 }
@@ -63,14 +84,19 @@ pub async fn events(
     if !state.visitors.check(c.channel.id, &visitor, &token) {
         return refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN");
     }
-    let follow = state.live.follow_visitor(c.channel.id, &visitor);
+    let key = format!("webchat:{}:{visitor}", c.channel.id);
+    let pass = match state.live.admit(client_of(&req, &state), key) {
+        Ok(pass) => pass,
+        Err(refused) => return with_cors(stream_refused(refused, &state), origin),
+    };
+    let follow = state.live.follow_visitor(pass, c.channel.id, &visitor);
     // What the page shows may have changed between its history and this stream: send it at once.
     follow.news.notify_one();
     let s = Visitor {
         follow,
         channel_id: c.channel.id,
         visitor,
-        last: String::new(),
+        last: 0,
         started: false,
         heartbeat: Duration::from_millis(state.settings.chat.stream_heartbeat_ms.max(100)),
         state,
@@ -102,8 +128,11 @@ impl Visitor {
                 tokio::spawn(async move { mark_delivered(&state, channel, &visitor, up_to).await });
             }
             let data = serde_json::json!({ "list": list }).to_string();
-            if data != self.last {
-                self.last.clone_from(&data);
+            let mut hasher = foldhash::quality::FixedState::default().build_hasher();
+            hasher.write(data.as_bytes());
+            let hash = hasher.finish();
+            if hash != self.last {
+                self.last = hash;
                 return frame("messages", &data);
             }
         }

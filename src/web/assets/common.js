@@ -44,3 +44,22 @@ export function showError(el, text) {
   el.textContent = text;
   el.hidden = !text;
 }
+
+/**
+ * An event stream that comes back: a browser gives up on a stream the server refused (a 429 or 503
+ * when too many are open), so it is opened again after a while, with jitter so pages spread out,
+ * until `close()`.
+ */
+export function follow(url, listeners) {
+  let events = null;
+  let stopped = false;
+  const start = () => {
+    events = new EventSource(url);
+    for (const [name, handler] of Object.entries(listeners)) events.addEventListener(name, handler);
+    events.addEventListener('error', () => {
+      if (!stopped && events.readyState === EventSource.CLOSED) setTimeout(start, 10000 + Math.random() * 10000);
+    });
+  };
+  start();
+  return { close() { stopped = true; events.close(); } };
+}

@@ -1,6 +1,6 @@
 // The operator console: sign in, the shared inbox with unread counts, a conversation with history,
 // reply and mark read, live updates over Server-Sent Events, presence, sign out.
-import { showMessage, showError } from '/assets/common.js';
+import { follow, showMessage, showError } from '/assets/common.js';
 
 const signin = document.getElementById('signin');
 const consoleEl = document.getElementById('console');
@@ -53,8 +53,7 @@ function open() {
   consoleEl.hidden = false;
   consoleEl.querySelector('.who').textContent = `Signed in as ${me}`;
   loadChats();
-  events = new EventSource('/operator/api/events');
-  events.addEventListener('changed', () => { loadChats(); if (current) loadConversation(); });
+  events = follow('/operator/api/events', { changed: () => { loadChats(); if (current) loadConversation(); } });
 }
 
 const key = (c) => `${c.platform}/${c.platformid}/${c.destination}`;

@@ -1,6 +1,6 @@
 // The visitor's chat page: a session (visitor id + secret token kept in localStorage, so a reload resumes
 // the conversation), the history, sending, and a Server-Sent Events stream for what the business sends.
-import { showMessage, showError } from '/assets/common.js';
+import { follow, showMessage, showError } from '/assets/common.js';
 
 const root = document.querySelector('main.chat');
 const api = `/webchat/${root.dataset.platformid}/api`;
@@ -36,8 +36,8 @@ async function start() {
   localStorage.setItem(storeKey, JSON.stringify(session));
   const history = await call('/messages');
   if (history.ok) show((await history.json()).list);
-  const events = new EventSource(`${api}/events?visitor=${encodeURIComponent(session.visitor)}&token=${encodeURIComponent(session.token)}`);
-  events.addEventListener('messages', (e) => show(JSON.parse(e.data).list));
+  follow(`${api}/events?visitor=${encodeURIComponent(session.visitor)}&token=${encodeURIComponent(session.token)}`,
+    { messages: (e) => show(JSON.parse(e.data).list) });
 }
 
 /** Tells the server which business messages were shown (they become `read`). */

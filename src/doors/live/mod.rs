@@ -2,15 +2,18 @@
 //! instance's commits, and other instances' through PostgreSQL `NOTIFY` or the SQLite poll), finds out
 //! once per chat whose it is (account, channel, destination), and wakes only the streams that follow
 //! that chat (a webchat visitor) or that account (an operator console): a message costs the streams
-//! it concerns, not every open stream.
+//! it concerns, not every open stream. Who may open a stream at all is the `gate`'s to say.
+
+mod gate;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use moka::sync::Cache;
 use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
+
+pub use gate::{Gate, Pass, StreamRefusal, StreamSettings};
 
 use crate::storage::Store;
 
@@ -21,29 +24,23 @@ pub struct Live {
     keys: Cache<i64, Option<(i64, i64, String)>>,
     visitors: Followers<(i64, String)>,
     accounts: Followers<i64>,
-    open: AtomicUsize,
+    gate: Arc<Gate>,
 }
 
-/// A stream's place among the followers: woken (a permit is kept if it was busy) on news; counted
-/// as open until dropped.
+/// A stream's place among the followers: woken (a permit is kept if it was busy) on news; its
+/// `Pass` counts it as open until dropped.
 pub struct Follow {
     pub news: Arc<Notify>,
-    live: Arc<Live>,
-}
-
-impl Drop for Follow {
-    fn drop(&mut self) {
-        self.live.open.fetch_sub(1, Ordering::Relaxed);
-    }
+    _pass: Pass,
 }
 
 impl Live {
-    pub fn start(store: Arc<dyn Store>) -> Arc<Self> {
+    pub fn start(store: Arc<dyn Store>, gate: Arc<Gate>) -> Arc<Self> {
         let live = Arc::new(Live {
             keys: Cache::builder().max_capacity(100_000).build(),
             visitors: Mutex::default(),
             accounts: Mutex::default(),
-            open: AtomicUsize::new(0),
+            gate,
         });
         let weak = Arc::downgrade(&live);
         let mut news = store.chat_news();
@@ -66,28 +63,32 @@ impl Live {
 
     /// Event streams open now.
     pub fn open(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
+        self.gate.open()
+    }
+
+    /// A place for one more stream (see `gate`).
+    pub fn admit(&self, client: std::net::IpAddr, visitor: String) -> Result<Pass, StreamRefusal> {
+        self.gate.admit(client, visitor)
     }
 
     /// Follows a webchat visitor's chat.
-    pub fn follow_visitor(self: &Arc<Self>, channel_id: i64, visitor: &str) -> Follow {
-        self.follow(&self.visitors, (channel_id, visitor.to_string()))
+    pub fn follow_visitor(&self, pass: Pass, channel_id: i64, visitor: &str) -> Follow {
+        self.follow(&self.visitors, (channel_id, visitor.to_string()), pass)
     }
 
     /// Follows every chat of an account.
-    pub fn follow_account(self: &Arc<Self>, account_id: i64) -> Follow {
-        self.follow(&self.accounts, account_id)
+    pub fn follow_account(&self, pass: Pass, account_id: i64) -> Follow {
+        self.follow(&self.accounts, account_id, pass)
     }
 
-    fn follow<K: std::hash::Hash + Eq>(self: &Arc<Self>, map: &Followers<K>, key: K) -> Follow {
+    fn follow<K: std::hash::Hash + Eq>(&self, map: &Followers<K>, key: K, pass: Pass) -> Follow {
         let news = Arc::new(Notify::new());
         if let Ok(mut map) = map.lock() {
             let list = map.entry(key).or_default();
             list.retain(|w| w.strong_count() > 0);
             list.push(Arc::downgrade(&news));
         }
-        self.open.fetch_add(1, Ordering::Relaxed);
-        Follow { news, live: self.clone() }
+        Follow { news, _pass: pass }
     }
 
     async fn dispatch(&self, store: &dyn Store, chat: i64) {
@@ -112,6 +113,18 @@ impl Live {
         if let Ok(map) = self.accounts.lock() {
             map.values().flatten().filter_map(Weak::upgrade).for_each(|n| n.notify_one());
         }
+    }
+}
+
+/// A changed account (a password, a secret, an access disabled — on any instance) wakes its consoles'
+/// streams, which end if their session no longer holds (`doors::console::stream`).
+impl crate::domain::ports::AccountCache for Live {
+    fn account_changed(&self, account_id: i64) {
+        wake(&self.accounts, &account_id);
+    }
+
+    fn everything_changed(&self) {
+        self.wake_everyone();
     }
 }
 
