@@ -1,7 +1,8 @@
 //! The rule for URLs that customers give (SPEC §4): `http`/`https` only, and no address a customer
 //! could use to reach inside our network — loopback, private (RFC 1918, CGNAT, IPv6 ULA), link-local
-//! (the cloud metadata address among them), multicast, unspecified, broadcast, or an IPv4-mapped IPv6
-//! form of these — unless `outbound.allow_networks` lists it. Checked when a URL is set
+//! (the cloud metadata address among them), multicast, unspecified, broadcast, deprecated site-local
+//! `fec0::/10`, or an IPv6 form that embeds one of these IPv4 addresses (`embedded_ipv4`) — unless
+//! `outbound.allow_networks` lists it. Checked when a URL is set
 //! ([`AddressPolicy::check_url`]) and again at every connection ([`GuardedResolver`], which refuses
 //! forbidden addresses as it resolves, so no second lookup can be rebound). IP literals never reach a
 //! resolver, so a sender checks them itself with [`AddressPolicy::permits_literal`].
@@ -42,13 +43,18 @@ impl AddressPolicy {
     }
 
     /// Whether `ip` may be reached: listed in `allow_networks`, or in none of the forbidden classes.
-    /// An IPv4-mapped IPv6 address is judged as its IPv4 address.
+    /// An IPv6 address that embeds an IPv4 one is judged as that IPv4 address; one whose embedding
+    /// cannot be read for certain (Teredo, local-use NAT64) only if `allow_networks` lists it.
     pub fn permits(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        self.allow.iter().any(|net| net.contains(&ip)) || !forbidden(ip)
+        let listed = |ip: IpAddr| self.allow.iter().any(|net| net.contains(&ip));
+        match ip {
+            IpAddr::V6(v6) => match embedded_ipv4(v6) {
+                Embedded::Ipv4(v4) => listed(ip) || listed(IpAddr::V4(v4)) || !forbidden(IpAddr::V4(v4)),
+                Embedded::Unreadable => listed(ip),
+                Embedded::None => listed(ip) || !forbidden(ip),
+            },
+            v4 => listed(v4) || !forbidden(v4),
+        }
     }
 
     /// For a URL whose host is an IP literal: whether it may be reached (names are judged when
@@ -91,6 +97,33 @@ impl crate::domain::webhook_ports::UrlGuard for AddressPolicy {
     }
 }
 
+/// What an IPv6 address says of an IPv4 one inside it.
+enum Embedded {
+    Ipv4(Ipv4Addr),
+    /// A form that carries an IPv4 address in a place its prefix decides (RFC 8215's local-use
+    /// `64:ff9b:1::/48`) or obfuscated (Teredo's client): refused unless listed.
+    Unreadable,
+    None,
+}
+
+/// The IPv4 address an IPv6 one stands for, in the forms that carry one: IPv4-mapped `::ffff:0:0/96`,
+/// SIIT's `::ffff:0:0:0/96`, IPv4-compatible `::/96` (`::` and `::1` included: they read as
+/// `0.0.0.0` and `0.0.0.1`, both forbidden), NAT64's well-known `64:ff9b::/96`, and 6to4's
+/// `2002::/16`.
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Embedded {
+    let s = v6.segments();
+    let low = Ipv4Addr::from((u32::from(s[6]) << 16) | u32::from(s[7]));
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0xffff, 0, _, _] | [0, 0, 0, 0, 0, 0, _, _] => {
+            Embedded::Ipv4(low)
+        }
+        [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Embedded::Ipv4(low),
+        [0x64, 0xff9b, 1, ..] | [0x2001, 0, ..] => Embedded::Unreadable,
+        [0x2002, hi, lo, ..] => Embedded::Ipv4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo))),
+        _ => Embedded::None,
+    }
+}
+
 /// The forbidden classes of SPEC §4.
 fn forbidden(ip: IpAddr) -> bool {
     match ip {
@@ -110,7 +143,13 @@ fn forbidden(ip: IpAddr) -> bool {
             let first = v6.segments()[0];
             let unique_local = first & 0xfe00 == 0xfc00;
             let link_local = first & 0xffc0 == 0xfe80;
-            v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || unique_local || link_local
+            let site_local = first & 0xffc0 == 0xfec0;
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || unique_local
+                || link_local
+                || site_local
         }
     }
 }
@@ -176,12 +215,35 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "::ffff:169.254.169.254",
+            "fec0::1",
+            "feff::1",
+            "64:ff9b::a00:1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::808:808",
+            "2002:a00:1::1",
+            "2002:7f00:1::",
+            "::10.0.0.1",
+            "::127.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(!policy.permits(ip(bad)), "{bad} must be refused");
         }
-        for good in
-            ["8.8.8.8", "1.1.1.1", "100.128.0.1", "172.32.0.1", "2001:4860:4860::8888", "::ffff:8.8.8.8"]
-        {
+        for good in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2001:4860:4860::8888",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "::8.8.8.8",
+            "::ffff:0:8.8.8.8",
+            "2001:db9::1",
+        ] {
             assert!(policy.permits(ip(good)), "{good} must pass");
         }
     }
@@ -191,6 +253,9 @@ mod tests {
         let policy = AddressPolicy::new(vec!["127.0.0.0/8".parse().unwrap()]);
         assert!(policy.permits(ip("127.0.0.1")));
         assert!(policy.permits(ip("::ffff:127.0.0.1")), "judged as its IPv4 address");
+        assert!(policy.permits(ip("64:ff9b::7f00:1")) && policy.permits(ip("2002:7f00:1::")));
+        assert!(!policy.permits(ip("64:ff9b::a00:1")));
+        assert!(!policy.permits(ip("2001:0:4136:e378:8000:63bf:3fff:fdd2")), "Teredo: only if listed");
         assert!(!policy.permits(ip("::1")));
         assert!(!policy.permits(ip("10.0.0.1")));
     }

@@ -427,13 +427,25 @@ async fn forbidden_addresses_are_refused_when_set_and_at_every_connection() {
         "http://[::ffff:127.0.0.1]/".into(),
         "http://[::ffff:10.0.0.1]/".into(),
         "http://224.0.0.1/".into(),
+        "http://[64:ff9b::a00:1]/".into(),
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/".into(),
+        "http://[64:ff9b:1::a00:1]/".into(),
+        "http://[2002:a00:1::1]/".into(),
+        "http://[::10.0.0.1]/".into(),
+        "http://[::ffff:0:10.0.0.1]/".into(),
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/".into(),
+        "http://[fec0::1]/".into(),
     ] {
         err(&app.call("setwebhook", &[("url", &url), ("events", "*")]).await, "INCORRECT_URL", Some("url"));
     }
     // A URL stored before (or resolving differently at connection time) is checked again when sent:
     // a name resolving to loopback is refused by the resolver, an IP literal before connecting.
     let account = app.core.store().find_credential(LOGIN).await.unwrap().unwrap().account_id;
-    for url in [format!("http://localhost:{port}/by-name"), format!("http://127.0.0.1:{port}/by-literal")] {
+    for url in [
+        format!("http://localhost:{port}/by-name"),
+        format!("http://127.0.0.1:{port}/by-literal"),
+        format!("http://[64:ff9b::7f00:1]:{port}/by-nat64"),
+    ] {
         let new = chatgate::domain::webhook_ports::NewWebhook {
             account_id: account,
             url,
@@ -449,14 +461,18 @@ async fn forbidden_addresses_are_refused_when_set_and_at_every_connection() {
     let hook_of = |path: &str| {
         hooks.iter().find(|h| h["url"].as_str().unwrap().ends_with(path)).unwrap()["webhookid"].clone()
     };
-    let (by_name, by_literal) = (hook_of("/by-name"), hook_of("/by-literal"));
+    let (by_name, by_literal, by_nat64) = (hook_of("/by-name"), hook_of("/by-literal"), hook_of("/by-nat64"));
     let started = Instant::now();
     loop {
         let d = list(ok(&app.call("getdeliveries", &[]).await)).clone();
         let of = |hook: &Value| d.iter().find(|d| d["webhookid"] == *hook).cloned().unwrap();
-        let (name, literal) = (of(&by_name), of(&by_literal));
-        if name["attempts"].as_i64().unwrap() >= 2 && literal["status"] == "failed" {
+        let (name, literal, nat64) = (of(&by_name), of(&by_literal), of(&by_nat64));
+        if name["attempts"].as_i64().unwrap() >= 2
+            && literal["status"] == "failed"
+            && nat64["status"] == "failed"
+        {
             assert_eq!(literal["attempts"], 1, "an IP literal never becomes allowed: failed at once");
+            assert_eq!(nat64["attempts"], 1, "an IPv6 literal embedding a forbidden IPv4 address too");
             assert_eq!(name["status"], "pending", "a name may resolve elsewhere later: retried");
             assert!(name.get("lastcode").is_none() && literal.get("lastcode").is_none(), "nothing answered");
             break;
