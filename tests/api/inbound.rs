@@ -114,9 +114,13 @@ async fn telegram_updates_become_received_messages_once() {
     assert_eq!(file.status(), StatusCode::OK);
     assert_eq!(file.headers()["content-type"], "image/jpeg");
     assert_eq!(file.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(file.headers()["content-security-policy"], "sandbox; default-src 'none'");
     assert_eq!(file.text().await.unwrap(), "bytes of photos/big-id.jpg");
-    let card =
-        app.client.get(got[4]["fileurl"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+    let card = app.client.get(got[4]["fileurl"].as_str().unwrap()).send().await.unwrap();
+    // The vCard's content is the sender's: served like every received file.
+    assert_eq!(card.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(card.headers()["content-security-policy"], "sandbox; default-src 'none'");
+    let card = card.text().await.unwrap();
     assert!(card.contains("FN:Bo") && card.contains("TEL:+34600000000"), "{card}");
     // A forged or altered media path is nobody's file.
     let forged = format!("{}x", &url[..url.len() - 1]);

@@ -379,14 +379,13 @@ async fn operators_answer_visitors_from_the_console() {
         .await;
     assert_eq!(crate::receiver::events(&presence)[0], "operator.online");
 
-    // A read-only access may look but not answer.
+    // The console reads and answers: a read-only access cannot sign in, and the page says why.
     op.run(json!({"do": "newcontext"})).await;
     let reader = op.run(json!({"do": "signin", "login": "reader", "password": "reader-secret-1"})).await;
-    assert_eq!(reader["signedIn"], true);
-    op.run(json!({"do": "open", "destination": visitor_id})).await;
-    op.run(json!({"do": "send", "text": "should not go"})).await;
-    let e = op.run(json!({"do": "error"})).await;
-    assert!(e["text"].as_str().unwrap().contains("not allowed"), "{e}");
+    assert_eq!(
+        (reader["signedIn"].as_bool(), reader["error"].as_str()),
+        (Some(false), Some("You are not allowed to do that with this login."))
+    );
 }
 
 #[tokio::test]
@@ -524,4 +523,53 @@ async fn a_changed_password_ends_console_sessions_and_their_streams_on_every_ins
 
     crate::instances::cli(&db, &["account", "set-password", "svc", "--password", "svc-new"]).await;
     assert_eq!(me(&b.base, &other).await.unwrap().status(), 401, "an access's new secret");
+}
+
+/// The console's answer-as-operator stays in operator channels (another platform's chat is
+/// `CHANNEL_NOT_FOUND`, nothing stored), a body over the limit is 413, and a read-only access cannot
+/// sign in.
+#[tokio::test]
+async fn the_console_keeps_to_operator_channels_bounded_bodies_and_full_accesses() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    app.create_access("reader", "reader-secret-1", "chat:read", &[]).await;
+    let client = reqwest::Client::new();
+    let cookie = console_cookie(&client, &app.address, LOGIN, PASSWORD).await;
+    let me: Value = client
+        .get(format!("{}/operator/api/me", app.address))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = me["csrf"].as_str().unwrap().to_string();
+    let forged =
+        json!({"platform": "operator", "platformid": f.whatsapp, "destination": LOGIN, "message": "forged"});
+    let res = client
+        .post(format!("{}/operator/api/send", app.address))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"error": "CHANNEL_NOT_FOUND", "param": "platformid"})
+    );
+    let chats = app.call("getchats", &[("platform", "whatsapp"), ("platformid", f.whatsapp.as_str())]).await;
+    assert!(list(ok(&chats)).is_empty(), "nothing stored");
+
+    let huge = json!({"login": LOGIN, "password": "x".repeat(2 * 1024 * 1024)});
+    let res = client.post(format!("{}/operator/api/login", app.address)).json(&huge).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "REQUEST_TOO_LARGE");
+
+    let reader = json!({"login": "reader", "password": "reader-secret-1"});
+    let res = client.post(format!("{}/operator/api/login", app.address)).json(&reader).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "ACCESS_DENIED");
 }

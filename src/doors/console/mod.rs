@@ -58,6 +58,7 @@ fn failure(e: &DomainError) -> HttpResponse {
         | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         ErrorCode::AccessDenied | ErrorCode::IpNotAllowed => StatusCode::FORBIDDEN,
         ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::ChannelNotFound | ErrorCode::ChatNotFound | ErrorCode::MessageNotFound => {
             StatusCode::NOT_FOUND
@@ -167,8 +168,10 @@ async fn answer_as_operator(signed: &Signed, q: &ChatQuery, text: &str, state: &
         Some(id) => state.gateway.channels().channel(signed.principal.account_id, id).await,
         None => Ok(None),
     };
-    let Ok(Some(channel)) = owned else {
-        return failure(&DomainError::param(ErrorCode::ChannelNotFound, "platformid"));
+    // One of the account's operator channels: never another platform's chat (SPEC §2).
+    let channel = match owned {
+        Ok(Some(c)) if c.platform == Platform::Operator => c,
+        _ => return failure(&DomainError::param(ErrorCode::ChannelNotFound, "platformid")),
     };
     let chars = text.trim().chars().count();
     if chars == 0

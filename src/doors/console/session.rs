@@ -67,7 +67,8 @@ pub async fn login(req: HttpRequest, payload: web::Payload, state: web::Data<App
         Ok(p) => p,
         Err(e) => return failure(&e),
     };
-    if !principal.scopes.allows(Scope::ChatRead) {
+    // The console reads and answers: a login needs both (SPEC §5.4); read-only callers use the API.
+    if !principal.scopes.allows(Scope::ChatRead) || !principal.scopes.allows(Scope::ChatWrite) {
         return failure(&ErrorCode::AccessDenied.into());
     }
     let token = random_token(32);

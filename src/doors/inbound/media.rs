@@ -110,6 +110,18 @@ pub fn vcard(name: &str, phones: &[&str]) -> String {
     card
 }
 
+/// The headers of a received file: its content is the sender's, served from our origin, so it must
+/// never run as a page here.
+fn received_file<'a>(
+    res: &'a mut actix_web::HttpResponseBuilder,
+    content_type: &str,
+) -> &'a mut actix_web::HttpResponseBuilder {
+    res.content_type(content_type)
+        .insert_header(("Content-Security-Policy", "sandbox; default-src 'none'"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "private, max-age=3600"))
+}
+
 /// `GET /media/{token}`: 404 for a token that is not ours, 502 when the platform will not give the file.
 pub async fn serve(path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let result = async {
@@ -117,7 +129,8 @@ pub async fn serve(path: web::Path<String>, state: web::Data<AppState>) -> HttpR
         let channel_id = channel_id.to_string();
         let fetched = match &reference {
             MediaRef::VCard(card) => {
-                return Ok(HttpResponse::Ok().content_type("text/vcard; charset=utf-8").body(card.clone()));
+                let mut res = HttpResponse::Ok();
+                return Ok(received_file(&mut res, "text/vcard; charset=utf-8").body(card.clone()));
             }
             MediaRef::Telegram(file_id) => {
                 let channel = channel_of(&state, &channel_id, Platform::Telegram).await?;
@@ -146,11 +159,7 @@ pub async fn serve(path: web::Path<String>, state: web::Data<AppState>) -> HttpR
             .unwrap_or("application/octet-stream")
             .to_string();
         let mut res = HttpResponse::Ok();
-        res.content_type(content_type)
-            // The file is the sender's, served from our origin: never let it run as a page here.
-            .insert_header(("Content-Security-Policy", "sandbox; default-src 'none'"))
-            .insert_header(("X-Content-Type-Options", "nosniff"))
-            .insert_header(("Cache-Control", "private, max-age=3600"));
+        received_file(&mut res, &content_type);
         if let Some(len) = upstream.content_length() {
             res.no_chunking(len);
         }
