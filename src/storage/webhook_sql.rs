@@ -93,6 +93,10 @@ macro_rules! sql_webhook_store {
                 max_per_account: i64,
             ) -> StoreResult<Option<i64>> {
                 let mut tx = self.write().await?;
+                // Writing the account's row first serializes concurrent creations for one account on
+                // PostgreSQL (a row lock until commit), so the count below cannot be stale; SQLite's
+                // single writer does this already.
+                sqlx::query("UPDATE accounts SET id = id WHERE id = $1").bind(w.account_id).execute(&mut *tx).await?;
                 let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM webhooks WHERE account_id = $1")
                     .bind(w.account_id)
                     .fetch_one(&mut *tx)

@@ -157,6 +157,24 @@ async fn bad_webhook_input_gets_its_error_code_and_stores_nothing() {
     err(&app.call("setwebhook", &[("url", &rx.url), ("events", "*")]).await, "INCORRECT_PARAM", Some("url"));
 }
 
+/// The ten-webhook limit holds against 64 concurrent `setwebhook` calls (on PostgreSQL each runs in
+/// its own transaction: without a lock on the account, several counted nine and all inserted).
+#[tokio::test]
+async fn ten_webhooks_per_account_even_when_set_at_once() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let rx = Receiver::start().await;
+    let params = [("url", rx.url.as_str()), ("events", "*")];
+    let calls = (0..64).map(|_| app.call("setwebhook", &params));
+    let answers = futures_util::future::join_all(calls).await;
+    let created = answers.iter().filter(|a| a["status"] == "SUCCESS").count();
+    for refused in answers.iter().filter(|a| a["status"] != "SUCCESS") {
+        err(refused, "INCORRECT_PARAM", Some("url"));
+    }
+    assert_eq!(created, 10);
+    assert_eq!(list(ok(&app.call("getwebhooks", &[]).await)).len(), 10);
+}
+
 #[tokio::test]
 async fn scope_and_account_boundaries_hold() {
     let app = spawn_app().await;
