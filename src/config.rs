@@ -103,6 +103,9 @@ pub struct WebchatSettings {
     pub messages_per_address_per_minute: u32,
     /// New visitors per client address in a minute.
     pub sessions_per_address_per_minute: u32,
+    /// History reads and `seen` marks per visitor, and per client address, in a minute.
+    pub reads_per_visitor_per_minute: u32,
+    pub reads_per_address_per_minute: u32,
 }
 
 impl Default for WebchatSettings {
@@ -111,6 +114,8 @@ impl Default for WebchatSettings {
             messages_per_visitor_per_minute: 30,
             messages_per_address_per_minute: 120,
             sessions_per_address_per_minute: 30,
+            reads_per_visitor_per_minute: 120,
+            reads_per_address_per_minute: 600,
         }
     }
 }

@@ -573,3 +573,67 @@ async fn the_console_keeps_to_operator_channels_bounded_bodies_and_full_accesses
     assert_eq!(res.status(), 403);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "ACCESS_DENIED");
 }
+
+/// Every visitor call is bounded: history reads and `seen` marks per visitor (then 429 with
+/// `Retry-After`), and one visitor's refused calls do not use up what its address may still do for
+/// the other visitors behind it.
+#[tokio::test]
+async fn visitor_reads_and_marks_are_limited_and_one_visitor_cannot_spend_its_neighbours_budget() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.webchat.reads_per_visitor_per_minute = 5;
+        s.webchat.reads_per_address_per_minute = 8;
+        s.webchat.messages_per_visitor_per_minute = 2;
+        s.webchat.messages_per_address_per_minute = 3;
+    })
+    .await;
+    let f = app.seed().await;
+    let api = format!("{}/webchat/{}/api", app.address, f.webchat);
+    let new_visitor = || async {
+        let s: Value = app
+            .client
+            .post(format!("{api}/session"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (s["visitor"].as_str().unwrap().to_string(), s["token"].as_str().unwrap().to_string())
+    };
+    let (a, b) = (new_visitor().await, new_visitor().await);
+    let call = |(v, t): &(String, String), what: &str| {
+        let req = match what {
+            "history" => app.client.get(format!("{api}/messages")),
+            "seen" => app.client.post(format!("{api}/seen")).json(&json!({"messageid": "1"})),
+            _ => app.client.post(format!("{api}/messages")).json(&json!({"message": "hi"})),
+        };
+        req.header("x-visitor-id", v.as_str()).header("x-visitor-token", t.as_str()).send()
+    };
+    let mut statuses = Vec::new();
+    for what in ["history", "seen", "history", "seen", "history", "seen", "history"] {
+        let res = call(&a, what).await.unwrap();
+        if res.status() == 429 {
+            assert!(res.headers().contains_key("retry-after"));
+        }
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 204, 200, 204, 200, 429, 429], "five reads a minute for one visitor");
+    // A's refused reads were not charged to the address (8): B still has three of the five A used.
+    let b_reads: Vec<u16> = futures_util::future::join_all((0..4).map(|_| call(&b, "history")))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(b_reads.iter().filter(|s| **s == 200).count(), 3, "{b_reads:?}");
+
+    // Messages likewise: A's ten attempts cost the address two, B may still send one.
+    let a_sent: Vec<u16> = futures_util::future::join_all((0..10).map(|_| call(&a, "send")))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(a_sent.iter().filter(|s| **s == 200).count(), 2, "{a_sent:?}");
+    assert_eq!(call(&b, "send").await.unwrap().status(), 200);
+    assert_eq!(call(&b, "send").await.unwrap().status(), 429, "the address's three");
+}

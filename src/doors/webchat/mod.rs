@@ -12,6 +12,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::client_addr::address_key;
 pub use crate::auth::rate::RateLimit;
 use crate::config::WebchatSettings;
 use crate::domain::error::Throttled;
@@ -22,11 +23,14 @@ use crate::doors::AppState;
 use crate::doors::wire::{client_of, throttle_headers};
 use crate::web as pages;
 
-/// The counters of those limits (at most 100,000 keys each).
+/// The counters of those limits (at most 100,000 keys each). Addresses are counted by
+/// `address_key` (an IPv6 address by its /64).
 pub struct WebchatLimits {
     pub per_visitor: RateLimit,
     pub per_address: RateLimit,
     pub sessions: RateLimit,
+    pub reads_per_visitor: RateLimit,
+    pub reads_per_address: RateLimit,
 }
 
 impl WebchatLimits {
@@ -35,8 +39,26 @@ impl WebchatLimits {
             per_visitor: RateLimit::per_minute("visitor", s.messages_per_visitor_per_minute, 100_000),
             per_address: RateLimit::per_minute("address", s.messages_per_address_per_minute, 100_000),
             sessions: RateLimit::per_minute("sessions", s.sessions_per_address_per_minute, 100_000),
+            reads_per_visitor: RateLimit::per_minute("visitor", s.reads_per_visitor_per_minute, 100_000),
+            reads_per_address: RateLimit::per_minute("address", s.reads_per_address_per_minute, 100_000),
         }
     }
+
+    /// Charges a visitor's call to the visitor, then (only if the visitor was within its own limit,
+    /// so that one visitor's excess does not use up its neighbours' budget) to its address.
+    fn charge(
+        per_visitor: &RateLimit,
+        per_address: &RateLimit,
+        visitor: &str,
+        address: &str,
+    ) -> Result<(), Throttled> {
+        per_visitor.hit(visitor).and_then(|()| per_address.hit(address))
+    }
+}
+
+/// The key a client address is counted by.
+fn address_of(req: &HttpRequest, state: &AppState) -> String {
+    address_key(client_of(req, state)).to_string()
 }
 
 /// How many messages a page shows when it opens.
@@ -192,7 +214,7 @@ async fn session(
         }
         (Some(_), _) | (_, Some(_)) => refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN"),
         (None, None) => {
-            if let Err(wait) = state.webchat_limits.sessions.hit(&client_of(&req, &state).to_string()) {
+            if let Err(wait) = state.webchat_limits.sessions.hit(&address_of(&req, &state)) {
                 return too_many(wait);
             }
             let v = visitor::VisitorKeys::new_visitor();
@@ -252,6 +274,20 @@ pub async fn mark_delivered(state: &AppState, channel_id: i64, visitor: &str, up
     }
 }
 
+/// Charges a history read or a `seen` mark (`webchat.reads_per_*`).
+#[allow(clippy::result_large_err)]
+fn charge_read(
+    req: &HttpRequest,
+    state: &AppState,
+    channel_id: i64,
+    visitor: &str,
+) -> Result<(), HttpResponse> {
+    let limits = &state.webchat_limits;
+    let who = format!("{channel_id}:{visitor}");
+    WebchatLimits::charge(&limits.reads_per_visitor, &limits.reads_per_address, &who, &address_of(req, state))
+        .map_err(too_many)
+}
+
 async fn history(
     req: HttpRequest,
     path: actix_web::web::Path<String>,
@@ -261,6 +297,9 @@ async fn history(
         Ok(v) => v,
         Err(res) => return res,
     };
+    if let Err(res) = charge_read(&req, &state, c.channel.id, &visitor) {
+        return with_cors(res, origin);
+    }
     match recent(&state, c.channel.id, &visitor).await {
         Ok((list, arriving)) => {
             if let Some(up_to) = arriving {
@@ -296,11 +335,11 @@ async fn send(
         return HttpResponse::BadRequest().json(json!({"error": "INCORRECT_PARAM", "param": "message"}));
     }
     let limits = &state.webchat_limits;
-    let address = client_of(&req, &state).to_string();
+    let who = format!("{}:{visitor}", c.channel.id);
     if let Err(wait) =
-        limits.per_visitor.hit(&format!("{}:{visitor}", c.channel.id)).and(limits.per_address.hit(&address))
+        WebchatLimits::charge(&limits.per_visitor, &limits.per_address, &who, &address_of(&req, &state))
     {
-        return too_many(wait);
+        return with_cors(too_many(wait), origin);
     }
     let now = chrono::Utc::now().timestamp_millis();
     let m = InboundMessage {
@@ -342,6 +381,9 @@ async fn seen(
         Ok(v) => v,
         Err(res) => return res,
     };
+    if let Err(res) = charge_read(&req, &state, c.channel.id, &visitor) {
+        return with_cors(res, origin);
+    }
     let Some(up_to) =
         serde_json::from_slice::<SeenBody>(&body).ok().and_then(|b| b.messageid.parse::<i64>().ok())
     else {
