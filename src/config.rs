@@ -15,6 +15,7 @@ use crate::auth::tokens::OAuthSettings;
 use crate::delivery::DeliverySettings;
 use crate::delivery::connectors::ConnectorSettings;
 use crate::doors::live::StreamSettings;
+use crate::doors::operating::MetricsSettings;
 use crate::net::OutboundSettings;
 use crate::secrets::{KeyList, SecretSettings};
 use crate::server::ConnectionSettings;
@@ -59,6 +60,7 @@ pub struct Settings {
     pub chat: ChatSettings,
     pub webchat: WebchatSettings,
     pub rate_limit: RateLimitSettings,
+    pub metrics: MetricsSettings,
     /// The demo account's webchat channel, linked from the landing page (`serve --demo`).
     #[serde(skip)]
     pub demo_webchat: Option<i64>,
@@ -90,6 +92,7 @@ impl Default for Settings {
             chat: ChatSettings::default(),
             webchat: WebchatSettings::default(),
             rate_limit: RateLimitSettings::default(),
+            metrics: MetricsSettings::default(),
             demo_webchat: None,
         }
     }

@@ -32,6 +32,8 @@ use crate::{telemetry, webhooks};
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on its own address (`metrics.listen`), with its port.
+    metrics_server: Option<(Server, u16)>,
     core: Core,
     tokens: Arc<TokenService>,
     live: Arc<Live>,
@@ -197,6 +199,14 @@ impl Application {
             backlog: Default::default(),
         });
         let metrics = web::Data::from(metrics);
+        let metrics_listen = state.settings.metrics.listen.clone();
+        let metrics_server = match &metrics_listen {
+            Some(addr) => {
+                Some(metrics_server(addr, &state, &metrics, &connections, budget, shutdown_timeout)?)
+            }
+            None => None,
+        };
+        let with_metrics = metrics_listen.is_none();
         let counts = ConnectionCounts::new(connections.per_address, budget.connections, trusted_proxies);
         let listening = Listening {
             listener,
@@ -212,15 +222,20 @@ impl Application {
                 .wrap(from_fn(telemetry::log_requests))
                 .app_data(state.clone())
                 .app_data(metrics.clone())
-                .configure(routes)
+                .configure(move |cfg| routes(cfg, with_metrics))
         })
         .map_err(listen_err)?;
         let shutdown_timeout = Duration::from_secs(shutdown_timeout);
-        Ok(Self { port, server, core, tokens, live, background, shutdown_timeout })
+        Ok(Self { port, server, metrics_server, core, tokens, live, background, shutdown_timeout })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `metrics.listen`, when set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     pub fn gateway(&self) -> &Gateway {
@@ -246,6 +261,7 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _metrics = self.metrics_server.map(|(server, _)| MetricsTask::spawn(server));
         self.server.await
     }
 
@@ -256,6 +272,7 @@ impl Application {
     pub async fn run_until_signalled(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let (timeout, background) = (self.shutdown_timeout, self.background);
+        let _metrics = self.metrics_server.map(|(server, _)| MetricsTask::spawn(server));
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel();
         let signal = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let seen = signal.clone();
@@ -309,8 +326,59 @@ pub fn connectors(settings: &Settings) -> Result<Connectors, StartError> {
     Ok(Connectors::new(crate::net::client(&settings.outbound)?, &settings.connectors, file_timeout))
 }
 
-fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(doors::operating::routes)
+/// The `metrics.listen` server: the probes and `/metrics`, nothing else, under the same bounds as the
+/// main one (a few connections: it is for a scraper).
+fn metrics_server(
+    addr: &str,
+    state: &web::Data<AppState>,
+    metrics: &web::Data<Metrics>,
+    connections: &crate::server::ConnectionSettings,
+    budget: Budget,
+    shutdown_timeout_secs: u64,
+) -> Result<(Server, u16), StartError> {
+    let listen_err = |source| StartError::Listen { addr: addr.to_string(), source };
+    let listener = TcpListener::bind(addr).map_err(listen_err)?;
+    let port = listener.local_addr().map_err(listen_err)?.port();
+    let budget = Budget { connections: 64, streams: 0, lingering: 8, ..budget };
+    let listening = Listening {
+        listener,
+        workers: 1,
+        shutdown_timeout_secs,
+        connections: connections.clone(),
+        counts: ConnectionCounts::new(connections.per_address, budget.connections, Vec::new()),
+        budget,
+    };
+    let (state, metrics) = (state.clone(), metrics.clone());
+    let server = crate::server::serve(listening, move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .configure(|cfg| doors::operating::routes(cfg, true))
+    })
+    .map_err(listen_err)?;
+    Ok((server, port))
+}
+
+/// The metrics server running beside the main one; stopped when dropped (the main one stopped).
+struct MetricsTask(actix_web::dev::ServerHandle);
+
+impl MetricsTask {
+    fn spawn(server: Server) -> Self {
+        let handle = server.handle();
+        tokio::spawn(server);
+        MetricsTask(handle)
+    }
+}
+
+impl Drop for MetricsTask {
+    fn drop(&mut self) {
+        let handle = self.0.clone();
+        tokio::spawn(async move { handle.stop(true).await });
+    }
+}
+
+fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
+    cfg.configure(|c| doors::operating::routes(c, with_metrics))
         .configure(doors::plain::routes)
         .configure(doors::basic::routes)
         .configure(doors::soap::routes)

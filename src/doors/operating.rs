@@ -1,18 +1,36 @@
-//! What operators and load balancers call (SPEC §8): `/healthz`, `/readyz` and `/metrics`.
+//! What operators and load balancers call (SPEC §8): `/healthz`, `/readyz` and `/metrics`. The
+//! metrics tell traffic, failed logins and the version: `metrics.listen` serves them only on a
+//! separate (private) address, and `metrics.token` only to a bearer of that token.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use moka::sync::Cache;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 use crate::domain::ports::OutboxBacklog;
 use crate::doors::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+/// `metrics.*` settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` (with `/healthz` and `/readyz`) only on this address, e.g. `127.0.0.1:9090`;
+    /// the main address then answers 404 for it.
+    pub listen: Option<String>,
+    /// Serve `/metrics` only with `Authorization: Bearer {token}`.
+    pub token: Option<String>,
+}
+
+/// The probes, and `/metrics` when `with_metrics` (the main listener leaves it to `metrics.listen`).
+pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
+    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+    if with_metrics {
+        cfg.route("/metrics", web::get().to(metrics));
+    }
 }
 
 async fn healthz() -> HttpResponse {
@@ -40,8 +58,22 @@ impl Default for BacklogCache {
     }
 }
 
+/// Whether the request carries the configured bearer token (compared in constant time).
+fn bearer_allowed(req: &HttpRequest, token: &str) -> bool {
+    let sent = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let sent = sent.strip_prefix("Bearer ").unwrap_or("");
+    !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(token.as_bytes()))
+}
+
 /// `GET /metrics`: OpenMetrics text (Prometheus reads it), rendered by the metrics library.
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(token) = state.settings.metrics.token.as_deref()
+        && !bearer_allowed(&req, token)
+    {
+        return HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
+            .json(serde_json::json!({"error": "INVALID_TOKEN"}));
+    }
     let store = state.gateway.store();
     let backlog = match state.backlog.0.get(&()) {
         Some(b) => b,

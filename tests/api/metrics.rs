@@ -159,3 +159,37 @@ async fn deliveries_webhook_attempts_and_open_streams_are_counted() {
     assert_eq!(open, Some(1.0));
     drop(stream);
 }
+
+/// `/metrics` tells traffic, failed logins and the version: `metrics.listen` moves it to a separate
+/// address (the main one answers 404; the metrics address serves nothing but the probes and the
+/// metrics), and `metrics.token` serves it only to a bearer of that token.
+#[tokio::test]
+async fn metrics_can_be_kept_to_a_separate_address_or_a_bearer_token() {
+    let (_dir, db, _) = crate::instances::setup().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let apart = crate::instances::start_instance_with(&db, &[("CHATGATE_METRICS__LISTEN", &listen)]).await;
+    let client = reqwest::Client::new();
+    let status = |url: String| {
+        let client = client.clone();
+        async move { client.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("{}/metrics", apart.base)).await, 404);
+    let scraped = client.get(format!("http://{listen}/metrics")).send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.unwrap().contains("chatgate_build_info"));
+    assert_eq!(status(format!("http://{listen}/healthz")).await, 200);
+    assert_eq!(status(format!("http://{listen}/api/http/?class=chat&method=getchatchannels")).await, 404);
+
+    let guarded =
+        crate::instances::start_instance_with(&db, &[("CHATGATE_METRICS__TOKEN", "scrape-me-7")]).await;
+    let url = format!("{}/metrics", guarded.base);
+    let refused = client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.headers().contains_key("www-authenticate"));
+    assert!(!refused.text().await.unwrap().contains("chatgate_"), "nothing revealed");
+    assert_eq!(client.get(&url).bearer_auth("wrong").send().await.unwrap().status(), 401);
+    let ok = client.get(&url).bearer_auth("scrape-me-7").send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().contains("chatgate_build_info"));
+}
