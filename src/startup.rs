@@ -378,7 +378,8 @@ impl Drop for MetricsTask {
 }
 
 fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
-    cfg.configure(|c| doors::operating::routes(c, with_metrics))
+    cfg.configure(doors::wire::extractor_errors)
+        .configure(|c| doors::operating::routes(c, with_metrics))
         .configure(doors::plain::routes)
         .configure(doors::basic::routes)
         .configure(doors::soap::routes)

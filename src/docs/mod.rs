@@ -302,13 +302,20 @@ pub fn served(public_url: Option<&str>) -> serde_json::Value {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let ui = SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json"));
-    cfg.service(ui).route("/openapi.json", web::get().to(serve_document)).route(
-        "/docs",
-        web::get().to(|| async {
-            HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
-        }),
-    );
+    let ui = SwaggerUi::new("/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json"));
+    // The explorer sends requests with what a visitor types in: no other site may frame it.
+    let headers = actix_web::middleware::DefaultHeaders::new()
+        .add(("Content-Security-Policy", "frame-ancestors 'none'"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("X-Content-Type-Options", "nosniff"));
+    cfg.route("/openapi.json", web::get().to(serve_document))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+            }),
+        )
+        .service(web::scope("/docs").wrap(headers).service(ui));
 }
 
 async fn serve_document(state: web::Data<crate::doors::AppState>) -> HttpResponse {

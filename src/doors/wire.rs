@@ -226,3 +226,14 @@ pub fn json_response(
     throttle_headers_of(&mut res, result);
     res
 }
+
+/// What actix's extractors of query strings and paths answer when they cannot give a handler its
+/// input: the JSON error shape of the pages' APIs (400 `MALFORMED_REQUEST`), never actix's plain text.
+pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
+    fn malformed(err: impl Into<actix_web::Error>) -> actix_web::Error {
+        let res = HttpResponse::BadRequest().json(serde_json::json!({"error": "MALFORMED_REQUEST"}));
+        actix_web::error::InternalError::from_response(err.into(), res).into()
+    }
+    cfg.app_data(web::QueryConfig::default().error_handler(|err, _| malformed(err)))
+        .app_data(web::PathConfig::default().error_handler(|err, _| malformed(err)));
+}

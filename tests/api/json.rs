@@ -190,6 +190,10 @@ async fn swagger_ui_is_served_from_the_binary() {
     let app = spawn_app().await;
     let res = app.client.get(format!("{}/docs/", app.address)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // No other site may frame the explorer.
+    assert_eq!(res.headers()["content-security-policy"], "frame-ancestors 'none'");
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert!(res.text().await.unwrap().to_lowercase().contains("swagger"));
     let init = app.client.get(format!("{}/docs/swagger-initializer.js", app.address)).send().await.unwrap();
     assert_eq!(init.status(), StatusCode::OK);

@@ -637,3 +637,36 @@ async fn visitor_reads_and_marks_are_limited_and_one_visitor_cannot_spend_its_ne
     assert_eq!(call(&b, "send").await.unwrap().status(), 200);
     assert_eq!(call(&b, "send").await.unwrap().status(), 429, "the address's three");
 }
+
+/// What the pages' APIs cannot read is answered in their JSON shape, never actix's plain text: a
+/// stream or a conversation without its query (400), a visitor body over the limit (413).
+#[tokio::test]
+async fn the_pages_apis_answer_unreadable_requests_in_their_json_shape() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let client = reqwest::Client::new();
+    let json_of = |res: reqwest::Response| async move {
+        let status = res.status().as_u16();
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+        (status, res.json::<Value>().await.unwrap()["error"].as_str().unwrap().to_string())
+    };
+    let events =
+        client.get(format!("{}/webchat/{}/api/events", app.address, f.webchat)).send().await.unwrap();
+    assert_eq!(json_of(events).await, (400, "MALFORMED_REQUEST".to_string()));
+    let cookie = console_cookie(&client, &app.address, LOGIN, PASSWORD).await;
+    let conversation = client
+        .get(format!("{}/operator/api/messages", app.address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(conversation).await, (400, "MALFORMED_REQUEST".to_string()));
+    let huge = client
+        .post(format!("{}/webchat/{}/api/session", app.address, f.webchat))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(huge).await, (413, "REQUEST_TOO_LARGE".to_string()));
+}

@@ -15,12 +15,13 @@ use serde_json::json;
 use crate::auth::client_addr::address_key;
 pub use crate::auth::rate::RateLimit;
 use crate::config::WebchatSettings;
+use crate::domain::ErrorCode;
 use crate::domain::error::Throttled;
 use crate::domain::model::{ChannelConfig, InboundMessage, MessageStatus, Platform};
 use crate::domain::reply::MessageView;
 use crate::domain::values::{self, MAX_MESSAGE_CHARS};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, throttle_headers};
+use crate::doors::wire::{client_of, read_body, throttle_headers};
 use crate::web as pages;
 
 /// The counters of those limits (at most 100,000 keys each). Addresses are counted by
@@ -80,6 +81,20 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
 
 fn refusal(status: actix_web::http::StatusCode, error: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "error": error }))
+}
+
+/// A visitor call's body, bounded like every door's (`body_limit`): 413 past it.
+async fn body_of(
+    req: &HttpRequest,
+    payload: actix_web::web::Payload,
+    state: &AppState,
+) -> Result<actix_web::web::Bytes, HttpResponse> {
+    read_body(req, payload, state.settings.body_limit).await.map_err(|e| match e.code {
+        ErrorCode::RequestTooLarge => {
+            refusal(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE, e.code.as_str())
+        }
+        _ => refusal(actix_web::http::StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"),
+    })
 }
 
 /// The webchat channel `pid` names, or 404.
@@ -199,12 +214,16 @@ struct SessionBody {
 async fn session(
     req: HttpRequest,
     path: actix_web::web::Path<String>,
-    body: actix_web::web::Bytes,
+    payload: actix_web::web::Payload,
     state: actix_web::web::Data<AppState>,
 ) -> HttpResponse {
     let (c, origin) = match api_channel(&req, &path, &state).await {
         Ok(v) => v,
         Err(res) => return res,
+    };
+    let body = match body_of(&req, payload, &state).await {
+        Ok(b) => b,
+        Err(res) => return with_cors(res, origin),
     };
     let asked: SessionBody = serde_json::from_slice(&body).unwrap_or_default();
     let id = c.channel.id;
@@ -319,12 +338,16 @@ struct SendBody {
 async fn send(
     req: HttpRequest,
     path: actix_web::web::Path<String>,
-    body: actix_web::web::Bytes,
+    payload: actix_web::web::Payload,
     state: actix_web::web::Data<AppState>,
 ) -> HttpResponse {
     let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
         Ok(v) => v,
         Err(res) => return res,
+    };
+    let body = match body_of(&req, payload, &state).await {
+        Ok(b) => b,
+        Err(res) => return with_cors(res, origin),
     };
     let Ok(SendBody { message }) = serde_json::from_slice::<SendBody>(&body) else {
         return refusal(actix_web::http::StatusCode::BAD_REQUEST, "MALFORMED_REQUEST");
@@ -374,7 +397,7 @@ struct SeenBody {
 async fn seen(
     req: HttpRequest,
     path: actix_web::web::Path<String>,
-    body: actix_web::web::Bytes,
+    payload: actix_web::web::Payload,
     state: actix_web::web::Data<AppState>,
 ) -> HttpResponse {
     let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
@@ -384,6 +407,10 @@ async fn seen(
     if let Err(res) = charge_read(&req, &state, c.channel.id, &visitor) {
         return with_cors(res, origin);
     }
+    let body = match body_of(&req, payload, &state).await {
+        Ok(b) => b,
+        Err(res) => return with_cors(res, origin),
+    };
     let Some(up_to) =
         serde_json::from_slice::<SeenBody>(&body).ok().and_then(|b| b.messageid.parse::<i64>().ok())
     else {
