@@ -261,11 +261,12 @@ async fn rotate_secret_key(settings: &Settings, new_key: bool) -> CliResult {
     let id = newest.as_deref().and_then(crate::secrets::key_id_of).unwrap_or_default();
     println!("{id}");
     eprintln!(
-        "re-sealed {} secrets under key {id} ({} channels, {} webhooks, {} signing keys, {} server keys); \
+        "re-sealed {} secrets under key {id} ({} channels, {} webhooks, {} webhook headers, {} signing keys, {} server keys); \
          older keys may be removed once every instance has restarted with the new key",
         report.total(),
         report.channels,
         report.webhooks,
+        report.webhook_headers,
         report.signing_keys,
         report.server_keys
     );

@@ -345,6 +345,8 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
     /// Seals every stored secret, and the key check, under the newest secret key, in one transaction;
     /// values under older keys are opened with them (`chatgate secrets rotate`, and the first start).
     async fn reseal_secrets(&self) -> StoreResult<ResealReport>;
+    /// Seals webhook headers stored plainly (by a version that did not seal them); how many.
+    async fn seal_plain_webhook_headers(&self) -> StoreResult<u64>;
 
     // --- administration ------------------------------------------------------------------------
     async fn account_count(&self) -> StoreResult<i64>;
@@ -386,12 +388,13 @@ impl RequestLimits for Unlimited {
 pub struct ResealReport {
     pub channels: u64,
     pub webhooks: u64,
+    pub webhook_headers: u64,
     pub signing_keys: u64,
     pub server_keys: u64,
 }
 
 impl ResealReport {
     pub fn total(&self) -> u64 {
-        self.channels + self.webhooks + self.signing_keys + self.server_keys
+        self.channels + self.webhooks + self.webhook_headers + self.signing_keys + self.server_keys
     }
 }

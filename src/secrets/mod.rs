@@ -35,6 +35,7 @@ const RELOAD_EVERY: Duration = Duration::from_secs(1);
 pub enum Purpose {
     ChannelSettings,
     WebhookSecret,
+    WebhookHeaders,
     SigningKey,
     ServerKey,
     /// The value that tells at start whether the keys given are the database's.
@@ -46,6 +47,7 @@ impl Purpose {
         match self {
             Purpose::ChannelSettings => b"chatgate channels.settings",
             Purpose::WebhookSecret => b"chatgate webhooks.secret",
+            Purpose::WebhookHeaders => b"chatgate webhooks.headers",
             Purpose::SigningKey => b"chatgate signing_keys.private_key",
             Purpose::ServerKey => b"chatgate server_keys.value",
             Purpose::KeyCheck => b"chatgate key check",

@@ -45,6 +45,10 @@ macro_rules! reseal_all {
             sqlx::query_as("SELECT id, settings FROM channels").fetch_all(&mut *$tx).await?;
         let webhooks: Vec<(i64, String)> =
             sqlx::query_as("SELECT id, secret FROM webhooks").fetch_all(&mut *$tx).await?;
+        let headers: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, headers FROM webhooks").fetch_all(&mut *$tx).await?;
+        // Headers were stored plainly before they were sealed, in databases that have a key check.
+        let plain_headers_ok = true;
         let signing: Vec<(i64, Vec<u8>)> =
             sqlx::query_as("SELECT id, private_key FROM signing_keys").fetch_all(&mut *$tx).await?;
         let server: Vec<(String, Vec<u8>)> =
@@ -57,6 +61,8 @@ macro_rules! reseal_all {
                 channels, "UPDATE channels SET settings = $1 WHERE id = $2"),
             webhooks: $crate::reseal_rows!($tx, keys, legacy, Purpose::WebhookSecret, "webhook secret",
                 webhooks, "UPDATE webhooks SET secret = $1 WHERE id = $2"),
+            webhook_headers: $crate::reseal_rows!($tx, keys, plain_headers_ok, Purpose::WebhookHeaders,
+                "webhook headers", headers, "UPDATE webhooks SET headers = $1 WHERE id = $2"),
             signing_keys: $crate::reseal_rows!($tx, keys, legacy, Purpose::SigningKey, "signing key",
                 signing, "UPDATE signing_keys SET private_key = $1 WHERE id = $2"),
             server_keys: $crate::reseal_rows!($tx, keys, legacy, Purpose::ServerKey, "server key",

@@ -45,6 +45,15 @@ pub fn seal_bytes(keys: &SecretKeys, purpose: Purpose, plain: &[u8]) -> StoreRes
     Ok(keys.seal(purpose, plain)?.into_bytes())
 }
 
+/// A webhook's extra headers (a JSON object). Taken as they are when stored plainly: by a version
+/// that did not seal them, still running beside this one (each start seals them, `unlock`).
+pub fn open_headers(keys: &SecretKeys, webhook_id: i64, stored: &str) -> StoreResult<String> {
+    match keys.open_text(Purpose::WebhookHeaders, stored) {
+        Err(OpenError::NotSealed) => Ok(stored.to_string()),
+        other => other.map_err(|e| unopened(&format!("webhook {webhook_id} headers"), e)),
+    }
+}
+
 /// While re-sealing: a stored value's plain text. Values written before secrets were sealed are
 /// taken as they are, but only in a database that has no key check yet (the first start with this
 /// version); anywhere else an unsealed value is an error, not a secret to trust.
@@ -95,7 +104,13 @@ pub enum UnlockError {
 pub async fn unlock(store: &dyn Store, keys: &SecretKeys) -> Result<(), UnlockError> {
     match store.secret_key_check().await? {
         Some(check) => match keys.open(Purpose::KeyCheck, &check) {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                let sealed = store.seal_plain_webhook_headers().await?;
+                if sealed > 0 {
+                    tracing::info!(webhooks = sealed, "sealed webhook headers stored by an earlier version");
+                }
+                Ok(())
+            }
             Err(e) => {
                 let sealed = crate::secrets::key_id_of(&String::from_utf8_lossy(&check)).unwrap_or_default();
                 if let (Some(file), OpenError::UnknownKey(_)) = (keys.generated_file(), &e) {

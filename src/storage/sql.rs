@@ -726,6 +726,24 @@ macro_rules! sql_store {
                 Ok(report)
             }
 
+            async fn seal_plain_webhook_headers(&self) -> StoreResult<u64> {
+                let mut tx = self.write().await?;
+                let plain: Vec<(i64, String)> =
+                    sqlx::query_as("SELECT id, headers FROM webhooks WHERE headers NOT LIKE 'sealed:%'")
+                        .fetch_all(&mut *tx)
+                        .await?;
+                for (id, headers) in &plain {
+                    let sealed = self.secrets.seal_text($crate::secrets::Purpose::WebhookHeaders, headers)?;
+                    sqlx::query("UPDATE webhooks SET headers = $1 WHERE id = $2")
+                        .bind(sealed)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(plain.len() as u64)
+            }
+
             async fn account_count(&self) -> StoreResult<i64> {
                 Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(self.reader()).await?)
             }

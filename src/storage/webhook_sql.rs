@@ -111,7 +111,10 @@ macro_rules! sql_webhook_store {
                 .bind(w.account_id)
                 .bind(&w.url)
                 .bind(w.events.0)
-                .bind($crate::storage::webhook_rows::headers_json(&w.headers))
+                .bind(self.secrets.seal_text(
+                    $crate::secrets::Purpose::WebhookHeaders,
+                    &$crate::storage::webhook_rows::headers_json(&w.headers),
+                )?)
                 .bind(self.secrets.seal_text($crate::secrets::Purpose::WebhookSecret, &w.secret)?)
                 .bind(w.now)
                 .fetch_one(&mut *tx)
@@ -310,6 +313,7 @@ macro_rules! sql_webhook_store {
                     &format!("webhook {webhook_id} secret"),
                     &secret,
                 )?;
+                let headers = $crate::storage::sealed::open_headers(&self.secrets, webhook_id, &headers)?;
                 Ok(Some($crate::domain::webhook_ports::WebhookBatch {
                     target: $crate::storage::webhook_rows::target(url, &headers, secret),
                     deliveries: rows.into_iter().map(TryInto::try_into).collect::<StoreResult<_>>()?,

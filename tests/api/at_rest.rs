@@ -115,7 +115,9 @@ async fn stored_secrets_are_sealed_and_the_database_files_reveal_none() {
         )
         .await;
     let rx = Receiver::start().await;
-    let (_, secret) = app.webhook(&rx.url, "chat_session.message_sent", None).await;
+    let receiver_token = "Bearer receiver-token-5f2c9a";
+    let headers = format!(r#"{{"Authorization":"{receiver_token}"}}"#);
+    let (_, secret) = app.webhook(&rx.url, "chat_session.message_sent", Some(&headers)).await;
     token_for(&app, LOGIN, PASSWORD, None, AuthType::BasicAuth).await.unwrap();
 
     // What is sealed still works: the platforms get their tokens, the receiver a valid signature.
@@ -127,6 +129,7 @@ async fn stored_secrets_are_sealed_and_the_database_files_reveal_none() {
     assert_eq!(p.whatsapp.received()[0].token, WA_TOKEN);
     let hits = rx.wait_for(WAIT, |h| h.len() >= 2).await;
     assert_signed(&hits, &secret).await;
+    assert_eq!(hits[0].headers["authorization"], receiver_token, "the receiver's header is sent");
 
     let bytes = database_bytes(&app).await;
     // The search finds what is stored plainly (so it would find a secret too).
@@ -139,6 +142,7 @@ async fn stored_secrets_are_sealed_and_the_database_files_reveal_none() {
         ("WhatsApp access token", WA_TOKEN.as_bytes().to_vec()),
         ("WhatsApp app secret", APP_SECRET.as_bytes().to_vec()),
         ("webhook secret", webhook_key.as_bytes().to_vec()),
+        ("webhook header value", b"receiver-token-5f2c9a".to_vec()),
         ("signing key (DER)", ED25519_PKCS8.to_vec()),
         ("signing key (hex)", hex::encode(ED25519_PKCS8).into_bytes()),
     ] {
@@ -165,6 +169,7 @@ async fn rotation_reseals_everything_while_a_running_server_keeps_working() {
     for sql in [
         format!("SELECT settings FROM channels WHERE id = {tg}"),
         format!("SELECT secret FROM webhooks WHERE id = {webhook}"),
+        format!("SELECT headers FROM webhooks WHERE id = {webhook}"),
         "SELECT private_key FROM signing_keys".to_string(),
         "SELECT value FROM server_keys WHERE name = 'secret_key_check'".to_string(),
     ] {
@@ -236,4 +241,28 @@ async fn secrets_an_earlier_version_stored_plainly_are_sealed_at_the_first_start
     let out = chatgate(&app, &env, &["channel", "set", &tg, "webhook_secret=y"]).await;
     assert!(!out.status.success());
     assert!(stderr(&out).contains("not a sealed value"), "{}", stderr(&out));
+}
+
+/// Webhook headers an earlier version stored plainly are sealed at the next start (the database has a
+/// key check then), and still sent.
+#[tokio::test]
+async fn webhook_headers_stored_plainly_are_sealed_at_the_next_start_and_still_sent() {
+    let (app, _p, _keys, file) = app_with_key_file().await;
+    let rx = Receiver::start().await;
+    let (webhook, _) = app.webhook(&rx.url, "chat_session.message_sent", Some(r#"{"X-Key":"new"}"#)).await;
+    let url = &app.database_url;
+    let sealed = value(url, &format!("SELECT headers FROM webhooks WHERE id = {webhook}")).await;
+    assert!(sealed.starts_with("sealed:1:"), "{sealed}");
+    execute(url, &format!(r#"UPDATE webhooks SET headers = '{{"X-Key":"plain-7"}}' WHERE id = {webhook}"#))
+        .await;
+    // A plain value is still sent (an instance of the earlier version may be running beside this one).
+    let tg = app.channel("telegram", &[&format!("bot_token={BOT}")]).await;
+    app.send("telegram", &tg, "42", "hello").await;
+    let hits = rx.wait_for(WAIT, |h| !h.is_empty()).await;
+    assert_eq!(hits[0].headers["x-key"], "plain-7");
+    let env = [("CHATGATE_SECRETS__KEY_FILE", file.to_str().unwrap())];
+    let out = chatgate(&app, &env, &["account", "create", "bob", "--password", "bob-secret-1"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stored = value(url, &format!("SELECT headers FROM webhooks WHERE id = {webhook}")).await;
+    assert!(stored.starts_with("sealed:1:") && !stored.contains("plain-7"), "{stored}");
 }
