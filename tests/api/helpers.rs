@@ -288,3 +288,25 @@ pub async fn run_cli(db: &str, envs: &[(&str, &str)], args: &[&str]) -> std::pro
         .await
         .expect("run chatgate")
 }
+
+/// A new webchat visitor of `channel` at `base`: (visitor, token).
+pub async fn webchat_visitor(client: &reqwest::Client, base: &str, channel: &str) -> (String, String) {
+    let res =
+        client.post(format!("{base}/webchat/{channel}/api/session")).json(&serde_json::json!({})).send();
+    let res = res.await.unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    (v["visitor"].as_str().unwrap().to_string(), v["token"].as_str().unwrap().to_string())
+}
+
+/// Signs in to the console at `base`: the session cookie (`name=value`).
+pub async fn console_cookie(client: &reqwest::Client, base: &str, login: &str, password: &str) -> String {
+    let res = client
+        .post(format!("{base}/operator/api/login"))
+        .json(&serde_json::json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+}

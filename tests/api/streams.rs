@@ -8,20 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{LOGIN, PASSWORD, spawn_app_with};
-
-/// A new webchat visitor of `channel`: (visitor, token).
-async fn visitor(client: &reqwest::Client, base: &str, channel: &str) -> (String, String) {
-    let res =
-        client.post(format!("{base}/webchat/{channel}/api/session")).json(&json!({})).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
-    (v["visitor"].as_str().unwrap().to_string(), v["token"].as_str().unwrap().to_string())
-}
+use crate::helpers::{LOGIN, PASSWORD, console_cookie, spawn_app_with, webchat_visitor};
 
 fn events_url(base: &str, channel: &str, (visitor, token): &(String, String)) -> String {
     format!("{base}/webchat/{channel}/api/events?visitor={visitor}&token={token}")
@@ -54,7 +45,7 @@ async fn streams_are_capped_per_visitor_per_address_per_forwarded_client_and_ove
     let f = app.seed().await;
     let (base, ch) = (app.address.as_str(), f.webchat.as_str());
     let direct = reqwest::Client::new();
-    let (a, b) = (visitor(&direct, base, ch).await, visitor(&direct, base, ch).await);
+    let (a, b) = (webchat_visitor(&direct, base, ch).await, webchat_visitor(&direct, base, ch).await);
     let mut held = Vec::new();
 
     // One visitor: two streams, the third refused with 429.
@@ -70,7 +61,7 @@ async fn streams_are_capped_per_visitor_per_address_per_forwarded_client_and_ove
     let (status, res) = open(&direct, &events_url(base, ch, &b), &[]).await;
     assert_eq!(status, 200);
     held.push(res);
-    let c = visitor(&direct, base, ch).await;
+    let c = webchat_visitor(&direct, base, ch).await;
     assert_eq!(open(&direct, &events_url(base, ch, &c), &[]).await.0, 429, "the address's cap");
 
     // Behind the trusted proxy each forwarded client has its own cap.
@@ -80,12 +71,12 @@ async fn streams_are_capped_per_visitor_per_address_per_forwarded_client_and_ove
         .unwrap();
     let forwarded = [("x-forwarded-for", "198.51.100.7")];
     for _ in 0..3 {
-        let v = visitor(&proxy, base, ch).await;
+        let v = webchat_visitor(&proxy, base, ch).await;
         let (status, res) = open(&proxy, &events_url(base, ch, &v), &forwarded).await;
         assert_eq!(status, 200);
         held.push(res);
     }
-    let v = visitor(&proxy, base, ch).await;
+    let v = webchat_visitor(&proxy, base, ch).await;
     assert_eq!(open(&proxy, &events_url(base, ch, &v), &forwarded).await.0, 429, "one forwarded client");
     let (status, res) = open(&proxy, &events_url(base, ch, &v), &[("x-forwarded-for", "198.51.100.8")]).await;
     assert_eq!(status, 200, "another forwarded client");
@@ -93,7 +84,7 @@ async fn streams_are_capped_per_visitor_per_address_per_forwarded_client_and_ove
 
     // Seven open: the server is full for everyone (503), and the API still answers.
     assert_eq!(app.streams.open(), 7);
-    let d = visitor(&proxy, base, ch).await;
+    let d = webchat_visitor(&proxy, base, ch).await;
     let (status, res) = open(&proxy, &events_url(base, ch, &d), &[("x-forwarded-for", "198.51.100.9")]).await;
     assert_eq!(status, 503);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "TOO_MANY_REQUESTS");
@@ -113,16 +104,9 @@ async fn streams_are_capped_per_visitor_per_address_per_forwarded_client_and_ove
 async fn a_console_session_holds_a_few_streams() {
     let app = spawn_app_with(|s| s.streams.per_visitor = 2).await;
     app.seed().await;
-    let login = app
-        .client
-        .post(format!("{}/operator/api/login", app.address))
-        .json(&json!({"login": LOGIN, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let url = format!("{}/operator/api/events", app.address);
     let client = reqwest::Client::new();
+    let cookie = console_cookie(&client, &app.address, LOGIN, PASSWORD).await;
+    let url = format!("{}/operator/api/events", app.address);
     let cookie = [("cookie", cookie.as_str())];
     let (first, _a) = open(&client, &url, &cookie).await;
     let (second, _b) = open(&client, &url, &cookie).await;
@@ -191,7 +175,7 @@ async fn a_flood_of_event_streams_under_1024_descriptors_leaves_health_and_the_a
     let client = reqwest::Client::new();
     let mut paths = Vec::new();
     for _ in &addresses {
-        let v = visitor(&client, &server.base, &channel).await;
+        let v = webchat_visitor(&client, &server.base, &channel).await;
         paths.push(format!("/webchat/{channel}/api/events?visitor={}&token={}", v.0, v.1));
     }
 

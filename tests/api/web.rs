@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use crate::helpers::{LOGIN, PASSWORD, TestApp, list, ok, spawn_app};
+use crate::helpers::{LOGIN, PASSWORD, TestApp, console_cookie, list, ok, spawn_app, webchat_visitor};
 
 /// A headless Chromium session the test steers one command at a time.
 pub struct Browser {
@@ -479,18 +479,6 @@ async fn the_landing_page_links_the_docs_the_wsdl_the_console_and_the_demo() {
     );
 }
 
-/// Signs in to the console at `base`: the session cookie (`name=value`).
-async fn console_cookie(client: &reqwest::Client, base: &str, login: &str, password: &str) -> String {
-    let res = client
-        .post(format!("{base}/operator/api/login"))
-        .json(&json!({"login": login, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
-}
-
 /// A changed password (or access secret) ends that credential's console sessions on every instance at
 /// once — the next request is refused — and their open event streams end; other credentials' sessions
 /// go on.
@@ -588,19 +576,7 @@ async fn visitor_reads_and_marks_are_limited_and_one_visitor_cannot_spend_its_ne
     .await;
     let f = app.seed().await;
     let api = format!("{}/webchat/{}/api", app.address, f.webchat);
-    let new_visitor = || async {
-        let s: Value = app
-            .client
-            .post(format!("{api}/session"))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (s["visitor"].as_str().unwrap().to_string(), s["token"].as_str().unwrap().to_string())
-    };
+    let new_visitor = || webchat_visitor(&app.client, &app.address, &f.webchat);
     let (a, b) = (new_visitor().await, new_visitor().await);
     let call = |(v, t): &(String, String), what: &str| {
         let req = match what {
