@@ -1,94 +1,127 @@
-//! The methods a caller can name, the class they belong to, and the scope each needs.
+//! The methods a caller can name: one registration each — its class, its method name, the scope it
+//! needs and the parameters it reads with the JSON types each accepts besides text. The operation
+//! list, the classes, the scopes, the JSON door's type table and the SOAP door's parameter list are
+//! all read from here, so an operation cannot be half-registered: adding one is one line below, its
+//! `ops/` file, and its arm in `Command`.
 
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::Scope;
 
+/// The classes chatgate knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
-    GetChatChannels,
-    SendMessage,
-    SendFile,
-    GetChats,
-    GetMessages,
-    GetUnreadMessages,
-    SendMessages,
-    GetMessageStatus,
-    MarkRead,
-    SetWebhook,
-    GetWebhooks,
-    DeleteWebhook,
-    GetDeliveries,
-    Redeliver,
+pub enum Class {
+    Chat,
+    Webhook,
 }
 
-/// The classes chatgate knows.
-const CLASSES: [&str; 2] = ["chat", "webhook"];
+impl Class {
+    pub const ALL: [Class; 2] = [Self::Chat, Self::Webhook];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Webhook => "webhook",
+        }
+    }
+}
+
+/// What a parameter holds, as far as a door that has JSON types must know: any parameter may be given
+/// as text; these may also be given as the JSON type named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Text,
+    Integer,
+    Boolean,
+    Array,
+    Object,
+}
+
+/// One parameter an operation reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Param {
+    pub name: &'static str,
+    pub kind: ParamKind,
+}
+
+/// An operation's registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    pub class: Class,
+    pub method: &'static str,
+    pub scope: Scope,
+    pub params: &'static [Param],
+}
+
+/// `Operation`, `Operation::ALL` and each operation's `Spec`, from one table.
+macro_rules! operations {
+    ($($op:ident => $class:ident $method:literal $scope:ident [$($param:literal $kind:ident),* $(,)?]),+ $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation {
+            $($op),+
+        }
+
+        const COUNT: usize = [$(stringify!($op)),+].len();
+
+        impl Operation {
+            pub const ALL: [Operation; COUNT] = [$(Self::$op),+];
+
+            pub fn spec(self) -> &'static Spec {
+                match self {
+                    $(Self::$op => &Spec {
+                        class: Class::$class,
+                        method: $method,
+                        scope: Scope::$scope,
+                        params: &[$(Param { name: $param, kind: ParamKind::$kind }),*],
+                    }),+
+                }
+            }
+        }
+    };
+}
+
+// Scopes (SPEC §3.4): `chat:read` for the get* methods, `chat:write` for send* and markread,
+// `webhook:manage` for the webhook class.
+operations! {
+    GetChatChannels => Chat "getchatchannels" ChatRead [],
+    SendMessage => Chat "sendmessage" ChatWrite [
+        "platform" Text, "platformid" Integer, "destination" Integer, "message" Text,
+        "invalidationtime" Integer, "idempotencykey" Text,
+    ],
+    SendFile => Chat "sendfile" ChatWrite [
+        "platform" Text, "platformid" Integer, "destination" Integer, "type" Text, "fileurl" Text,
+        "thumburl" Text, "message" Text, "invalidationtime" Integer, "idempotencykey" Text,
+    ],
+    GetChats => Chat "getchats" ChatRead ["platform" Text, "platformid" Integer, "limit" Integer, "before" Integer],
+    GetMessages => Chat "getmessages" ChatRead [
+        "platform" Text, "platformid" Integer, "destination" Integer, "limit" Integer, "before" Integer,
+    ],
+    GetUnreadMessages => Chat "getunreadmessages" ChatRead [
+        "platform" Text, "platformid" Integer, "destination" Integer, "markread" Boolean, "limit" Integer,
+    ],
+    SendMessages => Chat "sendmessages" ChatWrite ["messages" Array],
+    GetMessageStatus => Chat "getmessagestatus" ChatRead ["messageid" Integer],
+    MarkRead => Chat "markread" ChatWrite [
+        "platform" Text, "platformid" Integer, "destination" Integer, "messageid" Integer,
+    ],
+    SetWebhook => Webhook "setwebhook" WebhookManage ["url" Text, "events" Array, "headers" Object],
+    GetWebhooks => Webhook "getwebhooks" WebhookManage [],
+    DeleteWebhook => Webhook "deletewebhook" WebhookManage ["webhookid" Integer],
+    GetDeliveries => Webhook "getdeliveries" WebhookManage ["webhookid" Integer, "limit" Integer],
+    Redeliver => Webhook "redeliver" WebhookManage ["deliveryid" Integer],
+}
 
 impl Operation {
-    pub const ALL: [Operation; 14] = [
-        Self::GetChatChannels,
-        Self::SendMessage,
-        Self::SendFile,
-        Self::GetChats,
-        Self::GetMessages,
-        Self::GetUnreadMessages,
-        Self::SendMessages,
-        Self::GetMessageStatus,
-        Self::MarkRead,
-        Self::SetWebhook,
-        Self::GetWebhooks,
-        Self::DeleteWebhook,
-        Self::GetDeliveries,
-        Self::Redeliver,
-    ];
-
     pub fn class(self) -> &'static str {
-        match self {
-            Self::SetWebhook
-            | Self::GetWebhooks
-            | Self::DeleteWebhook
-            | Self::GetDeliveries
-            | Self::Redeliver => "webhook",
-            _ => "chat",
-        }
+        self.spec().class.as_str()
     }
 
     /// The method name on the wire (lower case, as Afilnet spells it).
     pub fn method(self) -> &'static str {
-        match self {
-            Self::GetChatChannels => "getchatchannels",
-            Self::SendMessage => "sendmessage",
-            Self::SendFile => "sendfile",
-            Self::GetChats => "getchats",
-            Self::GetMessages => "getmessages",
-            Self::GetUnreadMessages => "getunreadmessages",
-            Self::SendMessages => "sendmessages",
-            Self::GetMessageStatus => "getmessagestatus",
-            Self::MarkRead => "markread",
-            Self::SetWebhook => "setwebhook",
-            Self::GetWebhooks => "getwebhooks",
-            Self::DeleteWebhook => "deletewebhook",
-            Self::GetDeliveries => "getdeliveries",
-            Self::Redeliver => "redeliver",
-        }
+        self.spec().method
     }
 
-    /// `chat:read` for the get* methods, `chat:write` for send* and markread, `webhook:manage` for the
-    /// webhook class (SPEC §3.4).
     pub fn scope(self) -> Scope {
-        match self {
-            Self::GetChatChannels
-            | Self::GetChats
-            | Self::GetMessages
-            | Self::GetUnreadMessages
-            | Self::GetMessageStatus => Scope::ChatRead,
-            Self::SendMessage | Self::SendFile | Self::SendMessages | Self::MarkRead => Scope::ChatWrite,
-            Self::SetWebhook
-            | Self::GetWebhooks
-            | Self::DeleteWebhook
-            | Self::GetDeliveries
-            | Self::Redeliver => Scope::WebhookManage,
-        }
+        self.spec().scope
     }
 
     /// The operation with this method name (exact, lower case), whatever its class.
@@ -99,7 +132,7 @@ impl Operation {
     /// Class and method as the caller named them (case-insensitive), checked in the spec's order.
     pub fn resolve(class: Option<&str>, method: Option<&str>) -> DomainResult<Self> {
         let class = class.filter(|c| !c.is_empty()).ok_or(ErrorCode::MissingClass)?;
-        if !CLASSES.iter().any(|c| c.eq_ignore_ascii_case(class)) {
+        if !Class::ALL.iter().any(|c| c.as_str().eq_ignore_ascii_case(class)) {
             return Err(DomainError::new(ErrorCode::IncorrectClass));
         }
         let method = method.filter(|m| !m.is_empty()).ok_or(ErrorCode::MissingMethod)?;
@@ -107,5 +140,37 @@ impl Operation {
             .into_iter()
             .find(|op| op.class().eq_ignore_ascii_case(class) && op.method().eq_ignore_ascii_case(method))
             .ok_or(DomainError::new(ErrorCode::IncorrectMethod))
+    }
+}
+
+/// A parameter some operation reads, by its name (lower case); a name means the same everywhere.
+pub fn param(name: &str) -> Option<Param> {
+    Operation::ALL.into_iter().flat_map(|op| op.spec().params).find(|p| p.name == name).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parameter_has_one_kind_and_every_method_one_class() {
+        for op in Operation::ALL {
+            for p in op.spec().params {
+                assert_eq!(param(p.name), Some(*p), "{} reads {} as another kind", op.method(), p.name);
+            }
+            assert_eq!(Operation::by_method(op.method()), Some(op));
+        }
+        assert_eq!(param("markread").map(|p| p.kind), Some(ParamKind::Boolean));
+        assert_eq!(param("user"), None, "credentials are the doors' business");
+    }
+
+    #[test]
+    fn class_and_method_resolve_in_the_specs_order() {
+        assert_eq!(Operation::resolve(Some("CHAT"), Some("SendMessage")), Ok(Operation::SendMessage));
+        let code = |c, m| Operation::resolve(c, m).err().map(|e| e.code);
+        assert_eq!(code(None, Some("x")), Some(ErrorCode::MissingClass));
+        assert_eq!(code(Some("sms"), None), Some(ErrorCode::IncorrectClass));
+        assert_eq!(code(Some("chat"), None), Some(ErrorCode::MissingMethod));
+        assert_eq!(code(Some("chat"), Some("setwebhook")), Some(ErrorCode::IncorrectMethod));
     }
 }

@@ -11,7 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
 
-use crate::domain::operation::Operation;
+use crate::domain::operation::{self, Operation, ParamKind};
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
 use crate::doors::AppState;
 use crate::doors::wire::{client_of, json_response, read_body, resource};
@@ -58,40 +58,25 @@ pub(crate) fn json_params(body: &[u8]) -> DomainResult<Params> {
     Ok(params)
 }
 
-/// The parameters that take more than text, and the JSON types each accepts besides a string (the
-/// OpenAPI document says the same). Any parameter may be a string or `null` (= not given).
-const INTEGER_PARAMS: [&str; 8] = [
-    "platformid",
-    "destination",
-    "messageid",
-    "before",
-    "limit",
-    "webhookid",
-    "deliveryid",
-    "invalidationtime",
-];
-const BOOLEAN_PARAMS: [&str; 1] = ["markread"];
-const ARRAY_PARAMS: [&str; 2] = ["messages", "events"];
-const OBJECT_PARAMS: [&str; 1] = ["headers"];
-
 /// A JSON value as the parameter text the domain reads; a known parameter given a JSON type it does
 /// not take (an object as `destination`, `true` as `limit`, 1.5 as an id) is `INCORRECT_PARAM`, not
 /// silently turned into text. Unknown names are ignored whatever they hold.
 fn param_text(name: &str, value: Value) -> DomainResult<Option<String>> {
     let lower = name.to_ascii_lowercase();
-    let takes = |list: &[&str]| list.contains(&lower.as_str());
+    let known = operation::param(&lower);
+    let kind = known.map(|p| p.kind);
     let text = match value {
         Value::Null => return Ok(None),
         Value::String(s) => return Ok(Some(s)),
-        Value::Number(n) if takes(&INTEGER_PARAMS) => integer_text(&n),
-        Value::Bool(b) if takes(&BOOLEAN_PARAMS) => Some(b.to_string()),
-        v @ Value::Array(_) if takes(&ARRAY_PARAMS) => Some(v.to_string()),
-        v @ Value::Object(_) if takes(&OBJECT_PARAMS) => Some(v.to_string()),
+        Value::Number(n) if kind == Some(ParamKind::Integer) => integer_text(&n),
+        Value::Bool(b) if kind == Some(ParamKind::Boolean) => Some(b.to_string()),
+        v @ Value::Array(_) if kind == Some(ParamKind::Array) => Some(v.to_string()),
+        v @ Value::Object(_) if kind == Some(ParamKind::Object) => Some(v.to_string()),
         _ => None,
     };
-    match (text, known_param(&lower)) {
+    match (text, known) {
         (Some(t), _) => Ok(Some(t)),
-        (None, Some(param)) => Err(DomainError::incorrect(param)),
+        (None, Some(param)) => Err(DomainError::incorrect(param.name)),
         (None, None) => Ok(None),
     }
 }
@@ -104,16 +89,6 @@ fn integer_text(n: &serde_json::Number) -> Option<String> {
     }
     let f = n.as_f64()?;
     (f.is_finite() && f.fract() == 0.0).then(|| format!("{f:.0}"))
-}
-
-/// The parameter's name as the domain spells it, if the domain reads it.
-fn known_param(name: &str) -> Option<&'static str> {
-    const OTHERS: [&str; 7] = ["platform", "message", "type", "fileurl", "thumburl", "idempotencykey", "url"];
-    [&INTEGER_PARAMS[..], &BOOLEAN_PARAMS, &ARRAY_PARAMS, &OBJECT_PARAMS, &OTHERS]
-        .into_iter()
-        .flatten()
-        .find(|p| **p == name)
-        .copied()
 }
 
 fn is_json(req: &HttpRequest) -> bool {

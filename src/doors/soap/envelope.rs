@@ -49,35 +49,20 @@ fn malformed() -> DomainError {
     DomainError::new(ErrorCode::MalformedRequest)
 }
 
-/// The request parameters of the WSDL's operations (bulk items' fields included): the names an error
-/// can point at.
-const PARAMS: [&str; 19] = [
-    "user",
-    "password",
-    "platform",
-    "platformid",
-    "destination",
-    "message",
-    "fileurl",
-    "thumburl",
-    "type",
-    "messageid",
-    "idempotencykey",
-    "invalidationtime",
-    "markread",
-    "limit",
-    "before",
-    "url",
-    "events",
-    "headers",
-    "webhookid",
-];
+/// The name of a parameter the door reads (the credentials) or an operation reads, as spelled there.
+fn known_param(name: &str) -> Option<&'static str> {
+    match name {
+        "user" => Some("user"),
+        "password" => Some("password"),
+        other => crate::domain::operation::param(other).map(|p| p.name),
+    }
+}
 
 /// An element's value: its text, or what its base64 text encodes when `xsi:type` says so, which must
-/// be UTF-8 text (`INCORRECT_PARAM` naming the parameter otherwise). A parameter no operation takes is
-/// ignored later whatever it holds, so its text is kept as it is.
+/// be UTF-8 text (`INCORRECT_PARAM` naming the parameter, if an operation reads it, otherwise). A
+/// parameter no operation takes is ignored later whatever it holds, so its text is kept as it is.
 fn value_of(text: String, base64: bool, param: &str) -> DomainResult<String> {
-    let Some(param) = PARAMS.iter().find(|p| **p == param).copied().filter(|_| base64) else {
+    let Some(param) = known_param(param).filter(|_| base64) else {
         return Ok(text);
     };
     // base64Binary allows whitespace between its characters (line-wrapped encoders).

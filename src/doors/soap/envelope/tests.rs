@@ -6,6 +6,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::operation::Operation;
 
 mod before {
     use base64::Engine;
@@ -16,8 +17,8 @@ mod before {
     use quick_xml::reader::Reader;
 
     use super::super::{
-        BASE64_TYPES, MAX_DEPTH, MAX_ELEMENTS, PARAMS, SOAP11_NS, SOAP12_NS, SoapRequest, SoapVersion, TNS,
-        WSSE_NS, XSI_NS, malformed,
+        BASE64_TYPES, MAX_DEPTH, MAX_ELEMENTS, SOAP11_NS, SOAP12_NS, SoapRequest, SoapVersion, TNS, WSSE_NS,
+        XSI_NS, known_param, malformed,
     };
     use crate::domain::{DomainError, DomainResult, Params};
     use crate::doors::soap::namespaces::{Namespaces, Resolved};
@@ -112,7 +113,7 @@ mod before {
     /// ignored later whatever it holds, so its text is kept as it is.
     fn value_of(e: &mut Element, param: &str) -> DomainResult<String> {
         let text = std::mem::take(&mut e.text);
-        let Some(param) = PARAMS.iter().find(|p| **p == param).copied().filter(|_| e.base64) else {
+        let Some(param) = known_param(param).filter(|_| e.base64) else {
             return Ok(text);
         };
         // base64Binary allows whitespace between its characters (line-wrapped encoders).
@@ -556,9 +557,15 @@ fn documents() -> Vec<String> {
 fn outcome(result: Result<SoapRequest, (SoapVersion, DomainError)>) -> String {
     match result {
         Ok(r) => {
-            let names = PARAMS.iter().chain(&["messages", "extra", "x", "unknown", "q:x"]);
+            let registered = Operation::ALL.into_iter().flat_map(|op| op.spec().params).map(|p| p.name);
+            let mut names: Vec<&str> = vec!["user", "password"];
+            for n in registered.chain(["extra", "x", "unknown", "q:x"]) {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
             let params: Vec<String> =
-                names.filter_map(|n| r.params.raw(n).map(|v| format!("{n}={v:?}"))).collect();
+                names.iter().filter_map(|n| r.params.raw(n).map(|v| format!("{n}={v:?}"))).collect();
             format!(
                 "{:?} {} [{}] of {} login={:?} secret={:?}",
                 r.version,
