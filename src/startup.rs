@@ -93,16 +93,18 @@ pub enum StartError {
 pub struct Core {
     pub gateway: Gateway,
     pub auth: Arc<Authenticator>,
+    store: Arc<dyn Store>,
 }
 
 impl Core {
+    /// The store itself: for the workers, the token service, administration and the CLI.
     pub fn store(&self) -> &Arc<dyn Store> {
-        self.gateway.store()
+        &self.store
     }
 
     /// Administration through the same store and password hasher as the server.
     pub fn admin(&self) -> crate::admin::Admin<'_> {
-        crate::admin::Admin { store: self.gateway.store(), hasher: self.auth.hasher() }
+        crate::admin::Admin { store: &self.store, hasher: self.auth.hasher() }
     }
 }
 
@@ -113,15 +115,15 @@ pub async fn build_core(settings: &Settings) -> Result<Core, StartError> {
     let auth = Arc::new(Authenticator::new(store.clone(), &settings.auth)?);
     let urls = crate::net::address_policy(&settings.outbound);
     let limits = Arc::new(ApiRateLimits::new(&settings.rate_limit));
-    let gateway = Gateway::new(store, auth.clone(), urls).with_request_limits(limits);
-    Ok(Core { gateway, auth })
+    let gateway = Gateway::new(store.clone(), auth.clone(), urls).with_request_limits(limits);
+    Ok(Core { gateway, auth, store })
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let core = build_core(&settings).await?;
         let gateway = core.gateway.clone();
-        let store = gateway.store().clone();
+        let store = core.store().clone();
         let poll = Duration::from_millis(settings.auth.change_poll_ms.max(10));
         let connectors = Arc::new(connectors(&settings)?);
         let metrics = Arc::new(Metrics::new());
@@ -176,8 +178,7 @@ impl Application {
             .or_else(|| settings.public_url.clone())
             .unwrap_or_else(|| format!("http://{local}"));
         let tokens =
-            TokenService::start(core.auth.clone(), gateway.store().clone(), settings.oauth.clone(), issuer)
-                .await?;
+            TokenService::start(core.auth.clone(), store.clone(), settings.oauth.clone(), issuer).await?;
         tokens.watch(poll);
         let shutdown_timeout = settings.shutdown_timeout_secs;
         let body_timeout = Duration::from_secs(settings.body_timeout_secs.max(1));

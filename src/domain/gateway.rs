@@ -46,7 +46,7 @@ impl Call {
 
 #[derive(Clone)]
 pub struct Gateway {
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     auth: Arc<dyn Authenticate>,
     channels: Arc<ChannelDirectory>,
     urls: Arc<dyn UrlGuard>,
@@ -72,10 +72,6 @@ impl Gateway {
 
     pub fn channels(&self) -> &Arc<ChannelDirectory> {
         &self.channels
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     /// Stores a message a platform reported (inbound webhooks); a repeat of one already stored

@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod model;
 pub mod operation;
 pub mod ops;
+pub mod pages;
 pub mod params;
 pub mod ports;
 pub mod reply;

@@ -40,7 +40,7 @@ async fn healthz() -> HttpResponse {
 /// `GET /readyz`: 200 when the database answers within 2 s and the migrations ran, else 503 with a
 /// short reason; nothing is cached, so it recovers as soon as the database does.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let check = tokio::time::timeout(Duration::from_secs(2), state.gateway.store().readiness()).await;
+    let check = tokio::time::timeout(Duration::from_secs(2), state.gateway.readiness()).await;
     match check.unwrap_or_else(|_| Err("the database did not answer within 2 s".into())) {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
         Err(reason) => HttpResponse::ServiceUnavailable()
@@ -74,10 +74,10 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
             .json(serde_json::json!({"error": "INVALID_TOKEN"}));
     }
-    let store = state.gateway.store();
+    let gateway = &state.gateway;
     let backlog = match state.backlog.0.get(&()) {
         Some(b) => b,
-        None => match tokio::time::timeout(Duration::from_secs(2), store.outbox_backlog()).await {
+        None => match tokio::time::timeout(Duration::from_secs(2), gateway.outbox_backlog()).await {
             Ok(Ok(b)) => {
                 let b = Arc::new(b);
                 state.backlog.0.insert((), b.clone());
@@ -88,6 +88,6 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         },
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let text = state.metrics.render(&backlog, now, store.pool_state(), state.live.open());
+    let text = state.metrics.render(&backlog, now, gateway.pool_state(), state.live.open());
     HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(text)
 }

@@ -187,8 +187,7 @@ impl TestApp {
     /// Stores a message as received from `destination` (until inbound webhooks exist).
     pub async fn receive(&self, channel: &str, destination: &str, text: &str) -> String {
         self.gateway
-            .store()
-            .receive_message(&InboundMessage {
+            .receive(&InboundMessage {
                 channel_id: channel.parse().expect("channel id"),
                 destination: destination.into(),
                 text: Some(text.into()),

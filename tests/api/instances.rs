@@ -314,7 +314,7 @@ async fn outbox_claims_never_overlap_and_leases_expire() {
     // A second instance's store on the same database.
     let other = spawn_app_on(app.database_url.clone(), app.dir.clone(), no_delivery).await;
     let now = chrono::Utc::now().timestamp_millis();
-    let (s1, s2) = (app.gateway.store().clone(), other.gateway.store().clone());
+    let (s1, s2) = (app.core.store().clone(), other.core.store().clone());
     let (x, y) = tokio::join!(s1.claim_outbox(25, 60_000, now), s2.claim_outbox(25, 60_000, now));
     let (x, y) = (x.unwrap(), y.unwrap());
     let xs: BTreeSet<i64> = x.iter().map(|c| c.message_id).collect();

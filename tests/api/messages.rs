@@ -62,7 +62,7 @@ async fn sendmessage_stores_a_pending_message() {
     assert_eq!(m["destination"], "4242");
     assert_eq!(m["messageid"], id.as_str());
     assert!(m.get("type").is_none() && m.get("reason").is_none(), "{m}");
-    assert_eq!(app.gateway.store().outbox_len().await.unwrap(), 1, "an outbox entry per sent message");
+    assert_eq!(app.core.store().outbox_len().await.unwrap(), 1, "an outbox entry per sent message");
 
     // A webchat message is delivered by being stored for its page: `sent` at once, no outbox entry.
     let body = app
@@ -73,7 +73,7 @@ async fn sendmessage_stores_a_pending_message() {
         .await;
     let id = ok(&body)["messageid"].as_str().unwrap().to_string();
     assert_eq!(ok(&app.call("getmessagestatus", &[("messageid", &id)]).await)["status"], "sent");
-    assert_eq!(app.gateway.store().outbox_len().await.unwrap(), 1);
+    assert_eq!(app.core.store().outbox_len().await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -411,7 +411,7 @@ async fn sendmessages_stores_a_long_list_in_its_order() {
         }
         assert_eq!(texts, want, "chat {chat}");
     }
-    assert_eq!(app.gateway.store().outbox_len().await.unwrap(), 999);
+    assert_eq!(app.core.store().outbox_len().await.unwrap(), 999);
 }
 
 #[tokio::test]
@@ -441,7 +441,7 @@ async fn idempotency_key_returns_the_first_message() {
         .await;
     let texts: Vec<&str> = list(ok(&msgs)).iter().map(|m| m["message"].as_str().unwrap()).collect();
     assert_eq!(texts, ["hello", "hello"], "the repeat sent nothing");
-    assert_eq!(app.gateway.store().outbox_len().await.unwrap(), 2);
+    assert_eq!(app.core.store().outbox_len().await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -474,5 +474,5 @@ async fn messages_survive_a_restart() {
         )
         .await;
     assert_eq!(list(ok(&msgs))[0]["message"], "kept");
-    assert_eq!(again.gateway.store().outbox_len().await.unwrap(), 1, "its outbox entry is still there");
+    assert_eq!(again.core.store().outbox_len().await.unwrap(), 1, "its outbox entry is still there");
 }

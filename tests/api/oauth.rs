@@ -412,7 +412,7 @@ async fn forged_and_invalid_tokens_are_refused() {
     let app = spawn_app().await;
     app.seed().await;
     let good = token_for(&app, LOGIN, PASSWORD, None, AuthType::BasicAuth).await.unwrap();
-    let keys = app.gateway.store().signing_keys().await.unwrap();
+    let keys = app.core.store().signing_keys().await.unwrap();
     let key = keys.last().unwrap();
     let claims: AccessClaims = jsonwebtoken::dangerous::insecure_decode(&good).unwrap().claims;
     let sign = |header: Header, c: &AccessClaims| {
@@ -524,7 +524,7 @@ async fn key_rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
     app.seed().await;
     let old = token_for(&app, LOGIN, PASSWORD, None, AuthType::BasicAuth).await.unwrap();
     let key = chatgate::auth::tokens::keys::generate(chrono::Utc::now().timestamp_millis()).unwrap();
-    app.gateway.store().rotate_signing_key(&key).await.unwrap();
+    app.core.store().rotate_signing_key(&key).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let jwks: Value = app
         .client

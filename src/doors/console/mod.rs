@@ -83,13 +83,13 @@ async fn chats(signed: Signed, state: web::Data<AppState>) -> HttpResponse {
     if !signed.principal.scopes.allows(Scope::ChatRead) {
         return failure(&ErrorCode::AccessDenied.into());
     }
-    match state.gateway.store().inbox(signed.principal.account_id, INBOX).await {
+    match state.gateway.inbox(signed.principal.account_id, INBOX).await {
         Ok(list) => {
             let list: Vec<Value> =
                 list.iter().map(|c| json!({"chat": MessageView::new(&c.last), "unread": c.unread})).collect();
             HttpResponse::Ok().json(json!({ "list": list }))
         }
-        Err(e) => failure(&e.into()),
+        Err(e) => failure(&e),
     }
 }
 

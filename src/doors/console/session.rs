@@ -80,8 +80,8 @@ pub async fn login(req: HttpRequest, payload: web::Payload, state: web::Data<App
         csrf: random_token(18),
         expires_at: chrono::Utc::now().timestamp_millis() + SESSION_SECS * 1000,
     };
-    if let Err(e) = state.gateway.store().create_session(&session).await {
-        return failure(&e.into());
+    if let Err(e) = state.gateway.open_session(&session).await {
+        return failure(&e);
     }
     HttpResponse::Ok()
         .cookie(cookie(&state, token, SESSION_SECS))
@@ -89,8 +89,8 @@ pub async fn login(req: HttpRequest, payload: web::Payload, state: web::Data<App
 }
 
 pub async fn logout(signed: Signed, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(e) = state.gateway.store().delete_session(&signed.session.token_hash).await {
-        return failure(&e.into());
+    if let Err(e) = state.gateway.end_session(&signed.session.token_hash).await {
+        return failure(&e);
     }
     let _ = state
         .gateway
@@ -126,7 +126,7 @@ impl FromRequest for Signed {
 /// The session's credential, if it is still enabled and the same one as at the sign-in (a changed
 /// password or secret deletes the session's row, which `signed` reads first).
 async fn credential_of(state: &AppState, session: &ConsoleSession) -> Result<CredentialRecord, DomainError> {
-    let record = state.gateway.store().find_credential(&session.login).await?;
+    let record = state.gateway.credential(&session.login).await?;
     record
         .filter(|r| r.enabled && r.id == session.credential_id)
         .ok_or(DomainError::new(ErrorCode::InvalidToken))
@@ -136,17 +136,16 @@ async fn credential_of(state: &AppState, session: &ConsoleSession) -> Result<Cre
 /// secret delete it) and its credential still admits it.
 pub async fn still_holds(state: &AppState, session: &ConsoleSession) -> bool {
     let now = chrono::Utc::now().timestamp_millis();
-    matches!(state.gateway.store().session(&session.token_hash, now).await, Ok(Some(_)))
+    matches!(state.gateway.session(&session.token_hash, now).await, Ok(Some(_)))
         && credential_of(state, session).await.is_ok()
 }
 
 async fn signed(req: &HttpRequest, state: &AppState) -> Result<Signed, DomainError> {
     let token = req.cookie(COOKIE).map(|c| c.value().to_string()).filter(|t| !t.is_empty());
     let token = token.ok_or(DomainError::new(ErrorCode::InvalidToken))?;
-    let store = state.gateway.store();
     let now = chrono::Utc::now().timestamp_millis();
     let session =
-        store.session(&hash(&token), now).await?.ok_or(DomainError::new(ErrorCode::InvalidToken))?;
+        state.gateway.session(&hash(&token), now).await?.ok_or(DomainError::new(ErrorCode::InvalidToken))?;
     if req.method() != Method::GET {
         let sent = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
         if !bool::from(sent.as_bytes().ct_eq(session.csrf.as_bytes())) {

@@ -83,7 +83,7 @@ async fn channel_of(
     platform: Platform,
 ) -> Result<ChannelConfig, Refusal> {
     let id: i64 = platform_id.parse().map_err(|_| Refusal::UnknownChannel)?;
-    match state.gateway.store().channel_config(id).await {
+    match state.gateway.channel_config(id).await {
         Ok(Some(c)) if c.channel.platform == platform => Ok(c),
         Ok(_) => Err(Refusal::UnknownChannel),
         Err(e) => {

@@ -101,7 +101,7 @@ async fn body_of(
 async fn channel(state: &AppState, pid: &str) -> Result<ChannelConfig, HttpResponse> {
     let not_found = || refusal(actix_web::http::StatusCode::NOT_FOUND, "CHANNEL_NOT_FOUND");
     let id: i64 = pid.parse().map_err(|_| not_found())?;
-    match state.gateway.store().channel_config(id).await {
+    match state.gateway.channel_config(id).await {
         Ok(Some(c)) if c.channel.platform == Platform::Webchat => Ok(c),
         Ok(_) => Err(not_found()),
         Err(e) => {
@@ -273,7 +273,7 @@ pub async fn recent(
     channel_id: i64,
     visitor: &str,
 ) -> Result<(Vec<MessageView>, Option<i64>), HttpResponse> {
-    let mut list = state.gateway.store().messages(channel_id, visitor, None, HISTORY).await.map_err(|e| {
+    let mut list = state.gateway.conversation(channel_id, visitor, HISTORY).await.map_err(|e| {
         tracing::error!(error = %e, "reading a webchat conversation failed");
         refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
     })?;
@@ -287,8 +287,7 @@ pub async fn recent(
 
 /// Records that the page received the business's messages up to `up_to`.
 pub async fn mark_delivered(state: &AppState, channel_id: i64, visitor: &str, up_to: i64) {
-    let store = state.gateway.store();
-    if let Err(e) = store.mark_outbound(channel_id, visitor, up_to, MessageStatus::Delivered).await {
+    if let Err(e) = state.gateway.page_saw(channel_id, visitor, up_to, MessageStatus::Delivered).await {
         tracing::warn!(error = %e, "recording webchat deliveries failed");
     }
 }
@@ -375,12 +374,7 @@ async fn send(
     };
     let stored = async {
         let id = state.gateway.receive(&m).await?;
-        state
-            .gateway
-            .store()
-            .message(c.channel.account_id, id)
-            .await
-            .map_err(crate::domain::DomainError::from)
+        state.gateway.message(c.channel.account_id, id).await
     };
     match stored.await {
         Ok(Some(m)) => with_cors(HttpResponse::Ok().json(MessageView::new(&m)), origin),
@@ -416,7 +410,7 @@ async fn seen(
     else {
         return HttpResponse::BadRequest().json(json!({"error": "INCORRECT_PARAM", "param": "messageid"}));
     };
-    match state.gateway.store().mark_outbound(c.channel.id, &visitor, up_to, MessageStatus::Read).await {
+    match state.gateway.page_saw(c.channel.id, &visitor, up_to, MessageStatus::Read).await {
         Ok(_) => with_cors(HttpResponse::NoContent().finish(), origin),
         Err(e) => {
             tracing::error!(error = %e, "marking webchat messages read failed");

@@ -1,0 +1,83 @@
+//! What the web pages' doors (the webchat visitor API, the operator console) and the operating
+//! endpoints ask of the command layer beyond the API's commands: the page's conversation and what it
+//! showed, the console's inbox and sessions, readiness and backlog. The doors reach storage only
+//! through these.
+
+use super::console_ports::{ConsoleSession, InboxChat};
+use super::error::DomainResult;
+use super::gateway::Gateway;
+use super::model::{ChannelConfig, Message, MessageStatus};
+use super::ports::{CredentialRecord, OutboxBacklog, PoolState};
+
+impl Gateway {
+    /// A channel of any account with its settings (the pages and the platforms' webhooks name it in
+    /// their URL).
+    pub async fn channel_config(&self, channel_id: i64) -> DomainResult<Option<ChannelConfig>> {
+        Ok(self.store.channel_config(channel_id).await?)
+    }
+
+    /// A chat's newest `limit` messages, newest first (the webchat page's history).
+    pub async fn conversation(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        limit: u32,
+    ) -> DomainResult<Vec<Message>> {
+        Ok(self.store.messages(channel_id, destination, None, limit).await?)
+    }
+
+    /// One of the account's messages.
+    pub async fn message(&self, account_id: i64, message_id: i64) -> DomainResult<Option<Message>> {
+        Ok(self.store.message(account_id, message_id).await?)
+    }
+
+    /// The page received (`Delivered`) or showed (`Read`) the business's messages of a chat up to
+    /// `up_to`: they move forwards to `status`.
+    pub async fn page_saw(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        up_to: i64,
+        status: MessageStatus,
+    ) -> DomainResult<u64> {
+        Ok(self.store.mark_outbound(channel_id, destination, up_to, status).await?)
+    }
+
+    /// The account's chats on every channel, newest activity first (the console's inbox).
+    pub async fn inbox(&self, account_id: i64, limit: u32) -> DomainResult<Vec<InboxChat>> {
+        Ok(self.store.inbox(account_id, limit).await?)
+    }
+
+    /// A credential as stored now (the console checks its sessions' credentials on every request).
+    pub async fn credential(&self, login: &str) -> DomainResult<Option<CredentialRecord>> {
+        Ok(self.store.find_credential(login).await?)
+    }
+
+    pub async fn open_session(&self, session: &ConsoleSession) -> DomainResult<()> {
+        Ok(self.store.create_session(session).await?)
+    }
+
+    /// The session with this token hash, if it exists and has not expired by `now`.
+    pub async fn session(&self, token_hash: &str, now: i64) -> DomainResult<Option<ConsoleSession>> {
+        Ok(self.store.session(token_hash, now).await?)
+    }
+
+    pub async fn end_session(&self, token_hash: &str) -> DomainResult<()> {
+        Ok(self.store.delete_session(token_hash).await?)
+    }
+
+    /// Whether the database answers and the migrations ran (`/readyz`); why not otherwise.
+    pub async fn readiness(&self) -> Result<(), String> {
+        self.store.readiness().await
+    }
+
+    /// Entries waiting per platform, with the oldest one's age (`/metrics`).
+    pub async fn outbox_backlog(&self) -> DomainResult<Vec<OutboxBacklog>> {
+        Ok(self.store.outbox_backlog().await?)
+    }
+
+    /// This process's database connections, in use and idle (`/metrics`).
+    pub fn pool_state(&self) -> PoolState {
+        self.store.pool_state()
+    }
+}
