@@ -1,0 +1,81 @@
+//! The workers that hold claims in the database: delivery and event webhooks (with the sweep that
+//! ends idle sessions), started by configuration and stopped at shutdown.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::StartError;
+use crate::config::Settings;
+use crate::delivery::Worker;
+use crate::delivery::connectors::Connectors;
+use crate::metrics::Metrics;
+use crate::storage::Store;
+use crate::storage::watch::AccountCache;
+use crate::webhooks;
+
+/// The workers that hold claims in the database, stopped at shutdown so that they finish or give back
+/// what they hold.
+#[derive(Default)]
+pub(super) struct Background {
+    delivery: Option<Arc<Worker>>,
+    webhooks: Option<webhooks::SenderHandle>,
+}
+
+impl Background {
+    /// The workers the settings enable, and the caches among them that must hear of account changes.
+    pub(super) fn start(
+        settings: &Settings,
+        store: &Arc<dyn Store>,
+        connectors: &Arc<Connectors>,
+        metrics: &Arc<Metrics>,
+    ) -> Result<(Self, Vec<Weak<dyn AccountCache>>), StartError> {
+        let mut background = Background::default();
+        let mut caches = Vec::new();
+        if settings.delivery.enabled {
+            let worker = Worker::start(
+                store.clone(),
+                connectors.clone(),
+                settings.connectors.clone(),
+                settings.delivery.clone(),
+                store.outbox_signal(),
+                metrics.clone(),
+            );
+            let cache: Arc<dyn AccountCache> = worker.clone();
+            caches.push(Arc::downgrade(&cache));
+            background.delivery = Some(worker);
+        }
+        if settings.webhooks.enabled {
+            let policy = crate::net::address_policy(&settings.outbound);
+            let timeout = Duration::from_millis(settings.webhooks.timeout_ms);
+            let client = crate::net::customer_client(&settings.outbound, policy.clone(), timeout)?;
+            let sender = webhooks::Sender::start(
+                store.clone(),
+                client,
+                policy,
+                settings.webhooks.clone(),
+                metrics.clone(),
+            );
+            background.webhooks = Some(sender);
+            webhooks::start_sweep(store.clone(), settings.chat.clone(), &settings.webhooks);
+        }
+        Ok((background, caches))
+    }
+
+    /// Both at once, bounded by `deadline`; false if something was still held then.
+    pub(super) async fn stop(self, deadline: tokio::time::Instant) -> bool {
+        let delivery = async {
+            match &self.delivery {
+                Some(w) => w.stop(deadline).await,
+                None => true,
+            }
+        };
+        let webhooks = async {
+            match self.webhooks {
+                Some(h) => h.stop(deadline).await,
+                None => true,
+            }
+        };
+        let (a, b) = tokio::join!(delivery, webhooks);
+        a && b
+    }
+}
