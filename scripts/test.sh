@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command. Installs what the suite needs beyond cargo when it is missing — xmllint
+# The test command. Installs what the suite needs beyond cargo when it is missing — curl and prlimit, xmllint
 # (libxml2-utils) to validate SOAP messages against the WSDL's schema, Python zeep, node-soap, PHP's
 # SoapClient (php-soap) and Java's wsimport (jaxws, with the JDK) to consume the WSDL as real SOAP toolkits, standardwebhooks to verify webhook signatures as receivers do, prometheus-client to parse /metrics as a scraper does, schemathesis to test the served OpenAPI document, Redocly CLI to lint it, openapi-python-client to generate a client from it, PyJWT to verify access tokens with a JOSE library independent of
 # ours, and Chromium with playwright-core to click through Swagger UI — then runs the integration suite. Extra arguments go to `cargo test`.
@@ -8,6 +8,10 @@ set -euo pipefail
 # out while compiling the tests).
 cd "$(dirname "$0")/.."
 
+if ! command -v curl >/dev/null 2>&1 || ! command -v prlimit >/dev/null 2>&1; then
+  echo "installing curl and util-linux (the README's requests; a server started under prlimit)…" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl util-linux >/dev/null && apt-get clean
+fi
 if ! command -v xmllint >/dev/null 2>&1; then
   echo "installing libxml2-utils (xmllint)…" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils >/dev/null && apt-get clean

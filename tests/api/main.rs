@@ -16,6 +16,7 @@ mod hostile;
 mod inbound;
 mod instances;
 mod json;
+mod manual;
 mod messages;
 mod metrics;
 mod oauth;
