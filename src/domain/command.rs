@@ -55,6 +55,26 @@ impl Command {
         })
     }
 
+    /// The operation this command is (its scope among what the registration says).
+    pub fn operation(&self) -> Operation {
+        match self {
+            Self::GetChatChannels(_) => Operation::GetChatChannels,
+            Self::SendMessage(_) => Operation::SendMessage,
+            Self::SendFile(_) => Operation::SendFile,
+            Self::GetChats(_) => Operation::GetChats,
+            Self::GetMessages(_) => Operation::GetMessages,
+            Self::GetUnreadMessages(_) => Operation::GetUnreadMessages,
+            Self::SendMessages(_) => Operation::SendMessages,
+            Self::GetMessageStatus(_) => Operation::GetMessageStatus,
+            Self::MarkRead(_) => Operation::MarkRead,
+            Self::SetWebhook(_) => Operation::SetWebhook,
+            Self::GetWebhooks(_) => Operation::GetWebhooks,
+            Self::DeleteWebhook(_) => Operation::DeleteWebhook,
+            Self::GetDeliveries(_) => Operation::GetDeliveries,
+            Self::Redeliver(_) => Operation::Redeliver,
+        }
+    }
+
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         match self {
             Self::GetChatChannels(c) => c.apply(ctx).await,

@@ -5,7 +5,6 @@
 use serde::Serialize;
 
 use super::model::{Message, MessageStatus};
-use super::reply::MessageView;
 use super::values::format_datetime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -215,5 +214,55 @@ mod tests {
         assert_eq!(EventSet::ALL.to_list(), "*");
         assert_eq!(EventSet::parse(["chat_session.nope"]), None);
         assert_eq!(EventSet::parse([" ", ""]), None);
+    }
+}
+
+/// A message as events carry it, and as the API's lists show it (`doors::views`): Afilnet's field
+/// names. `issent` is Afilnet's name for `sent` in `getunreadmessages` only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageView {
+    pub platformid: String,
+    pub platform: &'static str,
+    pub message: String,
+    pub destination: String,
+    pub messageid: String,
+    pub sent: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issent: Option<u8>,
+    pub status: &'static str,
+    pub datetime: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub file_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fileurl: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumburl: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl MessageView {
+    pub fn new(m: &Message) -> Self {
+        let att = m.attachment.as_ref();
+        Self {
+            platformid: m.channel_id.to_string(),
+            platform: m.platform.as_str(),
+            message: m.text.clone().unwrap_or_default(),
+            destination: m.destination.clone(),
+            messageid: m.id.to_string(),
+            sent: u8::from(m.sent),
+            issent: None,
+            status: m.status.as_str(),
+            datetime: format_datetime(m.created_at),
+            file_type: att.map(|a| a.file_type.as_str()),
+            fileurl: att.map(|a| a.url.clone()),
+            thumburl: att.and_then(|a| a.thumb_url.clone()),
+            reason: m.reason.clone(),
+        }
+    }
+
+    pub fn with_issent(mut self) -> Self {
+        self.issent = Some(self.sent);
+        self
     }
 }

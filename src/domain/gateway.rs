@@ -130,11 +130,21 @@ impl Gateway {
     ) -> DomainResult<Reply> {
         self.limits.admit_credential(principal.credential_id)?;
         let op = Operation::resolve(class, method)?;
-        if !principal.scopes.allows(op.scope()) {
-            return Err(DomainError::new(ErrorCode::AccessDenied));
-        }
+        allowed(&principal, op)?;
         let now = chrono::Utc::now().timestamp_millis();
         let command = Command::parse(op, params, now)?;
+        self.apply(principal, command, now).await
+    }
+
+    /// A command a door built itself, run as `principal`: the credential's request limit, the scope,
+    /// then the command.
+    pub async fn run(&self, principal: Principal, command: Command) -> DomainResult<Reply> {
+        self.limits.admit_credential(principal.credential_id)?;
+        allowed(&principal, command.operation())?;
+        self.apply(principal, command, chrono::Utc::now().timestamp_millis()).await
+    }
+
+    async fn apply(&self, principal: Principal, command: Command, now: i64) -> DomainResult<Reply> {
         let ctx = Context {
             store: self.store.as_ref(),
             channels: &self.channels,
@@ -144,4 +154,9 @@ impl Gateway {
         };
         command.apply(&ctx).await
     }
+}
+
+/// Whether the principal's scopes allow `op`.
+fn allowed(principal: &Principal, op: Operation) -> DomainResult<()> {
+    if principal.scopes.allows(op.scope()) { Ok(()) } else { Err(DomainError::new(ErrorCode::AccessDenied)) }
 }

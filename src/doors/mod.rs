@@ -13,6 +13,7 @@ pub mod operating;
 pub mod plain;
 pub mod soap;
 mod state;
+pub mod views;
 pub mod webchat;
 pub mod wire;
 

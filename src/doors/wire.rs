@@ -18,6 +18,7 @@ use crate::domain::error::Throttled;
 use crate::domain::operation::Operation;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params, Reply};
 use crate::doors::AppState;
+use crate::doors::views::ReplyView;
 use crate::telemetry::{Outcome, RequestId};
 
 /// A resource at `path` that answers `405 Method Not Allowed` with `Allow: allow` for every method it
@@ -109,7 +110,7 @@ pub fn query_and_form(req: &HttpRequest, body: &[u8]) -> DomainResult<Params> {
 #[derive(Serialize)]
 struct Success<'a> {
     status: &'static str,
-    result: &'a Reply,
+    result: ReplyView<'a>,
 }
 
 #[derive(Serialize)]
@@ -128,7 +129,9 @@ pub fn envelope(result: &DomainResult<Reply>, request_id: impl FnOnce() -> Optio
     // Sized for a typical answer, so that writing it does not grow the buffer step by step.
     let mut body = Vec::with_capacity(512);
     let written = match result {
-        Ok(reply) => serde_json::to_writer(&mut body, &Success { status: "SUCCESS", result: reply }),
+        Ok(reply) => {
+            serde_json::to_writer(&mut body, &Success { status: "SUCCESS", result: ReplyView(reply) })
+        }
         Err(e) => {
             let id = (e.code == ErrorCode::InternalError).then(request_id).flatten();
             serde_json::to_writer(

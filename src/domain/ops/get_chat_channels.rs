@@ -2,7 +2,7 @@
 
 use crate::domain::context::Context;
 use crate::domain::error::DomainResult;
-use crate::domain::reply::{ChannelView, Reply};
+use crate::domain::reply::Reply;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetChatChannels;
@@ -10,6 +10,6 @@ pub struct GetChatChannels;
 impl GetChatChannels {
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         let channels = ctx.channels.channels(ctx.principal.account_id).await?;
-        Ok(Reply::Channels(channels.iter().map(ChannelView::from).collect()))
+        Ok(Reply::Channels(channels))
     }
 }

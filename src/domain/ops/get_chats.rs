@@ -5,7 +5,7 @@
 use crate::domain::context::{ChannelRef, Context};
 use crate::domain::error::DomainResult;
 use crate::domain::params::Params;
-use crate::domain::reply::{MessageView, Reply};
+use crate::domain::reply::Reply;
 use crate::domain::values;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,6 @@ impl GetChats {
             ctx.require_message_in_channel(&channel, before, "before").await?;
         }
         let last = ctx.store.last_message_per_chat(channel.id, self.before, self.limit).await?;
-        Ok(Reply::Messages(last.iter().map(MessageView::new).collect()))
+        Ok(Reply::Messages(last))
     }
 }

@@ -3,8 +3,8 @@
 use crate::domain::context::Context;
 use crate::domain::error::{DomainError, DomainResult, ErrorCode};
 use crate::domain::params::Params;
-use crate::domain::reply::{DeliveryView, Reply};
-use crate::domain::values::{self, format_datetime};
+use crate::domain::reply::Reply;
+use crate::domain::values;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetDeliveries {
@@ -31,21 +31,6 @@ impl GetDeliveries {
             return Err(DomainError::param(ErrorCode::WebhookNotFound, "webhookid"));
         }
         let list = ctx.store.deliveries(account, self.webhook_id, self.limit).await?;
-        Ok(Reply::Deliveries(
-            list.into_iter()
-                .map(|d| DeliveryView {
-                    deliveryid: d.id.to_string(),
-                    webhookid: d.webhook_id.to_string(),
-                    event: d.event,
-                    eventid: d.event_id,
-                    messageid: d.message_id.map(|id| id.to_string()),
-                    status: d.state,
-                    attempts: d.attempts,
-                    lastcode: d.last_code,
-                    nextattempt: d.next_at.map(format_datetime).unwrap_or_default(),
-                    datetime: format_datetime(d.created_at),
-                })
-                .collect(),
-        ))
+        Ok(Reply::Deliveries(list))
     }
 }

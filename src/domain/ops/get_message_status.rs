@@ -3,8 +3,8 @@
 use crate::domain::context::Context;
 use crate::domain::error::{DomainError, DomainResult, ErrorCode};
 use crate::domain::params::Params;
-use crate::domain::reply::{MessageStatusView, Reply};
-use crate::domain::values::{self, format_datetime};
+use crate::domain::reply::Reply;
+use crate::domain::values;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetMessageStatus {
@@ -23,11 +23,6 @@ impl GetMessageStatus {
             .message(ctx.principal.account_id, self.message_id)
             .await?
             .ok_or(DomainError::param(ErrorCode::MessageNotFound, "messageid"))?;
-        Ok(Reply::Status(MessageStatusView {
-            messageid: m.id.to_string(),
-            status: m.status.as_str(),
-            reason: m.reason.unwrap_or_default(),
-            datetime: format_datetime(m.created_at),
-        }))
+        Ok(Reply::Status(m))
     }
 }

@@ -3,7 +3,7 @@
 use crate::domain::context::{ChannelRef, Context};
 use crate::domain::error::DomainResult;
 use crate::domain::params::Params;
-use crate::domain::reply::{MessageView, Reply};
+use crate::domain::reply::Reply;
 use crate::domain::values;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +34,6 @@ impl GetMessages {
             ctx.require_message_in_chat(&channel, &self.destination, before, "before").await?;
         }
         let list = ctx.store.messages(channel.id, &self.destination, self.before, self.limit).await?;
-        Ok(Reply::Messages(list.iter().map(MessageView::new).collect()))
+        Ok(Reply::Messages(list))
     }
 }

@@ -5,7 +5,7 @@
 use crate::domain::context::{ChannelRef, Context};
 use crate::domain::error::DomainResult;
 use crate::domain::params::Params;
-use crate::domain::reply::{MessageView, Reply};
+use crate::domain::reply::Reply;
 use crate::domain::values;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,6 @@ impl GetUnreadMessages {
         ctx.require_chat(&channel, &self.destination).await?;
         let list =
             ctx.store.unread_messages(channel.id, &self.destination, self.mark_read, self.limit).await?;
-        Ok(Reply::Messages(list.iter().map(|m| MessageView::new(m).with_issent()).collect()))
+        Ok(Reply::Unread(list))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::domain::context::Context;
 use crate::domain::error::DomainResult;
-use crate::domain::reply::{Reply, WebhookView};
+use crate::domain::reply::Reply;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetWebhooks;
@@ -10,10 +10,6 @@ pub struct GetWebhooks;
 impl GetWebhooks {
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         let list = ctx.store.webhooks(ctx.principal.account_id).await?;
-        Ok(Reply::Webhooks(
-            list.into_iter()
-                .map(|w| WebhookView { webhookid: w.id.to_string(), url: w.url, events: w.events.to_list() })
-                .collect(),
-        ))
+        Ok(Reply::Webhooks(list))
     }
 }

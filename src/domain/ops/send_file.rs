@@ -6,7 +6,7 @@ use crate::domain::context::{ChannelRef, Context};
 use crate::domain::error::DomainResult;
 use crate::domain::model::{Attachment, OutboundMessage};
 use crate::domain::params::Params;
-use crate::domain::reply::{MessageIdView, Reply};
+use crate::domain::reply::Reply;
 use crate::domain::values;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,6 @@ impl SendFile {
 
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         let id = ctx.store.send_message(&self.outbound(ctx, &HashSet::new()).await?).await?;
-        Ok(Reply::MessageId(MessageIdView { messageid: id.to_string() }))
+        Ok(Reply::MessageId(id))
     }
 }

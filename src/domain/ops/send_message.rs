@@ -4,7 +4,7 @@ use crate::domain::context::{ChannelRef, Context};
 use crate::domain::error::DomainResult;
 use crate::domain::model::OutboundMessage;
 use crate::domain::params::Params;
-use crate::domain::reply::{MessageIdView, Reply};
+use crate::domain::reply::Reply;
 use crate::domain::values;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,6 @@ impl SendMessage {
 
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         let id = ctx.store.send_message(&self.outbound(ctx).await?).await?;
-        Ok(Reply::MessageId(MessageIdView { messageid: id.to_string() }))
+        Ok(Reply::MessageId(id))
     }
 }

@@ -9,7 +9,7 @@ use super::{send_file::SendFile, send_message::SendMessage};
 use crate::domain::context::Context;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::params::Params;
-use crate::domain::reply::{BulkItemView, Reply};
+use crate::domain::reply::Reply;
 
 pub const MAX_BULK_ITEMS: usize = 1000;
 
@@ -64,13 +64,11 @@ impl SendMessages {
         let mut out = Vec::with_capacity(refused.len());
         for refusal in refused {
             out.push(match refusal {
-                Some(e) => BulkItemView::Refused { error: e.code.as_str(), param: e.param },
+                Some(e) => Err(e),
                 None => match ids.next() {
-                    Some(Ok(id)) => BulkItemView::Sent { messageid: id.to_string() },
+                    Some(Ok(id)) => Ok(id),
                     Some(Err(e)) => match DomainError::from(e) {
-                        e if e.code.is_caller_error() => {
-                            BulkItemView::Refused { error: e.code.as_str(), param: e.param }
-                        }
+                        e if e.code.is_caller_error() => Err(e),
                         e => return Err(e),
                     },
                     None => return Err(DomainError::internal("the store answered fewer ids than messages")),

@@ -9,7 +9,7 @@ use crate::domain::context::Context;
 use crate::domain::error::{DomainError, DomainResult, ErrorCode};
 use crate::domain::events::EventSet;
 use crate::domain::params::Params;
-use crate::domain::reply::{Reply, WebhookCreatedView};
+use crate::domain::reply::Reply;
 use crate::domain::values::is_absolute_http_url;
 use crate::domain::webhook_ports::NewWebhook;
 
@@ -75,7 +75,7 @@ impl SetWebhook {
             .create_webhook(&new, MAX_WEBHOOKS_PER_ACCOUNT)
             .await?
             .ok_or(DomainError::param(ErrorCode::IncorrectParam, "url"))?;
-        Ok(Reply::WebhookCreated(WebhookCreatedView { webhookid: id.to_string(), secret }))
+        Ok(Reply::WebhookCreated { id, secret })
     }
 }
 

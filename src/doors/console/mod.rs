@@ -14,11 +14,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::command::Command;
 use crate::domain::events::EventKind;
-use crate::domain::model::{InboundMessage, Platform, Scope};
-use crate::domain::reply::{MessageView, Reply};
-use crate::domain::{DomainError, ErrorCode, Params};
+use crate::domain::model::{InboundMessage, Platform, Principal, Scope};
+use crate::domain::operation::Operation;
+use crate::domain::reply::Reply;
+use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
 use crate::doors::AppState;
+use crate::doors::views::MessageView;
 use crate::doors::wire::{client_of, read_body};
 use crate::web as pages;
 use session::Signed;
@@ -114,9 +117,9 @@ fn chat_params(q: &ChatQuery) -> Params {
 async fn messages(signed: Signed, q: web::Query<ChatQuery>, state: web::Data<AppState>) -> HttpResponse {
     let mut params = chat_params(&q);
     params.set("limit", "200".into());
-    match state.gateway.execute(signed.principal, Some("chat"), Some("getmessages"), &params).await {
-        Ok(Reply::Messages(mut list)) => {
-            list.reverse();
+    match run(&state, signed.principal, Operation::GetMessages, &params).await {
+        Ok(Reply::Messages(list)) => {
+            let list: Vec<MessageView> = list.iter().rev().map(MessageView::new).collect();
             HttpResponse::Ok().json(json!({ "list": list }))
         }
         Ok(_) => failure(&DomainError::internal("getmessages answered no list")),
@@ -155,8 +158,8 @@ async fn send(
     }
     let mut params = chat_params(&q);
     params.set("message", body.message);
-    match state.gateway.execute(signed.principal, Some("chat"), Some("sendmessage"), &params).await {
-        Ok(Reply::MessageId(v)) => HttpResponse::Ok().json(v),
+    match run(&state, signed.principal, Operation::SendMessage, &params).await {
+        Ok(Reply::MessageId(id)) => HttpResponse::Ok().json(json!({"messageid": id.to_string()})),
         Ok(_) => failure(&DomainError::internal("sendmessage answered no id")),
         Err(e) => failure(&e),
     }
@@ -215,7 +218,7 @@ async fn read(
     let q = ChatQuery { platform: body.platform, platformid: body.platformid, destination: body.destination };
     let mut params = chat_params(&q);
     params.set("messageid", body.messageid);
-    match state.gateway.execute(signed.principal, Some("chat"), Some("markread"), &params).await {
+    match run(&state, signed.principal, Operation::MarkRead, &params).await {
         Ok(_) => HttpResponse::NoContent().finish(),
         Err(e) => failure(&e),
     }
@@ -264,6 +267,12 @@ async fn parse<T: serde::de::DeserializeOwned>(
     }
     let body = read_body(req, payload, state.settings.body_limit).await.map_err(|e| failure(&e))?;
     serde_json::from_slice(&body).map_err(|_| failure(&ErrorCode::MalformedRequest.into()))
+}
+
+/// One of the API's commands, built from the console's request and run as the signed-in credential.
+async fn run(state: &AppState, principal: Principal, op: Operation, params: &Params) -> DomainResult<Reply> {
+    let command = Command::parse(op, params, chrono::Utc::now().timestamp_millis())?;
+    state.gateway.run(principal, command).await
 }
 
 /// The client address (for the authenticator's IP filters and limits).

@@ -7,6 +7,7 @@ use quick_xml::escape::escape;
 use super::envelope::{SOAP11_NS, SOAP12_NS, SoapVersion, TNS};
 use super::xml_value::write_element;
 use crate::domain::{DomainError, Reply};
+use crate::doors::views::ReplyView;
 
 pub fn content_type(v: SoapVersion) -> &'static str {
     match v {
@@ -51,7 +52,7 @@ pub fn success(v: SoapVersion, operation: &str, reply: &Reply) -> String {
     out.push_str(operation);
     out.push_str("Response><status>SUCCESS</status>");
     let before_result = out.len();
-    if write_element(&mut out, "result", reply).is_err() {
+    if write_element(&mut out, "result", &ReplyView(reply)).is_err() {
         out.truncate(before_result);
         out.push_str("<result/>");
     }

@@ -256,8 +256,11 @@ impl ser::SerializeStruct for Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::reply::{BulkItemView, ChannelView, MessageStatusView};
-    use crate::domain::{Reply, reply::MessageIdView};
+    use std::sync::Arc;
+
+    use crate::domain::model::{Channel, Message, MessageStatus, Platform};
+    use crate::domain::{DomainError, ErrorCode, Reply};
+    use crate::doors::views::ReplyView;
 
     /// What the door wrote before: the serde form as a `serde_json::Value`, walked element by element.
     fn through_value(out: &mut String, name: &str, value: &serde_json::Value) {
@@ -279,9 +282,9 @@ mod tests {
 
     fn both(reply: &Reply) -> (String, String) {
         let mut direct = String::new();
-        write_element(&mut direct, "result", reply).unwrap();
+        write_element(&mut direct, "result", &ReplyView(reply)).unwrap();
         let mut old = String::new();
-        through_value(&mut old, "result", &serde_json::to_value(reply).unwrap());
+        through_value(&mut old, "result", &serde_json::to_value(ReplyView(reply)).unwrap());
         (direct, old)
     }
 
@@ -289,23 +292,30 @@ mod tests {
     fn writes_what_the_value_walk_wrote() {
         let replies = [
             Reply::Empty,
-            Reply::MessageId(MessageIdView { messageid: "7".into() }),
-            Reply::Channels(vec![ChannelView {
-                platformid: "1".into(),
-                platform: "webchat",
+            Reply::MessageId(7),
+            Reply::Channels(Arc::new(vec![Channel {
+                id: 1,
+                account_id: 1,
+                platform: Platform::Webchat,
                 name: "<Tom & \"Jerry\">".into(),
-            }]),
-            Reply::Channels(vec![]),
-            Reply::Status(MessageStatusView {
-                messageid: "9".into(),
-                status: "failed",
-                reason: "chat not found".into(),
-                datetime: "2026-11-28 05:00:00".into(),
+            }])),
+            Reply::Channels(Arc::default()),
+            Reply::Status(Message {
+                id: 9,
+                channel_id: 1,
+                platform: Platform::Telegram,
+                destination: "42".into(),
+                text: Some("hi".into()),
+                attachment: None,
+                sent: true,
+                status: MessageStatus::Failed,
+                reason: Some("chat not found".into()),
+                created_at: 1_795_000_000_000,
             }),
             Reply::Bulk(vec![
-                BulkItemView::Sent { messageid: "3".into() },
-                BulkItemView::Refused { error: "INCORRECT_PARAM", param: Some("destination") },
-                BulkItemView::Refused { error: "CHANNEL_NOT_FOUND", param: None },
+                Ok(3),
+                Err(DomainError::param(ErrorCode::IncorrectParam, "destination")),
+                Err(DomainError::new(ErrorCode::ChannelNotFound)),
             ]),
         ];
         for reply in &replies {

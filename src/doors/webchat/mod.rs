@@ -18,9 +18,9 @@ use crate::config::WebchatSettings;
 use crate::domain::ErrorCode;
 use crate::domain::error::Throttled;
 use crate::domain::model::{ChannelConfig, InboundMessage, MessageStatus, Platform};
-use crate::domain::reply::MessageView;
 use crate::domain::values::{self, MAX_MESSAGE_CHARS};
 use crate::doors::AppState;
+use crate::doors::views::MessageView;
 use crate::doors::wire::{client_of, read_body, throttle_headers};
 use crate::web as pages;
 

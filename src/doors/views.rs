@@ -1,0 +1,159 @@
+//! The API doors' answers in Afilnet's wire: ids as decimal strings, dates as `YYYY-MM-DD HH:MM:SS`
+//! (UTC), `sent` as 0/1, lists as `{"list": [...]}`. The plain, Basic and JSON doors serialize a
+//! command's `Reply` through [`ReplyView`] to JSON, the SOAP door to XML — one place for the names.
+
+use serde::Serialize;
+
+use crate::domain::Reply;
+pub use crate::domain::events::MessageView;
+use crate::domain::model::Channel;
+use crate::domain::values::format_datetime;
+use crate::domain::webhook_ports::{DeliveryInfo, Webhook};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelView {
+    pub platformid: String,
+    pub platform: &'static str,
+    pub name: String,
+}
+
+impl From<&Channel> for ChannelView {
+    fn from(c: &Channel) -> Self {
+        Self { platformid: c.id.to_string(), platform: c.platform.as_str(), name: c.name.clone() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageIdView {
+    pub messageid: String,
+}
+
+/// `getmessagestatus`: `reason` is always present, empty unless the message failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageStatusView {
+    pub messageid: String,
+    pub status: &'static str,
+    pub reason: String,
+    pub datetime: String,
+}
+
+/// One entry of a bulk send's answer: the new message id, or why that item was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum BulkItemView {
+    Sent {
+        messageid: String,
+    },
+    Refused {
+        error: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        param: Option<&'static str>,
+    },
+}
+
+/// `setwebhook`: the new webhook and its signing secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookCreatedView {
+    pub webhookid: String,
+    pub secret: String,
+}
+
+/// A webhook in `getwebhooks`: `events` is `*` or a comma list of event names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WebhookView {
+    pub webhookid: String,
+    pub url: String,
+    pub events: String,
+}
+
+/// A delivery in `getdeliveries`. `nextattempt` is empty once the delivery is finished; `lastcode` is
+/// the HTTP status of the last attempt, absent before one answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryView {
+    pub deliveryid: String,
+    pub webhookid: String,
+    pub event: String,
+    pub eventid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messageid: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lastcode: Option<i64>,
+    pub nextattempt: String,
+    pub datetime: String,
+}
+
+impl From<&Webhook> for WebhookView {
+    fn from(w: &Webhook) -> Self {
+        Self { webhookid: w.id.to_string(), url: w.url.clone(), events: w.events.to_list() }
+    }
+}
+
+impl From<&DeliveryInfo> for DeliveryView {
+    fn from(d: &DeliveryInfo) -> Self {
+        Self {
+            deliveryid: d.id.to_string(),
+            webhookid: d.webhook_id.to_string(),
+            event: d.event.clone(),
+            eventid: d.event_id.clone(),
+            messageid: d.message_id.map(|id| id.to_string()),
+            status: d.state.clone(),
+            attempts: d.attempts,
+            lastcode: d.last_code,
+            nextattempt: d.next_at.map(format_datetime).unwrap_or_default(),
+            datetime: format_datetime(d.created_at),
+        }
+    }
+}
+
+/// A `Reply` as the API doors show it (the `result` of a success).
+pub struct ReplyView<'a>(pub &'a Reply);
+
+#[derive(Serialize)]
+struct ListOf<T> {
+    list: Vec<T>,
+}
+
+#[derive(Serialize)]
+struct Nothing {}
+
+fn list<T: Serialize, S: serde::Serializer>(list: Vec<T>, s: S) -> Result<S::Ok, S::Error> {
+    ListOf { list }.serialize(s)
+}
+
+impl Serialize for ReplyView<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Reply::Empty => Nothing {}.serialize(s),
+            Reply::MessageId(id) => MessageIdView { messageid: id.to_string() }.serialize(s),
+            Reply::Status(m) => MessageStatusView {
+                messageid: m.id.to_string(),
+                status: m.status.as_str(),
+                reason: m.reason.clone().unwrap_or_default(),
+                datetime: format_datetime(m.created_at),
+            }
+            .serialize(s),
+            Reply::Channels(channels) => list(channels.iter().map(ChannelView::from).collect(), s),
+            Reply::Messages(messages) => list(messages.iter().map(MessageView::new).collect(), s),
+            Reply::Unread(messages) => {
+                list(messages.iter().map(|m| MessageView::new(m).with_issent()).collect(), s)
+            }
+            Reply::Bulk(items) => list(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Ok(id) => BulkItemView::Sent { messageid: id.to_string() },
+                        Err(e) => BulkItemView::Refused { error: e.code.as_str(), param: e.param },
+                    })
+                    .collect(),
+                s,
+            ),
+            Reply::WebhookCreated { id, secret } => {
+                WebhookCreatedView { webhookid: id.to_string(), secret: secret.clone() }.serialize(s)
+            }
+            Reply::Webhooks(hooks) => list(hooks.iter().map(WebhookView::from).collect(), s),
+            Reply::Deliveries(deliveries) => list(deliveries.iter().map(DeliveryView::from).collect(), s),
+        }
+    }
+}
