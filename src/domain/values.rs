@@ -106,6 +106,15 @@ pub fn text(value: &str) -> DomainResult<String> {
     Ok(value.to_string())
 }
 
+/// A message a person typed in a page (a webchat visitor, an operator): without its surrounding
+/// whitespace, not empty, and within `text`'s rule.
+pub fn typed_text(value: &str) -> DomainResult<String> {
+    match value.trim() {
+        "" => Err(DomainError::incorrect("message")),
+        trimmed => text(trimmed),
+    }
+}
+
 pub fn optional_text(params: &Params) -> DomainResult<Option<String>> {
     params.get("message").map(text).transpose()
 }
@@ -214,5 +223,14 @@ mod tests {
             let t = Utc.timestamp_millis_opt(ms).unwrap();
             assert_eq!(format_datetime(ms), t.format(DATETIME_FORMAT).to_string());
         }
+    }
+
+    #[test]
+    fn typed_text_is_trimmed_and_never_empty() {
+        assert_eq!(typed_text("  hi there \n").unwrap(), "hi there");
+        for bad in ["", "   \n\t", &"x".repeat(MAX_MESSAGE_CHARS + 1), "a\u{0}b"] {
+            assert_eq!(typed_text(bad).unwrap_err().param, Some("message"), "{bad:?}");
+        }
+        assert!(typed_text(&format!(" {} ", "y".repeat(MAX_MESSAGE_CHARS))).is_ok(), "counted after trimming");
     }
 }

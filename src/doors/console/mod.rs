@@ -176,17 +176,14 @@ async fn answer_as_operator(signed: &Signed, q: &ChatQuery, text: &str, state: &
         Ok(Some(c)) if c.platform == Platform::Operator => c,
         _ => return failure(&DomainError::param(ErrorCode::ChannelNotFound, "platformid")),
     };
-    let chars = text.trim().chars().count();
-    if chars == 0
-        || chars > crate::domain::values::MAX_MESSAGE_CHARS
-        || !crate::domain::values::storable(text)
-    {
-        return failure(&DomainError::incorrect("message"));
-    }
+    let text = match crate::domain::values::typed_text(text) {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
+    };
     let m = InboundMessage {
         channel_id: channel.id,
         destination: q.destination.clone(),
-        text: Some(text.trim().to_string()),
+        text: Some(text),
         attachment: None,
         dedup_key: None,
         now: chrono::Utc::now().timestamp_millis(),

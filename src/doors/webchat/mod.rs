@@ -18,7 +18,7 @@ use crate::config::WebchatSettings;
 use crate::domain::ErrorCode;
 use crate::domain::error::Throttled;
 use crate::domain::model::{ChannelConfig, InboundMessage, MessageStatus, Platform};
-use crate::domain::values::{self, MAX_MESSAGE_CHARS};
+use crate::domain::values;
 use crate::doors::AppState;
 use crate::doors::views::MessageView;
 use crate::doors::wire::{client_of, read_body, throttle_headers};
@@ -351,11 +351,9 @@ async fn send(
     let Ok(SendBody { message }) = serde_json::from_slice::<SendBody>(&body) else {
         return refusal(actix_web::http::StatusCode::BAD_REQUEST, "MALFORMED_REQUEST");
     };
-    let text = message.unwrap_or_default();
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS || !values::storable(text) {
+    let Ok(text) = values::typed_text(&message.unwrap_or_default()) else {
         return HttpResponse::BadRequest().json(json!({"error": "INCORRECT_PARAM", "param": "message"}));
-    }
+    };
     let limits = &state.webchat_limits;
     let who = format!("{}:{visitor}", c.channel.id);
     if let Err(wait) =
@@ -367,7 +365,7 @@ async fn send(
     let m = InboundMessage {
         channel_id: c.channel.id,
         destination: visitor.clone(),
-        text: Some(text.to_string()),
+        text: Some(text),
         attachment: None,
         dedup_key: None,
         now,
