@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 use crate::domain::model::Principal;
+use crate::domain::ports::CredentialStore;
 use crate::domain::{DomainError, DomainResult, ErrorCode};
+use crate::storage::CredentialRecord;
 use crate::storage::watch::AccountCache;
-use crate::storage::{CredentialRecord, Store};
 use cache::{CacheLimits, CredentialCache, Proof, Verified};
 use limiter::{FailureLimiter, FailureLimits};
 use password::{Argon2Cost, HashError, PasswordHasher};
@@ -46,7 +47,7 @@ impl Default for AuthSettings {
 }
 
 pub struct Authenticator {
-    store: Arc<dyn Store>,
+    store: Arc<dyn CredentialStore>,
     hasher: Arc<PasswordHasher>,
     cache: Arc<CredentialCache>,
     /// Proofs being verified again in the background (`Verified::Ageing`), one at a time each.
@@ -57,7 +58,7 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn Store>, settings: &AuthSettings) -> Result<Self, HashError> {
+    pub fn new(store: Arc<dyn CredentialStore>, settings: &AuthSettings) -> Result<Self, HashError> {
         Ok(Self {
             store,
             hasher: Arc::new(PasswordHasher::new(settings.argon2)?),

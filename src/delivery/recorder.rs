@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
-use crate::storage::{FinishedDelivery, Store};
+use crate::domain::ports::OutboxStore;
+use crate::storage::FinishedDelivery;
 
 /// One finished entry on its way to the database.
 pub struct Record {
@@ -19,7 +20,7 @@ pub struct Record {
 const MAX_BATCH: usize = 512;
 
 /// Writes records until every sender is gone; `done` hears of each batch after it committed.
-pub async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Record>, done: impl Fn(&[Record])) {
+pub async fn run(store: Arc<dyn OutboxStore>, mut rx: mpsc::Receiver<Record>, done: impl Fn(&[Record])) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let finished: Vec<FinishedDelivery> = batch.iter().map(|r| r.finished.clone()).collect();

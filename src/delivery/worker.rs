@@ -14,12 +14,15 @@ use super::connectors::{ConnectorSettings, Connectors, SendOutcome};
 use super::recorder::{self, Record};
 use super::throttle::Throttle;
 use crate::domain::model::ChannelConfig;
+use crate::domain::ports::{ChatStore, OutboxStore};
 use crate::metrics::Metrics;
 use crate::storage::watch::AccountCache;
-use crate::storage::{DeliveryJob, DeliveryResult, FinishedDelivery, Store};
+use crate::storage::{DeliveryJob, DeliveryResult, FinishedDelivery};
 
 pub struct Worker {
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
+    /// Where the channels' settings are read (on a cache miss).
+    channels: Arc<dyn ChatStore>,
     connectors: Arc<Connectors>,
     limits: ConnectorSettings,
     settings: DeliverySettings,
@@ -64,7 +67,8 @@ fn instant_ms(at: Instant) -> i64 {
 impl Worker {
     /// Starts the dispatcher and the recorder; `wake` is the store's signal of a committed send.
     pub fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn OutboxStore>,
+        channels: Arc<dyn ChatStore>,
         connectors: Arc<Connectors>,
         limits: ConnectorSettings,
         settings: DeliverySettings,
@@ -80,6 +84,7 @@ impl Worker {
             freed: Notify::new(),
             next_retry: AtomicI64::new(i64::MAX),
             store: store.clone(),
+            channels,
             connectors,
             limits,
             settings,
@@ -221,7 +226,7 @@ impl Worker {
         if let Some(c) = self.configs.get(&channel_id) {
             return Ok(Some(c));
         }
-        let found = self.store.channel_config(channel_id).await?.map(Arc::new);
+        let found = self.channels.channel_config(channel_id).await?.map(Arc::new);
         if let Some(c) = &found {
             self.configs.insert(channel_id, c.clone());
         }

@@ -4,12 +4,12 @@ use super::directory::ChannelDirectory;
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::{Channel, Platform, Principal};
 use super::params::Params;
-use super::ports::Store;
+use super::ports::CommandStore;
 use super::values;
 use super::webhook_ports::UrlGuard;
 
 pub struct Context<'a> {
-    pub store: &'a dyn Store,
+    pub store: &'a dyn CommandStore,
     pub channels: &'a ChannelDirectory,
     /// The SSRF rule for URLs customers give (webhook URLs).
     pub urls: &'a dyn UrlGuard,

@@ -9,11 +9,11 @@ use std::time::Duration;
 use super::error::DomainResult;
 use super::model::Channel;
 use super::ports::AccountCache;
-use super::ports::Store;
+use super::ports::ChatStore;
 use super::ttl_cache::TtlCache;
 
 pub struct ChannelDirectory {
-    store: Arc<dyn Store>,
+    store: Arc<dyn ChatStore>,
     /// Read by most requests.
     by_account: TtlCache<i64, Arc<Vec<Channel>>>,
     /// Bumped on every invalidation, so that a list read before a change is not cached after it.
@@ -21,7 +21,7 @@ pub struct ChannelDirectory {
 }
 
 impl ChannelDirectory {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn ChatStore>) -> Self {
         // Bounded in size; the time limit is only a safety net behind the change log.
         let by_account = TtlCache::new(100_000, Duration::from_secs(600));
         Self { store, by_account, epoch: AtomicU64::new(0) }

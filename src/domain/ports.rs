@@ -226,15 +226,18 @@ pub trait OAuthStore: Send + Sync {
     async fn revoke_refresh_chain(&self, chain: &str) -> StoreResult<()>;
 }
 
+/// The credentials every door checks, and the log of changes every instance polls.
 #[async_trait]
-pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
-    // --- credentials ---------------------------------------------------------------------------
+pub trait CredentialStore: Send + Sync {
     async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>>;
     /// Changes with an id above `after`, oldest first.
     async fn credential_changes_since(&self, after: i64) -> StoreResult<Vec<CredentialChange>>;
     async fn last_credential_change(&self) -> StoreResult<i64>;
+}
 
-    // --- chat ----------------------------------------------------------------------------------
+/// Channels, chats and messages: what the commands read and write, and the platforms report.
+#[async_trait]
+pub trait ChatStore: Send + Sync {
     async fn channels(&self, account_id: i64) -> StoreResult<Vec<Channel>>;
     async fn channel(&self, account_id: i64, channel_id: i64) -> StoreResult<Option<Channel>>;
     async fn chat_exists(&self, channel_id: i64, destination: &str) -> StoreResult<bool>;
@@ -283,11 +286,26 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
         up_to: i64,
         status: MessageStatus,
     ) -> StoreResult<u64>;
+    /// A platform's status callback: moves the channel's outbound message with that platform id to
+    /// `status` if that is a step forwards; false when nothing changed.
+    async fn update_status_by_platform_id(
+        &self,
+        channel_id: i64,
+        platform_message_id: &str,
+        status: MessageStatus,
+        reason: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// A channel of any account with its settings (inbound webhooks and connectors).
+    async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>>;
+    /// Ids of chats that gained a message or whose messages changed status, as their transactions commit
+    /// (on this instance, and on PostgreSQL on every instance): what live pages listen to.
+    fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64>;
+}
+
+/// The outbox as the delivery workers claim and finish it.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
     async fn outbox_len(&self) -> StoreResult<i64>;
-    /// Entries waiting per platform, with the oldest one's age.
-    async fn outbox_backlog(&self) -> StoreResult<Vec<OutboxBacklog>>;
-    /// Connections of this process's pools, in use and idle.
-    fn pool_state(&self) -> PoolState;
     /// Claims up to `limit` due outbox entries for `lease_ms` — expired ones, and the oldest entry of
     /// each chat (a chat's messages go out in order): entries another worker holds under an
     /// unexpired lease are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so N workers on N
@@ -311,32 +329,26 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
     /// Records outcomes in one transaction: a final one sets the message's status (only if still
     /// `pending`) and removes the entry; a retry makes it due again (only while the lease is ours).
     async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()>;
-    /// A platform's status callback: moves the channel's outbound message with that platform id to
-    /// `status` if that is a step forwards; false when nothing changed.
-    async fn update_status_by_platform_id(
-        &self,
-        channel_id: i64,
-        platform_message_id: &str,
-        status: MessageStatus,
-        reason: Option<&str>,
-    ) -> StoreResult<bool>;
-    /// A channel of any account with its settings (inbound webhooks and connectors).
-    async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>>;
-    /// Sets (`Some`) or removes (`None`) settings of a channel and records the change for every instance.
-    async fn set_channel_settings(
-        &self,
-        channel_id: i64,
-        changes: &[(String, Option<String>)],
-    ) -> StoreResult<()>;
     /// Signalled after a new outbox entry was committed by this process, so that its delivery worker
     /// starts at once.
     fn outbox_signal(&self) -> Arc<tokio::sync::Notify>;
-    /// Ids of chats that gained a message or whose messages changed status, as their transactions commit
-    /// (on this instance, and on PostgreSQL on every instance): what live pages listen to.
-    fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64>;
+}
+
+/// What `/readyz` and `/metrics` read.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
     /// Whether the database answers and every migration this build knows has run: `Err` with a short
     /// reason otherwise (`/readyz`).
     async fn readiness(&self) -> Result<(), String>;
+    /// Entries waiting per platform, with the oldest one's age.
+    async fn outbox_backlog(&self) -> StoreResult<Vec<OutboxBacklog>>;
+    /// Connections of this process's pools, in use and idle.
+    fn pool_state(&self) -> PoolState;
+}
+
+/// Server-wide keys and the sealing of stored secrets.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
     /// The server-wide key `name`, created from `candidate` by whichever instance asks first.
     async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
     /// The value sealed under the database's secret key when its secrets were first sealed, if any
@@ -347,8 +359,11 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
     async fn reseal_secrets(&self) -> StoreResult<ResealReport>;
     /// Seals webhook headers stored plainly (by a version that did not seal them); how many.
     async fn seal_plain_webhook_headers(&self) -> StoreResult<u64>;
+}
 
-    // --- administration ------------------------------------------------------------------------
+/// Administration: accounts, accesses, channels (the CLI).
+#[async_trait]
+pub trait AdminStore: Send + Sync {
     async fn account_count(&self) -> StoreResult<i64>;
     async fn create_account(&self, login: &str, secret_hash: &str) -> StoreResult<i64>;
     async fn set_account_ip_filter(&self, login: &str, allow: &[IpNet]) -> StoreResult<()>;
@@ -362,6 +377,43 @@ pub trait Store: OAuthStore + WebhookStore + ConsoleStore {
         name: &str,
         settings: &ChannelSettings,
     ) -> StoreResult<i64>;
+    /// Sets (`Some`) or removes (`None`) settings of a channel and records the change for every instance.
+    async fn set_channel_settings(
+        &self,
+        channel_id: i64,
+        changes: &[(String, Option<String>)],
+    ) -> StoreResult<()>;
+}
+
+/// What the commands run against (`Context`): chats and messages, webhooks and their deliveries.
+pub trait CommandStore: ChatStore + WebhookStore {}
+
+impl<T: ChatStore + WebhookStore + ?Sized> CommandStore for T {}
+
+/// Everything the storage engines implement: each consumer is given only the ports it uses.
+pub trait Store:
+    CredentialStore
+    + CommandStore
+    + OutboxStore
+    + HealthStore
+    + SecretStore
+    + AdminStore
+    + OAuthStore
+    + ConsoleStore
+{
+}
+
+impl<T> Store for T where
+    T: CredentialStore
+        + CommandStore
+        + OutboxStore
+        + HealthStore
+        + SecretStore
+        + AdminStore
+        + OAuthStore
+        + ConsoleStore
+        + ?Sized
+{
 }
 
 /// Request limits per client address and per credential (SPEC §8), checked by the gateway.

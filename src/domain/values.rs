@@ -231,6 +231,9 @@ mod tests {
         for bad in ["", "   \n\t", &"x".repeat(MAX_MESSAGE_CHARS + 1), "a\u{0}b"] {
             assert_eq!(typed_text(bad).unwrap_err().param, Some("message"), "{bad:?}");
         }
-        assert!(typed_text(&format!(" {} ", "y".repeat(MAX_MESSAGE_CHARS))).is_ok(), "counted after trimming");
+        assert!(
+            typed_text(&format!(" {} ", "y".repeat(MAX_MESSAGE_CHARS))).is_ok(),
+            "counted after trimming"
+        );
     }
 }

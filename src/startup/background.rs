@@ -34,6 +34,7 @@ impl Background {
         if settings.delivery.enabled {
             let worker = Worker::start(
                 store.clone(),
+                store.clone(),
                 connectors.clone(),
                 settings.connectors.clone(),
                 settings.delivery.clone(),

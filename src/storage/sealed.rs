@@ -5,7 +5,8 @@ use crate::domain::model::ChannelSettings;
 use crate::secrets::{KeyFileError, OpenError, Purpose, SealError, SecretKeys};
 
 use super::rows::channel_settings;
-use super::{Store, StoreError, StoreResult};
+use super::{StoreError, StoreResult};
+use crate::domain::ports::SecretStore;
 
 /// The `server_keys` row that holds a value sealed under the database's key: if no key given opens
 /// it, the keys are the wrong ones and nothing is read or written.
@@ -101,7 +102,7 @@ pub enum UnlockError {
 /// At start: refuses keys that do not open the database's key check; on a database without one (new,
 /// or written by a version that stored secrets plainly), writes a generated key file, then seals
 /// every secret and the check.
-pub async fn unlock(store: &dyn Store, keys: &SecretKeys) -> Result<(), UnlockError> {
+pub async fn unlock(store: &dyn SecretStore, keys: &SecretKeys) -> Result<(), UnlockError> {
     match store.secret_key_check().await? {
         Some(check) => match keys.open(Purpose::KeyCheck, &check) {
             Ok(_) => {

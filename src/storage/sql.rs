@@ -194,7 +194,7 @@ macro_rules! sql_store {
         }
 
         #[async_trait::async_trait]
-        impl $crate::storage::Store for $store {
+        impl $crate::domain::ports::CredentialStore for $store {
             async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>> {
                 let row: Option<CredentialRow> = sqlx::query_as(
                     "SELECT c.id, c.account_id, c.login, c.secret_hash, c.scopes, c.enabled, c.ip_allow, \
@@ -221,7 +221,10 @@ macro_rules! sql_store {
                     .fetch_one(self.reader())
                     .await?)
             }
+        }
 
+        #[async_trait::async_trait]
+        impl $crate::domain::ports::ChatStore for $store {
             async fn channels(&self, account_id: i64) -> StoreResult<Vec<Channel>> {
                 let rows: Vec<ChannelRow> = sqlx::query_as(
                     "SELECT id, account_id, platform, name FROM channels WHERE account_id = $1 ORDER BY id",
@@ -432,23 +435,79 @@ macro_rules! sql_store {
                 Ok(changed.len() as u64)
             }
 
-            async fn outbox_len(&self) -> StoreResult<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(self.reader()).await?)
+            async fn update_status_by_platform_id(
+                &self,
+                channel_id: i64,
+                platform_message_id: &str,
+                status: MessageStatus,
+                reason: Option<&str>,
+            ) -> StoreResult<bool> {
+                let earlier = status.replaces();
+                if earlier.is_empty() {
+                    return Ok(false);
+                }
+                // Status names are this crate's own constants, so they may go into the statement text.
+                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+                let mut tx = self.write().await?;
+                let changed: Vec<(i64, Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE messages SET status = $1, reason = COALESCE($2, reason) \
+                     WHERE platform_message_id = $3 AND sent AND status IN ({list}) \
+                     AND chat_id IN (SELECT id FROM chats WHERE channel_id = $4) RETURNING id, reason, chat_id"
+                )))
+                .bind(status.as_str())
+                .bind(reason)
+                .bind(platform_message_id)
+                .bind(channel_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut events = 0;
+                let chats: Vec<i64> = changed.iter().map(|c| c.2).collect();
+                announce(&mut tx, &chats).await?;
+                for (id, reason, _) in &changed {
+                    let at = EventAt::Channel(channel_id);
+                    let (status, reason) = (Some(status), reason.as_deref());
+                    events += emit_message_event(&mut tx, EventKind::MessageStatus, at, *id, status, reason, now_ms())
+                        .await?;
+                }
+                tx.commit().await?;
+                self.webhooks_written(events);
+                self.feed.announce(changed.iter().map(|c| c.2));
+                Ok(!changed.is_empty())
             }
 
-            async fn outbox_backlog(&self) -> StoreResult<Vec<$crate::domain::ports::OutboxBacklog>> {
-                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-                    "SELECT ch.platform, COUNT(*), MIN(o.created_at) FROM outbox o \
-                     JOIN channels ch ON ch.id = o.channel_id GROUP BY ch.platform",
+            async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>> {
+                let row: Option<(i64, i64, String, String, String)> = sqlx::query_as(
+                    "SELECT id, account_id, platform, name, settings FROM channels WHERE id = $1",
                 )
-                .fetch_all(self.reader())
+                .bind(channel_id)
+                .fetch_optional(self.reader())
                 .await?;
-                Ok(rows
-                    .into_iter()
-                    .filter_map(|(platform, depth, oldest_created_at)| {
-                        Some($crate::domain::ports::OutboxBacklog { platform: Platform::parse(&platform)?, depth, oldest_created_at })
-                    })
-                    .collect())
+                row.map(|(id, account_id, platform, name, settings)| {
+                    let channel = Channel::try_from(ChannelRow { id, account_id, platform, name })?;
+                    let settings = $crate::storage::sealed::open_settings(&self.secrets, id, &settings)?;
+                    Ok(ChannelConfig { channel, settings })
+                })
+                .transpose()
+            }
+
+            fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64> {
+                self.feed.subscribe()
+            }
+
+            /// Through the group commit (`batch`): acknowledged once its batch committed.
+            async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
+                self.sends.send(m.clone()).await
+            }
+
+            async fn send_messages(&self, messages: Vec<OutboundMessage>) -> Vec<StoreResult<i64>> {
+                self.sends.send_all(messages).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::domain::ports::OutboxStore for $store {
+            async fn outbox_len(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(self.reader()).await?)
             }
 
             async fn claim_outbox(&self, limit: u32, lease_ms: i64, now: i64) -> StoreResult<Vec<OutboxClaim>> {
@@ -599,87 +658,13 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn update_status_by_platform_id(
-                &self,
-                channel_id: i64,
-                platform_message_id: &str,
-                status: MessageStatus,
-                reason: Option<&str>,
-            ) -> StoreResult<bool> {
-                let earlier = status.replaces();
-                if earlier.is_empty() {
-                    return Ok(false);
-                }
-                // Status names are this crate's own constants, so they may go into the statement text.
-                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
-                let mut tx = self.write().await?;
-                let changed: Vec<(i64, Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "UPDATE messages SET status = $1, reason = COALESCE($2, reason) \
-                     WHERE platform_message_id = $3 AND sent AND status IN ({list}) \
-                     AND chat_id IN (SELECT id FROM chats WHERE channel_id = $4) RETURNING id, reason, chat_id"
-                )))
-                .bind(status.as_str())
-                .bind(reason)
-                .bind(platform_message_id)
-                .bind(channel_id)
-                .fetch_all(&mut *tx)
-                .await?;
-                let mut events = 0;
-                let chats: Vec<i64> = changed.iter().map(|c| c.2).collect();
-                announce(&mut tx, &chats).await?;
-                for (id, reason, _) in &changed {
-                    let at = EventAt::Channel(channel_id);
-                    let (status, reason) = (Some(status), reason.as_deref());
-                    events += emit_message_event(&mut tx, EventKind::MessageStatus, at, *id, status, reason, now_ms())
-                        .await?;
-                }
-                tx.commit().await?;
-                self.webhooks_written(events);
-                self.feed.announce(changed.iter().map(|c| c.2));
-                Ok(!changed.is_empty())
+            fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+                self.outbox_signal.clone()
             }
+        }
 
-            async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>> {
-                let row: Option<(i64, i64, String, String, String)> = sqlx::query_as(
-                    "SELECT id, account_id, platform, name, settings FROM channels WHERE id = $1",
-                )
-                .bind(channel_id)
-                .fetch_optional(self.reader())
-                .await?;
-                row.map(|(id, account_id, platform, name, settings)| {
-                    let channel = Channel::try_from(ChannelRow { id, account_id, platform, name })?;
-                    let settings = $crate::storage::sealed::open_settings(&self.secrets, id, &settings)?;
-                    Ok(ChannelConfig { channel, settings })
-                })
-                .transpose()
-            }
-
-            async fn set_channel_settings(
-                &self,
-                channel_id: i64,
-                changes: &[(String, Option<String>)],
-            ) -> StoreResult<()> {
-                let mut tx = self.write().await?;
-                let row: Option<(i64, String)> =
-                    sqlx::query_as("SELECT account_id, settings FROM channels WHERE id = $1")
-                        .bind(channel_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let (account_id, text) = row.ok_or(StoreError::NotFound("channel"))?;
-                let mut settings = $crate::storage::sealed::open_settings(&self.secrets, channel_id, &text)?;
-                for (key, value) in changes {
-                    settings.set(key, value.clone());
-                }
-                sqlx::query("UPDATE channels SET settings = $1 WHERE id = $2")
-                    .bind($crate::storage::sealed::seal_settings(&self.secrets, &settings)?)
-                    .bind(channel_id)
-                    .execute(&mut *tx)
-                    .await?;
-                record_change(&mut tx, account_id).await?;
-                tx.commit().await?;
-                Ok(())
-            }
-
+        #[async_trait::async_trait]
+        impl $crate::domain::ports::HealthStore for $store {
             async fn readiness(&self) -> Result<(), String> {
                 let done: Option<i64> =
                     sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
@@ -692,10 +677,26 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64> {
-                self.feed.subscribe()
+            async fn outbox_backlog(&self) -> StoreResult<Vec<$crate::domain::ports::OutboxBacklog>> {
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT ch.platform, COUNT(*), MIN(o.created_at) FROM outbox o \
+                     JOIN channels ch ON ch.id = o.channel_id GROUP BY ch.platform",
+                )
+                .fetch_all(self.reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(platform, depth, oldest_created_at)| {
+                        Some($crate::domain::ports::OutboxBacklog { platform: Platform::parse(&platform)?, depth, oldest_created_at })
+                    })
+                    .collect())
             }
 
+            $($engine)*
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::domain::ports::SecretStore for $store {
             async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
                 use $crate::secrets::Purpose;
                 let mut tx = self.write().await?;
@@ -743,7 +744,10 @@ macro_rules! sql_store {
                 tx.commit().await?;
                 Ok(plain.len() as u64)
             }
+        }
 
+        #[async_trait::async_trait]
+        impl $crate::domain::ports::AdminStore for $store {
             async fn account_count(&self) -> StoreResult<i64> {
                 Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(self.reader()).await?)
             }
@@ -877,7 +881,31 @@ macro_rules! sql_store {
                 Ok(id)
             }
 
-            $($engine)*
+            async fn set_channel_settings(
+                &self,
+                channel_id: i64,
+                changes: &[(String, Option<String>)],
+            ) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let row: Option<(i64, String)> =
+                    sqlx::query_as("SELECT account_id, settings FROM channels WHERE id = $1")
+                        .bind(channel_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let (account_id, text) = row.ok_or(StoreError::NotFound("channel"))?;
+                let mut settings = $crate::storage::sealed::open_settings(&self.secrets, channel_id, &text)?;
+                for (key, value) in changes {
+                    settings.set(key, value.clone());
+                }
+                sqlx::query("UPDATE channels SET settings = $1 WHERE id = $2")
+                    .bind($crate::storage::sealed::seal_settings(&self.secrets, &settings)?)
+                    .bind(channel_id)
+                    .execute(&mut *tx)
+                    .await?;
+                record_change(&mut tx, account_id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
         }
     };
 }

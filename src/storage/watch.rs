@@ -6,10 +6,14 @@ use std::time::Duration;
 
 pub use crate::domain::ports::AccountCache;
 
-use super::Store;
+use crate::domain::ports::CredentialStore;
 
 /// Polls the change log every `every` until every subscriber is gone.
-pub fn watch_account_changes(store: Arc<dyn Store>, caches: Vec<Weak<dyn AccountCache>>, every: Duration) {
+pub fn watch_account_changes(
+    store: Arc<dyn CredentialStore>,
+    caches: Vec<Weak<dyn AccountCache>>,
+    every: Duration,
+) {
     tokio::spawn(async move {
         let mut seen = store.last_credential_change().await.unwrap_or(0);
         let mut tick = tokio::time::interval(every);

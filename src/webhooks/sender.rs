@@ -13,17 +13,17 @@ use tokio::task::JoinSet;
 
 use super::attempt::{Target, attempt};
 use super::{WebhookSettings, now_ms};
+use crate::domain::webhook_ports::WebhookStore;
 use crate::domain::webhook_ports::{AttemptNext, AttemptRecord, PendingDelivery};
 use crate::metrics::Metrics;
 use crate::net::guard::AddressPolicy;
-use crate::storage::Store;
 
 /// Finished attempts are committed in groups of this many (or sooner when the webhook goes quiet).
 const RECORD_GROUP: usize = 32;
 
 #[derive(Clone)]
 pub struct Sender {
-    store: Arc<dyn Store>,
+    store: Arc<dyn WebhookStore>,
     client: reqwest::Client,
     policy: Arc<AddressPolicy>,
     settings: Arc<WebhookSettings>,
@@ -86,7 +86,7 @@ impl Job {
 impl Sender {
     /// Starts the dispatcher, woken by the store's signal of newly written deliveries.
     pub fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn WebhookStore>,
         client: reqwest::Client,
         policy: Arc<AddressPolicy>,
         settings: WebhookSettings,

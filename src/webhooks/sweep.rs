@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{ChatSettings, WebhookSettings, now_ms};
-use crate::storage::Store;
+use crate::domain::webhook_ports::WebhookStore;
 
 const EVERY: Duration = Duration::from_secs(5);
 const BATCH: u32 = 500;
 
-pub fn start_sweep(store: Arc<dyn Store>, chat: ChatSettings, webhooks: &WebhookSettings) {
+pub fn start_sweep(store: Arc<dyn WebhookStore>, chat: ChatSettings, webhooks: &WebhookSettings) {
     let idle_ms = (chat.idle_end_secs as i64) * 1000;
     let retention_ms = (webhooks.retention_hours as i64) * 3_600_000;
     tokio::spawn(async move {

@@ -26,7 +26,7 @@ use super::{Authenticator, ip_filter};
 use crate::domain::model::{Principal, Scopes};
 use crate::domain::ttl_cache::TtlCache;
 use crate::domain::{DomainError, DomainResult, ErrorCode};
-use crate::storage::{CredentialRecord, RefreshToken, Store, StoreError};
+use crate::storage::{CredentialRecord, OAuthStore, RefreshToken, StoreError};
 use keys::KeyRing;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,7 +103,7 @@ pub enum TokenStartError {
 
 pub struct TokenService {
     auth: Arc<Authenticator>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn OAuthStore>,
     settings: OAuthSettings,
     issuer: String,
     audience: String,
@@ -119,7 +119,7 @@ impl TokenService {
     /// Loads the signing keys, creating the first one on a new database.
     pub async fn start(
         auth: Arc<Authenticator>,
-        store: Arc<dyn Store>,
+        store: Arc<dyn OAuthStore>,
         settings: OAuthSettings,
         issuer: String,
     ) -> Result<Arc<Self>, TokenStartError> {

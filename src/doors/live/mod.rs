@@ -15,7 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 pub use gate::{Gate, Pass, StreamRefusal, StreamSettings};
 
-use crate::storage::Store;
+use crate::domain::console_ports::ConsoleStore;
 
 type Followers<K> = Mutex<HashMap<K, Vec<Weak<Notify>>>>;
 
@@ -35,7 +35,12 @@ pub struct Follow {
 }
 
 impl Live {
-    pub fn start(store: Arc<dyn Store>, gate: Arc<Gate>) -> Arc<Self> {
+    /// Follows `news` (the store's `chat_news`), finding out whose each chat is from `keys`.
+    pub fn start(
+        mut news: tokio::sync::broadcast::Receiver<i64>,
+        keys: Arc<dyn ConsoleStore>,
+        gate: Arc<Gate>,
+    ) -> Arc<Self> {
         let live = Arc::new(Live {
             keys: Cache::builder().max_capacity(100_000).build(),
             visitors: Mutex::default(),
@@ -43,7 +48,6 @@ impl Live {
             gate,
         });
         let weak = Arc::downgrade(&live);
-        let mut news = store.chat_news();
         tokio::spawn(async move {
             loop {
                 let chat = match news.recv().await {
@@ -53,7 +57,7 @@ impl Live {
                 };
                 let Some(live) = weak.upgrade() else { return };
                 match chat {
-                    Some(chat) => live.dispatch(store.as_ref(), chat).await,
+                    Some(chat) => live.dispatch(keys.as_ref(), chat).await,
                     None => live.wake_everyone(),
                 }
             }
@@ -91,7 +95,7 @@ impl Live {
         Follow { news, _pass: pass }
     }
 
-    async fn dispatch(&self, store: &dyn Store, chat: i64) {
+    async fn dispatch(&self, store: &dyn ConsoleStore, chat: i64) {
         let key = match self.keys.get(&chat) {
             Some(k) => k,
             None => {

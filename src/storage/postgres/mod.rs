@@ -140,17 +140,4 @@ crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
         let (size, idle) = (self.pool.size(), self.pool.num_idle() as u32);
         crate::domain::ports::PoolState { in_use: size.saturating_sub(idle), idle }
     }
-
-    /// Through the group commit (`batch`): acknowledged once its batch committed.
-    async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
-        self.sends.send(m.clone()).await
-    }
-
-    async fn send_messages(&self, messages: Vec<OutboundMessage>) -> Vec<StoreResult<i64>> {
-        self.sends.send_all(messages).await
-    }
-
-    fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
-        self.outbox_signal.clone()
-    }
 });

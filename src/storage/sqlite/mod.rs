@@ -175,17 +175,4 @@ crate::sql_store!(SqliteStore, Sqlite, "", {
             (self.reader.size() + self.writer.size(), self.reader.num_idle() + self.writer.num_idle());
         crate::domain::ports::PoolState { in_use: size.saturating_sub(idle as u32), idle: idle as u32 }
     }
-
-    /// Through the group commit (`batch`): acknowledged once its batch committed.
-    async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
-        self.sends.send(m.clone()).await
-    }
-
-    async fn send_messages(&self, messages: Vec<OutboundMessage>) -> Vec<StoreResult<i64>> {
-        self.sends.send_all(messages).await
-    }
-
-    fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
-        self.outbox_signal.clone()
-    }
 });
