@@ -12,6 +12,8 @@ pub mod context;
 pub mod directory;
 pub mod error;
 pub mod events;
+#[cfg(test)]
+mod fake_store;
 pub mod gateway;
 pub mod model;
 pub mod operation;
@@ -20,6 +22,8 @@ pub mod pages;
 pub mod params;
 pub mod ports;
 pub mod reply;
+#[cfg(test)]
+mod rules_tests;
 pub mod store_error;
 pub mod ttl_cache;
 pub mod values;
