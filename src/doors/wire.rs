@@ -240,3 +240,24 @@ pub fn extractor_errors(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(|err, _| malformed(err)))
         .app_data(web::PathConfig::default().error_handler(|err, _| malformed(err)));
 }
+
+/// The HTTP status of an outcome at the doors that answer with HTTP statuses (the JSON door, the
+/// console): one table for all of them.
+pub fn rest_status(code: Option<ErrorCode>) -> StatusCode {
+    use ErrorCode::*;
+    match code {
+        None => StatusCode::OK,
+        Some(InvalidToken | MissingUser | MissingPassword | IncorrectUserPassword) => {
+            StatusCode::UNAUTHORIZED
+        }
+        Some(AccessDenied | IpNotAllowed) => StatusCode::FORBIDDEN,
+        Some(
+            ChannelNotFound | ChatNotFound | MessageNotFound | WebhookNotFound | DeliveryNotFound
+            | IncorrectClass | IncorrectMethod,
+        ) => StatusCode::NOT_FOUND,
+        Some(RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+        Some(TooManyRequests) => StatusCode::TOO_MANY_REQUESTS,
+        Some(InternalError) => StatusCode::INTERNAL_SERVER_ERROR,
+        Some(_) => StatusCode::BAD_REQUEST,
+    }
+}

@@ -114,7 +114,7 @@ pub async fn door_call(
                 .and_then(|c| chatgate::domain::ErrorCode::ALL.into_iter().find(|e| e.as_str() == c));
             assert_eq!(
                 status.as_u16(),
-                chatgate::doors::json::status_of(code).as_u16(),
+                chatgate::doors::wire::rest_status(code).as_u16(),
                 "Json {method}: {body}"
             );
             body

@@ -8,7 +8,6 @@
 mod session;
 mod stream;
 
-use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -54,20 +53,7 @@ async fn page() -> HttpResponse {
 
 /// An error as the console shows it: the spec's code (and param), with a fitting status.
 fn failure(e: &DomainError) -> HttpResponse {
-    let status = match e.code {
-        ErrorCode::IncorrectUserPassword
-        | ErrorCode::MissingUser
-        | ErrorCode::MissingPassword
-        | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
-        ErrorCode::AccessDenied | ErrorCode::IpNotAllowed => StatusCode::FORBIDDEN,
-        ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::ChannelNotFound | ErrorCode::ChatNotFound | ErrorCode::MessageNotFound => {
-            StatusCode::NOT_FOUND
-        }
-        _ => StatusCode::BAD_REQUEST,
-    };
+    let status = crate::doors::wire::rest_status(Some(e.code));
     if let Some(cause) = &e.internal {
         tracing::error!(error = %cause, "console request failed");
     }

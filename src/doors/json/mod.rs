@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::domain::operation::{self, Operation, ParamKind};
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, json_response, read_body, resource};
+use crate::doors::wire::{client_of, json_response, read_body, resource, rest_status};
 use crate::telemetry::Outcome;
 
 /// The pattern every call matches; each operation's own path is registered ahead of it, as a static
@@ -109,26 +109,6 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// The HTTP status of an outcome on this door.
-pub fn status_of(code: Option<ErrorCode>) -> StatusCode {
-    use ErrorCode::*;
-    match code {
-        None => StatusCode::OK,
-        Some(InvalidToken | MissingUser | MissingPassword | IncorrectUserPassword) => {
-            StatusCode::UNAUTHORIZED
-        }
-        Some(AccessDenied | IpNotAllowed) => StatusCode::FORBIDDEN,
-        Some(
-            ChannelNotFound | ChatNotFound | MessageNotFound | WebhookNotFound | DeliveryNotFound
-            | IncorrectClass | IncorrectMethod,
-        ) => StatusCode::NOT_FOUND,
-        Some(RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
-        Some(TooManyRequests) => StatusCode::TOO_MANY_REQUESTS,
-        Some(InternalError) => StatusCode::INTERNAL_SERVER_ERROR,
-        Some(_) => StatusCode::BAD_REQUEST,
-    }
-}
-
 async fn handle(
     req: HttpRequest,
     class: Cow<'static, str>,
@@ -158,7 +138,7 @@ async fn handle(
     }
     .await;
     let code = result.as_ref().err().map(|e| e.code);
-    let status = if unsupported_media { StatusCode::UNSUPPORTED_MEDIA_TYPE } else { status_of(code) };
+    let status = if unsupported_media { StatusCode::UNSUPPORTED_MEDIA_TYPE } else { rest_status(code) };
     let mut res = json_response(&req, status, outcome, &result);
     let challenge = match code {
         Some(ErrorCode::InvalidToken) => {
