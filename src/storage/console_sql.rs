@@ -1,7 +1,6 @@
 //! The console's SQL, the same text on both engines (see `sql.rs`).
 
 /// `sql_console_store!(StoreType)`.
-#[macro_export]
 macro_rules! sql_console_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -73,7 +72,7 @@ macro_rules! sql_console_store {
                 // index `messages_unread`). The page is a subquery with its LIMIT, so the messages are
                 // looked up for the page's chats alone.
                 let rows: Vec<InboxRow> = sqlx::query_as(concat!(
-                    $crate::message_columns!(),
+                    $crate::storage::rows::message_columns!(),
                     ", (SELECT COUNT(*) FROM messages u WHERE u.chat_id = c.id AND NOT u.sent AND u.status = 'unread') AS unread \
                      FROM (SELECT c.id, c.channel_id, c.destination, c.last_message_id FROM chats c \
                      JOIN channels ch ON ch.id = c.channel_id WHERE ch.account_id = $1 AND c.last_message_id IS NOT NULL \
@@ -104,3 +103,4 @@ macro_rules! sql_console_store {
         }
     };
 }
+pub(crate) use sql_console_store;

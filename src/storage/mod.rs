@@ -2,14 +2,19 @@
 //!
 //! Every chat query is scoped by channel or account, which the command layer has already checked.
 
+mod admin_sql;
+mod chat_sql;
 mod console_sql;
 pub mod feed;
 mod group_commit;
+mod oauth_sql;
+mod outbox_sql;
 pub mod postgres;
 mod reseal_sql;
 mod rows;
 pub mod sealed;
 mod sql;
+mod sql_helpers;
 pub mod sqlite;
 pub mod watch;
 mod webhook_rows;

@@ -6,7 +6,6 @@
 /// Re-seals the rows of one secret column: `$rows` are (key, stored value) pairs, the value a `String`
 /// (text column) or a `Vec<u8>` (bytes), written back in its own type by `$update` (`$1` the value,
 /// `$2` the key). How many were rewritten.
-#[macro_export]
 macro_rules! reseal_rows {
     ($tx:ident, $keys:ident, $legacy:ident, $purpose:expr, $what:literal, $rows:expr, $update:literal) => {{
         let mut rewritten = 0u64;
@@ -24,8 +23,8 @@ macro_rules! reseal_rows {
         rewritten
     }};
 }
+pub(crate) use reseal_rows;
 
-#[macro_export]
 macro_rules! reseal_all {
     ($self:ident, $tx:ident) => {{
         use $crate::secrets::Purpose;
@@ -57,15 +56,15 @@ macro_rules! reseal_all {
                 .fetch_all(&mut *$tx)
                 .await?;
         let report = $crate::storage::ResealReport {
-            channels: $crate::reseal_rows!($tx, keys, legacy, Purpose::ChannelSettings, "channel settings",
+            channels: $crate::storage::reseal_sql::reseal_rows!($tx, keys, legacy, Purpose::ChannelSettings, "channel settings",
                 channels, "UPDATE channels SET settings = $1 WHERE id = $2"),
-            webhooks: $crate::reseal_rows!($tx, keys, legacy, Purpose::WebhookSecret, "webhook secret",
+            webhooks: $crate::storage::reseal_sql::reseal_rows!($tx, keys, legacy, Purpose::WebhookSecret, "webhook secret",
                 webhooks, "UPDATE webhooks SET secret = $1 WHERE id = $2"),
-            webhook_headers: $crate::reseal_rows!($tx, keys, plain_headers_ok, Purpose::WebhookHeaders,
+            webhook_headers: $crate::storage::reseal_sql::reseal_rows!($tx, keys, plain_headers_ok, Purpose::WebhookHeaders,
                 "webhook headers", headers, "UPDATE webhooks SET headers = $1 WHERE id = $2"),
-            signing_keys: $crate::reseal_rows!($tx, keys, legacy, Purpose::SigningKey, "signing key",
+            signing_keys: $crate::storage::reseal_sql::reseal_rows!($tx, keys, legacy, Purpose::SigningKey, "signing key",
                 signing, "UPDATE signing_keys SET private_key = $1 WHERE id = $2"),
-            server_keys: $crate::reseal_rows!($tx, keys, legacy, Purpose::ServerKey, "server key",
+            server_keys: $crate::storage::reseal_sql::reseal_rows!($tx, keys, legacy, Purpose::ServerKey, "server key",
                 server, "UPDATE server_keys SET value = $1 WHERE name = $2"),
         };
         sqlx::query(
@@ -78,3 +77,4 @@ macro_rules! reseal_all {
         report
     }};
 }
+pub(crate) use reseal_all;

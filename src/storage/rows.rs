@@ -31,24 +31,24 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 /// The columns of a message as the read methods show it; `concat!` keeps the SQL a literal.
-#[macro_export]
 macro_rules! message_columns {
     () => {
         "SELECT m.id, c.channel_id, ch.platform, c.destination, m.sent, m.status, m.reason, m.body, \
          m.file_type, m.file_url, m.thumb_url, m.created_at "
     };
 }
+pub(crate) use message_columns;
 
 /// A message with its chat and channel.
-#[macro_export]
 macro_rules! message_select {
     () => {
         concat!(
-            $crate::message_columns!(),
+            $crate::storage::rows::message_columns!(),
             "FROM messages m JOIN chats c ON c.id = m.chat_id JOIN channels ch ON ch.id = c.channel_id "
         )
     };
 }
+pub(crate) use message_select;
 
 /// A chat of the console's inbox: its last message and its unread count.
 #[derive(FromRow)]

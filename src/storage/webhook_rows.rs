@@ -69,7 +69,6 @@ pub fn headers_json(headers: &[(String, String)]) -> String {
 }
 
 /// The columns of a due delivery with its message, if it has one; `concat!` keeps the SQL a literal.
-#[macro_export]
 macro_rules! pending_delivery_select {
     () => {
         "SELECT d.id, d.attempts, d.window_start, d.event_id, d.event, d.message_status, d.reason AS event_reason, \
@@ -79,6 +78,7 @@ macro_rules! pending_delivery_select {
          LEFT JOIN channels ch ON ch.id = c.channel_id "
     };
 }
+pub(crate) use pending_delivery_select;
 
 #[derive(FromRow)]
 pub struct PendingDeliveryRow {

@@ -6,7 +6,6 @@
 //! single `INSERT … SELECT` over the account's webhooks: an account without webhooks writes nothing.
 
 /// `sql_webhook_store!(StoreType, sqlx database type, "row lock clause")`.
-#[macro_export]
 macro_rules! sql_webhook_store {
     ($store:ty, $db:ty, $lock:literal) => {
         use $crate::domain::events::EventKind;
@@ -298,7 +297,7 @@ macro_rules! sql_webhook_store {
                     };
                     sqlx::query_as(sqlx::AssertSqlSafe(format!(
                         "{}WHERE d.webhook_id = $1 AND d.next_at <= $2{skip} ORDER BY d.next_at, d.id LIMIT $3",
-                        $crate::pending_delivery_select!()
+                        $crate::storage::webhook_rows::pending_delivery_select!()
                     )))
                     .bind(webhook_id)
                     .bind(now)
@@ -393,3 +392,4 @@ macro_rules! sql_webhook_store {
         }
     };
 }
+pub(crate) use sql_webhook_store;

@@ -116,7 +116,7 @@ fn latest_migration() -> i64 {
     sqlx::migrate!("./migrations/postgres").iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-crate::sql_console_store!(PgStore);
+crate::storage::console_sql::sql_console_store!(PgStore);
 
 impl PgStore {
     /// `getchats`' page (`$1` channel, `$2` before, `$3` limit): the page of chats first, newest last
@@ -125,7 +125,7 @@ impl PgStore {
     /// 271 ms for 1,000 of 10,000 chats among 1M messages, against 3.4 ms this way (a subquery with a
     /// LIMIT is not flattened).
     const CHAT_PAGE: &'static str = concat!(
-        crate::message_columns!(),
+        crate::storage::rows::message_columns!(),
         "FROM (SELECT channel_id, destination, last_message_id FROM chats \
          WHERE channel_id = $1 AND last_message_id < $2 ORDER BY last_message_id DESC LIMIT $3) c \
          JOIN messages m ON m.id = c.last_message_id JOIN channels ch ON ch.id = c.channel_id \
@@ -133,9 +133,9 @@ impl PgStore {
     );
 }
 
-crate::sql_webhook_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED");
+crate::storage::webhook_sql::sql_webhook_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED");
 
-crate::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
+crate::storage::sql::sql_store!(PgStore, Postgres, " FOR UPDATE SKIP LOCKED", {
     fn pool_state(&self) -> crate::domain::ports::PoolState {
         let (size, idle) = (self.pool.size(), self.pool.num_idle() as u32);
         crate::domain::ports::PoolState { in_use: size.saturating_sub(idle), idle }

@@ -4,4 +4,4 @@ use super::PgStore;
 use crate::storage::rows::{REFRESH_COLUMNS, RefreshRow};
 use crate::storage::{RefreshToken, RefreshUse, Revocation, SigningKey, StoreResult};
 
-crate::sql_oauth_store!(PgStore);
+crate::storage::oauth_sql::sql_oauth_store!(PgStore);

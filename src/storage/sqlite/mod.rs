@@ -153,7 +153,7 @@ fn latest_migration() -> i64 {
     sqlx::migrate!("./migrations/sqlite").iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-crate::sql_console_store!(SqliteStore);
+crate::storage::console_sql::sql_console_store!(SqliteStore);
 
 impl SqliteStore {
     /// `getchats`' page (`$1` channel, `$2` before, `$3` limit): SQLite walks `chats_last` backwards and
@@ -161,15 +161,15 @@ impl SqliteStore {
     /// subquery) is materialized here and sorted again: 1.85 against 1.37 ms of SQLite's own time for
     /// 1,000 of 10,000 chats among 1M messages.
     const CHAT_PAGE: &'static str = concat!(
-        crate::message_columns!(),
+        crate::storage::rows::message_columns!(),
         "FROM chats c JOIN messages m ON m.id = c.last_message_id JOIN channels ch ON ch.id = c.channel_id \
          WHERE c.channel_id = $1 AND c.last_message_id < $2 ORDER BY c.last_message_id DESC LIMIT $3"
     );
 }
 
-crate::sql_webhook_store!(SqliteStore, Sqlite, "");
+crate::storage::webhook_sql::sql_webhook_store!(SqliteStore, Sqlite, "");
 
-crate::sql_store!(SqliteStore, Sqlite, "", {
+crate::storage::sql::sql_store!(SqliteStore, Sqlite, "", {
     fn pool_state(&self) -> crate::domain::ports::PoolState {
         let (size, idle) =
             (self.reader.size() + self.writer.size(), self.reader.num_idle() + self.writer.num_idle());

@@ -4,4 +4,4 @@ use super::SqliteStore;
 use crate::storage::rows::{REFRESH_COLUMNS, RefreshRow};
 use crate::storage::{RefreshToken, RefreshUse, Revocation, SigningKey, StoreResult};
 
-crate::sql_oauth_store!(SqliteStore);
+crate::storage::oauth_sql::sql_oauth_store!(SqliteStore);

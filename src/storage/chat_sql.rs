@@ -1,0 +1,288 @@
+//! `ChatStore`'s SQL, the same text on both engines (see `sql.rs`).
+
+/// `sql_chats!(StoreType, sqlx database type)`.
+macro_rules! sql_chats {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::domain::ports::ChatStore for $store {
+            async fn channels(&self, account_id: i64) -> StoreResult<Vec<Channel>> {
+                let rows: Vec<ChannelRow> = sqlx::query_as(
+                    "SELECT id, account_id, platform, name FROM channels WHERE account_id = $1 ORDER BY id",
+                )
+                .bind(account_id)
+                .fetch_all(self.reader())
+                .await?;
+                rows.into_iter().map(Channel::try_from).collect()
+            }
+
+            async fn channel(&self, account_id: i64, channel_id: i64) -> StoreResult<Option<Channel>> {
+                let row: Option<ChannelRow> = sqlx::query_as(
+                    "SELECT id, account_id, platform, name FROM channels WHERE id = $1 AND account_id = $2",
+                )
+                .bind(channel_id)
+                .bind(account_id)
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(Channel::try_from).transpose()
+            }
+
+            async fn chat_exists(&self, channel_id: i64, destination: &str) -> StoreResult<bool> {
+                let found: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = $1 AND destination = $2")
+                        .bind(channel_id)
+                        .bind(destination)
+                        .fetch_optional(self.reader())
+                        .await?;
+                Ok(found.is_some())
+            }
+
+            async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64> {
+                let mut tx = self.write().await?;
+                if let Some(key) = &m.dedup_key {
+                    let seen: Option<i64> = sqlx::query_scalar(
+                        "SELECT message_id FROM inbound_keys WHERE channel_id = $1 AND key = $2",
+                    )
+                    .bind(m.channel_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some(id) = seen {
+                        return Ok(id);
+                    }
+                }
+                let chat_id = upsert_chat(&mut tx, m.channel_id, &m.destination, m.now).await?;
+                let row = NewRow {
+                    sent: false,
+                    status: MessageStatus::Unread,
+                    text: m.text.as_deref(),
+                    attachment: m.attachment.as_ref(),
+                    expires_at: None,
+                    now: m.now,
+                };
+                let (id, events) = insert_message(&mut tx, chat_id, row).await?;
+                if let Some(key) = &m.dedup_key {
+                    // Two deliveries of one update racing each other: the loser's insert conflicts and
+                    // its transaction rolls back, so one message is stored.
+                    sqlx::query(
+                        "INSERT INTO inbound_keys (channel_id, key, message_id, created_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(m.channel_id)
+                    .bind(key)
+                    .bind(id)
+                    .bind(m.now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                self.webhooks_written(events);
+                self.feed.announce([chat_id]);
+                Ok(id)
+            }
+
+            async fn last_message_per_chat(
+                &self,
+                channel_id: i64,
+                before: Option<i64>,
+                limit: u32,
+            ) -> StoreResult<Vec<Message>> {
+                // The statement is the engine's (`CHAT_PAGE`): the plan that reads only the page differs.
+                let rows: Vec<MessageRow> = sqlx::query_as(Self::CHAT_PAGE)
+                .bind(channel_id)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await?;
+                to_messages(rows)
+            }
+
+            async fn messages(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                before: Option<i64>,
+                limit: u32,
+            ) -> StoreResult<Vec<Message>> {
+                let Some(chat) = chat_id_of(self.reader(), channel_id, destination).await? else {
+                    return Ok(Vec::new());
+                };
+                let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+                    $crate::storage::rows::message_select!(),
+                    "WHERE m.chat_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3"
+                ))
+                .bind(chat)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(self.reader())
+                .await?;
+                to_messages(rows)
+            }
+
+            async fn message(&self, account_id: i64, message_id: i64) -> StoreResult<Option<Message>> {
+                let row: Option<MessageRow> =
+                    sqlx::query_as(concat!($crate::storage::rows::message_select!(), "WHERE m.id = $1 AND ch.account_id = $2"))
+                        .bind(message_id)
+                        .bind(account_id)
+                        .fetch_optional(self.reader())
+                        .await?;
+                row.map(Message::try_from).transpose()
+            }
+
+            async fn unread_messages(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                mark_read: bool,
+                limit: u32,
+            ) -> StoreResult<Vec<Message>> {
+                let Some(chat) = chat_id_of(self.reader(), channel_id, destination).await? else {
+                    return Ok(Vec::new());
+                };
+                // The partial index `messages_unread` (`NOT sent AND status = 'unread'`, in those words on
+                // both engines, so that SQLite's planner sees the query implies it) serves this in order.
+                let query = sqlx::query_as(concat!(
+                    $crate::storage::rows::message_select!(),
+                    "WHERE m.chat_id = $1 AND NOT m.sent AND m.status = 'unread' ORDER BY m.id LIMIT $2"
+                ))
+                .bind(chat)
+                .bind(i64::from(limit));
+                if !mark_read {
+                    return to_messages(query.fetch_all(self.reader()).await?);
+                }
+                let mut tx = self.write().await?;
+                let rows: Vec<MessageRow> = query.fetch_all(&mut *tx).await?;
+                let mut list = to_messages(rows)?;
+                let marked = match list.last() {
+                    Some(last) => mark_chat_read(&mut tx, chat, last.id).await?,
+                    None => 0,
+                };
+                tx.commit().await?;
+                if marked > 0 {
+                    self.feed.announce([chat]);
+                }
+                list.iter_mut().for_each(|m| m.status = MessageStatus::Read);
+                Ok(list)
+            }
+
+            async fn mark_read(&self, channel_id: i64, destination: &str, up_to: i64) -> StoreResult<u64> {
+                let Some(chat) = chat_id_of(self.reader(), channel_id, destination).await? else {
+                    return Ok(0);
+                };
+                let mut tx = self.write().await?;
+                let marked = mark_chat_read(&mut tx, chat, up_to).await?;
+                tx.commit().await?;
+                if marked > 0 {
+                    self.feed.announce([chat]);
+                }
+                Ok(marked)
+            }
+
+            async fn mark_outbound(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                up_to: i64,
+                status: MessageStatus,
+            ) -> StoreResult<u64> {
+                let earlier = status.replaces();
+                if earlier.is_empty() {
+                    return Ok(0);
+                }
+                // Status names are this crate's own constants, so they may go into the statement text.
+                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+                let mut tx = self.write().await?;
+                let changed: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE messages SET status = $1 WHERE sent AND status IN ({list}) AND id <= $2 \
+                     AND chat_id = (SELECT id FROM chats WHERE channel_id = $3 AND destination = $4) RETURNING id, chat_id"
+                )))
+                .bind(status.as_str())
+                .bind(up_to)
+                .bind(channel_id)
+                .bind(destination)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut events = 0;
+                for (id, chat_id) in &changed {
+                    let at = EventAt::Chat(*chat_id);
+                    events += emit_message_event(&mut tx, EventKind::MessageStatus, at, *id, Some(status), None, now_ms())
+                        .await?;
+                }
+                if let Some((_, chat_id)) = changed.first() {
+                    announce(&mut tx, &[*chat_id]).await?;
+                }
+                tx.commit().await?;
+                self.webhooks_written(events);
+                self.feed.announce(changed.first().map(|c| c.1));
+                Ok(changed.len() as u64)
+            }
+
+            async fn update_status_by_platform_id(
+                &self,
+                channel_id: i64,
+                platform_message_id: &str,
+                status: MessageStatus,
+                reason: Option<&str>,
+            ) -> StoreResult<bool> {
+                let earlier = status.replaces();
+                if earlier.is_empty() {
+                    return Ok(false);
+                }
+                // Status names are this crate's own constants, so they may go into the statement text.
+                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+                let mut tx = self.write().await?;
+                let changed: Vec<(i64, Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE messages SET status = $1, reason = COALESCE($2, reason) \
+                     WHERE platform_message_id = $3 AND sent AND status IN ({list}) \
+                     AND chat_id IN (SELECT id FROM chats WHERE channel_id = $4) RETURNING id, reason, chat_id"
+                )))
+                .bind(status.as_str())
+                .bind(reason)
+                .bind(platform_message_id)
+                .bind(channel_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut events = 0;
+                let chats: Vec<i64> = changed.iter().map(|c| c.2).collect();
+                announce(&mut tx, &chats).await?;
+                for (id, reason, _) in &changed {
+                    let at = EventAt::Channel(channel_id);
+                    let (status, reason) = (Some(status), reason.as_deref());
+                    events += emit_message_event(&mut tx, EventKind::MessageStatus, at, *id, status, reason, now_ms())
+                        .await?;
+                }
+                tx.commit().await?;
+                self.webhooks_written(events);
+                self.feed.announce(changed.iter().map(|c| c.2));
+                Ok(!changed.is_empty())
+            }
+
+            async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>> {
+                let row: Option<(i64, i64, String, String, String)> = sqlx::query_as(
+                    "SELECT id, account_id, platform, name, settings FROM channels WHERE id = $1",
+                )
+                .bind(channel_id)
+                .fetch_optional(self.reader())
+                .await?;
+                row.map(|(id, account_id, platform, name, settings)| {
+                    let channel = Channel::try_from(ChannelRow { id, account_id, platform, name })?;
+                    let settings = $crate::storage::sealed::open_settings(&self.secrets, id, &settings)?;
+                    Ok(ChannelConfig { channel, settings })
+                })
+                .transpose()
+            }
+
+            fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64> {
+                self.feed.subscribe()
+            }
+
+            /// Through the group commit (`batch`): acknowledged once its batch committed.
+            async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
+                self.sends.send(m.clone()).await
+            }
+
+            async fn send_messages(&self, messages: Vec<OutboundMessage>) -> Vec<StoreResult<i64>> {
+                self.sends.send_all(messages).await
+            }
+        }
+    };
+}
+pub(crate) use sql_chats;
