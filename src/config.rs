@@ -14,8 +14,6 @@ use crate::auth::rate::RateLimitSettings;
 use crate::auth::tokens::OAuthSettings;
 use crate::delivery::DeliverySettings;
 use crate::delivery::connectors::ConnectorSettings;
-use crate::doors::live::StreamSettings;
-use crate::doors::operating::MetricsSettings;
 use crate::net::OutboundSettings;
 use crate::secrets::{KeyList, SecretSettings};
 use crate::server::ConnectionSettings;
@@ -121,6 +119,37 @@ impl Default for WebchatSettings {
             reads_per_address_per_minute: 600,
         }
     }
+}
+
+/// `streams.*` settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StreamSettings {
+    /// Open event streams overall (0: half the connection cap, `server::Budget`).
+    pub max: usize,
+    /// Open event streams per client address (0: no cap).
+    pub per_address: usize,
+    /// Open event streams per webchat visitor or console session (0: no cap).
+    pub per_visitor: usize,
+    /// `Retry-After` of a refused stream, seconds.
+    pub retry_after_secs: u64,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self { max: 0, per_address: 32, per_visitor: 4, retry_after_secs: 10 }
+    }
+}
+
+/// `metrics.*` settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` (with `/healthz` and `/readyz`) only on this address, e.g. `127.0.0.1:9090`;
+    /// the main address then answers 404 for it.
+    pub listen: Option<String>,
+    /// Serve `/metrics` only with `Authorization: Bearer {token}`.
+    pub token: Option<String>,
 }
 
 impl Settings {

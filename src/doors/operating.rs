@@ -8,22 +8,10 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use moka::sync::Cache;
-use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::domain::ports::OutboxBacklog;
 use crate::doors::AppState;
-
-/// `metrics.*` settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MetricsSettings {
-    /// Serve `/metrics` (with `/healthz` and `/readyz`) only on this address, e.g. `127.0.0.1:9090`;
-    /// the main address then answers 404 for it.
-    pub listen: Option<String>,
-    /// Serve `/metrics` only with `Authorization: Bearer {token}`.
-    pub token: Option<String>,
-}
 
 /// The probes, and `/metrics` when `with_metrics` (the main listener leaves it to `metrics.listen`).
 pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {

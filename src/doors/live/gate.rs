@@ -9,29 +9,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
-
 use crate::auth::client_addr::address_key;
-
-/// `streams.*` settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct StreamSettings {
-    /// Open event streams overall (0: half the connection cap, `server::Budget`).
-    pub max: usize,
-    /// Open event streams per client address (0: no cap).
-    pub per_address: usize,
-    /// Open event streams per webchat visitor or console session (0: no cap).
-    pub per_visitor: usize,
-    /// `Retry-After` of a refused stream, seconds.
-    pub retry_after_secs: u64,
-}
-
-impl Default for StreamSettings {
-    fn default() -> Self {
-        Self { max: 0, per_address: 32, per_visitor: 4, retry_after_secs: 10 }
-    }
-}
+use crate::config::StreamSettings;
 
 /// Which cap a stream met.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use moka::sync::Cache;
 use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
 
-pub use gate::{Gate, Pass, StreamRefusal, StreamSettings};
+pub use gate::{Gate, Pass, StreamRefusal};
 
 use crate::domain::console_ports::ConsoleStore;
 
