@@ -1,11 +1,16 @@
-//! The methods a caller can name: one registration each — its class, its method name, the scope it
-//! needs and the parameters it reads with the JSON types each accepts besides text. The operation
-//! list, the classes, the scopes, the JSON door's type table and the SOAP door's parameter list are
-//! all read from here, so an operation cannot be half-registered: adding one is one line below, its
-//! `ops/` file, and its arm in `Command`.
+//! The methods a caller can name: one registration each — the operation and its command type (in
+//! `ops/`), its class, its method name, the scope it needs and the parameters it reads with the JSON
+//! types each accepts besides text. `Operation`, `Command` (parse, scope, apply), the operation list,
+//! the classes, the scopes, the JSON door's type table and the SOAP door's parameter list are all made
+//! from here, so an operation cannot be half-registered: adding one is one line below and its `ops/`
+//! file (`parse(params, now)` and `apply(ctx)`).
 
+use super::context::Context;
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::Scope;
+use super::ops::*;
+use super::params::Params;
+use super::reply::Reply;
 
 /// The classes chatgate knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,9 +57,9 @@ pub struct Spec {
     pub params: &'static [Param],
 }
 
-/// `Operation`, `Operation::ALL` and each operation's `Spec`, from one table.
+/// `Operation`, `Operation::ALL`, each operation's `Spec` and `Command`, from one table.
 macro_rules! operations {
-    ($($op:ident => $class:ident $method:literal $scope:ident [$($param:literal $kind:ident),* $(,)?]),+ $(,)?) => {
+    ($($op:ident($command:ty) => $class:ident $method:literal $scope:ident [$($param:literal $kind:ident),* $(,)?]),+ $(,)?) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Operation {
             $($op),+
@@ -76,38 +81,67 @@ macro_rules! operations {
                 }
             }
         }
+
+        /// One parsed, validated request of any door: the operation with its values.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Command {
+            $($op($command)),+
+        }
+
+        impl Command {
+            /// Parses the parameters of `op`: the first missing compulsory one, then the values.
+            /// `now` (Unix ms) is needed to judge `invalidationtime`.
+            pub fn parse(op: Operation, params: &Params, now: i64) -> DomainResult<Self> {
+                Ok(match op {
+                    $(Operation::$op => Self::$op(<$command>::parse(params, now)?)),+
+                })
+            }
+
+            /// The operation this command is (its scope is the registration's).
+            pub fn operation(&self) -> Operation {
+                match self {
+                    $(Self::$op(_) => Operation::$op),+
+                }
+            }
+
+            pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
+                match self {
+                    $(Self::$op(c) => c.apply(ctx).await),+
+                }
+            }
+        }
     };
 }
 
 // Scopes (SPEC §3.4): `chat:read` for the get* methods, `chat:write` for send* and markread,
 // `webhook:manage` for the webhook class.
 operations! {
-    GetChatChannels => Chat "getchatchannels" ChatRead [],
-    SendMessage => Chat "sendmessage" ChatWrite [
+    GetChatChannels(get_chat_channels::GetChatChannels) => Chat "getchatchannels" ChatRead [],
+    SendMessage(send_message::SendMessage) => Chat "sendmessage" ChatWrite [
         "platform" Text, "platformid" Integer, "destination" Integer, "message" Text,
         "invalidationtime" Integer, "idempotencykey" Text,
     ],
-    SendFile => Chat "sendfile" ChatWrite [
+    SendFile(send_file::SendFile) => Chat "sendfile" ChatWrite [
         "platform" Text, "platformid" Integer, "destination" Integer, "type" Text, "fileurl" Text,
         "thumburl" Text, "message" Text, "invalidationtime" Integer, "idempotencykey" Text,
     ],
-    GetChats => Chat "getchats" ChatRead ["platform" Text, "platformid" Integer, "limit" Integer, "before" Integer],
-    GetMessages => Chat "getmessages" ChatRead [
+    GetChats(get_chats::GetChats) => Chat "getchats" ChatRead ["platform" Text, "platformid" Integer, "limit" Integer, "before" Integer],
+    GetMessages(get_messages::GetMessages) => Chat "getmessages" ChatRead [
         "platform" Text, "platformid" Integer, "destination" Integer, "limit" Integer, "before" Integer,
     ],
-    GetUnreadMessages => Chat "getunreadmessages" ChatRead [
+    GetUnreadMessages(get_unread_messages::GetUnreadMessages) => Chat "getunreadmessages" ChatRead [
         "platform" Text, "platformid" Integer, "destination" Integer, "markread" Boolean, "limit" Integer,
     ],
-    SendMessages => Chat "sendmessages" ChatWrite ["messages" Array],
-    GetMessageStatus => Chat "getmessagestatus" ChatRead ["messageid" Integer],
-    MarkRead => Chat "markread" ChatWrite [
+    SendMessages(send_messages::SendMessages) => Chat "sendmessages" ChatWrite ["messages" Array],
+    GetMessageStatus(get_message_status::GetMessageStatus) => Chat "getmessagestatus" ChatRead ["messageid" Integer],
+    MarkRead(mark_read::MarkRead) => Chat "markread" ChatWrite [
         "platform" Text, "platformid" Integer, "destination" Integer, "messageid" Integer,
     ],
-    SetWebhook => Webhook "setwebhook" WebhookManage ["url" Text, "events" Array, "headers" Object],
-    GetWebhooks => Webhook "getwebhooks" WebhookManage [],
-    DeleteWebhook => Webhook "deletewebhook" WebhookManage ["webhookid" Integer],
-    GetDeliveries => Webhook "getdeliveries" WebhookManage ["webhookid" Integer, "limit" Integer],
-    Redeliver => Webhook "redeliver" WebhookManage ["deliveryid" Integer],
+    SetWebhook(set_webhook::SetWebhook) => Webhook "setwebhook" WebhookManage ["url" Text, "events" Array, "headers" Object],
+    GetWebhooks(get_webhooks::GetWebhooks) => Webhook "getwebhooks" WebhookManage [],
+    DeleteWebhook(delete_webhook::DeleteWebhook) => Webhook "deletewebhook" WebhookManage ["webhookid" Integer],
+    GetDeliveries(get_deliveries::GetDeliveries) => Webhook "getdeliveries" WebhookManage ["webhookid" Integer, "limit" Integer],
+    Redeliver(redeliver::Redeliver) => Webhook "redeliver" WebhookManage ["deliveryid" Integer],
 }
 
 impl Operation {

@@ -252,7 +252,7 @@ proptest! {
         if let Some(h) = headers {
             params.set("headers", h);
         }
-        if let Err(e) = timed(|| SetWebhook::parse(&params)) {
+        if let Err(e) = timed(|| SetWebhook::parse(&params, 0)) {
             prop_assert!(
                 matches!(e.code, ErrorCode::MissingCompulsoryParam | ErrorCode::IncorrectUrl | ErrorCode::IncorrectParam),
                 "{:?}", e.code

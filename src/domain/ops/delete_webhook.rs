@@ -12,7 +12,7 @@ pub struct DeleteWebhook {
 }
 
 impl DeleteWebhook {
-    pub fn parse(params: &Params) -> DomainResult<Self> {
+    pub fn parse(params: &Params, _now: i64) -> DomainResult<Self> {
         params.require_all(&["webhookid"])?;
         Ok(Self { webhook_id: values::webhook_id(params, "webhookid")? })
     }

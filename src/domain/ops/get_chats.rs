@@ -16,7 +16,7 @@ pub struct GetChats {
 }
 
 impl GetChats {
-    pub fn parse(params: &Params) -> DomainResult<Self> {
+    pub fn parse(params: &Params, _now: i64) -> DomainResult<Self> {
         params.require_all(&["platform", "platformid"])?;
         Ok(Self {
             channel: ChannelRef::parse(params)?,

@@ -13,7 +13,7 @@ pub struct GetDeliveries {
 }
 
 impl GetDeliveries {
-    pub fn parse(params: &Params) -> DomainResult<Self> {
+    pub fn parse(params: &Params, _now: i64) -> DomainResult<Self> {
         Ok(Self {
             webhook_id: match params.get("webhookid") {
                 Some(_) => Some(values::webhook_id(params, "webhookid")?),

@@ -12,7 +12,7 @@ pub struct GetMessageStatus {
 }
 
 impl GetMessageStatus {
-    pub fn parse(params: &Params) -> DomainResult<Self> {
+    pub fn parse(params: &Params, _now: i64) -> DomainResult<Self> {
         params.require_all(&["messageid"])?;
         Ok(Self { message_id: values::message_id(params, "messageid")? })
     }

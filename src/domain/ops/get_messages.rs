@@ -15,7 +15,7 @@ pub struct GetMessages {
 }
 
 impl GetMessages {
-    pub fn parse(params: &Params) -> DomainResult<Self> {
+    pub fn parse(params: &Params, _now: i64) -> DomainResult<Self> {
         params.require_all(&["platform", "platformid", "destination"])?;
         let channel = ChannelRef::parse(params)?;
         Ok(Self {

@@ -17,7 +17,7 @@ pub struct GetUnreadMessages {
 }
 
 impl GetUnreadMessages {
-    pub fn parse(params: &Params) -> DomainResult<Self> {
+    pub fn parse(params: &Params, _now: i64) -> DomainResult<Self> {
         params.require_all(&["platform", "platformid", "destination"])?;
         let channel = ChannelRef::parse(params)?;
         Ok(Self {

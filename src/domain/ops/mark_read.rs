@@ -14,7 +14,7 @@ pub struct MarkRead {
 }
 
 impl MarkRead {
-    pub fn parse(params: &Params) -> DomainResult<Self> {
+    pub fn parse(params: &Params, _now: i64) -> DomainResult<Self> {
         params.require_all(&["platform", "platformid", "destination", "messageid"])?;
         let channel = ChannelRef::parse(params)?;
         Ok(Self {

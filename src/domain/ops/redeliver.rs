@@ -12,7 +12,7 @@ pub struct Redeliver {
 }
 
 impl Redeliver {
-    pub fn parse(params: &Params) -> DomainResult<Self> {
+    pub fn parse(params: &Params, _now: i64) -> DomainResult<Self> {
         params.require_all(&["deliveryid"])?;
         Ok(Self { delivery_id: values::delivery_id(params, "deliveryid")? })
     }

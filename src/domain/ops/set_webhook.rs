@@ -41,7 +41,7 @@ pub struct SetWebhook {
 }
 
 impl SetWebhook {
-    pub fn parse(params: &Params) -> DomainResult<Self> {
+    pub fn parse(params: &Params, _now: i64) -> DomainResult<Self> {
         params.require_all(&["url", "events"])?;
         let url = params.required("url")?;
         if !is_absolute_http_url(url) {
