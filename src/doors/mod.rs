@@ -11,6 +11,7 @@ pub mod live;
 pub mod oauth;
 pub mod operating;
 pub mod plain;
+pub mod refused;
 pub mod soap;
 mod state;
 pub mod views;

@@ -20,6 +20,7 @@ use crate::domain::operation::Operation;
 use crate::domain::reply::Reply;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
 use crate::doors::AppState;
+use crate::doors::refused::Refused;
 use crate::doors::views::MessageView;
 use crate::doors::wire::{client_of, read_body};
 use crate::web as pages;
@@ -51,17 +52,10 @@ async fn page() -> HttpResponse {
     pages::page(pages::CONSOLE_HTML.to_string(), "'none'")
 }
 
-/// An error as the console shows it: the spec's code (and param), with a fitting status.
+/// An error as the console shows it: the spec's code (and param), with the REST-like doors' status —
+/// the pages' one refusal type (`doors::refused`).
 fn failure(e: &DomainError) -> HttpResponse {
-    let status = crate::doors::wire::rest_status(Some(e.code));
-    if let Some(cause) = &e.internal {
-        tracing::error!(error = %cause, "console request failed");
-    }
-    let mut res = HttpResponse::build(status).json(json!({"error": e.code.as_str(), "param": e.param}));
-    if e.code == ErrorCode::TooManyRequests {
-        crate::doors::wire::refusal_headers(&mut res, e.throttled.as_ref());
-    }
-    res
+    Refused::from(e).response()
 }
 
 async fn me(signed: Signed) -> HttpResponse {

@@ -7,6 +7,7 @@
 pub mod stream;
 pub mod visitor;
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -20,8 +21,9 @@ use crate::domain::error::Throttled;
 use crate::domain::model::{ChannelConfig, InboundMessage, MessageStatus, Platform};
 use crate::domain::values;
 use crate::doors::AppState;
+use crate::doors::refused::Refused;
 use crate::doors::views::MessageView;
-use crate::doors::wire::{client_of, read_body, throttle_headers};
+use crate::doors::wire::{client_of, read_body};
 use crate::web as pages;
 
 /// The counters of those limits (at most 100,000 keys each). Addresses are counted by
@@ -79,35 +81,26 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         );
 }
 
-fn refusal(status: actix_web::http::StatusCode, error: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": error }))
-}
-
 /// A visitor call's body, bounded like every door's (`body_limit`): 413 past it.
 async fn body_of(
     req: &HttpRequest,
     payload: actix_web::web::Payload,
     state: &AppState,
-) -> Result<actix_web::web::Bytes, HttpResponse> {
+) -> Result<actix_web::web::Bytes, Refused> {
     read_body(req, payload, state.settings.body_limit).await.map_err(|e| match e.code {
-        ErrorCode::RequestTooLarge => {
-            refusal(actix_web::http::StatusCode::PAYLOAD_TOO_LARGE, e.code.as_str())
-        }
-        _ => refusal(actix_web::http::StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"),
+        ErrorCode::RequestTooLarge => Refused::new(StatusCode::PAYLOAD_TOO_LARGE, e.code.as_str()),
+        _ => Refused::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"),
     })
 }
 
 /// The webchat channel `pid` names, or 404.
-async fn channel(state: &AppState, pid: &str) -> Result<ChannelConfig, HttpResponse> {
-    let not_found = || refusal(actix_web::http::StatusCode::NOT_FOUND, "CHANNEL_NOT_FOUND");
+async fn channel(state: &AppState, pid: &str) -> Result<ChannelConfig, Refused> {
+    let not_found = || Refused::new(StatusCode::NOT_FOUND, "CHANNEL_NOT_FOUND");
     let id: i64 = pid.parse().map_err(|_| not_found())?;
     match state.gateway.channel_config(id).await {
         Ok(Some(c)) if c.channel.platform == Platform::Webchat => Ok(c),
         Ok(_) => Err(not_found()),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a webchat channel failed");
-            Err(refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"))
-        }
+        Err(e) => Err(Refused::internal("reading a webchat channel", e)),
     }
 }
 
@@ -119,9 +112,7 @@ fn allowed_origins(c: &ChannelConfig) -> Vec<String> {
 
 /// CORS: a request from another origin is served only if the channel lists it (then its answer names
 /// it in `Access-Control-Allow-Origin`); the page's own requests carry no foreign origin.
-// The refusal is the response itself, built once per refused request.
-#[allow(clippy::result_large_err)]
-fn origin_check(req: &HttpRequest, c: &ChannelConfig) -> Result<Option<HeaderValue>, HttpResponse> {
+fn origin_check(req: &HttpRequest, c: &ChannelConfig) -> Result<Option<HeaderValue>, Refused> {
     let Some(origin) = req.headers().get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return Ok(None);
     };
@@ -132,7 +123,7 @@ fn origin_check(req: &HttpRequest, c: &ChannelConfig) -> Result<Option<HeaderVal
     if allowed_origins(c).iter().any(|o| o == origin) {
         return Ok(HeaderValue::from_str(origin).ok());
     }
-    Err(refusal(actix_web::http::StatusCode::FORBIDDEN, "ORIGIN_NOT_ALLOWED"))
+    Err(Refused::new(StatusCode::FORBIDDEN, "ORIGIN_NOT_ALLOWED"))
 }
 
 /// The channel of an API request and the origin its answer names (see `origin_check`).
@@ -140,10 +131,15 @@ async fn api_channel(
     req: &HttpRequest,
     pid: &str,
     state: &AppState,
-) -> Result<(ChannelConfig, Option<HeaderValue>), HttpResponse> {
+) -> Result<(ChannelConfig, Option<HeaderValue>), Refused> {
     let c = channel(state, pid).await?;
     let origin = origin_check(req, &c)?;
     Ok((c, origin))
+}
+
+/// An API call's answer, or its refusal, naming the caller's origin when CORS allowed it.
+fn answer(origin: Option<HeaderValue>, result: Result<HttpResponse, Refused>) -> HttpResponse {
+    with_cors(result.unwrap_or_else(Refused::response), origin)
 }
 
 fn with_cors(mut res: HttpResponse, origin: Option<HeaderValue>) -> HttpResponse {
@@ -161,7 +157,7 @@ async fn preflight(
 ) -> HttpResponse {
     match api_channel(&req, &path.0, &state).await {
         Ok((_, origin)) => {
-            let mut res = HttpResponse::NoContent()
+            let res = HttpResponse::NoContent()
                 .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
                 .insert_header((
                     header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -169,17 +165,16 @@ async fn preflight(
                 ))
                 .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
                 .finish();
-            res = with_cors(res, origin);
-            res
+            with_cors(res, origin)
         }
-        Err(res) => res,
+        Err(refused) => refused.response(),
     }
 }
 
 async fn page(path: actix_web::web::Path<String>, state: actix_web::web::Data<AppState>) -> HttpResponse {
     let c = match channel(&state, &path).await {
         Ok(c) => c,
-        Err(res) => return res,
+        Err(refused) => return refused.response(),
     };
     let origins = allowed_origins(&c);
     let ancestors =
@@ -194,8 +189,8 @@ async fn page(path: actix_web::web::Path<String>, state: actix_web::web::Data<Ap
 }
 
 async fn widget(path: actix_web::web::Path<String>, state: actix_web::web::Data<AppState>) -> HttpResponse {
-    if let Err(res) = channel(&state, &path).await {
-        return res;
+    if let Err(refused) = channel(&state, &path).await {
+        return refused.response();
     }
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
@@ -219,35 +214,30 @@ async fn session(
 ) -> HttpResponse {
     let (c, origin) = match api_channel(&req, &path, &state).await {
         Ok(v) => v,
-        Err(res) => return res,
+        Err(refused) => return refused.response(),
     };
-    let body = match body_of(&req, payload, &state).await {
-        Ok(b) => b,
-        Err(res) => return with_cors(res, origin),
-    };
-    let asked: SessionBody = serde_json::from_slice(&body).unwrap_or_default();
-    let id = c.channel.id;
-    let res = match (asked.visitor, asked.token) {
-        (Some(v), Some(t)) if state.visitors.check(id, &v, &t) => {
-            HttpResponse::Ok().json(json!({"visitor": v, "token": t}))
-        }
-        (Some(_), _) | (_, Some(_)) => refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN"),
-        (None, None) => {
-            if let Err(wait) = state.webchat_limits.sessions.hit(&address_of(&req, &state)) {
-                return too_many(wait);
-            }
-            let v = visitor::VisitorKeys::new_visitor();
-            let t = state.visitors.token(id, &v);
-            HttpResponse::Ok().json(json!({"visitor": v, "token": t}))
-        }
-    };
-    with_cors(res, origin)
+    answer(origin, start_or_resume(&req, payload, &state, c.channel.id).await)
 }
 
-fn too_many(throttled: Throttled) -> HttpResponse {
-    let mut res = HttpResponse::TooManyRequests().json(json!({"error": "TOO_MANY_REQUESTS"}));
-    throttle_headers(&mut res, &throttled);
-    res
+async fn start_or_resume(
+    req: &HttpRequest,
+    payload: actix_web::web::Payload,
+    state: &AppState,
+    channel_id: i64,
+) -> Result<HttpResponse, Refused> {
+    let asked: SessionBody = serde_json::from_slice(&body_of(req, payload, state).await?).unwrap_or_default();
+    match (asked.visitor, asked.token) {
+        (Some(v), Some(t)) if state.visitors.check(channel_id, &v, &t) => {
+            Ok(HttpResponse::Ok().json(json!({"visitor": v, "token": t})))
+        }
+        (Some(_), _) | (_, Some(_)) => Err(Refused::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN")),
+        (None, None) => {
+            state.webchat_limits.sessions.hit(&address_of(req, state)).map_err(Refused::too_many)?;
+            let v = visitor::VisitorKeys::new_visitor();
+            let t = state.visitors.token(channel_id, &v);
+            Ok(HttpResponse::Ok().json(json!({"visitor": v, "token": t})))
+        }
+    }
 }
 
 /// The channel, the visitor (checked against its token) and the CORS origin of an API request.
@@ -255,13 +245,13 @@ async fn visitor_of(
     req: &HttpRequest,
     pid: &str,
     state: &AppState,
-) -> Result<(ChannelConfig, String, Option<HeaderValue>), HttpResponse> {
+) -> Result<(ChannelConfig, String, Option<HeaderValue>), Refused> {
     let (c, origin) = api_channel(req, pid, state).await?;
     let header_of =
         |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let (visitor, token) = (header_of("x-visitor-id"), header_of("x-visitor-token"));
     if !state.visitors.check(c.channel.id, &visitor, &token) {
-        return Err(refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN"));
+        return Err(Refused::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN"));
     }
     Ok((c, visitor, origin))
 }
@@ -272,11 +262,12 @@ pub async fn recent(
     state: &AppState,
     channel_id: i64,
     visitor: &str,
-) -> Result<(Vec<MessageView>, Option<i64>), HttpResponse> {
-    let mut list = state.gateway.conversation(channel_id, visitor, HISTORY).await.map_err(|e| {
-        tracing::error!(error = %e, "reading a webchat conversation failed");
-        refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
-    })?;
+) -> Result<(Vec<MessageView>, Option<i64>), Refused> {
+    let mut list = state
+        .gateway
+        .conversation(channel_id, visitor, HISTORY)
+        .await
+        .map_err(|e| Refused::internal("reading a webchat conversation", e))?;
     list.reverse();
     let arriving = list.iter().filter(|m| m.sent && m.status == MessageStatus::Sent).map(|m| m.id).max();
     for m in list.iter_mut().filter(|m| m.sent && m.status == MessageStatus::Sent) {
@@ -293,17 +284,11 @@ pub async fn mark_delivered(state: &AppState, channel_id: i64, visitor: &str, up
 }
 
 /// Charges a history read or a `seen` mark (`webchat.reads_per_*`).
-#[allow(clippy::result_large_err)]
-fn charge_read(
-    req: &HttpRequest,
-    state: &AppState,
-    channel_id: i64,
-    visitor: &str,
-) -> Result<(), HttpResponse> {
+fn charge_read(req: &HttpRequest, state: &AppState, channel_id: i64, visitor: &str) -> Result<(), Refused> {
     let limits = &state.webchat_limits;
     let who = format!("{channel_id}:{visitor}");
     WebchatLimits::charge(&limits.reads_per_visitor, &limits.reads_per_address, &who, &address_of(req, state))
-        .map_err(too_many)
+        .map_err(Refused::too_many)
 }
 
 async fn history(
@@ -313,20 +298,17 @@ async fn history(
 ) -> HttpResponse {
     let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
         Ok(v) => v,
-        Err(res) => return res,
+        Err(refused) => return refused.response(),
     };
-    if let Err(res) = charge_read(&req, &state, c.channel.id, &visitor) {
-        return with_cors(res, origin);
-    }
-    match recent(&state, c.channel.id, &visitor).await {
-        Ok((list, arriving)) => {
-            if let Some(up_to) = arriving {
-                mark_delivered(&state, c.channel.id, &visitor, up_to).await;
-            }
-            with_cors(HttpResponse::Ok().json(json!({ "list": list })), origin)
+    let result = async {
+        charge_read(&req, &state, c.channel.id, &visitor)?;
+        let (list, arriving) = recent(&state, c.channel.id, &visitor).await?;
+        if let Some(up_to) = arriving {
+            mark_delivered(&state, c.channel.id, &visitor, up_to).await;
         }
-        Err(res) => res,
-    }
+        Ok(HttpResponse::Ok().json(json!({ "list": list })))
+    };
+    answer(origin, result.await)
 }
 
 #[derive(Deserialize)]
@@ -342,41 +324,41 @@ async fn send(
 ) -> HttpResponse {
     let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
         Ok(v) => v,
-        Err(res) => return res,
+        Err(refused) => return refused.response(),
     };
-    let body = match body_of(&req, payload, &state).await {
-        Ok(b) => b,
-        Err(res) => return with_cors(res, origin),
-    };
-    let Ok(SendBody { message }) = serde_json::from_slice::<SendBody>(&body) else {
-        return refusal(actix_web::http::StatusCode::BAD_REQUEST, "MALFORMED_REQUEST");
-    };
-    let Ok(text) = values::typed_text(&message.unwrap_or_default()) else {
-        return HttpResponse::BadRequest().json(json!({"error": "INCORRECT_PARAM", "param": "message"}));
-    };
+    answer(origin, receive(&req, payload, &state, &c, visitor).await)
+}
+
+/// The visitor's message: checked, charged to the visitor then its address, stored as received.
+async fn receive(
+    req: &HttpRequest,
+    payload: actix_web::web::Payload,
+    state: &AppState,
+    c: &ChannelConfig,
+    visitor: String,
+) -> Result<HttpResponse, Refused> {
+    let body = body_of(req, payload, state).await?;
+    let SendBody { message } = serde_json::from_slice(&body)
+        .map_err(|_| Refused::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"))?;
+    let text = values::typed_text(&message.unwrap_or_default()).map_err(|_| Refused::incorrect("message"))?;
     let limits = &state.webchat_limits;
     let who = format!("{}:{visitor}", c.channel.id);
-    if let Err(wait) =
-        WebchatLimits::charge(&limits.per_visitor, &limits.per_address, &who, &address_of(&req, &state))
-    {
-        return with_cors(too_many(wait), origin);
-    }
-    let now = chrono::Utc::now().timestamp_millis();
+    WebchatLimits::charge(&limits.per_visitor, &limits.per_address, &who, &address_of(req, state))
+        .map_err(Refused::too_many)?;
     let m = InboundMessage {
         channel_id: c.channel.id,
-        destination: visitor.clone(),
+        destination: visitor,
         text: Some(text),
         attachment: None,
         dedup_key: None,
-        now,
+        now: chrono::Utc::now().timestamp_millis(),
     };
-    let stored = async {
-        let id = state.gateway.receive(&m).await?;
-        state.gateway.message(c.channel.account_id, id).await
-    };
-    match stored.await {
-        Ok(Some(m)) => with_cors(HttpResponse::Ok().json(MessageView::new(&m)), origin),
-        Ok(None) | Err(_) => refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+    let id =
+        state.gateway.receive(&m).await.map_err(|e| Refused::internal("storing a visitor's message", e))?;
+    match state.gateway.message(c.channel.account_id, id).await {
+        Ok(Some(m)) => Ok(HttpResponse::Ok().json(MessageView::new(&m))),
+        Ok(None) => Err(Refused::internal("reading a visitor's message", "not found")),
+        Err(e) => Err(Refused::internal("reading a visitor's message", e)),
     }
 }
 
@@ -394,25 +376,21 @@ async fn seen(
 ) -> HttpResponse {
     let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
         Ok(v) => v,
-        Err(res) => return res,
+        Err(refused) => return refused.response(),
     };
-    if let Err(res) = charge_read(&req, &state, c.channel.id, &visitor) {
-        return with_cors(res, origin);
-    }
-    let body = match body_of(&req, payload, &state).await {
-        Ok(b) => b,
-        Err(res) => return with_cors(res, origin),
+    let result = async {
+        charge_read(&req, &state, c.channel.id, &visitor)?;
+        let body = body_of(&req, payload, &state).await?;
+        let up_to = serde_json::from_slice::<SeenBody>(&body)
+            .ok()
+            .and_then(|b| b.messageid.parse::<i64>().ok())
+            .ok_or(Refused::incorrect("messageid"))?;
+        state
+            .gateway
+            .page_saw(c.channel.id, &visitor, up_to, MessageStatus::Read)
+            .await
+            .map_err(|e| Refused::internal("marking webchat messages read", e))?;
+        Ok(HttpResponse::NoContent().finish())
     };
-    let Some(up_to) =
-        serde_json::from_slice::<SeenBody>(&body).ok().and_then(|b| b.messageid.parse::<i64>().ok())
-    else {
-        return HttpResponse::BadRequest().json(json!({"error": "INCORRECT_PARAM", "param": "messageid"}));
-    };
-    match state.gateway.page_saw(c.channel.id, &visitor, up_to, MessageStatus::Read).await {
-        Ok(_) => with_cors(HttpResponse::NoContent().finish(), origin),
-        Err(e) => {
-            tracing::error!(error = %e, "marking webchat messages read failed");
-            refusal(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
-        }
-    }
+    answer(origin, result.await)
 }

@@ -15,9 +15,10 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::{api_channel, mark_delivered, recent, refusal, with_cors};
+use super::{api_channel, mark_delivered, recent, with_cors};
 use crate::doors::AppState;
 use crate::doors::live::{Follow, StreamRefusal};
+use crate::doors::refused::Refused;
 use crate::doors::wire::client_of;
 
 #[derive(Deserialize)]
@@ -50,7 +51,7 @@ pub fn stream_refused(refused: StreamRefusal, state: &AppState) -> HttpResponse 
         StreamRefusal::Caller => StatusCode::TOO_MANY_REQUESTS,
         StreamRefusal::Full => StatusCode::SERVICE_UNAVAILABLE,
     };
-    let mut res = refusal(status, "TOO_MANY_REQUESTS");
+    let mut res = Refused::new(status, "TOO_MANY_REQUESTS").response();
     let wait = state.settings.streams.retry_after_secs.max(1).to_string();
     if let Ok(value) = header::HeaderValue::from_str(&wait) {
         res.headers_mut().insert(header::RETRY_AFTER, value);
@@ -78,11 +79,11 @@ pub async fn events(
 ) -> HttpResponse {
     let (c, origin) = match api_channel(&req, &path, &state).await {
         Ok(v) => v,
-        Err(res) => return res,
+        Err(refused) => return refused.response(),
     };
     let StreamQuery { visitor, token } = query.into_inner();
     if !state.visitors.check(c.channel.id, &visitor, &token) {
-        return refusal(actix_web::http::StatusCode::UNAUTHORIZED, "INVALID_TOKEN");
+        return with_cors(Refused::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN").response(), origin);
     }
     let key = format!("webchat:{}:{visitor}", c.channel.id);
     let pass = match state.live.admit(client_of(&req, &state), key) {

@@ -1,0 +1,68 @@
+//! How the pages' APIs (the webchat visitor API and the operator console) refuse: one type for both —
+//! a status and `{"error": CODE}` (with `param` when one parameter is at fault), the rate-limit headers
+//! when a limit refused, and an internal error's cause logged, never shown.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use serde_json::json;
+
+use crate::domain::DomainError;
+use crate::domain::error::Throttled;
+use crate::doors::wire::{refusal_headers, rest_status};
+
+#[derive(Debug)]
+pub struct Refused {
+    status: StatusCode,
+    error: &'static str,
+    param: Option<&'static str>,
+    throttled: Option<Throttled>,
+}
+
+impl Refused {
+    pub fn new(status: StatusCode, error: &'static str) -> Self {
+        Self { status, error, param: None, throttled: None }
+    }
+
+    /// `INCORRECT_PARAM` naming `param` (400).
+    pub fn incorrect(param: &'static str) -> Self {
+        Self { param: Some(param), ..Self::new(StatusCode::BAD_REQUEST, "INCORRECT_PARAM") }
+    }
+
+    /// A limit refused (429, with `Retry-After` and the rate-limit headers).
+    pub fn too_many(throttled: Throttled) -> Self {
+        Self { throttled: Some(throttled), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS") }
+    }
+
+    /// The server failed at `what`: logged with its cause, answered 500 `INTERNAL_ERROR`.
+    pub fn internal(what: &str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "{what} failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
+    }
+
+    pub fn response(self) -> HttpResponse {
+        let body = match self.param {
+            Some(param) => json!({"error": self.error, "param": param}),
+            None => json!({"error": self.error}),
+        };
+        let mut res = HttpResponse::build(self.status).json(body);
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            refusal_headers(&mut res, self.throttled.as_ref());
+        }
+        res
+    }
+}
+
+/// A command's error, with the status every REST-like door gives its code.
+impl From<&DomainError> for Refused {
+    fn from(e: &DomainError) -> Self {
+        if let Some(cause) = &e.internal {
+            tracing::error!(error = %cause, "a page's request failed");
+        }
+        Self {
+            status: rest_status(Some(e.code)),
+            error: e.code.as_str(),
+            param: e.param,
+            throttled: e.throttled,
+        }
+    }
+}
