@@ -41,7 +41,7 @@ macro_rules! sql_admin {
                 let mut tx = self.write().await?;
                 sqlx::query("INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
                     .bind(name)
-                    .bind($crate::storage::sealed::seal_bytes(&self.secrets, Purpose::ServerKey, candidate)?)
+                    .bind($crate::storage::sealed::seal_bytes(&self.parts().secrets, Purpose::ServerKey, candidate)?)
                     .execute(&mut *tx)
                     .await?;
                 let key: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
@@ -49,7 +49,7 @@ macro_rules! sql_admin {
                     .fetch_one(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                $crate::storage::sealed::open_bytes(&self.secrets, Purpose::ServerKey, name, &key)
+                $crate::storage::sealed::open_bytes(&self.parts().secrets, Purpose::ServerKey, name, &key)
             }
 
             async fn secret_key_check(&self) -> StoreResult<Option<Vec<u8>>> {
@@ -73,7 +73,7 @@ macro_rules! sql_admin {
                         .fetch_all(&mut *tx)
                         .await?;
                 for (id, headers) in &plain {
-                    let sealed = self.secrets.seal_text($crate::secrets::Purpose::WebhookHeaders, headers)?;
+                    let sealed = self.parts().secrets.seal_text($crate::secrets::Purpose::WebhookHeaders, headers)?;
                     sqlx::query("UPDATE webhooks SET headers = $1 WHERE id = $2")
                         .bind(sealed)
                         .bind(id)
@@ -211,7 +211,7 @@ macro_rules! sql_admin {
                 .bind(account_id)
                 .bind(platform.as_str())
                 .bind(name)
-                .bind($crate::storage::sealed::seal_settings(&self.secrets, settings)?)
+                .bind($crate::storage::sealed::seal_settings(&self.parts().secrets, settings)?)
                 .bind(now_ms())
                 .fetch_one(&mut *tx)
                 .await?;
@@ -232,12 +232,12 @@ macro_rules! sql_admin {
                         .fetch_optional(&mut *tx)
                         .await?;
                 let (account_id, text) = row.ok_or(StoreError::NotFound("channel"))?;
-                let mut settings = $crate::storage::sealed::open_settings(&self.secrets, channel_id, &text)?;
+                let mut settings = $crate::storage::sealed::open_settings(&self.parts().secrets, channel_id, &text)?;
                 for (key, value) in changes {
                     settings.set(key, value.clone());
                 }
                 sqlx::query("UPDATE channels SET settings = $1 WHERE id = $2")
-                    .bind($crate::storage::sealed::seal_settings(&self.secrets, &settings)?)
+                    .bind($crate::storage::sealed::seal_settings(&self.parts().secrets, &settings)?)
                     .bind(channel_id)
                     .execute(&mut *tx)
                     .await?;

@@ -75,7 +75,7 @@ macro_rules! sql_chats {
                 }
                 tx.commit().await?;
                 self.webhooks_written(events);
-                self.feed.announce([chat_id]);
+                self.parts().feed.announce([chat_id]);
                 Ok(id)
             }
 
@@ -157,7 +157,7 @@ macro_rules! sql_chats {
                 };
                 tx.commit().await?;
                 if marked > 0 {
-                    self.feed.announce([chat]);
+                    self.parts().feed.announce([chat]);
                 }
                 list.iter_mut().for_each(|m| m.status = MessageStatus::Read);
                 Ok(list)
@@ -171,7 +171,7 @@ macro_rules! sql_chats {
                 let marked = mark_chat_read(&mut tx, chat, up_to).await?;
                 tx.commit().await?;
                 if marked > 0 {
-                    self.feed.announce([chat]);
+                    self.parts().feed.announce([chat]);
                 }
                 Ok(marked)
             }
@@ -211,7 +211,7 @@ macro_rules! sql_chats {
                 }
                 tx.commit().await?;
                 self.webhooks_written(events);
-                self.feed.announce(changed.first().map(|c| c.1));
+                self.parts().feed.announce(changed.first().map(|c| c.1));
                 Ok(changed.len() as u64)
             }
 
@@ -251,7 +251,7 @@ macro_rules! sql_chats {
                 }
                 tx.commit().await?;
                 self.webhooks_written(events);
-                self.feed.announce(changed.iter().map(|c| c.2));
+                self.parts().feed.announce(changed.iter().map(|c| c.2));
                 Ok(!changed.is_empty())
             }
 
@@ -264,23 +264,23 @@ macro_rules! sql_chats {
                 .await?;
                 row.map(|(id, account_id, platform, name, settings)| {
                     let channel = Channel::try_from(ChannelRow { id, account_id, platform, name })?;
-                    let settings = $crate::storage::sealed::open_settings(&self.secrets, id, &settings)?;
+                    let settings = $crate::storage::sealed::open_settings(&self.parts().secrets, id, &settings)?;
                     Ok(ChannelConfig { channel, settings })
                 })
                 .transpose()
             }
 
             fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64> {
-                self.feed.subscribe()
+                self.parts().feed.subscribe()
             }
 
             /// Through the group commit (`batch`): acknowledged once its batch committed.
             async fn send_message(&self, m: &OutboundMessage) -> StoreResult<i64> {
-                self.sends.send(m.clone()).await
+                self.parts().sends.send(m.clone()).await
             }
 
             async fn send_messages(&self, messages: Vec<OutboundMessage>) -> Vec<StoreResult<i64>> {
-                self.sends.send_all(messages).await
+                self.parts().sends.send_all(messages).await
             }
         }
     };

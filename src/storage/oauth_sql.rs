@@ -20,7 +20,7 @@ macro_rules! sql_oauth_store {
                     .into_iter()
                     .map(|(kid, private_key, public_key, created_at, retired_at)| {
                         let private_key = $crate::storage::sealed::open_bytes(
-                            &self.secrets,
+                            &self.parts().secrets,
                             $crate::secrets::Purpose::SigningKey,
                             &format!("signing key {kid}"),
                             &private_key,
@@ -41,7 +41,7 @@ macro_rules! sql_oauth_store {
                 )
                 .bind(&key.kid)
                 .bind($crate::storage::sealed::seal_bytes(
-                    &self.secrets,
+                    &self.parts().secrets,
                     $crate::secrets::Purpose::SigningKey,
                     &key.private_key,
                 )?)

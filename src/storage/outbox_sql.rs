@@ -153,12 +153,12 @@ macro_rules! sql_outbox {
                 announce(&mut tx, &news).await?;
                 tx.commit().await?;
                 self.webhooks_written(events);
-                self.feed.announce(news);
+                self.parts().feed.announce(news);
                 Ok(())
             }
 
             fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
-                self.outbox_signal.clone()
+                self.parts().outbox_signal.clone()
             }
         }
 

@@ -29,7 +29,7 @@ macro_rules! reseal_all {
     ($self:ident, $tx:ident) => {{
         use $crate::secrets::Purpose;
         use $crate::storage::sealed::{KEY_CHECK, key_check};
-        let keys = &$self.secrets;
+        let keys = &$self.parts().secrets;
         let check: Option<Vec<u8>> = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
             .bind(KEY_CHECK)
             .fetch_optional(&mut *$tx)

@@ -1,12 +1,11 @@
 //! The SQL both engines share. sqlx binds `$N` placeholders on SQLite as on PostgreSQL, and the
 //! statements use only SQL both understand, so one text serves both. It is written as crate-local
 //! macros expanded once in each engine's module (`sqlite/`, `postgres/`), because sqlx's executors are
-//! typed by their database: each engine's store type supplies `reader()` (a pool for reads),
-//! `write()` (a write transaction), its sends' group commit (`batch.rs`: set-wise on both, with what
-//! each engine needs to make idempotency keys and concurrent sends safe), the clause that locks outbox
-//! rows for claiming, and `pool_state`. One file per concern: `sql_helpers.rs` (chats, message rows, the
-//! change log), `chat_sql.rs`, `outbox_sql.rs` (with health), `admin_sql.rs` (credentials, secrets,
-//! administration), `oauth_sql.rs`, `console_sql.rs`, `webhook_sql.rs`, `reseal_sql.rs`.
+//! typed by their database; what an engine's store supplies to it is named by the `Engine` trait
+//! (`engine.rs`: `reader()`, `write()`, and the parts both hold alike), besides the clause that locks
+//! outbox rows for claiming and `pool_state`. One file per concern: `sql_helpers.rs` (chats, message
+//! rows, the change log), `chat_sql.rs`, `outbox_sql.rs` (with health), `admin_sql.rs` (credentials,
+//! secrets, administration), `oauth_sql.rs`, `console_sql.rs`, `webhook_sql.rs`, `reseal_sql.rs`.
 
 /// `sql_store!(StoreType, sqlx database type, "outbox row lock clause", { the engine's `pool_state` })`:
 /// the shared helpers and every role port's implementation but OAuth's, console's and webhooks'.

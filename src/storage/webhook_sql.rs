@@ -79,7 +79,7 @@ macro_rules! sql_webhook_store {
             /// After a commit that wrote `n` deliveries: wake this process's sender.
             fn webhooks_written(&self, n: u64) {
                 if n > 0 {
-                    self.webhook_signal.notify_one();
+                    self.parts().webhook_signal.notify_one();
                 }
             }
         }
@@ -110,11 +110,11 @@ macro_rules! sql_webhook_store {
                 .bind(w.account_id)
                 .bind(&w.url)
                 .bind(w.events.0)
-                .bind(self.secrets.seal_text(
+                .bind(self.parts().secrets.seal_text(
                     $crate::secrets::Purpose::WebhookHeaders,
                     &$crate::storage::webhook_rows::headers_json(&w.headers),
                 )?)
-                .bind(self.secrets.seal_text($crate::secrets::Purpose::WebhookSecret, &w.secret)?)
+                .bind(self.parts().secrets.seal_text($crate::secrets::Purpose::WebhookSecret, &w.secret)?)
                 .bind(w.now)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -307,12 +307,12 @@ macro_rules! sql_webhook_store {
                 };
                 tx.commit().await?;
                 let secret = $crate::storage::sealed::open_text(
-                    &self.secrets,
+                    &self.parts().secrets,
                     $crate::secrets::Purpose::WebhookSecret,
                     &format!("webhook {webhook_id} secret"),
                     &secret,
                 )?;
-                let headers = $crate::storage::sealed::open_headers(&self.secrets, webhook_id, &headers)?;
+                let headers = $crate::storage::sealed::open_headers(&self.parts().secrets, webhook_id, &headers)?;
                 Ok(Some($crate::domain::webhook_ports::WebhookBatch {
                     target: $crate::storage::webhook_rows::target(url, &headers, secret),
                     deliveries: rows.into_iter().map(TryInto::try_into).collect::<StoreResult<_>>()?,
@@ -387,7 +387,7 @@ macro_rules! sql_webhook_store {
             }
 
             fn webhook_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
-                self.webhook_signal.clone()
+                self.parts().webhook_signal.clone()
             }
         }
     };

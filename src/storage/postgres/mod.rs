@@ -25,16 +25,30 @@ use crate::domain::model::{
     OutboundMessage, Platform, Scopes,
 };
 
+use super::engine::{Engine, Parts};
+
 mod batch;
 mod oauth;
 
 pub struct PgStore {
     pool: PgPool,
-    sends: crate::storage::group_commit::SendQueue,
-    outbox_signal: std::sync::Arc<tokio::sync::Notify>,
-    webhook_signal: std::sync::Arc<tokio::sync::Notify>,
-    feed: std::sync::Arc<super::feed::Feed>,
-    secrets: std::sync::Arc<crate::secrets::SecretKeys>,
+    parts: Parts,
+}
+
+impl Engine for PgStore {
+    type Db = Postgres;
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    fn parts(&self) -> &Parts {
+        &self.parts
+    }
 }
 
 impl PgStore {
@@ -62,15 +76,7 @@ impl PgStore {
             feed: feed.clone(),
         };
         let sends = batch::start(pool.clone(), signals);
-        Ok(Self { pool, sends, outbox_signal, webhook_signal, feed, secrets })
-    }
-
-    fn reader(&self) -> &PgPool {
-        &self.pool
-    }
-
-    pub(crate) async fn write(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+        Ok(Self { pool, parts: Parts { sends, outbox_signal, webhook_signal, feed, secrets } })
     }
 
     pub async fn close(&self) {

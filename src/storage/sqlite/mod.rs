@@ -25,6 +25,8 @@ use crate::domain::model::{
     OutboundMessage, Platform, Scopes,
 };
 
+use super::engine::{Engine, Parts};
+
 mod batch;
 mod checkpoint;
 mod oauth;
@@ -35,11 +37,24 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
-    sends: crate::storage::group_commit::SendQueue,
-    outbox_signal: std::sync::Arc<tokio::sync::Notify>,
-    webhook_signal: std::sync::Arc<tokio::sync::Notify>,
-    feed: std::sync::Arc<super::feed::Feed>,
-    secrets: std::sync::Arc<crate::secrets::SecretKeys>,
+    parts: Parts,
+}
+
+impl Engine for SqliteStore {
+    type Db = Sqlite;
+
+    fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// A write transaction that takes the lock at once (another process — the CLI — may write too).
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    fn parts(&self) -> &Parts {
+        &self.parts
+    }
 }
 
 impl SqliteStore {
@@ -74,31 +89,15 @@ impl SqliteStore {
         let feed = std::sync::Arc::<super::feed::Feed>::default();
         watch_other_processes(reader.clone(), feed.clone());
         checkpoint::start(writer.clone(), Duration::from_secs(db.checkpoint_secs));
-        Ok(Self {
-            sends: batch::start(
-                writer.clone(),
-                crate::storage::group_commit::Signals {
-                    outbox: outbox_signal.clone(),
-                    webhooks: webhook_signal.clone(),
-                    feed: feed.clone(),
-                },
-            ),
-            feed,
-            reader,
-            writer,
-            outbox_signal,
-            webhook_signal,
-            secrets,
-        })
-    }
-
-    fn reader(&self) -> &SqlitePool {
-        &self.reader
-    }
-
-    /// A write transaction that takes the lock at once (another process — the CLI — may write too).
-    pub(crate) async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+        let sends = batch::start(
+            writer.clone(),
+            crate::storage::group_commit::Signals {
+                outbox: outbox_signal.clone(),
+                webhooks: webhook_signal.clone(),
+                feed: feed.clone(),
+            },
+        );
+        Ok(Self { reader, writer, parts: Parts { sends, outbox_signal, webhook_signal, feed, secrets } })
     }
 
     pub async fn close(&self) {

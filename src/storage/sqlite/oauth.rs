@@ -4,4 +4,6 @@ use super::SqliteStore;
 use crate::storage::rows::{REFRESH_COLUMNS, RefreshRow};
 use crate::storage::{RefreshToken, RefreshUse, Revocation, SigningKey, StoreResult};
 
+use crate::storage::engine::Engine;
+
 crate::storage::oauth_sql::sql_oauth_store!(SqliteStore);
