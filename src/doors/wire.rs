@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::auth::client_addr::client_address;
 use crate::domain::error::Throttled;
 use crate::domain::operation::Operation;
-use crate::domain::{DomainError, DomainResult, ErrorCode, Params, Reply};
+use crate::domain::{Call, DomainError, DomainResult, ErrorCode, Params, Reply};
 use crate::doors::AppState;
 use crate::doors::views::ReplyView;
 use crate::telemetry::{Outcome, RequestId};
@@ -216,18 +216,38 @@ pub fn attach_outcome(res: &mut HttpResponse, mut outcome: Outcome, result: &Dom
     res.extensions_mut().insert(outcome);
 }
 
-/// A JSON envelope response with `status`, carrying the outcome for the request log.
-pub fn json_response(
+/// The frame every API door's handler is (plain, Basic, SOAP, JSON): the door reads its wire and runs
+/// the command (`run`, which also names the class and method for the request log, and keeps what
+/// answering needs), then answers in its wire (`render`: status and body); the outcome for the log and
+/// the rate-limit headers are added to every answer alike.
+pub async fn frame<C>(
+    door: &'static str,
+    run: impl AsyncFnOnce(&mut Outcome) -> (C, DomainResult<Reply>),
+    render: impl FnOnce(C, &DomainResult<Reply>) -> HttpResponse,
+) -> HttpResponse {
+    let mut outcome = Outcome { door, ..Outcome::default() };
+    let (kept, result) = run(&mut outcome).await;
+    let mut res = render(kept, &result);
+    attach_outcome(&mut res, outcome, &result);
+    throttle_headers_of(&mut res, &result);
+    res
+}
+
+/// A password door's call through the gateway, its class and method named for the request log.
+pub async fn run_call(state: &AppState, outcome: &mut Outcome, call: Call) -> DomainResult<Reply> {
+    outcome.class = log_name(call.class.as_deref(), Operation::class);
+    outcome.method = log_name(call.method.as_deref(), Operation::method);
+    state.gateway.call(call).await
+}
+
+/// The JSON envelope with `status` (plain, Basic and JSON doors).
+pub fn envelope_response(
     req: &HttpRequest,
     status: StatusCode,
-    outcome: Outcome,
     result: &DomainResult<Reply>,
 ) -> HttpResponse {
     let body = envelope(result, || request_id(req));
-    let mut res = HttpResponse::build(status).content_type("application/json").body(body);
-    attach_outcome(&mut res, outcome, result);
-    throttle_headers_of(&mut res, result);
-    res
+    HttpResponse::build(status).content_type("application/json").body(body)
 }
 
 /// What actix's extractors of query strings and paths answer when they cannot give a handler its

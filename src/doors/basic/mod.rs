@@ -9,11 +9,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::auth::tokens::grants::ClientCredentials;
-use crate::domain::operation::Operation;
 use crate::domain::{Call, DomainResult, ErrorCode};
 use crate::doors::AppState;
 use crate::doors::wire::{
-    client_of, decode_component, json_response, log_name, query_and_form, read_body, resource,
+    client_of, decode_component, envelope_response, frame, query_and_form, read_body, resource, run_call,
 };
 use crate::telemetry::Outcome;
 
@@ -48,35 +47,38 @@ pub(crate) fn read_basic(value: &str) -> Option<ClientCredentials> {
 }
 
 async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    let mut outcome = Outcome { door: "basic", ..Outcome::default() };
-    let mut bad_header = false;
-    let result = async {
-        let body = read_body(&req, payload, state.settings.body_limit).await?;
-        let params = query_and_form(&req, &body)?;
-        let basic = basic_header(&req).inspect_err(|_| bad_header = true)?;
-        let mut call = Call::from_params(params, client_of(&req, &state));
-        // Credentials in parameters are ignored here: they belong in the header.
-        (call.login, call.secret, call.decoded) = match basic {
-            Some(b) => (Some(b.id), Some(b.secret), b.decoded),
-            None => (None, None, None),
-        };
-        outcome.class = log_name(call.class.as_deref(), Operation::class);
-        outcome.method = log_name(call.method.as_deref(), Operation::method);
-        state.gateway.call(call).await
-    }
-    .await;
-    let status = match result.as_ref().err().map(|e| e.code) {
-        _ if bad_header => StatusCode::UNAUTHORIZED,
-        Some(ErrorCode::MissingUser | ErrorCode::MissingPassword | ErrorCode::IncorrectUserPassword) => {
-            StatusCode::UNAUTHORIZED
+    let run = async |outcome: &mut Outcome| {
+        let mut bad_header = false;
+        let result = async {
+            let body = read_body(&req, payload, state.settings.body_limit).await?;
+            let params = query_and_form(&req, &body)?;
+            let basic = basic_header(&req).inspect_err(|_| bad_header = true)?;
+            let mut call = Call::from_params(params, client_of(&req, &state));
+            // Credentials in parameters are ignored here: they belong in the header.
+            (call.login, call.secret, call.decoded) = match basic {
+                Some(b) => (Some(b.id), Some(b.secret), b.decoded),
+                None => (None, None, None),
+            };
+            run_call(&state, outcome, call).await
         }
-        Some(ErrorCode::RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
-        Some(ErrorCode::TooManyRequests) => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::OK,
+        .await;
+        (bad_header, result)
     };
-    let mut res = json_response(&req, status, outcome, &result);
-    if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"chatgate\""));
-    }
-    res
+    frame("basic", run, |bad_header, result| {
+        let status = match result.as_ref().err().map(|e| e.code) {
+            _ if bad_header => StatusCode::UNAUTHORIZED,
+            Some(ErrorCode::MissingUser | ErrorCode::MissingPassword | ErrorCode::IncorrectUserPassword) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Some(ErrorCode::RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+            Some(ErrorCode::TooManyRequests) => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::OK,
+        };
+        let mut res = envelope_response(&req, status, result);
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"chatgate\""));
+        }
+        res
+    })
+    .await
 }

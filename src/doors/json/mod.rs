@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::domain::operation::{self, Operation, ParamKind};
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, json_response, read_body, resource, rest_status};
+use crate::doors::wire::{client_of, envelope_response, frame, read_body, resource, rest_status};
 use crate::telemetry::Outcome;
 
 /// The pattern every call matches; each operation's own path is registered ahead of it, as a static
@@ -116,43 +116,48 @@ async fn handle(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let outcome = Outcome {
-        door: "json",
-        class: Some(class.clone()),
-        method: Some(method.clone()),
-        ..Outcome::default()
-    };
-    let mut unsupported_media = false;
-    let result = async {
-        let body = read_body(&req, payload, state.settings.body_limit).await?;
-        if !body.is_empty() && !is_json(&req) {
-            unsupported_media = true;
-            return Err(ErrorCode::MalformedRequest.into());
+    let run = async |outcome: &mut Outcome| {
+        (outcome.class, outcome.method) = (Some(class.clone()), Some(method.clone()));
+        let mut unsupported_media = false;
+        let result = async {
+            let body = read_body(&req, payload, state.settings.body_limit).await?;
+            if !body.is_empty() && !is_json(&req) {
+                unsupported_media = true;
+                return Err(ErrorCode::MalformedRequest.into());
+            }
+            let params = json_params(&body)?;
+            let client = client_of(&req, &state);
+            state.gateway.admit(client)?;
+            let token = bearer(&req).ok_or(ErrorCode::InvalidToken)?;
+            let principal = state.tokens.authenticate(token, client).await?;
+            state.gateway.execute(principal, Some(&class), Some(&method), &params).await
         }
-        let params = json_params(&body)?;
-        let client = client_of(&req, &state);
-        state.gateway.admit(client)?;
-        let token = bearer(&req).ok_or(ErrorCode::InvalidToken)?;
-        let principal = state.tokens.authenticate(token, client).await?;
-        state.gateway.execute(principal, Some(&class), Some(&method), &params).await
-    }
-    .await;
-    let code = result.as_ref().err().map(|e| e.code);
-    let status = if unsupported_media { StatusCode::UNSUPPORTED_MEDIA_TYPE } else { rest_status(code) };
-    let mut res = json_response(&req, status, outcome, &result);
-    let challenge = match code {
+        .await;
+        (unsupported_media, result)
+    };
+    frame("json", run, |unsupported_media, result| {
+        let code = result.as_ref().err().map(|e| e.code);
+        let status = if unsupported_media { StatusCode::UNSUPPORTED_MEDIA_TYPE } else { rest_status(code) };
+        let mut res = envelope_response(&req, status, result);
+        if let Some(v) = challenge(code, &class, &method).and_then(|c| HeaderValue::from_str(&c).ok()) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        res
+    })
+    .await
+}
+
+/// RFC 6750's challenge for a refused bearer token or a missing scope.
+fn challenge(code: Option<ErrorCode>, class: &str, method: &str) -> Option<String> {
+    match code {
         Some(ErrorCode::InvalidToken) => {
             Some("Bearer realm=\"chatgate\", error=\"invalid_token\"".to_string())
         }
         Some(ErrorCode::AccessDenied) => {
             let scope =
-                Operation::resolve(Some(&class), Some(&method)).map(|op| op.scope().as_str()).unwrap_or("");
+                Operation::resolve(Some(class), Some(method)).map(|op| op.scope().as_str()).unwrap_or("");
             Some(format!("Bearer realm=\"chatgate\", error=\"insufficient_scope\", scope=\"{scope}\""))
         }
         _ => None,
-    };
-    if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    res
 }

@@ -5,10 +5,11 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::domain::operation::Operation;
 use crate::domain::{Call, ErrorCode};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, json_response, log_name, query_and_form, read_body, resource};
+use crate::doors::wire::{
+    client_of, envelope_response, frame, query_and_form, read_body, resource, run_call,
+};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -18,19 +19,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    let mut outcome = Outcome { door: "plain", ..Outcome::default() };
-    let result = async {
-        let body = read_body(&req, payload, state.settings.body_limit).await?;
-        let params = query_and_form(&req, &body)?;
-        let call = Call::from_params(params, client_of(&req, &state));
-        outcome.class = log_name(call.class.as_deref(), Operation::class);
-        outcome.method = log_name(call.method.as_deref(), Operation::method);
-        state.gateway.call(call).await
-    }
-    .await;
-    let status = match &result {
-        Err(e) if e.code == ErrorCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        _ => StatusCode::OK,
+    let run = async |outcome: &mut Outcome| {
+        let result = async {
+            let body = read_body(&req, payload, state.settings.body_limit).await?;
+            let params = query_and_form(&req, &body)?;
+            run_call(&state, outcome, Call::from_params(params, client_of(&req, &state))).await
+        };
+        ((), result.await)
     };
-    json_response(&req, status, outcome, &result)
+    frame("plain", run, |(), result| {
+        let status = match result {
+            Err(e) if e.code == ErrorCode::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::OK,
+        };
+        envelope_response(&req, status, result)
+    })
+    .await
 }
