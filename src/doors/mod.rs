@@ -21,4 +21,4 @@ pub mod wire;
 #[cfg(test)]
 mod generated_inputs;
 
-pub use state::AppState;
+pub use state::{AppState, PagesState};

@@ -13,7 +13,18 @@ use crate::doors::webchat::WebchatLimits;
 use crate::doors::webchat::visitor::VisitorKeys;
 use crate::metrics::Metrics;
 
-/// What every handler may use.
+/// What the pages' doors (the webchat visitor API, the operator console) use, and only they.
+pub struct PagesState {
+    pub gateway: Gateway,
+    pub settings: Arc<Settings>,
+    /// Signs webchat visitors' tokens.
+    pub visitors: VisitorKeys,
+    pub webchat_limits: WebchatLimits,
+    /// Chat news for the event streams (webchat pages, consoles), and their caps.
+    pub live: Arc<Live>,
+}
+
+/// What the API doors, the platforms' webhooks and the operating endpoints use.
 pub struct AppState {
     /// The OpenAPI document as served (`docs::served`), built once at start.
     pub openapi: Arc<serde_json::Value>,
@@ -26,10 +37,7 @@ pub struct AppState {
     pub connectors: Arc<Connectors>,
     /// Signs the URLs of received files.
     pub media: MediaSigner,
-    /// Signs webchat visitors' tokens.
-    pub visitors: VisitorKeys,
-    pub webchat_limits: WebchatLimits,
-    /// Chat news for the event streams (webchat pages, consoles), and how many are open.
+    /// How many event streams are open (`/metrics`).
     pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
     /// The outbox backlog last read for `/metrics`.

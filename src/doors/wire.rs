@@ -41,9 +41,9 @@ pub fn resource_answering(
 }
 
 /// The client address by the trusted-proxy rules of the configuration.
-pub fn client_of(req: &HttpRequest, state: &AppState) -> IpAddr {
+pub fn client_of(req: &HttpRequest, settings: &crate::config::Settings) -> IpAddr {
     let peer = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-    client_address(peer, &state.settings.trusted_proxies, |name| {
+    client_address(peer, &settings.trusted_proxies, |name| {
         req.headers().get(name).and_then(|v| v.to_str().ok())
     })
 }

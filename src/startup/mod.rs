@@ -17,11 +17,11 @@ use crate::auth::tokens::{TokenService, TokenStartError};
 use crate::config::Settings;
 use crate::delivery::connectors::Connectors;
 use crate::domain::Gateway;
-use crate::doors::AppState;
 use crate::doors::inbound::media::MediaSigner;
 use crate::doors::live::{Gate, Live};
 use crate::doors::webchat::WebchatLimits;
 use crate::doors::webchat::visitor::VisitorKeys;
+use crate::doors::{AppState, PagesState};
 use crate::metrics::Metrics;
 use crate::secrets::SecretKeys;
 use crate::server::Budget;
@@ -114,21 +114,28 @@ impl Application {
         let tokens = start_tokens(&core, &settings, local).await?;
         tokens.watch(poll);
         let shutdown_timeout = Duration::from_secs(settings.shutdown_timeout_secs);
+        let settings = Arc::new(settings);
+        let pages = PagesState {
+            gateway: core.gateway.clone(),
+            settings: settings.clone(),
+            visitors: VisitorKeys::new(store.server_key("webchat", &rand::random::<[u8; 32]>()).await?),
+            webchat_limits: WebchatLimits::new(&settings.webchat),
+            live: live.clone(),
+        };
         let state = AppState {
             openapi: Arc::new(crate::docs::served(settings.public_url.as_deref())),
             listen_addr: local,
             gateway: core.gateway.clone(),
             tokens: tokens.clone(),
             media: MediaSigner::new(store.server_key("media", &rand::random::<[u8; 32]>()).await?),
-            visitors: VisitorKeys::new(store.server_key("webchat", &rand::random::<[u8; 32]>()).await?),
-            webchat_limits: WebchatLimits::new(&settings.webchat),
-            settings: Arc::new(settings),
+            settings,
             connectors,
             live: live.clone(),
             metrics: metrics.clone(),
             backlog: Default::default(),
         };
-        let servers = serving::start(listener, web::Data::new(state), web::Data::from(metrics), budget)?;
+        let data = (web::Data::new(state), web::Data::new(pages), web::Data::from(metrics));
+        let servers = serving::start(listener, data, budget)?;
         Ok(Self {
             port: local.port(),
             server: servers.main,

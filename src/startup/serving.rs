@@ -9,7 +9,7 @@ use actix_web::{App, web};
 
 use super::StartError;
 use crate::doors;
-use crate::doors::AppState;
+use crate::doors::{AppState, PagesState};
 use crate::metrics::Metrics;
 use crate::server::{Budget, ConnectionCounts, Listening};
 use crate::telemetry;
@@ -21,10 +21,12 @@ pub(super) struct Servers {
 }
 
 /// Starts serving `state`'s doors on `listener` under `budget`'s caps.
+/// What the handlers read: the API doors' state, the pages' state, the metrics.
+pub(super) type Data = (web::Data<AppState>, web::Data<PagesState>, web::Data<Metrics>);
+
 pub(super) fn start(
     listener: TcpListener,
-    state: web::Data<AppState>,
-    metrics: web::Data<Metrics>,
+    (state, pages, metrics): Data,
     budget: Budget,
 ) -> Result<Servers, StartError> {
     let settings = state.settings.clone();
@@ -47,6 +49,7 @@ pub(super) fn start(
             .wrap(from_fn(move |req, next| doors::deadline::body_deadline(body_timeout, req, next)))
             .wrap(from_fn(telemetry::log_requests))
             .app_data(state.clone())
+            .app_data(pages.clone())
             .app_data(metrics.clone())
             .configure(move |cfg| routes(cfg, with_metrics))
     })

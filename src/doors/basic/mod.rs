@@ -53,7 +53,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
             let body = read_body(&req, payload, state.settings.body_limit).await?;
             let params = query_and_form(&req, &body)?;
             let basic = basic_header(&req).inspect_err(|_| bad_header = true)?;
-            let mut call = Call::from_params(params, client_of(&req, &state));
+            let mut call = Call::from_params(params, client_of(&req, &state.settings));
             // Credentials in parameters are ignored here: they belong in the header.
             (call.login, call.secret, call.decoded) = match basic {
                 Some(b) => (Some(b.id), Some(b.secret), b.decoded),

@@ -19,7 +19,7 @@ use crate::domain::model::{InboundMessage, Platform, Principal, Scope};
 use crate::domain::operation::Operation;
 use crate::domain::reply::Reply;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
-use crate::doors::AppState;
+use crate::doors::PagesState;
 use crate::doors::refused::Refused;
 use crate::doors::views::MessageView;
 use crate::doors::wire::{client_of, read_body};
@@ -62,7 +62,7 @@ async fn me(signed: Signed) -> HttpResponse {
     HttpResponse::Ok().json(json!({"login": signed.session.login, "csrf": signed.session.csrf}))
 }
 
-async fn chats(signed: Signed, state: web::Data<AppState>) -> HttpResponse {
+async fn chats(signed: Signed, state: web::Data<PagesState>) -> HttpResponse {
     if !signed.principal.scopes.allows(Scope::ChatRead) {
         return failure(&ErrorCode::AccessDenied.into());
     }
@@ -94,7 +94,7 @@ fn chat_params(q: &ChatQuery) -> Params {
 }
 
 /// A conversation, oldest first, through `getmessages`.
-async fn messages(signed: Signed, q: web::Query<ChatQuery>, state: web::Data<AppState>) -> HttpResponse {
+async fn messages(signed: Signed, q: web::Query<ChatQuery>, state: web::Data<PagesState>) -> HttpResponse {
     let mut params = chat_params(&q);
     params.set("limit", "200".into());
     match run(&state, signed.principal, Operation::GetMessages, &params).await {
@@ -121,7 +121,7 @@ async fn send(
     req: HttpRequest,
     signed: Signed,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<PagesState>,
 ) -> HttpResponse {
     let body: SendBody = match parse(&req, payload, &state).await {
         Ok(b) => b,
@@ -145,7 +145,7 @@ async fn send(
     }
 }
 
-async fn answer_as_operator(signed: &Signed, q: &ChatQuery, text: &str, state: &AppState) -> HttpResponse {
+async fn answer_as_operator(signed: &Signed, q: &ChatQuery, text: &str, state: &PagesState) -> HttpResponse {
     let channel = q.platformid.parse::<i64>().ok();
     let owned = match channel {
         Some(id) => state.gateway.channels().channel(signed.principal.account_id, id).await,
@@ -186,7 +186,7 @@ async fn read(
     req: HttpRequest,
     signed: Signed,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<PagesState>,
 ) -> HttpResponse {
     let body: ReadBody = match parse(&req, payload, &state).await {
         Ok(b) => b,
@@ -211,7 +211,7 @@ async fn presence(
     req: HttpRequest,
     signed: Signed,
     payload: web::Payload,
-    state: web::Data<AppState>,
+    state: web::Data<PagesState>,
 ) -> HttpResponse {
     let body: PresenceBody = match parse(&req, payload, &state).await {
         Ok(b) => b,
@@ -234,7 +234,7 @@ async fn presence(
 async fn parse<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
-    state: &AppState,
+    state: &PagesState,
 ) -> Result<T, HttpResponse> {
     let json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
@@ -247,12 +247,17 @@ async fn parse<T: serde::de::DeserializeOwned>(
 }
 
 /// One of the API's commands, built from the console's request and run as the signed-in credential.
-async fn run(state: &AppState, principal: Principal, op: Operation, params: &Params) -> DomainResult<Reply> {
+async fn run(
+    state: &PagesState,
+    principal: Principal,
+    op: Operation,
+    params: &Params,
+) -> DomainResult<Reply> {
     let command = Command::parse(op, params, chrono::Utc::now().timestamp_millis())?;
     state.gateway.run(principal, command).await
 }
 
 /// The client address (for the authenticator's IP filters and limits).
-fn client(req: &HttpRequest, state: &AppState) -> std::net::IpAddr {
-    client_of(req, state)
+fn client(req: &HttpRequest, state: &PagesState) -> std::net::IpAddr {
+    client_of(req, &state.settings)
 }

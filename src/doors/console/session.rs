@@ -25,7 +25,7 @@ use crate::domain::events::EventKind;
 use crate::domain::model::{Principal, Scope};
 use crate::domain::ports::CredentialRecord;
 use crate::domain::{DomainError, ErrorCode};
-use crate::doors::AppState;
+use crate::doors::PagesState;
 
 pub const COOKIE: &str = "chatgate_console";
 /// How long a session lasts without signing in again.
@@ -40,7 +40,7 @@ fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn cookie(state: &AppState, value: String, max_age_secs: i64) -> Cookie<'static> {
+fn cookie(state: &PagesState, value: String, max_age_secs: i64) -> Cookie<'static> {
     let secure = state.settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://"));
     Cookie::build(COOKIE, value)
         .path("/operator")
@@ -57,7 +57,7 @@ struct LoginBody {
     password: String,
 }
 
-pub async fn login(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn login(req: HttpRequest, payload: web::Payload, state: web::Data<PagesState>) -> HttpResponse {
     let body: LoginBody = match parse(&req, payload, &state).await {
         Ok(b) => b,
         Err(res) => return res,
@@ -88,7 +88,7 @@ pub async fn login(req: HttpRequest, payload: web::Payload, state: web::Data<App
         .json(json!({"login": session.login, "csrf": session.csrf}))
 }
 
-pub async fn logout(signed: Signed, state: web::Data<AppState>) -> HttpResponse {
+pub async fn logout(signed: Signed, state: web::Data<PagesState>) -> HttpResponse {
     if let Err(e) = state.gateway.end_session(&signed.session.token_hash).await {
         return failure(&e);
     }
@@ -115,7 +115,7 @@ impl FromRequest for Signed {
             let refuse =
                 |e: DomainError| actix_web::error::InternalError::from_response("", failure(&e)).into();
             let state = req
-                .app_data::<web::Data<AppState>>()
+                .app_data::<web::Data<PagesState>>()
                 .cloned()
                 .ok_or_else(|| refuse(DomainError::internal("no state")))?;
             signed(&req, &state).await.map_err(refuse)
@@ -125,7 +125,10 @@ impl FromRequest for Signed {
 
 /// The session's credential, if it is still enabled and the same one as at the sign-in (a changed
 /// password or secret deletes the session's row, which `signed` reads first).
-async fn credential_of(state: &AppState, session: &ConsoleSession) -> Result<CredentialRecord, DomainError> {
+async fn credential_of(
+    state: &PagesState,
+    session: &ConsoleSession,
+) -> Result<CredentialRecord, DomainError> {
     let record = state.gateway.credential(&session.login).await?;
     record
         .filter(|r| r.enabled && r.id == session.credential_id)
@@ -134,13 +137,13 @@ async fn credential_of(state: &AppState, session: &ConsoleSession) -> Result<Cre
 
 /// Whether a session that was signed in still holds: its row is there (signing out and a changed
 /// secret delete it) and its credential still admits it.
-pub async fn still_holds(state: &AppState, session: &ConsoleSession) -> bool {
+pub async fn still_holds(state: &PagesState, session: &ConsoleSession) -> bool {
     let now = chrono::Utc::now().timestamp_millis();
     matches!(state.gateway.session(&session.token_hash, now).await, Ok(Some(_)))
         && credential_of(state, session).await.is_ok()
 }
 
-async fn signed(req: &HttpRequest, state: &AppState) -> Result<Signed, DomainError> {
+async fn signed(req: &HttpRequest, state: &PagesState) -> Result<Signed, DomainError> {
     let token = req.cookie(COOKIE).map(|c| c.value().to_string()).filter(|t| !t.is_empty());
     let token = token.ok_or(DomainError::new(ErrorCode::InvalidToken))?;
     let now = chrono::Utc::now().timestamp_millis();

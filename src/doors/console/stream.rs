@@ -12,13 +12,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use super::session::{Signed, still_holds};
 use crate::domain::console_ports::ConsoleSession;
 use crate::domain::events::EventKind;
-use crate::doors::AppState;
+use crate::doors::PagesState;
 use crate::doors::live::Follow;
 use crate::doors::webchat::stream::{frame, sse, stream_refused};
 use crate::doors::wire::client_of;
 
 struct Console {
-    state: web::Data<AppState>,
+    state: web::Data<PagesState>,
     session: ConsoleSession,
     follow: Follow,
     heartbeat: Duration,
@@ -28,7 +28,7 @@ struct Console {
 
 /// Online while the stream lives; offline when it ends.
 struct Presence {
-    state: web::Data<AppState>,
+    state: web::Data<PagesState>,
     account_id: i64,
     login: String,
 }
@@ -42,10 +42,10 @@ impl Drop for Presence {
     }
 }
 
-pub async fn events(req: HttpRequest, signed: Signed, state: web::Data<AppState>) -> HttpResponse {
+pub async fn events(req: HttpRequest, signed: Signed, state: web::Data<PagesState>) -> HttpResponse {
     let account_id = signed.principal.account_id;
     let key = format!("console:{}", signed.session.token_hash);
-    let pass = match state.live.admit(client_of(&req, &state), key) {
+    let pass = match state.live.admit(client_of(&req, &state.settings), key) {
         Ok(pass) => pass,
         Err(refused) => return stream_refused(refused, &state),
     };

@@ -126,7 +126,7 @@ async fn handle(
                 return Err(ErrorCode::MalformedRequest.into());
             }
             let params = json_params(&body)?;
-            let client = client_of(&req, &state);
+            let client = client_of(&req, &state.settings);
             state.gateway.admit(client)?;
             let token = bearer(&req).ok_or(ErrorCode::InvalidToken)?;
             let principal = state.tokens.authenticate(token, client).await?;

@@ -154,7 +154,7 @@ async fn read_form(
         (status = 403, description = "unauthorized_client: IP_NOT_ALLOWED", body = OAuthErrorBody),
         (status = 429, description = "too many failed logins, or over a request limit (Retry-After; RateLimit and RateLimit-Policy for a request limit)", body = OAuthErrorBody)))]
 pub async fn token(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    let ip = client_of(&req, &state);
+    let ip = client_of(&req, &state.settings);
     if let Some(refusal) = over_address_limit(&state, ip) {
         return refusal;
     }
@@ -184,7 +184,8 @@ async fn client_and_token(
     state: &AppState,
 ) -> Result<(Arc<CredentialRecord>, String), OAuthError> {
     let (mut params, client) = read_form(req, payload, state).await?;
-    let (_, caller) = state.tokens.authenticate_client(client.as_ref(), client_of(req, state)).await?;
+    let (_, caller) =
+        state.tokens.authenticate_client(client.as_ref(), client_of(req, &state.settings)).await?;
     let token = params.take("token").ok_or(OAuthError::InvalidRequest("token is missing"))?;
     Ok((caller, token))
 }
@@ -198,7 +199,7 @@ async fn client_and_token(
               (status = 403, description = "unauthorized_client: IP_NOT_ALLOWED", body = OAuthErrorBody),
               (status = 429, description = "too many failed logins, or over a request limit (Retry-After; RateLimit and RateLimit-Policy for a request limit)", body = OAuthErrorBody)))]
 pub async fn introspect(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    if let Some(refusal) = over_address_limit(&state, client_of(&req, &state)) {
+    if let Some(refusal) = over_address_limit(&state, client_of(&req, &state.settings)) {
         return refusal;
     }
     let outcome = async {
@@ -221,7 +222,7 @@ pub async fn introspect(req: HttpRequest, payload: web::Payload, state: web::Dat
               (status = 403, description = "unauthorized_client: IP_NOT_ALLOWED", body = OAuthErrorBody),
               (status = 429, description = "too many failed logins, or over a request limit (Retry-After; RateLimit and RateLimit-Policy for a request limit)", body = OAuthErrorBody)))]
 pub async fn revoke(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    if let Some(refusal) = over_address_limit(&state, client_of(&req, &state)) {
+    if let Some(refusal) = over_address_limit(&state, client_of(&req, &state.settings)) {
         return refusal;
     }
     let outcome = async {

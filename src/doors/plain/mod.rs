@@ -23,7 +23,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
         let result = async {
             let body = read_body(&req, payload, state.settings.body_limit).await?;
             let params = query_and_form(&req, &body)?;
-            run_call(&state, outcome, Call::from_params(params, client_of(&req, &state))).await
+            run_call(&state, outcome, Call::from_params(params, client_of(&req, &state.settings))).await
         };
         ((), result.await)
     };

@@ -51,7 +51,7 @@ async fn handle(req: HttpRequest, payload: web::Payload, state: web::Data<AppSta
                 login: request.login,
                 secret: request.secret,
                 decoded: None,
-                client: client_of(&req, &state),
+                client: client_of(&req, &state.settings),
                 class: Some(class.to_string()),
                 method: Some(request.operation),
                 params: request.params,

@@ -20,7 +20,7 @@ use crate::domain::ErrorCode;
 use crate::domain::error::Throttled;
 use crate::domain::model::{ChannelConfig, InboundMessage, MessageStatus, Platform};
 use crate::domain::values;
-use crate::doors::AppState;
+use crate::doors::PagesState;
 use crate::doors::refused::Refused;
 use crate::doors::views::MessageView;
 use crate::doors::wire::{client_of, read_body};
@@ -60,8 +60,8 @@ impl WebchatLimits {
 }
 
 /// The key a client address is counted by.
-fn address_of(req: &HttpRequest, state: &AppState) -> String {
-    address_key(client_of(req, state)).to_string()
+fn address_of(req: &HttpRequest, state: &PagesState) -> String {
+    address_key(client_of(req, &state.settings)).to_string()
 }
 
 /// How many messages a page shows when it opens.
@@ -85,7 +85,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
 async fn body_of(
     req: &HttpRequest,
     payload: actix_web::web::Payload,
-    state: &AppState,
+    state: &PagesState,
 ) -> Result<actix_web::web::Bytes, Refused> {
     read_body(req, payload, state.settings.body_limit).await.map_err(|e| match e.code {
         ErrorCode::RequestTooLarge => Refused::new(StatusCode::PAYLOAD_TOO_LARGE, e.code.as_str()),
@@ -94,7 +94,7 @@ async fn body_of(
 }
 
 /// The webchat channel `pid` names, or 404.
-async fn channel(state: &AppState, pid: &str) -> Result<ChannelConfig, Refused> {
+async fn channel(state: &PagesState, pid: &str) -> Result<ChannelConfig, Refused> {
     let not_found = || Refused::new(StatusCode::NOT_FOUND, "CHANNEL_NOT_FOUND");
     let id: i64 = pid.parse().map_err(|_| not_found())?;
     match state.gateway.channel_config(id).await {
@@ -130,7 +130,7 @@ fn origin_check(req: &HttpRequest, c: &ChannelConfig) -> Result<Option<HeaderVal
 async fn api_channel(
     req: &HttpRequest,
     pid: &str,
-    state: &AppState,
+    state: &PagesState,
 ) -> Result<(ChannelConfig, Option<HeaderValue>), Refused> {
     let c = channel(state, pid).await?;
     let origin = origin_check(req, &c)?;
@@ -153,7 +153,7 @@ fn with_cors(mut res: HttpResponse, origin: Option<HeaderValue>) -> HttpResponse
 async fn preflight(
     req: HttpRequest,
     path: actix_web::web::Path<(String, String)>,
-    state: actix_web::web::Data<AppState>,
+    state: actix_web::web::Data<PagesState>,
 ) -> HttpResponse {
     match api_channel(&req, &path.0, &state).await {
         Ok((_, origin)) => {
@@ -171,7 +171,7 @@ async fn preflight(
     }
 }
 
-async fn page(path: actix_web::web::Path<String>, state: actix_web::web::Data<AppState>) -> HttpResponse {
+async fn page(path: actix_web::web::Path<String>, state: actix_web::web::Data<PagesState>) -> HttpResponse {
     let c = match channel(&state, &path).await {
         Ok(c) => c,
         Err(refused) => return refused.response(),
@@ -188,7 +188,7 @@ async fn page(path: actix_web::web::Path<String>, state: actix_web::web::Data<Ap
     pages::page(html, &ancestors)
 }
 
-async fn widget(path: actix_web::web::Path<String>, state: actix_web::web::Data<AppState>) -> HttpResponse {
+async fn widget(path: actix_web::web::Path<String>, state: actix_web::web::Data<PagesState>) -> HttpResponse {
     if let Err(refused) = channel(&state, &path).await {
         return refused.response();
     }
@@ -210,7 +210,7 @@ async fn session(
     req: HttpRequest,
     path: actix_web::web::Path<String>,
     payload: actix_web::web::Payload,
-    state: actix_web::web::Data<AppState>,
+    state: actix_web::web::Data<PagesState>,
 ) -> HttpResponse {
     let (c, origin) = match api_channel(&req, &path, &state).await {
         Ok(v) => v,
@@ -222,7 +222,7 @@ async fn session(
 async fn start_or_resume(
     req: &HttpRequest,
     payload: actix_web::web::Payload,
-    state: &AppState,
+    state: &PagesState,
     channel_id: i64,
 ) -> Result<HttpResponse, Refused> {
     let asked: SessionBody = serde_json::from_slice(&body_of(req, payload, state).await?).unwrap_or_default();
@@ -244,7 +244,7 @@ async fn start_or_resume(
 async fn visitor_of(
     req: &HttpRequest,
     pid: &str,
-    state: &AppState,
+    state: &PagesState,
 ) -> Result<(ChannelConfig, String, Option<HeaderValue>), Refused> {
     let (c, origin) = api_channel(req, pid, state).await?;
     let header_of =
@@ -259,7 +259,7 @@ async fn visitor_of(
 /// The visitor's last messages, oldest first, the business's ones shown as `delivered` (the page is
 /// receiving them), and the newest of those still to be recorded as delivered (see `mark_delivered`).
 pub async fn recent(
-    state: &AppState,
+    state: &PagesState,
     channel_id: i64,
     visitor: &str,
 ) -> Result<(Vec<MessageView>, Option<i64>), Refused> {
@@ -277,14 +277,14 @@ pub async fn recent(
 }
 
 /// Records that the page received the business's messages up to `up_to`.
-pub async fn mark_delivered(state: &AppState, channel_id: i64, visitor: &str, up_to: i64) {
+pub async fn mark_delivered(state: &PagesState, channel_id: i64, visitor: &str, up_to: i64) {
     if let Err(e) = state.gateway.page_saw(channel_id, visitor, up_to, MessageStatus::Delivered).await {
         tracing::warn!(error = %e, "recording webchat deliveries failed");
     }
 }
 
 /// Charges a history read or a `seen` mark (`webchat.reads_per_*`).
-fn charge_read(req: &HttpRequest, state: &AppState, channel_id: i64, visitor: &str) -> Result<(), Refused> {
+fn charge_read(req: &HttpRequest, state: &PagesState, channel_id: i64, visitor: &str) -> Result<(), Refused> {
     let limits = &state.webchat_limits;
     let who = format!("{channel_id}:{visitor}");
     WebchatLimits::charge(&limits.reads_per_visitor, &limits.reads_per_address, &who, &address_of(req, state))
@@ -294,7 +294,7 @@ fn charge_read(req: &HttpRequest, state: &AppState, channel_id: i64, visitor: &s
 async fn history(
     req: HttpRequest,
     path: actix_web::web::Path<String>,
-    state: actix_web::web::Data<AppState>,
+    state: actix_web::web::Data<PagesState>,
 ) -> HttpResponse {
     let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
         Ok(v) => v,
@@ -320,7 +320,7 @@ async fn send(
     req: HttpRequest,
     path: actix_web::web::Path<String>,
     payload: actix_web::web::Payload,
-    state: actix_web::web::Data<AppState>,
+    state: actix_web::web::Data<PagesState>,
 ) -> HttpResponse {
     let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
         Ok(v) => v,
@@ -333,7 +333,7 @@ async fn send(
 async fn receive(
     req: &HttpRequest,
     payload: actix_web::web::Payload,
-    state: &AppState,
+    state: &PagesState,
     c: &ChannelConfig,
     visitor: String,
 ) -> Result<HttpResponse, Refused> {
@@ -372,7 +372,7 @@ async fn seen(
     req: HttpRequest,
     path: actix_web::web::Path<String>,
     payload: actix_web::web::Payload,
-    state: actix_web::web::Data<AppState>,
+    state: actix_web::web::Data<PagesState>,
 ) -> HttpResponse {
     let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
         Ok(v) => v,

@@ -16,7 +16,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{api_channel, mark_delivered, recent, with_cors};
-use crate::doors::AppState;
+use crate::doors::PagesState;
 use crate::doors::live::{Follow, StreamRefusal};
 use crate::doors::refused::Refused;
 use crate::doors::wire::client_of;
@@ -46,7 +46,7 @@ where
 
 /// A stream refused by a cap: 429 (this caller's) or 503 (the server's), `Retry-After`, and the
 /// connection closed so that the refused caller holds nothing.
-pub fn stream_refused(refused: StreamRefusal, state: &AppState) -> HttpResponse {
+pub fn stream_refused(refused: StreamRefusal, state: &PagesState) -> HttpResponse {
     let status = match refused {
         StreamRefusal::Caller => StatusCode::TOO_MANY_REQUESTS,
         StreamRefusal::Full => StatusCode::SERVICE_UNAVAILABLE,
@@ -61,7 +61,7 @@ pub fn stream_refused(refused: StreamRefusal, state: &AppState) -> HttpResponse 
 }
 
 struct Visitor {
-    state: web::Data<AppState>,
+    state: web::Data<PagesState>,
     channel_id: i64,
     visitor: String,
     follow: Follow,
@@ -75,7 +75,7 @@ pub async fn events(
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<StreamQuery>,
-    state: web::Data<AppState>,
+    state: web::Data<PagesState>,
 ) -> HttpResponse {
     let (c, origin) = match api_channel(&req, &path, &state).await {
         Ok(v) => v,
@@ -86,7 +86,7 @@ pub async fn events(
         return with_cors(Refused::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN").response(), origin);
     }
     let key = format!("webchat:{}:{visitor}", c.channel.id);
-    let pass = match state.live.admit(client_of(&req, &state), key) {
+    let pass = match state.live.admit(client_of(&req, &state.settings), key) {
         Ok(pass) => pass,
         Err(refused) => return with_cors(stream_refused(refused, &state), origin),
     };
