@@ -7,6 +7,8 @@ use super::model::{Attachment, FileType, Platform};
 use super::params::Params;
 
 pub const MAX_MESSAGE_CHARS: usize = 4096;
+/// A file's caption: both platforms cap it at 1,024 characters (Telegram counts code points).
+pub const MAX_CAPTION_CHARS: usize = 1024;
 pub const MAX_DESTINATION_CHARS: usize = 256;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 pub const MAX_URL_CHARS: usize = 2048;
@@ -99,8 +101,10 @@ pub fn storable_received(value: &str) -> String {
 }
 
 /// Message text: 1 to 4096 characters (Unicode scalar values), any script, no NUL.
+/// A message's text: not only whitespace (a platform refuses it: Telegram's "text must be non-empty"),
+/// at most `MAX_MESSAGE_CHARS`, and storable.
 pub fn text(value: &str) -> DomainResult<String> {
-    if value.chars().count() > MAX_MESSAGE_CHARS || !storable(value) {
+    if value.trim().is_empty() || value.chars().count() > MAX_MESSAGE_CHARS || !storable(value) {
         return Err(DomainError::incorrect("message"));
     }
     Ok(value.to_string())
@@ -115,8 +119,13 @@ pub fn typed_text(value: &str) -> DomainResult<String> {
     }
 }
 
-pub fn optional_text(params: &Params) -> DomainResult<Option<String>> {
-    params.get("message").map(text).transpose()
+/// A file's caption (`message`, optional): `text`'s rule, and at most `MAX_CAPTION_CHARS`.
+pub fn caption(params: &Params) -> DomainResult<Option<String>> {
+    let caption = params.get("message").map(text).transpose()?;
+    match caption {
+        Some(c) if c.chars().count() > MAX_CAPTION_CHARS => Err(DomainError::incorrect("message")),
+        c => Ok(c),
+    }
 }
 
 pub fn is_absolute_http_url(s: &str) -> bool {

@@ -369,3 +369,62 @@ async fn an_internal_error_names_its_request_id_and_hides_its_cause() {
         );
     }
 }
+
+/// A file's caption is capped at 1,024 characters (code points), as both platforms cap it, and text that
+/// is only whitespace is refused (Telegram: "text must be non-empty") — at once, naming `message`, for
+/// `sendfile`, `sendmessage` and each bulk item, before anything is stored.
+#[tokio::test]
+async fn captions_over_1024_characters_and_whitespace_only_text_are_refused_at_once() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let web = f.webchat.as_str();
+    let app = &app;
+    let send = |text: &'static str| async move {
+        let p = [("platform", "webchat"), ("platformid", web), ("destination", "v"), ("message", text)];
+        app.call("sendmessage", &p).await
+    };
+    ok(&send("start the chat").await);
+    let file = |caption: &str| {
+        let caption = caption.to_string();
+        let web = web.to_string();
+        async move {
+            app.call(
+                "sendfile",
+                &[
+                    ("platform", "webchat"),
+                    ("platformid", &web),
+                    ("destination", "v"),
+                    ("type", "image"),
+                    ("fileurl", "https://example.com/a.png"),
+                    ("message", &caption),
+                ],
+            )
+            .await
+        }
+    };
+    ok(&file(&"é".repeat(1024)).await);
+    err(&file(&"é".repeat(1025)).await, "INCORRECT_PARAM", Some("message"));
+    err(&file(" \n\t ").await, "INCORRECT_PARAM", Some("message"));
+    err(&send("   \n").await, "INCORRECT_PARAM", Some("message"));
+
+    let long = "c".repeat(1025);
+    let items = serde_json::json!([
+        {"platform": "webchat", "platformid": web, "destination": "v", "type": "image", "fileurl": "https://example.com/a.png", "message": long},
+        {"platform": "webchat", "platformid": web, "destination": "v", "message": "  "},
+        {"platform": "webchat", "platformid": web, "destination": "v", "message": "fine"}
+    ])
+    .to_string();
+    let bulk = app.call("sendmessages", &[("messages", &items)]).await;
+    let list = crate::helpers::list(ok(&bulk)).clone();
+    assert_eq!(list[0]["error"], "INCORRECT_PARAM");
+    assert_eq!(list[0]["param"], "message");
+    assert_eq!(list[1]["error"], "INCORRECT_PARAM");
+    assert!(list[2]["messageid"].is_string(), "{bulk}");
+    let msgs =
+        app.call("getmessages", &[("platform", "webchat"), ("platformid", web), ("destination", "v")]).await;
+    assert_eq!(
+        crate::helpers::list(ok(&msgs)).len(),
+        3,
+        "the first message, the 1,024-character file, and fine"
+    );
+}

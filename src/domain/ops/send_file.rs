@@ -26,7 +26,7 @@ impl SendFile {
         Ok(Self {
             destination: values::destination(params, channel.platform)?,
             attachment: values::attachment(params)?,
-            caption: values::optional_text(params)?,
+            caption: values::caption(params)?,
             expires_at: values::invalidation_time(params, now)?,
             idempotency_key: values::idempotency_key(params)?,
             channel,
