@@ -300,6 +300,17 @@ pub async fn webchat_visitor(client: &reqwest::Client, base: &str, channel: &str
 
 /// Signs in to the console at `base`: the session cookie (`name=value`).
 pub async fn console_cookie(client: &reqwest::Client, base: &str, login: &str, password: &str) -> String {
+    console_session(client, base, login, password).await.0
+}
+
+/// Signs in to the console at `base`: the session cookie (`name=value`) and the CSRF token the sign-in
+/// answered.
+pub async fn console_session(
+    client: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> (String, String) {
     let res = client
         .post(format!("{base}/operator/api/login"))
         .json(&serde_json::json!({"login": login, "password": password}))
@@ -307,5 +318,7 @@ pub async fn console_cookie(client: &reqwest::Client, base: &str, login: &str, p
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let csrf = res.json::<Value>().await.unwrap()["csrf"].as_str().unwrap().to_string();
+    (cookie, csrf)
 }

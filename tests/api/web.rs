@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use crate::helpers::{LOGIN, PASSWORD, TestApp, console_cookie, list, ok, spawn_app, webchat_visitor};
+use crate::helpers::{
+    LOGIN, PASSWORD, TestApp, console_cookie, console_session, list, ok, spawn_app, webchat_visitor,
+};
 
 /// A headless Chromium session the test steers one command at a time.
 pub struct Browser {
@@ -392,16 +394,7 @@ async fn operators_answer_visitors_from_the_console() {
 async fn console_changes_need_the_csrf_token_and_a_json_body() {
     let app = spawn_app().await;
     app.seed().await;
-    let login = app
-        .client
-        .post(format!("{}/operator/api/login", app.address))
-        .json(&json!({"login": LOGIN, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    let csrf = login.json::<Value>().await.unwrap()["csrf"].as_str().unwrap().to_string();
+    let (cookie, csrf) = console_session(&app.client, &app.address, LOGIN, PASSWORD).await;
     let post = |token: Option<&str>| {
         let mut req =
             app.client.post(format!("{}/operator/api/presence", app.address)).header("cookie", &cookie);
@@ -522,17 +515,7 @@ async fn the_console_keeps_to_operator_channels_bounded_bodies_and_full_accesses
     let f = app.seed().await;
     app.create_access("reader", "reader-secret-1", "chat:read", &[]).await;
     let client = reqwest::Client::new();
-    let cookie = console_cookie(&client, &app.address, LOGIN, PASSWORD).await;
-    let me: Value = client
-        .get(format!("{}/operator/api/me", app.address))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = me["csrf"].as_str().unwrap().to_string();
+    let (cookie, csrf) = console_session(&client, &app.address, LOGIN, PASSWORD).await;
     let forged =
         json!({"platform": "operator", "platformid": f.whatsapp, "destination": LOGIN, "message": "forged"});
     let res = client
