@@ -4,6 +4,7 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use serde_json::json;
 
 use crate::domain::DomainError;
@@ -16,11 +17,13 @@ pub struct Refused {
     error: &'static str,
     param: Option<&'static str>,
     throttled: Option<Throttled>,
+    /// `Retry-After` of a refusal that is no limit's (an event stream over its cap), seconds.
+    retry_after_secs: Option<u64>,
 }
 
 impl Refused {
     pub fn new(status: StatusCode, error: &'static str) -> Self {
-        Self { status, error, param: None, throttled: None }
+        Self { status, error, param: None, throttled: None, retry_after_secs: None }
     }
 
     /// `INCORRECT_PARAM` naming `param` (400).
@@ -31,6 +34,11 @@ impl Refused {
     /// A limit refused (429, with `Retry-After` and the rate-limit headers).
     pub fn too_many(throttled: Throttled) -> Self {
         Self { throttled: Some(throttled), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS") }
+    }
+
+    /// Says when to come back (`Retry-After`), for a refusal that is no limit's.
+    pub fn retry_after(self, secs: u64) -> Self {
+        Self { retry_after_secs: Some(secs), ..self }
     }
 
     /// The server failed at `what`: logged with its cause, answered 500 `INTERNAL_ERROR`.
@@ -45,7 +53,9 @@ impl Refused {
             None => json!({"error": self.error}),
         };
         let mut res = HttpResponse::build(self.status).json(body);
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if let Some(secs) = self.retry_after_secs {
+            res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+        } else if self.status == StatusCode::TOO_MANY_REQUESTS {
             refusal_headers(&mut res, self.throttled.as_ref());
         }
         res
@@ -63,6 +73,7 @@ impl From<&DomainError> for Refused {
             error: e.code.as_str(),
             param: e.param,
             throttled: e.throttled,
+            retry_after_secs: None,
         }
     }
 }

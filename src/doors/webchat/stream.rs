@@ -51,11 +51,8 @@ pub fn stream_refused(refused: StreamRefusal, state: &PagesState) -> HttpRespons
         StreamRefusal::Caller => StatusCode::TOO_MANY_REQUESTS,
         StreamRefusal::Full => StatusCode::SERVICE_UNAVAILABLE,
     };
-    let mut res = Refused::new(status, "TOO_MANY_REQUESTS").response();
-    let wait = state.settings.streams.retry_after_secs.max(1).to_string();
-    if let Ok(value) = header::HeaderValue::from_str(&wait) {
-        res.headers_mut().insert(header::RETRY_AFTER, value);
-    }
+    let wait = state.settings.streams.retry_after_secs.max(1);
+    let mut res = Refused::new(status, "TOO_MANY_REQUESTS").retry_after(wait).response();
     res.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
     res
 }
