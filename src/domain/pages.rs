@@ -3,11 +3,14 @@
 //! showed, the console's inbox and sessions, readiness and backlog. The doors reach storage only
 //! through these.
 
+use std::net::IpAddr;
+
 use super::console_ports::{ConsoleSession, InboxChat};
-use super::error::DomainResult;
+use super::error::{DomainError, DomainResult, ErrorCode};
 use super::gateway::Gateway;
-use super::model::{ChannelConfig, Message, MessageStatus};
+use super::model::{ChannelConfig, InboundMessage, Message, MessageStatus, Platform, Principal, Scope};
 use super::ports::{CredentialRecord, OutboxBacklog, PoolState};
+use super::values::typed_text;
 
 impl Gateway {
     /// A channel of any account with its settings (the pages and the platforms' webhooks name it in
@@ -51,6 +54,46 @@ impl Gateway {
     /// A credential as stored now (the console checks its sessions' credentials on every request).
     pub async fn credential(&self, login: &str) -> DomainResult<Option<CredentialRecord>> {
         Ok(self.store.find_credential(login).await?)
+    }
+
+    /// An operator signing in to the console: the credential checked as every door checks it, and it
+    /// must read and answer (`chat:read` and `chat:write`); read-only callers use the API.
+    pub async fn operator_sign_in(
+        &self,
+        login: &str,
+        secret: &str,
+        client: IpAddr,
+    ) -> DomainResult<Principal> {
+        let principal = self.authenticate(login, secret, client).await?;
+        if !principal.scopes.allows(Scope::ChatRead) || !principal.scopes.allows(Scope::ChatWrite) {
+            return Err(ErrorCode::AccessDenied.into());
+        }
+        Ok(principal)
+    }
+
+    /// An operator's answer in one of the account's operator channels, to the chat with the operator
+    /// themselves (`destination`, their login): a received message of that chat. Another platform's
+    /// channel is `CHANNEL_NOT_FOUND`.
+    pub async fn answer_as_operator(
+        &self,
+        principal: &Principal,
+        platform_id: &str,
+        destination: &str,
+        text: &str,
+    ) -> DomainResult<i64> {
+        let not_found = || DomainError::param(ErrorCode::ChannelNotFound, "platformid");
+        let id = platform_id.parse::<i64>().map_err(|_| not_found())?;
+        let channel = self.channels().channel(principal.account_id, id).await.ok().flatten();
+        let channel = channel.filter(|c| c.platform == Platform::Operator).ok_or_else(not_found)?;
+        let m = InboundMessage {
+            channel_id: channel.id,
+            destination: destination.to_string(),
+            text: Some(typed_text(text)?),
+            attachment: None,
+            dedup_key: None,
+            now: chrono::Utc::now().timestamp_millis(),
+        };
+        self.receive(&m).await
     }
 
     pub async fn open_session(&self, session: &ConsoleSession) -> DomainResult<()> {

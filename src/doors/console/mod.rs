@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::domain::command::Command;
 use crate::domain::events::EventKind;
-use crate::domain::model::{InboundMessage, Platform, Principal, Scope};
+use crate::domain::model::{Platform, Principal, Scope};
 use crate::domain::operation::Operation;
 use crate::domain::reply::Reply;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
@@ -146,29 +146,7 @@ async fn send(
 }
 
 async fn answer_as_operator(signed: &Signed, q: &ChatQuery, text: &str, state: &PagesState) -> HttpResponse {
-    let channel = q.platformid.parse::<i64>().ok();
-    let owned = match channel {
-        Some(id) => state.gateway.channels().channel(signed.principal.account_id, id).await,
-        None => Ok(None),
-    };
-    // One of the account's operator channels: never another platform's chat (SPEC §2).
-    let channel = match owned {
-        Ok(Some(c)) if c.platform == Platform::Operator => c,
-        _ => return failure(&DomainError::param(ErrorCode::ChannelNotFound, "platformid")),
-    };
-    let text = match crate::domain::values::typed_text(text) {
-        Ok(t) => t,
-        Err(e) => return failure(&e),
-    };
-    let m = InboundMessage {
-        channel_id: channel.id,
-        destination: q.destination.clone(),
-        text: Some(text),
-        attachment: None,
-        dedup_key: None,
-        now: chrono::Utc::now().timestamp_millis(),
-    };
-    match state.gateway.receive(&m).await {
+    match state.gateway.answer_as_operator(&signed.principal, &q.platformid, &q.destination, text).await {
         Ok(id) => HttpResponse::Ok().json(json!({"messageid": id.to_string()})),
         Err(e) => failure(&e),
     }

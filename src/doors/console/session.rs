@@ -22,7 +22,7 @@ use super::{client, failure, parse};
 use crate::auth::ip_filter;
 use crate::domain::console_ports::ConsoleSession;
 use crate::domain::events::EventKind;
-use crate::domain::model::{Principal, Scope};
+use crate::domain::model::Principal;
 use crate::domain::ports::CredentialRecord;
 use crate::domain::{DomainError, ErrorCode};
 use crate::doors::PagesState;
@@ -62,15 +62,11 @@ pub async fn login(req: HttpRequest, payload: web::Payload, state: web::Data<Pag
         Ok(b) => b,
         Err(res) => return res,
     };
-    let principal = match state.gateway.authenticate(&body.login, &body.password, client(&req, &state)).await
-    {
+    let client = client(&req, &state);
+    let principal = match state.gateway.operator_sign_in(&body.login, &body.password, client).await {
         Ok(p) => p,
         Err(e) => return failure(&e),
     };
-    // The console reads and answers: a login needs both (SPEC §5.4); read-only callers use the API.
-    if !principal.scopes.allows(Scope::ChatRead) || !principal.scopes.allows(Scope::ChatWrite) {
-        return failure(&ErrorCode::AccessDenied.into());
-    }
     let token = random_token(32);
     let session = ConsoleSession {
         token_hash: hash(&token),
