@@ -330,7 +330,9 @@ impl Worker {
             }
         }
         let result = match self.connectors.send(&config.settings, job).await {
-            SendOutcome::Accepted { platform_message_id } => DeliveryResult::Sent { platform_message_id },
+            SendOutcome::Accepted { platform_message_id, recipient } => {
+                DeliveryResult::Sent { platform_message_id, recipient }
+            }
             SendOutcome::Refused { reason } => DeliveryResult::Failed { reason },
             SendOutcome::Later { error, retry_after, channel_wide } => {
                 let backoff = self.backoff(job.attempts);

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::model::{Message, MessageStatus};
+use super::model::{Author, Location, Message, MessageStatus};
 use super::values::format_datetime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -239,6 +239,20 @@ pub struct MessageView {
     pub thumburl: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Who wrote a received message (name and platform id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
+    /// A button or list reply's payload or id (the title is `message`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// A received file's own name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// When the sender last edited it, `YYYY-MM-DD HH:MM:SS` UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited: Option<String>,
 }
 
 impl MessageView {
@@ -254,10 +268,18 @@ impl MessageView {
             issent: None,
             status: m.status.as_str(),
             datetime: format_datetime(m.created_at),
-            file_type: att.map(|a| a.file_type.as_str()),
+            // A location is a message type of its own, with no file.
+            file_type: att
+                .map(|a| a.file_type.as_str())
+                .or_else(|| m.details.location.as_ref().map(|_| "location")),
             fileurl: att.map(|a| a.url.clone()),
             thumburl: att.and_then(|a| a.thumb_url.clone()),
             reason: m.reason.clone(),
+            author: m.details.author.clone(),
+            reply: m.details.reply.clone(),
+            location: m.details.location.clone(),
+            filename: m.details.file_name.clone(),
+            edited: m.details.edited_at.map(format_datetime),
         }
     }
 

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::events::EventKind;
 use super::model::{
-    Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus, OutboundMessage,
-    Platform,
+    Channel, ChannelConfig, ChannelSettings, InboundEdit, InboundMessage, Message, MessageDetails,
+    MessageStatus, OutboundMessage, Platform,
 };
 use super::ports::ChatStore;
 use super::store_error::{StoreError, StoreResult};
@@ -87,6 +87,7 @@ impl FakeStore {
             status,
             reason: None,
             created_at: now,
+            details: MessageDetails::default(),
         });
         Ok(id)
     }
@@ -119,6 +120,10 @@ impl ChatStore for FakeStore {
 
     async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64> {
         self.store_message(m.channel_id, &m.destination, m.text.clone(), false, m.now)
+    }
+
+    async fn edit_received(&self, _: &InboundEdit) -> StoreResult<bool> {
+        Ok(false)
     }
 
     async fn last_message_per_chat(
@@ -208,6 +213,15 @@ impl ChatStore for FakeStore {
     async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>> {
         let channel = self.lock().channels.iter().find(|c| c.id == channel_id).cloned();
         Ok(channel.map(|channel| ChannelConfig { channel, settings: ChannelSettings::default() }))
+    }
+
+    async fn channel_configs(&self, platform: Platform) -> StoreResult<Vec<ChannelConfig>> {
+        let channels = self.lock().channels.clone();
+        Ok(channels
+            .into_iter()
+            .filter(|c| c.platform == platform)
+            .map(|channel| ChannelConfig { channel, settings: ChannelSettings::default() })
+            .collect())
     }
 
     fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64> {

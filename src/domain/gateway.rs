@@ -8,7 +8,7 @@ use super::context::Context;
 use super::directory::ChannelDirectory;
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::events::EventKind;
-use super::model::{InboundMessage, MessageStatus, Principal};
+use super::model::{ChannelConfig, InboundEdit, InboundMessage, MessageStatus, Platform, Principal};
 use super::operation::Operation;
 use super::params::Params;
 use super::ports::{Authenticate, RequestLimits, Store, Unlimited};
@@ -78,6 +78,17 @@ impl Gateway {
     /// (same `dedup_key`) stores nothing.
     pub async fn receive(&self, m: &InboundMessage) -> DomainResult<i64> {
         Ok(self.store.receive_message(m).await?)
+    }
+
+    /// A received message its sender edited (Telegram): the stored one gets the new text.
+    pub async fn edit_received(&self, e: &InboundEdit) -> DomainResult<bool> {
+        Ok(self.store.edit_received(e).await?)
+    }
+
+    /// Every channel of `platform` with its settings: an app-wide WhatsApp webhook is filed under the
+    /// channel whose number it names.
+    pub async fn channel_configs(&self, platform: Platform) -> DomainResult<Vec<ChannelConfig>> {
+        Ok(self.store.channel_configs(platform).await?)
     }
 
     /// A platform's status report of a message we sent; a step backwards changes nothing.

@@ -214,8 +214,89 @@ pub struct Message {
     pub sent: bool,
     pub status: MessageStatus,
     pub reason: Option<String>,
-    /// Unix milliseconds, UTC.
+    /// Unix milliseconds, UTC: when the platform says it was written, for a received message.
     pub created_at: i64,
+    /// What a received message carries besides its text and file.
+    pub details: MessageDetails,
+}
+
+/// What a platform tells of a received message besides its text and file (SPEC §5.3). Stored as one
+/// JSON value: each part is optional and most messages have only an author.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MessageDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
+    /// The payload or id of a tapped button or chosen list row (WhatsApp); the title is the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The file's own name, as the sender's device gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    /// Unix milliseconds of the last edit (Telegram), when the text was changed after it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+}
+
+impl MessageDetails {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// The stored form: `None` when there is nothing to keep.
+    pub fn to_json(&self) -> Option<String> {
+        (!self.is_empty()).then(|| serde_json::to_string(self).unwrap_or_default()).filter(|s| !s.is_empty())
+    }
+
+    /// The stored form read back; what cannot be read is dropped rather than hiding the message.
+    pub fn from_json(text: Option<&str>) -> Self {
+        text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
+    }
+}
+
+/// Who wrote a received message: the name the platform shows and the sender's id there (WhatsApp
+/// `wa_id`, Telegram user id) — in a group, each member is an author of the one chat.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Author {
+    pub name: String,
+    pub id: String,
+}
+
+/// A shared location. Coordinates are finite numbers (`Location::new` refuses others).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+// Equality is total: NaN and the infinities never get in.
+impl Eq for Location {}
+
+impl Location {
+    pub fn new(latitude: f64, longitude: f64, name: Option<String>, address: Option<String>) -> Option<Self> {
+        let valid = latitude.is_finite()
+            && longitude.is_finite()
+            && (-90.0..=90.0).contains(&latitude)
+            && (-180.0..=180.0).contains(&longitude);
+        valid.then_some(Self { latitude, longitude, name, address })
+    }
+
+    /// The text a reader of the message sees: name, address and the coordinates.
+    pub fn text(&self) -> String {
+        let place = [self.name.as_deref(), self.address.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let at = format!("{}, {}", self.latitude, self.longitude);
+        if place.is_empty() { format!("Location: {at}") } else { format!("Location: {place} ({at})") }
+    }
 }
 
 /// A message to store as `pending` together with its outbox entry.
@@ -242,10 +323,39 @@ pub struct InboundMessage {
     pub destination: String,
     pub text: Option<String>,
     pub attachment: Option<Attachment>,
-    /// The platform's id of what carried it (Telegram `update_id`, WhatsApp message id): stored once
-    /// per channel, so a platform's retry stores nothing twice.
+    /// The platform's id of the message (Telegram chat and message id, WhatsApp message id): stored
+    /// once per channel, so a platform's retry stores nothing twice.
     pub dedup_key: Option<String>,
+    pub details: MessageDetails,
+    /// When the platform says it was written (Unix ms); `now` when it does not say.
+    pub written_at: Option<i64>,
     pub now: i64,
+}
+
+impl InboundMessage {
+    /// Text a person typed into one of chatgate's own pages (webchat, console): no file, no platform id.
+    pub fn typed(channel_id: i64, destination: String, text: String, now: i64) -> Self {
+        Self {
+            channel_id,
+            destination,
+            text: Some(text),
+            attachment: None,
+            dedup_key: None,
+            details: MessageDetails::default(),
+            written_at: None,
+            now,
+        }
+    }
+}
+
+/// A received message changed by its sender (a Telegram edit): the stored one with the same
+/// `dedup_key` gets the new text and `edited_at`.
+#[derive(Debug, Clone)]
+pub struct InboundEdit {
+    pub channel_id: i64,
+    pub dedup_key: String,
+    pub text: Option<String>,
+    pub edited_at: i64,
 }
 
 /// A channel's platform settings (bot token, access token, secrets, …). Secrets all: never shown by the

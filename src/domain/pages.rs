@@ -85,14 +85,8 @@ impl Gateway {
         let id = platform_id.parse::<i64>().map_err(|_| not_found())?;
         let channel = self.channels().channel(principal.account_id, id).await.ok().flatten();
         let channel = channel.filter(|c| c.platform == Platform::Operator).ok_or_else(not_found)?;
-        let m = InboundMessage {
-            channel_id: channel.id,
-            destination: destination.to_string(),
-            text: Some(typed_text(text)?),
-            attachment: None,
-            dedup_key: None,
-            now: chrono::Utc::now().timestamp_millis(),
-        };
+        let now = chrono::Utc::now().timestamp_millis();
+        let m = InboundMessage::typed(channel.id, destination.to_string(), typed_text(text)?, now);
         self.receive(&m).await
     }
 

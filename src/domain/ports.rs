@@ -12,8 +12,8 @@ use ipnet::IpNet;
 use super::console_ports::ConsoleStore;
 use super::error::{DomainResult, Throttled};
 use super::model::{
-    Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
-    OutboundMessage, Platform, Principal, Scopes,
+    Attachment, Channel, ChannelConfig, ChannelSettings, InboundEdit, InboundMessage, Message,
+    MessageStatus, OutboundMessage, Platform, Principal, Scopes,
 };
 pub use super::store_error::{StoreError, StoreResult};
 use super::webhook_ports::WebhookStore;
@@ -128,6 +128,9 @@ pub struct PoolState {
 pub enum DeliveryResult {
     Sent {
         platform_message_id: Option<String>,
+        /// The platform's own id of the recipient when it differs from the chat's destination
+        /// (WhatsApp's `wa_id`): kept as another name of the chat, so that replies from it join it.
+        recipient: Option<String>,
     },
     Failed {
         reason: String,
@@ -251,6 +254,9 @@ pub trait ChatStore: Send + Sync {
     /// Stores a received message as `unread` and returns its id; a `dedup_key` already stored for the
     /// channel stores nothing and returns the first message's id.
     async fn receive_message(&self, m: &InboundMessage) -> StoreResult<i64>;
+    /// A received message edited by its sender: the new text and `edited_at` on the message stored
+    /// with that `dedup_key` (a later edit is never undone by an earlier one); false when none is.
+    async fn edit_received(&self, e: &InboundEdit) -> StoreResult<bool>;
     /// The last message of each chat, newest first: `limit` chats whose last message is below `before`.
     async fn last_message_per_chat(
         &self,
@@ -297,6 +303,8 @@ pub trait ChatStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// A channel of any account with its settings (inbound webhooks and connectors).
     async fn channel_config(&self, channel_id: i64) -> StoreResult<Option<ChannelConfig>>;
+    /// Every channel of `platform`, of any account, with its settings (routing an app-wide webhook).
+    async fn channel_configs(&self, platform: Platform) -> StoreResult<Vec<ChannelConfig>>;
     /// Ids of chats that gained a message or whose messages changed status, as their transactions commit
     /// (on this instance, and on PostgreSQL on every instance): what live pages listen to.
     fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64>;

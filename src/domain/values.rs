@@ -66,7 +66,7 @@ pub fn destination(params: &Params, platform: Platform) -> DomainResult<String> 
     }
     let ok = match platform {
         Platform::Whatsapp => {
-            let digits = d.strip_prefix('+').unwrap_or(d);
+            let digits = whatsapp_number(d);
             (6..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
         }
         Platform::Telegram => match d.strip_prefix('@') {
@@ -80,12 +80,19 @@ pub fn destination(params: &Params, platform: Platform) -> DomainResult<String> 
     if !ok {
         return Err(bad());
     }
-    // WhatsApp names a user by the digits alone (`wa_id`, the `from` of what they send): a reply to
-    // `+34600111222` belongs to the same chat as a message from `34600111222`.
+    // WhatsApp names a user by the digits alone in international form (`wa_id`, the `from` of what
+    // they send): a reply to `+34 600-111-222` or `0034600111222` belongs to the chat of `34600111222`.
     Ok(match platform {
-        Platform::Whatsapp => d.trim_start_matches('+').to_string(),
+        Platform::Whatsapp => whatsapp_number(d),
         _ => d.to_string(),
     })
+}
+
+/// A phone number as typed (`+34 600 11 12 22`, `0034-600…`, `(600) 111`) → its international digits.
+fn whatsapp_number(typed: &str) -> String {
+    let kept: String = typed.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+    let international = kept.strip_prefix('+').or_else(|| kept.strip_prefix("00")).unwrap_or(&kept);
+    international.to_string()
 }
 
 /// Whether text can be stored: no NUL, which neither engine's text type holds (PostgreSQL refuses
@@ -126,6 +133,18 @@ pub fn caption(params: &Params) -> DomainResult<Option<String>> {
         Some(c) if c.chars().count() > MAX_CAPTION_CHARS => Err(DomainError::incorrect("message")),
         c => Ok(c),
     }
+}
+
+/// Whether a file of `file_type` can carry a caption on `platform`: WhatsApp shows none on audio, and
+/// no platform shows one on a contact card. A caption that would be dropped is refused instead
+/// (`INCORRECT_PARAM`, `message`), so that `sent` never hides a lost text.
+pub fn caption_allowed(platform: Platform, file_type: FileType, caption: Option<&str>) -> DomainResult<()> {
+    let shown = match file_type {
+        FileType::Contact => platform.is_internal(),
+        FileType::Audio | FileType::Voice => platform != Platform::Whatsapp,
+        FileType::Image | FileType::Video | FileType::Document => true,
+    };
+    if caption.is_some() && !shown { Err(DomainError::incorrect("message")) } else { Ok(()) }
 }
 
 pub fn is_absolute_http_url(s: &str) -> bool {

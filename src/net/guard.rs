@@ -37,6 +37,19 @@ pub enum UrlRefusal {
 #[error("{0} resolves only to addresses that may not be reached")]
 struct ForbiddenName(String);
 
+/// Whether a request failed because its host resolves only to forbidden addresses (a permanent
+/// refusal, unlike a network error).
+pub fn refused_by_policy(e: &reqwest::Error) -> bool {
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<ForbiddenName>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 impl AddressPolicy {
     pub fn new(allow: Vec<IpNet>) -> Self {
         Self { allow }

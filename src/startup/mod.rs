@@ -16,6 +16,7 @@ use crate::auth::rate::ApiRateLimits;
 use crate::auth::tokens::{TokenService, TokenStartError};
 use crate::config::Settings;
 use crate::delivery::connectors::Connectors;
+use crate::delivery::connectors::fetch::Fetcher;
 use crate::domain::Gateway;
 use crate::doors::inbound::media::MediaSigner;
 use crate::doors::live::{Gate, Live};
@@ -257,5 +258,8 @@ async fn start_tokens(
 /// The platform connectors over the one outbound HTTP client (the CLI's `channel webhook` uses them too).
 pub fn connectors(settings: &Settings) -> Result<Connectors, StartError> {
     let file_timeout = Duration::from_millis(settings.outbound.file_timeout_ms);
-    Ok(Connectors::new(crate::net::client(&settings.outbound)?, &settings.connectors, file_timeout))
+    let policy = crate::net::address_policy(&settings.outbound);
+    let timeout = Duration::from_millis(settings.outbound.request_timeout_ms);
+    let files = Fetcher::new(crate::net::customer_client(&settings.outbound, policy.clone(), timeout)?, policy);
+    Ok(Connectors::new(crate::net::client(&settings.outbound)?, files, &settings.connectors, file_timeout))
 }

@@ -50,13 +50,27 @@ macro_rules! sql_chats {
                         return Ok(id);
                     }
                 }
-                let chat_id = upsert_chat(&mut tx, m.channel_id, &m.destination, m.now).await?;
+                // A reply from the wa_id a send answer named joins the chat the business started.
+                let alias: Option<i64> = sqlx::query_scalar(
+                    "SELECT chat_id FROM chat_aliases WHERE channel_id = $1 AND alias = $2",
+                )
+                .bind(m.channel_id)
+                .bind(&m.destination)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let chat_id = match alias {
+                    Some(chat) => chat,
+                    None => upsert_chat(&mut tx, m.channel_id, &m.destination, m.now).await?,
+                };
+                let details = m.details.to_json();
                 let row = NewRow {
                     sent: false,
                     status: MessageStatus::Unread,
                     text: m.text.as_deref(),
                     attachment: m.attachment.as_ref(),
                     expires_at: None,
+                    details: details.as_deref(),
+                    created_at: m.written_at.unwrap_or(m.now),
                     now: m.now,
                 };
                 let (id, events) = insert_message(&mut tx, chat_id, row).await?;
@@ -77,6 +91,37 @@ macro_rules! sql_chats {
                 self.webhooks_written(events);
                 self.parts().feed.announce([chat_id]);
                 Ok(id)
+            }
+
+            async fn edit_received(&self, e: &InboundEdit) -> StoreResult<bool> {
+                let mut tx = self.write().await?;
+                let found: Option<(i64, i64, Option<String>)> = sqlx::query_as(
+                    "SELECT m.id, m.chat_id, m.details FROM inbound_keys k JOIN messages m ON m.id = k.message_id \
+                     WHERE k.channel_id = $1 AND k.key = $2",
+                )
+                .bind(e.channel_id)
+                .bind(&e.dedup_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((id, chat_id, details)) = found else {
+                    return Ok(false);
+                };
+                let mut details = MessageDetails::from_json(details.as_deref());
+                // Edits may arrive twice or out of order: the latest edit wins.
+                if details.edited_at.is_some_and(|at| at > e.edited_at) {
+                    return Ok(true);
+                }
+                details.edited_at = Some(e.edited_at);
+                sqlx::query("UPDATE messages SET body = $1, details = $2 WHERE id = $3")
+                    .bind(e.text.as_deref())
+                    .bind(details.to_json())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                announce(&mut tx, &[chat_id]).await?;
+                tx.commit().await?;
+                self.parts().feed.announce([chat_id]);
+                Ok(true)
             }
 
             async fn last_message_per_chat(
@@ -240,6 +285,9 @@ macro_rules! sql_chats {
                 .bind(channel_id)
                 .fetch_all(&mut *tx)
                 .await?;
+                if changed.is_empty() {
+                    keep_early_status(&mut tx, channel_id, platform_message_id, status, reason).await?;
+                }
                 let mut events = 0;
                 let chats: Vec<i64> = changed.iter().map(|c| c.2).collect();
                 announce(&mut tx, &chats).await?;
@@ -268,6 +316,22 @@ macro_rules! sql_chats {
                     Ok(ChannelConfig { channel, settings })
                 })
                 .transpose()
+            }
+
+            async fn channel_configs(&self, platform: Platform) -> StoreResult<Vec<ChannelConfig>> {
+                let rows: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
+                    "SELECT id, account_id, platform, name, settings FROM channels WHERE platform = $1 ORDER BY id",
+                )
+                .bind(platform.as_str())
+                .fetch_all(self.reader())
+                .await?;
+                rows.into_iter()
+                    .map(|(id, account_id, platform, name, settings)| {
+                        let channel = Channel::try_from(ChannelRow { id, account_id, platform, name })?;
+                        let settings = $crate::storage::sealed::open_settings(&self.parts().secrets, id, &settings)?;
+                        Ok(ChannelConfig { channel, settings })
+                    })
+                    .collect()
             }
 
             fn chat_news(&self) -> tokio::sync::broadcast::Receiver<i64> {

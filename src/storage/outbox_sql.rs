@@ -99,7 +99,7 @@ macro_rules! sql_outbox {
                         }
                         outcome => {
                             let (status, reason, platform_id) = match outcome {
-                                DeliveryResult::Sent { platform_message_id } => {
+                                DeliveryResult::Sent { platform_message_id, .. } => {
                                     (MessageStatus::Sent, None, platform_message_id.as_deref())
                                 }
                                 DeliveryResult::Failed { reason } => {
@@ -107,6 +107,16 @@ macro_rules! sql_outbox {
                                 }
                                 _ => (MessageStatus::Expired, None, None),
                             };
+                            if let DeliveryResult::Sent { recipient: Some(alias), .. } = outcome {
+                                sqlx::query(
+                                    "INSERT INTO chat_aliases (channel_id, alias, chat_id) \
+                                     SELECT channel_id, $1, id FROM chats WHERE id = $2 ON CONFLICT DO NOTHING",
+                                )
+                                .bind(alias)
+                                .bind(d.chat_id)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
                             let changed = sqlx::query(
                                 "UPDATE messages SET status = $1, reason = $2, platform_message_id = $3 \
                                  WHERE id = $4 AND status = 'pending'",
@@ -127,6 +137,9 @@ macro_rules! sql_outbox {
                                     &mut tx, EventKind::MessageStatus, at, d.message_id, Some(status), reason, now,
                                 )
                                 .await?;
+                            }
+                            if let (Some(pid), true) = (platform_id, changed.rows_affected() > 0) {
+                                events += apply_early_statuses(&mut tx, d.chat_id, d.message_id, pid, wanted).await?;
                             }
                             // Lock the chat — a send writing to it holds it too, so a new entry's `head` cannot
                             // race with the removal of the old head — then hand its head to the next entry.

@@ -5,8 +5,12 @@ use sqlx::FromRow;
 
 use super::{CredentialRecord, DeliveryJob, RefreshToken, StoreError, StoreResult, parse_ip_list};
 use crate::domain::model::{
-    Attachment, Channel, ChannelSettings, FileType, Message, MessageStatus, Platform, Scopes,
+    Attachment, Channel, ChannelSettings, FileType, Message, MessageDetails, MessageStatus, Platform,
+    Scopes,
 };
+
+/// How long a platform's status for a message not yet known is kept (SPEC §5.3).
+pub const EARLY_STATUS_MS: i64 = 10 * 60 * 1000;
 
 /// How long an idempotency key holds (SPEC §2).
 pub const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
@@ -34,7 +38,7 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 macro_rules! message_columns {
     () => {
         "SELECT m.id, c.channel_id, ch.platform, c.destination, m.sent, m.status, m.reason, m.body, \
-         m.file_type, m.file_url, m.thumb_url, m.created_at "
+         m.file_type, m.file_url, m.thumb_url, m.created_at, m.details "
     };
 }
 pub(crate) use message_columns;
@@ -72,6 +76,7 @@ pub struct MessageRow {
     pub file_url: Option<String>,
     pub thumb_url: Option<String>,
     pub created_at: i64,
+    pub details: Option<String>,
 }
 
 impl TryFrom<MessageRow> for Message {
@@ -91,6 +96,7 @@ impl TryFrom<MessageRow> for Message {
             sent: r.sent,
             reason: r.reason,
             created_at: r.created_at,
+            details: MessageDetails::from_json(r.details.as_deref()),
         })
     }
 }

@@ -21,6 +21,93 @@ macro_rules! sql_helpers {
             .await?)
         }
 
+        /// A status for a platform id no message of the channel has yet: the send's answer may still
+        /// be on its way (WhatsApp reports `sent` within milliseconds), so it is kept for 10 minutes
+        /// for `apply_early_statuses`. A known message that did not move (a step backwards) keeps
+        /// nothing.
+        async fn keep_early_status(
+            tx: &mut Transaction<'static, $db>,
+            channel_id: i64,
+            platform_id: &str,
+            status: MessageStatus,
+            reason: Option<&str>,
+        ) -> StoreResult<()> {
+            let known: Option<i64> = sqlx::query_scalar(
+                "SELECT m.id FROM messages m JOIN chats c ON c.id = m.chat_id \
+                 WHERE m.platform_message_id = $1 AND c.channel_id = $2 LIMIT 1",
+            )
+            .bind(platform_id)
+            .bind(channel_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if known.is_some() {
+                return Ok(());
+            }
+            let now = now_ms();
+            sqlx::query("DELETE FROM early_statuses WHERE created_at < $1")
+                .bind(now - EARLY_STATUS_MS)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO early_statuses (channel_id, platform_message_id, status, reason, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(channel_id)
+            .bind(platform_id)
+            .bind(status.as_str())
+            .bind(reason)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        /// Statuses the platform reported for `platform_id` before the send's answer was recorded
+        /// (kept by `update_status_by_platform_id`), applied now that it is, in the order they
+        /// progress; the `message_status` events they make, when `wanted`.
+        async fn apply_early_statuses(
+            tx: &mut Transaction<'static, $db>,
+            chat_id: i64,
+            message_id: i64,
+            platform_id: &str,
+            wanted: bool,
+        ) -> StoreResult<u64> {
+            let early: Vec<(String, Option<String>)> = sqlx::query_as(
+                "DELETE FROM early_statuses WHERE platform_message_id = $1 \
+                 AND channel_id = (SELECT channel_id FROM chats WHERE id = $2) RETURNING status, reason",
+            )
+            .bind(platform_id)
+            .bind(chat_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut early: Vec<(MessageStatus, Option<String>)> =
+                early.into_iter().filter_map(|(s, r)| Some((MessageStatus::parse(&s)?, r))).collect();
+            early.sort_by_key(|(s, _)| s.replaces().len());
+            let mut events = 0;
+            for (status, reason) in early {
+                let earlier = status.replaces();
+                if earlier.is_empty() {
+                    continue;
+                }
+                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+                let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE messages SET status = $1, reason = COALESCE($2, reason) WHERE id = $3 AND status IN ({list})"
+                )))
+                .bind(status.as_str())
+                .bind(reason.as_deref())
+                .bind(message_id)
+                .execute(&mut **tx)
+                .await?;
+                if changed.rows_affected() > 0 && wanted {
+                    let at = EventAt::Chat(chat_id);
+                    let reason = reason.as_deref();
+                    events += emit_message_event(tx, EventKind::MessageStatus, at, message_id, Some(status), reason, now_ms())
+                        .await?;
+                }
+            }
+            Ok(events)
+        }
+
         /// A message row to insert: an outbound one (`pending`) or a received one (`unread`).
         struct NewRow<'a> {
             sent: bool,
@@ -28,6 +115,10 @@ macro_rules! sql_helpers {
             text: Option<&'a str>,
             attachment: Option<&'a Attachment>,
             expires_at: Option<i64>,
+            /// `MessageDetails` as stored (JSON), if there are any.
+            details: Option<&'a str>,
+            /// The message's `datetime`: the platform's own time for a received one, else `now`.
+            created_at: i64,
             now: i64,
         }
 
@@ -39,8 +130,8 @@ macro_rules! sql_helpers {
             m: NewRow<'_>,
         ) -> StoreResult<(i64, u64)> {
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO messages (chat_id, sent, status, body, file_type, file_url, thumb_url, expires_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                "INSERT INTO messages (chat_id, sent, status, body, file_type, file_url, thumb_url, expires_at, created_at, details) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
             )
             .bind(chat_id)
             .bind(m.sent)
@@ -50,7 +141,8 @@ macro_rules! sql_helpers {
             .bind(m.attachment.map(|a| a.url.as_str()))
             .bind(m.attachment.and_then(|a| a.thumb_url.as_deref()))
             .bind(m.expires_at)
-            .bind(m.now)
+            .bind(m.created_at)
+            .bind(m.details)
             .fetch_one(&mut **tx)
             .await?;
             let session_start: Option<i64> = sqlx::query_scalar(

@@ -73,7 +73,7 @@ macro_rules! pending_delivery_select {
     () => {
         "SELECT d.id, d.attempts, d.window_start, d.event_id, d.event, d.message_status, d.reason AS event_reason, \
          d.operator, d.operator_status, d.created_at AS event_at, m.id AS message_id, c.channel_id, ch.platform, \
-         c.destination, m.sent, m.status, m.reason, m.body, m.file_type, m.file_url, m.thumb_url, m.created_at \
+         c.destination, m.sent, m.status, m.reason, m.body, m.file_type, m.file_url, m.thumb_url, m.created_at, m.details \
          FROM webhook_deliveries d LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN chats c ON c.id = m.chat_id \
          LEFT JOIN channels ch ON ch.id = c.channel_id "
     };
@@ -104,6 +104,7 @@ pub struct PendingDeliveryRow {
     pub file_url: Option<String>,
     pub thumb_url: Option<String>,
     pub created_at: Option<i64>,
+    pub details: Option<String>,
 }
 
 impl TryFrom<PendingDeliveryRow> for PendingDelivery {
@@ -130,6 +131,7 @@ impl TryFrom<PendingDeliveryRow> for PendingDelivery {
                     file_url: r.file_url,
                     thumb_url: r.thumb_url,
                     created_at: r.created_at.unwrap_or_default(),
+                    details: r.details,
                 };
                 let mut message = Message::try_from(row)?;
                 let status = r.message_status.as_deref().and_then(MessageStatus::parse);

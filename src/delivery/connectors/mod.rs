@@ -2,7 +2,9 @@
 //! client of `crate::net`); webchat and operator are delivered inside chatgate, where the pages read
 //! them, so their "send" is immediate.
 
+pub mod fetch;
 pub mod telegram;
+pub mod vcard;
 pub mod whatsapp;
 
 use std::time::Duration;
@@ -15,8 +17,9 @@ use crate::storage::DeliveryJob;
 /// What a platform said to a send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
-    /// Accepted: `sent`, with the platform's id of the message.
-    Accepted { platform_message_id: Option<String> },
+    /// Accepted: `sent`, with the platform's id of the message and, when the platform names the
+    /// recipient otherwise than we did, its own id of them (WhatsApp `contacts[0].wa_id`).
+    Accepted { platform_message_id: Option<String>, recipient: Option<String> },
     /// Refused for good: `failed` with this reason (the platform and its own description).
     Refused { reason: String },
     /// Not now: retried later. `retry_after` is the platform's own wait; `channel_wide` when the
@@ -51,6 +54,10 @@ pub struct PlatformSettings {
 pub struct ConnectorSettings {
     pub telegram: PlatformSettings,
     pub whatsapp: PlatformSettings,
+    /// The largest file chatgate downloads to upload it itself (Telegram documents other than PDF,
+    /// GIF and ZIP, which Telegram will not fetch by URL), bytes. Telegram takes up to 50 MB; each
+    /// upload in flight holds its file in memory.
+    pub upload_max_bytes: u64,
 }
 
 impl Default for ConnectorSettings {
@@ -68,12 +75,13 @@ impl Default for ConnectorSettings {
             },
             // Cloud API: 80 messages/s per business number by default (paced under it, as above).
             whatsapp: PlatformSettings {
-                base_url: "https://graph.facebook.com/v21.0".into(),
+                base_url: "https://graph.facebook.com/v23.0".into(),
                 per_channel_per_sec: 78.0,
                 per_chat_per_sec: 0.0,
                 per_chat_burst: 1,
                 per_channel_concurrency: 16,
             },
+            upload_max_bytes: 20 * 1024 * 1024,
         }
     }
 }
@@ -89,29 +97,72 @@ impl ConnectorSettings {
     }
 }
 
-/// Every connector, sharing one HTTP client.
+/// Every connector, sharing one HTTP client for the platforms and one guarded client for the files
+/// customers name.
 pub struct Connectors {
     pub telegram: telegram::Telegram,
     pub whatsapp: whatsapp::WhatsApp,
+    files: fetch::Fetcher,
 }
+
+/// Telegram's limit on a contact's `vcard`, bytes (also the most chatgate reads of any vCard).
+pub const VCARD_MAX_BYTES: u64 = 2048;
 
 impl Connectors {
     /// `file_timeout` bounds a received file's whole download (API calls keep the client's timeout).
-    pub fn new(client: reqwest::Client, settings: &ConnectorSettings, file_timeout: Duration) -> Self {
+    pub fn new(
+        client: reqwest::Client,
+        files: fetch::Fetcher,
+        settings: &ConnectorSettings,
+        file_timeout: Duration,
+    ) -> Self {
         Self {
-            telegram: telegram::Telegram::new(client.clone(), &settings.telegram.base_url, file_timeout),
+            telegram: telegram::Telegram::new(
+                client.clone(),
+                &settings.telegram.base_url,
+                file_timeout,
+                settings.upload_max_bytes,
+            ),
             whatsapp: whatsapp::WhatsApp::new(client, &settings.whatsapp.base_url, file_timeout),
+            files,
         }
     }
 
     pub async fn send(&self, settings: &ChannelSettings, job: &DeliveryJob) -> SendOutcome {
         match job.platform {
-            Platform::Telegram => self.telegram.send(settings, job).await,
-            Platform::Whatsapp => self.whatsapp.send(settings, job).await,
+            Platform::Telegram => self.telegram.send(settings, job, &self.files).await,
+            Platform::Whatsapp => self.whatsapp.send(settings, job, &self.files).await,
             // Stored for the page, which reads it from the database: that is the delivery.
-            Platform::Webchat | Platform::Operator => SendOutcome::Accepted { platform_message_id: None },
+            Platform::Webchat | Platform::Operator => SendOutcome::Accepted { platform_message_id: None, recipient: None },
         }
     }
+}
+
+/// The contact a message's vCard (at its `fileurl`) describes, fetched through the guarded client.
+pub(crate) async fn contact_of(
+    files: &fetch::Fetcher,
+    platform: &str,
+    url: &str,
+) -> Result<(vcard::Contact, String), SendOutcome> {
+    let fetched = files.fetch(platform, url, VCARD_MAX_BYTES).await?;
+    let text = String::from_utf8(fetched.bytes).map_err(|_| SendOutcome::Refused {
+        reason: format!("{platform}: the vCard at fileurl is not UTF-8 text"),
+    })?;
+    match vcard::parse(&text) {
+        Some(c) if !c.phones.is_empty() => Ok((c, text)),
+        _ => Err(SendOutcome::Refused {
+            reason: format!("{platform}: the file at fileurl is no vCard with a phone number"),
+        }),
+    }
+}
+
+/// A file's name as its URL gives it: the last path segment, percent-decoded.
+pub(crate) fn name_in_url(url: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.path_segments()?.next_back().map(str::to_string))
+        .map(|n| percent_encoding::percent_decode_str(&n).decode_utf8_lossy().into_owned())
+        .filter(|n| !n.is_empty())
 }
 
 /// `Retry-After` in seconds, if the answer has one.

@@ -7,7 +7,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{SendOutcome, is_temporary, retry_after_header};
+use reqwest::multipart::{Form, Part};
+
+use super::fetch::Fetcher;
+use super::{SendOutcome, contact_of, is_temporary, name_in_url, retry_after_header};
 use crate::domain::model::{ChannelSettings, FileType};
 use crate::net::describe;
 use crate::storage::DeliveryJob;
@@ -16,6 +19,13 @@ pub struct Telegram {
     client: reqwest::Client,
     base: String,
     file_timeout: Duration,
+    upload_max_bytes: u64,
+}
+
+/// A send's method and body: JSON, or a form with an uploaded file.
+enum Request {
+    Json(&'static str, Value),
+    Upload(&'static str, Form),
 }
 
 /// Telegram's envelope: `{"ok":true,"result":…}` or `{"ok":false,"error_code":…,"description":…}`.
@@ -34,49 +44,96 @@ struct Parameters {
     retry_after: Option<u64>,
 }
 
+/// Whether Telegram fetches a document by URL itself: "sending by URL will currently only work for
+/// GIF, PDF and ZIP files" (Bot API, Sending files). Judged by the URL's path.
+fn fetched_by_telegram(url: &str) -> bool {
+    let path = url::Url::parse(url).map(|u| u.path().to_ascii_lowercase()).unwrap_or_default();
+    [".pdf", ".gif", ".zip"].iter().any(|ext| path.ends_with(ext))
+}
+
 /// Why a call other than a send failed (set-up and media), safe to show an operator.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct TelegramError(pub String);
 
 impl Telegram {
-    pub fn new(client: reqwest::Client, base: &str, file_timeout: Duration) -> Self {
-        Self { client, base: base.trim_end_matches('/').to_string(), file_timeout }
+    pub fn new(client: reqwest::Client, base: &str, file_timeout: Duration, upload_max_bytes: u64) -> Self {
+        Self { client, base: base.trim_end_matches('/').to_string(), file_timeout, upload_max_bytes }
     }
 
-    /// The method and body of a message: text → `sendMessage`; files by URL → `sendPhoto`, …
-    fn request(job: &DeliveryJob) -> (&'static str, Value) {
+    /// The method and body of a message: text → `sendMessage`; files by URL → `sendPhoto`, …; a
+    /// contact → `sendContact` from its vCard; a document Telegram will not fetch → uploaded.
+    async fn request(&self, job: &DeliveryJob, files: &Fetcher) -> Result<Request, SendOutcome> {
         // A numeric chat id goes as a number, `@channelusername` as a string.
         let chat_id: Value =
             job.destination.parse::<i64>().map_or_else(|_| json!(job.destination), |n| json!(n));
+        let caption = job.text.as_deref().filter(|t| !t.is_empty());
         let Some(file) = &job.attachment else {
-            return ("sendMessage", json!({"chat_id": chat_id, "text": job.text.as_deref().unwrap_or("")}));
+            let text = job.text.as_deref().unwrap_or("");
+            return Ok(Request::Json("sendMessage", json!({"chat_id": chat_id, "text": text})));
         };
         let (method, field) = match file.file_type {
             FileType::Image => ("sendPhoto", "photo"),
             FileType::Video => ("sendVideo", "video"),
             FileType::Audio => ("sendAudio", "audio"),
             FileType::Voice => ("sendVoice", "voice"),
-            // A contact is sent as its vCard file (SPEC §5.2).
-            FileType::Document | FileType::Contact => ("sendDocument", "document"),
+            FileType::Document if fetched_by_telegram(&file.url) => ("sendDocument", "document"),
+            FileType::Document => return self.upload_document(chat_id, caption, &file.url, files).await,
+            FileType::Contact => {
+                let (contact, card) = contact_of(files, "telegram", &file.url).await?;
+                let phone = contact.phones.first().cloned().unwrap_or_default();
+                let mut body = json!({"chat_id": chat_id, "phone_number": phone,
+                    "first_name": contact.first_name, "vcard": card});
+                if !contact.last_name.is_empty() {
+                    body["last_name"] = json!(contact.last_name);
+                }
+                return Ok(Request::Json("sendContact", body));
+            }
         };
         let mut body = json!({"chat_id": chat_id, field: file.url});
-        if let Some(caption) = job.text.as_deref().filter(|t| !t.is_empty()) {
+        if let Some(caption) = caption {
             body["caption"] = json!(caption);
         }
-        (method, body)
+        Ok(Request::Json(method, body))
     }
 
-    pub async fn send(&self, settings: &ChannelSettings, job: &DeliveryJob) -> SendOutcome {
+    /// `sendDocument` as `multipart/form-data`, the file downloaded first (bounded by
+    /// `upload_max_bytes`); its name is the URL's last path segment.
+    async fn upload_document(
+        &self,
+        chat_id: Value,
+        caption: Option<&str>,
+        url: &str,
+        files: &Fetcher,
+    ) -> Result<Request, SendOutcome> {
+        let fetched = files.fetch("telegram", url, self.upload_max_bytes).await?;
+        let name = name_in_url(url).unwrap_or_else(|| "document".into());
+        // No content type is passed on: Telegram detects a document's type itself.
+        let part = Part::bytes(fetched.bytes).file_name(name);
+        let mut form = Form::new().text("chat_id", chat_id.to_string().trim_matches('"').to_string());
+        if let Some(caption) = caption {
+            form = form.text("caption", caption.to_string());
+        }
+        Ok(Request::Upload("sendDocument", form.part("document", part)))
+    }
+
+    pub async fn send(&self, settings: &ChannelSettings, job: &DeliveryJob, files: &Fetcher) -> SendOutcome {
         let Some(token) = settings.get("bot_token") else {
             return SendOutcome::Refused { reason: "telegram: the channel has no bot_token setting".into() };
         };
-        let (method, body) = Self::request(job);
-        let res =
-            match self.client.post(format!("{}/bot{token}/{method}", self.base)).json(&body).send().await {
-                Ok(res) => res,
-                Err(e) => return SendOutcome::later(format!("telegram: {}", describe(&e))),
-            };
+        let request = match self.request(job, files).await {
+            Ok(r) => r,
+            Err(outcome) => return outcome,
+        };
+        let post = |method: &str| self.client.post(format!("{}/bot{token}/{method}", self.base));
+        let sent = match request {
+            Request::Json(method, body) => post(method).json(&body).send().await,
+            Request::Upload(method, form) => post(method).multipart(form).send().await,
+        };
+        let res = match sent {
+            Ok(res) => res,
+            Err(e) => return SendOutcome::later(format!("telegram: {}", describe(&e))),
+        };
         let status = res.status().as_u16();
         let header_wait = retry_after_header(&res);
         let envelope: Option<Envelope> = res.json().await.ok();
@@ -87,6 +144,7 @@ impl Telegram {
                     .get("message_id")
                     .and_then(Value::as_i64)
                     .map(|id| id.to_string()),
+                recipient: None,
             },
             Some(e) => {
                 let code = e.error_code.unwrap_or(status);

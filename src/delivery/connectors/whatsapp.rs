@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{SendOutcome, is_temporary, retry_after_header};
+use super::fetch::Fetcher;
+use super::vcard::Contact;
+use super::{SendOutcome, contact_of, is_temporary, name_in_url, retry_after_header};
 use crate::domain::model::{ChannelSettings, FileType};
 use crate::net::describe;
 use crate::storage::DeliveryJob;
@@ -34,6 +36,23 @@ const CHANNEL_THROTTLING: [i64; 3] = [4, 80007, 130429];
 /// Temporary: the pair rate limit (one recipient) and Meta's own transient errors.
 const TEMPORARY: [i64; 3] = [131056, 131000, 131016];
 
+/// A `contacts` message's contact (Cloud API `Contact` object): name, phones, e-mails.
+fn contact_message(c: &Contact) -> Value {
+    let mut name = json!({"formatted_name": c.formatted_name});
+    if !c.first_name.is_empty() {
+        name["first_name"] = json!(c.first_name);
+    }
+    if !c.last_name.is_empty() {
+        name["last_name"] = json!(c.last_name);
+    }
+    let phones: Vec<Value> = c.phones.iter().map(|p| json!({"phone": p, "type": "CELL"})).collect();
+    let mut contact = json!({"name": name, "phones": phones});
+    if !c.emails.is_empty() {
+        contact["emails"] = c.emails.iter().map(|e| json!({"email": e, "type": "WORK"})).collect();
+    }
+    contact
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct WhatsAppError(pub String);
@@ -43,47 +62,64 @@ impl WhatsApp {
         Self { client, base: base.trim_end_matches('/').to_string(), file_timeout }
     }
 
-    fn body(job: &DeliveryJob) -> Value {
+    async fn body(job: &DeliveryJob, files: &Fetcher) -> Result<Value, SendOutcome> {
         let mut body =
             json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": job.destination});
         let caption = job.text.as_deref().filter(|t| !t.is_empty());
-        match &job.attachment {
-            None => {
-                body["type"] = json!("text");
-                body["text"] = json!({"body": job.text.as_deref().unwrap_or("")});
+        let Some(file) = &job.attachment else {
+            body["type"] = json!("text");
+            body["text"] = json!({"body": job.text.as_deref().unwrap_or("")});
+            return Ok(body);
+        };
+        let kind = match file.file_type {
+            FileType::Image => "image",
+            FileType::Video => "video",
+            FileType::Audio | FileType::Voice => "audio",
+            FileType::Document => "document",
+            FileType::Contact => {
+                let (contact, _) = contact_of(files, "whatsapp", &file.url).await?;
+                body["type"] = json!("contacts");
+                body["contacts"] = json!([contact_message(&contact)]);
+                return Ok(body);
             }
-            Some(file) => {
-                let kind = match file.file_type {
-                    FileType::Image => "image",
-                    FileType::Video => "video",
-                    FileType::Audio | FileType::Voice => "audio",
-                    // A contact goes as its vCard file.
-                    FileType::Document | FileType::Contact => "document",
-                };
-                let mut media = json!({"link": file.url});
-                // WhatsApp takes no caption on audio.
-                if let Some(c) = caption.filter(|_| kind != "audio") {
+        };
+        let mut media = json!({"link": file.url});
+        // Audio takes no caption (a caption is refused when the message is sent: `caption_allowed`).
+        match file.file_type {
+            FileType::Voice => media["voice"] = json!(true),
+            FileType::Audio => {}
+            _ => {
+                if let Some(c) = caption {
                     media["caption"] = json!(c);
                 }
-                body["type"] = json!(kind);
-                body[kind] = media;
             }
         }
-        body
+        if file.file_type == FileType::Document {
+            if let Some(name) = name_in_url(&file.url) {
+                media["filename"] = json!(name);
+            }
+        }
+        body["type"] = json!(kind);
+        body[kind] = media;
+        Ok(body)
     }
 
-    pub async fn send(&self, settings: &ChannelSettings, job: &DeliveryJob) -> SendOutcome {
+    pub async fn send(&self, settings: &ChannelSettings, job: &DeliveryJob, files: &Fetcher) -> SendOutcome {
         let (Some(number), Some(token)) = (settings.get("phone_number_id"), settings.get("access_token"))
         else {
             return SendOutcome::Refused {
                 reason: "whatsapp: the channel needs the phone_number_id and access_token settings".into(),
             };
         };
+        let body = match Self::body(job, files).await {
+            Ok(body) => body,
+            Err(outcome) => return outcome,
+        };
         let res = match self
             .client
             .post(format!("{}/{number}/messages", self.base))
             .bearer_auth(token)
-            .json(&Self::body(job))
+            .json(&body)
             .send()
             .await
         {
@@ -96,10 +132,10 @@ impl WhatsApp {
             return SendOutcome::later(format!("whatsapp {status}: answer cut off"));
         };
         if (200..300).contains(&status) {
-            let id = serde_json::from_slice::<Value>(&text)
-                .ok()
-                .and_then(|v| v["messages"][0]["id"].as_str().map(str::to_string));
-            return SendOutcome::Accepted { platform_message_id: id };
+            let answer = serde_json::from_slice::<Value>(&text).unwrap_or_default();
+            let id = answer["messages"][0]["id"].as_str().map(str::to_string);
+            let wa_id = answer["contacts"][0]["wa_id"].as_str().filter(|w| *w != job.destination);
+            return SendOutcome::Accepted { platform_message_id: id, recipient: wa_id.map(str::to_string) };
         }
         let error = serde_json::from_slice::<ErrorEnvelope>(&text).ok().map(|e| e.error);
         let code = error.as_ref().and_then(|e| e.code);

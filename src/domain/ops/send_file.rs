@@ -23,10 +23,14 @@ impl SendFile {
     pub fn parse(params: &Params, now: i64) -> DomainResult<Self> {
         params.require_all(&["platform", "platformid", "destination", "type", "fileurl"])?;
         let channel = ChannelRef::parse(params)?;
+        let destination = values::destination(params, channel.platform)?;
+        let attachment = values::attachment(params)?;
+        let caption = values::caption(params)?;
+        values::caption_allowed(channel.platform, attachment.file_type, caption.as_deref())?;
         Ok(Self {
-            destination: values::destination(params, channel.platform)?,
-            attachment: values::attachment(params)?,
-            caption: values::caption(params)?,
+            destination,
+            attachment,
+            caption,
             expires_at: values::invalidation_time(params, now)?,
             idempotency_key: values::idempotency_key(params)?,
             channel,

@@ -4,6 +4,7 @@
 //! the bot token, WhatsApp's needs the access token: neither is ever shown to a caller).
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -65,8 +66,13 @@ impl MediaSigner {
         Some(mac)
     }
 
-    pub fn url(&self, base: &str, channel_id: i64, reference: &MediaRef) -> String {
-        let payload = format!("{channel_id}:{}", reference.encode());
+    /// The URL of a received file; its `name`, when the sender gave one, is signed with it and sent
+    /// back in `Content-Disposition`.
+    pub fn url(&self, base: &str, channel_id: i64, reference: &MediaRef, name: Option<&str>) -> String {
+        let payload = match name {
+            Some(name) => format!("{channel_id}:nm:{}:{}", URL_SAFE_NO_PAD.encode(name), reference.encode()),
+            None => format!("{channel_id}:{}", reference.encode()),
+        };
         let signature =
             self.mac(payload.as_bytes()).map(|m| m.finalize().into_bytes().to_vec()).unwrap_or_default();
         format!(
@@ -76,15 +82,22 @@ impl MediaSigner {
         )
     }
 
-    /// The channel and file a token names, if its signature holds.
-    pub fn open(&self, token: &str) -> Option<(i64, MediaRef)> {
+    /// The channel, file and file name a token names, if its signature holds.
+    pub fn open(&self, token: &str) -> Option<(i64, MediaRef, Option<String>)> {
         let (payload, signature) = token.split_once('.')?;
         let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
         let signature = URL_SAFE_NO_PAD.decode(signature).ok().filter(|s| s.len() == SIGNATURE_BYTES)?;
         self.mac(&payload)?.verify_truncated_left(&signature).ok()?;
         let text = String::from_utf8(payload).ok()?;
-        let (channel, reference) = text.split_once(':')?;
-        Some((channel.parse().ok()?, MediaRef::decode(reference)?))
+        let (channel, rest) = text.split_once(':')?;
+        let (name, reference) = match rest.strip_prefix("nm:") {
+            Some(named) => {
+                let (name, reference) = named.split_once(':')?;
+                (Some(String::from_utf8(URL_SAFE_NO_PAD.decode(name).ok()?).ok()?), reference)
+            }
+            None => (None, rest),
+        };
+        Some((channel.parse().ok()?, MediaRef::decode(reference)?, name))
     }
 }
 
@@ -122,10 +135,25 @@ fn received_file<'a>(
         .insert_header(("Cache-Control", "private, max-age=3600"))
 }
 
+/// `Content-Disposition: attachment` with the sender's file name: as ASCII for old clients and in
+/// full (RFC 8187) for the others.
+fn attachment_named(name: &str) -> ContentDisposition {
+    let ascii: String = name.chars().map(|c| if c.is_ascii() { c } else { '_' }).collect();
+    let mut parameters = vec![DispositionParam::Filename(ascii)];
+    if !name.is_ascii() {
+        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: name.as_bytes().to_vec(),
+        }));
+    }
+    ContentDisposition { disposition: DispositionType::Attachment, parameters }
+}
+
 /// `GET /media/{token}`: 404 for a token that is not ours, 502 when the platform will not give the file.
 pub async fn serve(path: web::Path<String>, state: web::Data<AppState>) -> HttpResponse {
     let result = async {
-        let (channel_id, reference) = state.media.open(&path).ok_or(Refusal::UnknownChannel)?;
+        let (channel_id, reference, name) = state.media.open(&path).ok_or(Refusal::UnknownChannel)?;
         let channel_id = channel_id.to_string();
         let fetched = match &reference {
             MediaRef::VCard(card) => {
@@ -160,6 +188,9 @@ pub async fn serve(path: web::Path<String>, state: web::Data<AppState>) -> HttpR
             .to_string();
         let mut res = HttpResponse::Ok();
         received_file(&mut res, &content_type);
+        if let Some(name) = name {
+            res.insert_header(attachment_named(&name));
+        }
         if let Some(len) = upstream.content_length() {
             res.no_chunking(len);
         }
@@ -176,9 +207,15 @@ mod tests {
     #[test]
     fn tokens_open_only_as_signed() {
         let signer = MediaSigner::new(b"k".to_vec());
-        let url = signer.url("http://x", 7, &MediaRef::Telegram("AgAD-1".into()));
+        let url = signer.url("http://x", 7, &MediaRef::Telegram("AgAD-1".into()), None);
         let token = url.strip_prefix("http://x/media/").unwrap();
-        assert_eq!(signer.open(token), Some((7, MediaRef::Telegram("AgAD-1".into()))));
+        assert_eq!(signer.open(token), Some((7, MediaRef::Telegram("AgAD-1".into()), None)));
+        let named = signer.url("http://x", 7, &MediaRef::WhatsApp("9".into()), Some("Факту:ра.pdf"));
+        let named = named.strip_prefix("http://x/media/").unwrap();
+        assert_eq!(
+            signer.open(named),
+            Some((7, MediaRef::WhatsApp("9".into()), Some("Факту:ра.pdf".to_string())))
+        );
         assert_eq!(MediaSigner::new(b"other".to_vec()).open(token), None);
         let (payload, sig) = token.split_once('.').unwrap();
         let forged = URL_SAFE_NO_PAD.encode("8:tg:AgAD-1");

@@ -12,13 +12,14 @@ pub(crate) mod whatsapp;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::domain::model::{ChannelConfig, FileType, Platform};
+use crate::domain::model::{Author, ChannelConfig, FileType, MessageDetails, Platform};
 use crate::doors::AppState;
 use crate::telemetry::Outcome;
 use media::MediaRef;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/inbound/telegram/{platformid}", web::post().to(telegram::receive))
+        .route("/inbound/whatsapp", web::post().to(whatsapp::receive_for_app))
         .route("/inbound/whatsapp/{platformid}", web::get().to(whatsapp::verify))
         .route("/inbound/whatsapp/{platformid}", web::post().to(whatsapp::receive))
         .route("/media/{token}", web::get().to(media::serve));
@@ -31,6 +32,29 @@ pub struct Received {
     pub text: Option<String>,
     pub file: Option<(FileType, MediaRef)>,
     pub dedup_key: String,
+    /// Author, reply, location, file name.
+    pub details: MessageDetails,
+    /// The platform's own time of the message (Unix ms).
+    pub written_at: Option<i64>,
+}
+
+impl Received {
+    /// A message with only text and who wrote it; the parsers add the rest.
+    fn new(destination: String, dedup_key: String, author: Option<Author>, written_at: Option<i64>) -> Self {
+        Self {
+            destination,
+            text: None,
+            file: None,
+            dedup_key,
+            details: MessageDetails { author, ..MessageDetails::default() },
+            written_at,
+        }
+    }
+
+    /// Whether there is anything to store.
+    fn has_content(&self) -> bool {
+        self.text.is_some() || self.file.is_some()
+    }
 }
 
 /// Why an inbound call is refused, as the HTTP status the platform sees.
@@ -113,9 +137,10 @@ async fn store_received(
 ) -> Result<(), Refusal> {
     let base = media::public_base(req, state);
     for r in received {
+        let name = r.details.file_name.as_deref();
         let attachment = r.file.map(|(file_type, reference)| crate::domain::model::Attachment {
             file_type,
-            url: state.media.url(&base, channel.channel.id, &reference),
+            url: state.media.url(&base, channel.channel.id, &reference, name),
             thumb_url: None,
         });
         let message = crate::domain::model::InboundMessage {
@@ -124,6 +149,8 @@ async fn store_received(
             text: r.text,
             attachment,
             dedup_key: Some(r.dedup_key),
+            details: r.details,
+            written_at: r.written_at,
             now: chrono::Utc::now().timestamp_millis(),
         };
         if let Err(e) = state.gateway.receive(&message).await {
@@ -132,6 +159,29 @@ async fn store_received(
         }
     }
     Ok(())
+}
+
+/// Unix seconds as a platform sends them (a number, or a string of digits) → Unix ms. A time more
+/// than a day ahead of ours is not believed.
+fn platform_time(v: Option<&serde_json::Value>) -> Option<i64> {
+    let secs = match v? {
+        serde_json::Value::Number(n) => n.as_i64()?,
+        serde_json::Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    let ms = secs.checked_mul(1000).filter(|ms| *ms > 0)?;
+    (ms <= chrono::Utc::now().timestamp_millis() + 86_400_000).then_some(ms)
+}
+
+/// A file name as a sender's device gave it, made safe to show and to put in a header: no path, no
+/// control characters or quotes, at most 255 characters.
+fn file_name(v: Option<&serde_json::Value>) -> Option<String> {
+    let raw = v?.as_str()?;
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let clean: String =
+        base.chars().filter(|c| !c.is_control() && !matches!(c, '"' | '\\')).take(255).collect();
+    let clean = clean.trim().to_string();
+    (!clean.is_empty() && clean != "." && clean != "..").then_some(clean)
 }
 
 /// Equal in constant time (the length is not secret).

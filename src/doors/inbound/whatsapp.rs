@@ -9,8 +9,10 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::media::{MediaRef, vcard};
-use super::{Received, Refusal, answer, body, channel_of, same_secret, store_received};
-use crate::domain::model::{FileType, MessageStatus, Platform};
+use super::{
+    Received, Refusal, answer, body, channel_of, file_name, platform_time, same_secret, store_received,
+};
+use crate::domain::model::{Author, ChannelConfig, FileType, Location, MessageStatus, Platform};
 use crate::domain::values::storable_received;
 use crate::doors::AppState;
 
@@ -50,6 +52,8 @@ pub async fn verify(
     answer("whatsapp", result)
 }
 
+/// `POST /inbound/whatsapp/{platformid}`: the channel in the path must exist and its `app_secret`
+/// sign the body; each notification is then filed under the channel its number names.
 pub async fn receive(
     req: HttpRequest,
     path: web::Path<String>,
@@ -60,24 +64,88 @@ pub async fn receive(
         let channel = channel_of(&state, &path, Platform::Whatsapp).await?;
         let app_secret = channel.settings.get("app_secret").ok_or(Refusal::BadProof)?;
         let raw = body(&req, payload, BODY_LIMIT).await?;
-        let signature = req.headers().get("x-hub-signature-256").and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !signed(app_secret.as_bytes(), &raw, signature) {
+        if !signed(app_secret.as_bytes(), &raw, signature_of(&req)) {
             return Err(Refusal::BadProof);
         }
         let notification: Value = serde_json::from_slice(&raw).map_err(|_| Refusal::Unreadable)?;
-        let (received, statuses) = parse_notification(&notification)?;
-        store_received(&state, &req, &channel, received).await?;
-        for s in statuses {
+        let changes = parse_notification(&notification)?;
+        file_changes(&state, &req, &raw, Some(&channel), changes).await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+    .await;
+    answer("whatsapp", result)
+}
+
+/// `POST /inbound/whatsapp`: the app's one callback URL for all its numbers. Each notification is
+/// filed under the channel whose `phone_number_id` it names, proven by that channel's `app_secret`.
+pub async fn receive_for_app(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    let result = async {
+        let raw = body(&req, payload, BODY_LIMIT).await?;
+        let notification: Value = serde_json::from_slice(&raw).map_err(|_| Refusal::Unreadable)?;
+        let changes = parse_notification(&notification)?;
+        file_changes(&state, &req, &raw, None, changes).await?;
+        Ok(HttpResponse::Ok().finish())
+    }
+    .await;
+    answer("whatsapp", result)
+}
+
+fn signature_of(req: &HttpRequest) -> &str {
+    req.headers().get("x-hub-signature-256").and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// Files each change under its channel: the one whose `phone_number_id` the change names (its
+/// `app_secret` must sign the body), or the path's channel when the change names no number. A number
+/// no channel has is logged and skipped — Meta would retry a refusal for days.
+async fn file_changes(
+    state: &AppState,
+    req: &HttpRequest,
+    raw: &[u8],
+    path_channel: Option<&ChannelConfig>,
+    changes: Vec<Change>,
+) -> Result<(), Refusal> {
+    let mut all: Option<Vec<ChannelConfig>> = None;
+    for change in changes {
+        let named = change.phone_number_id.as_deref();
+        let channel = match (named, path_channel) {
+            (None, Some(c)) => c.clone(),
+            (Some(id), Some(c)) if c.settings.get("phone_number_id") == Some(id) => c.clone(),
+            (None, None) => {
+                tracing::warn!("a WhatsApp notification without a phone_number_id came to the app URL: skipped");
+                continue;
+            }
+            (Some(id), _) => {
+                if all.is_none() {
+                    all = Some(state.gateway.channel_configs(Platform::Whatsapp).await.map_err(|e| {
+                        tracing::error!(error = %e, "reading the WhatsApp channels failed");
+                        Refusal::Internal
+                    })?);
+                }
+                let numbered: Vec<&ChannelConfig> = all
+                    .iter()
+                    .flatten()
+                    .filter(|c| c.settings.get("phone_number_id") == Some(id))
+                    .collect();
+                if numbered.is_empty() {
+                    tracing::warn!(phone_number_id = id, "a WhatsApp notification for a number no channel has: skipped");
+                    continue;
+                }
+                let proven = numbered.into_iter().find(|c| {
+                    c.settings.get("app_secret").is_some_and(|s| signed(s.as_bytes(), raw, signature_of(req)))
+                });
+                proven.cloned().ok_or(Refusal::BadProof)?
+            }
+        };
+        store_received(state, req, &channel, change.received).await?;
+        for s in change.statuses {
             let reason = s.reason.as_deref();
             if let Err(e) = state.gateway.platform_status(channel.channel.id, &s.id, s.status, reason).await {
                 tracing::error!(error = %e, "recording a WhatsApp status failed");
                 return Err(Refusal::Internal);
             }
         }
-        Ok(HttpResponse::Ok().finish())
     }
-    .await;
-    answer("whatsapp", result)
+    Ok(())
 }
 
 /// `sha256=` + hex HMAC-SHA256(app secret, raw body), checked in constant time.
@@ -100,57 +168,150 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
-/// Every `entry[].changes[].value`'s messages and statuses; `Unreadable` if it is no notification.
-pub fn parse_notification(n: &Value) -> Result<(Vec<Received>, Vec<StatusChange>), Refusal> {
+/// One `entry[].changes[].value`: the number it is for, what was received, status changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub phone_number_id: Option<String>,
+    pub received: Vec<Received>,
+    pub statuses: Vec<StatusChange>,
+}
+
+/// Every `entry[].changes[].value` of a notification; `Unreadable` if it is no notification.
+pub fn parse_notification(n: &Value) -> Result<Vec<Change>, Refusal> {
     let entries = n.get("entry").and_then(Value::as_array).ok_or(Refusal::Unreadable)?;
     let values = entries
         .iter()
         .filter_map(|e| e.get("changes").and_then(Value::as_array))
         .flatten()
         .filter_map(|c| c.get("value"));
-    let (mut received, mut statuses) = (Vec::new(), Vec::new());
+    let mut changes = Vec::new();
     for value in values {
         let list = |k: &str| value.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
-        received.extend(list("messages").iter().filter_map(message));
-        statuses.extend(list("statuses").iter().filter_map(status));
+        let contacts = list("contacts");
+        changes.push(Change {
+            phone_number_id: value.pointer("/metadata/phone_number_id").and_then(Value::as_str).map(str::to_string),
+            received: list("messages").iter().flat_map(|m| message(m, &contacts)).collect(),
+            statuses: list("statuses").iter().filter_map(status).collect(),
+        });
     }
-    Ok((received, statuses))
+    Ok(changes)
 }
 
-fn message(m: &Value) -> Option<Received> {
+/// The author of a message: its `from` and the profile name `contacts[]` gives for that `wa_id`.
+fn author(from: &str, contacts: &[Value]) -> Author {
+    let name = contacts
+        .iter()
+        .find(|c| c.get("wa_id").and_then(Value::as_str) == Some(from))
+        .or_else(|| contacts.first().filter(|_| contacts.len() == 1))
+        .and_then(|c| c.pointer("/profile/name"))
+        .and_then(Value::as_str)
+        .map(storable_received)
+        .unwrap_or_default();
+    Author { name, id: from.to_string() }
+}
+
+/// What one message is stored as: most give one message; a share of several contacts one per contact.
+fn message(m: &Value, contacts: &[Value]) -> Vec<Received> {
     let s = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(storable_received);
-    let from = s(m, "/from")?;
-    let id = s(m, "/id")?;
+    let (Some(from), Some(id)) = (s(m, "/from"), s(m, "/id")) else {
+        return Vec::new();
+    };
     let kind = s(m, "/type").unwrap_or_default();
+    let mut r = Received::new(from.clone(), format!("wamid:{id}"), Some(author(&from, contacts)), platform_time(m.get("timestamp")));
     let media = |field: &str| s(m, &format!("/{field}/id")).map(MediaRef::WhatsApp);
-    let caption = |field: &str| s(m, &format!("/{field}/caption")).filter(|c| !c.is_empty());
-    let (text, file) = match kind.as_str() {
-        "text" => (s(m, "/text/body"), None),
-        "image" => (caption("image"), media("image").map(|r| (FileType::Image, r))),
-        "video" => (caption("video"), media("video").map(|r| (FileType::Video, r))),
-        "document" => (caption("document"), media("document").map(|r| (FileType::Document, r))),
+    let caption = |field: &str| s(m, &format!("/{field}/caption")).filter(|c| !c.trim().is_empty());
+    match kind.as_str() {
+        "text" => r.text = s(m, "/text/body").filter(|t| !t.trim().is_empty()),
+        "image" | "video" | "document" | "sticker" => {
+            let file_type = match kind.as_str() {
+                "video" => FileType::Video,
+                "document" => FileType::Document,
+                _ => FileType::Image,
+            };
+            r.text = caption(&kind);
+            r.file = media(&kind).map(|reference| (file_type, reference));
+            r.details.file_name = file_name(m.pointer(&format!("/{kind}/filename")));
+        }
         "audio" => {
             let voice = m.pointer("/audio/voice").and_then(Value::as_bool).unwrap_or(false);
-            (None, media("audio").map(|r| (if voice { FileType::Voice } else { FileType::Audio }, r)))
+            r.file = media("audio").map(|reference| (if voice { FileType::Voice } else { FileType::Audio }, reference));
         }
+        "location" => {
+            let at = |k: &str| m.pointer(&format!("/location/{k}")).and_then(Value::as_f64);
+            let text = |k: &str| s(m, &format!("/location/{k}")).filter(|t| !t.is_empty());
+            if let Some(location) = Location::new(at("latitude").unwrap_or(f64::NAN), at("longitude").unwrap_or(f64::NAN), text("name"), text("address")) {
+                r.text = Some(storable_received(&location.text()));
+                r.details.location = Some(location);
+            }
+        }
+        // A tap on a template's quick-reply button.
+        "button" => {
+            r.text = s(m, "/button/text");
+            r.details.reply = s(m, "/button/payload");
+        }
+        // A reply button or a list row of an interactive message.
+        "interactive" => {
+            let reply = m.pointer("/interactive/button_reply").or_else(|| m.pointer("/interactive/list_reply"));
+            r.text = reply.and_then(|v| s(v, "/title"));
+            r.details.reply = reply.and_then(|v| s(v, "/id"));
+        }
+        "order" => r.text = m.get("order").map(order_text),
         "contacts" => {
-            let c = m.pointer("/contacts/0")?;
-            let name = s(c, "/name/formatted_name").unwrap_or_default();
-            let phones: Vec<String> = c
-                .get("phones")
-                .and_then(Value::as_array)
-                .map(|p| p.iter().filter_map(|p| s(p, "/phone")).collect())
-                .unwrap_or_default();
-            let phones: Vec<&str> = phones.iter().map(String::as_str).collect();
-            (None, Some((FileType::Contact, MediaRef::VCard(vcard(&name, &phones)))))
+            let cards: Vec<&Value> = m.get("contacts").and_then(Value::as_array).map(|c| c.iter().collect()).unwrap_or_default();
+            return cards
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let name = s(c, "/name/formatted_name").unwrap_or_default();
+                    let phones: Vec<String> = c
+                        .get("phones")
+                        .and_then(Value::as_array)
+                        .map(|p| p.iter().filter_map(|p| s(p, "/phone").or_else(|| s(p, "/wa_id"))).collect())
+                        .unwrap_or_default();
+                    let phones: Vec<&str> = phones.iter().map(String::as_str).collect();
+                    let mut card = r.clone();
+                    // The first keeps the message's own key, so what was stored before stays deduplicated.
+                    if i > 0 {
+                        card.dedup_key = format!("wamid:{id}#{}", i + 1);
+                    }
+                    card.file = Some((FileType::Contact, MediaRef::VCard(vcard(&name, &phones))));
+                    card
+                })
+                .collect();
         }
-        // Locations, stickers, reactions, unsupported…: not stored.
-        _ => return None,
-    };
-    if text.is_none() && file.is_none() {
-        return None;
+        // Reactions, polls, system notices, unsupported…: not stored.
+        _ => {}
     }
-    Some(Received { destination: from, text, file, dedup_key: format!("wamid:{id}") })
+    if r.has_content() { vec![r] } else { Vec::new() }
+}
+
+/// A catalog cart as text: one line per item, then the buyer's note.
+fn order_text(order: &Value) -> String {
+    let s = |v: &Value, k: &str| match v.get(k) {
+        Some(Value::String(t)) => storable_received(t),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let mut text = String::from("Order");
+    let catalog = s(order, "catalog_id");
+    if !catalog.is_empty() {
+        text.push_str(&format!(" from catalog {catalog}"));
+    }
+    text.push(':');
+    for item in order.get("product_items").and_then(Value::as_array).into_iter().flatten() {
+        text.push_str(&format!(
+            "\n{} × {} at {} {}",
+            s(item, "quantity"),
+            s(item, "product_retailer_id"),
+            s(item, "item_price"),
+            s(item, "currency")
+        ));
+    }
+    let note = s(order, "text");
+    if !note.trim().is_empty() {
+        text.push_str(&format!("\n{note}"));
+    }
+    text
 }
 
 fn status(v: &Value) -> Option<StatusChange> {
@@ -205,8 +366,9 @@ mod tests {
             {"id": "wamid.X", "status": "read", "timestamp": "1", "recipient_id": "1"},
             {"id": "wamid.Y", "status": "failed", "errors": [{"code": 131047, "title": "Re-engagement message"}]}
         ]}}]}]});
-        let (received, statuses) = parse_notification(&n).unwrap();
-        assert_eq!(received.len(), 2);
+        let changes = parse_notification(&n).unwrap();
+        let (received, statuses) = (&changes[0].received, &changes[0].statuses);
+        assert_eq!(received.len(), 2, "a location without coordinates is nothing to store");
         assert_eq!(received[1].file, Some((FileType::Image, MediaRef::WhatsApp("m1".into()))));
         assert_eq!(statuses[0].status, MessageStatus::Read);
         assert_eq!(statuses[1].reason.as_deref(), Some("whatsapp 131047: Re-engagement message"));

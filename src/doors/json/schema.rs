@@ -27,6 +27,36 @@ pub enum FileType {
     Contact,
 }
 
+/// A message's `type`: its file's type, or `location`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageType {
+    Image,
+    Video,
+    Audio,
+    Voice,
+    Document,
+    Contact,
+    Location,
+}
+
+/// Who wrote a received message: the name the platform shows and the sender's id there (WhatsApp
+/// `wa_id`, Telegram user id).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Author {
+    pub name: String,
+    pub id: String,
+}
+
+/// A shared location.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
 /// Unix milliseconds, or `YYYY-MM-DD HH:MM:SS` UTC.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
@@ -157,13 +187,23 @@ pub struct Message {
     pub issent: Option<u8>,
     /// pending, sent, delivered, read, failed, expired (outbound); unread, read (inbound).
     pub status: String,
-    /// `YYYY-MM-DD HH:MM:SS` UTC.
+    /// `YYYY-MM-DD HH:MM:SS` UTC; for a received message, when the platform says it was written.
     pub datetime: String,
     #[serde(rename = "type")]
-    pub file_type: Option<FileType>,
+    pub file_type: Option<MessageType>,
     pub fileurl: Option<String>,
     pub thumburl: Option<String>,
     pub reason: Option<String>,
+    /// Received messages: who wrote it.
+    pub author: Option<Author>,
+    /// A button or list reply's payload or id (its title is `message`).
+    pub reply: Option<String>,
+    /// `type` `location`: where.
+    pub location: Option<Location>,
+    /// A received file's own name.
+    pub filename: Option<String>,
+    /// When the sender last edited the message, `YYYY-MM-DD HH:MM:SS` UTC.
+    pub edited: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

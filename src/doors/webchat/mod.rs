@@ -345,14 +345,7 @@ async fn receive(
     let who = format!("{}:{visitor}", c.channel.id);
     WebchatLimits::charge(&limits.per_visitor, &limits.per_address, &who, &address_of(req, state))
         .map_err(Refused::too_many)?;
-    let m = InboundMessage {
-        channel_id: c.channel.id,
-        destination: visitor,
-        text: Some(text),
-        attachment: None,
-        dedup_key: None,
-        now: chrono::Utc::now().timestamp_millis(),
-    };
+    let m = InboundMessage::typed(c.channel.id, visitor, text, chrono::Utc::now().timestamp_millis());
     let id =
         state.gateway.receive(&m).await.map_err(|e| Refused::internal("storing a visitor's message", e))?;
     match state.gateway.message(c.channel.account_id, id).await {

@@ -14,15 +14,16 @@ use sqlx::{Postgres, Transaction};
 // Besides this file's own code, `sql_store!` below expands to code that uses these names.
 use super::DbSettings;
 use super::rows::{
-    ChannelRow, CredentialRow, DeliveryRow, InboxRow, MessageRow, id_list, now_ms, to_messages,
+    ChannelRow, CredentialRow, DeliveryRow, EARLY_STATUS_MS, InboxRow, MessageRow, id_list, now_ms,
+    to_messages,
 };
 use super::{
     CredentialChange, CredentialRecord, DeliveryJob, DeliveryResult, FinishedDelivery, NewAccess,
     OutboxClaim, StoreError, StoreResult, format_ip_list,
 };
 use crate::domain::model::{
-    Attachment, Channel, ChannelConfig, ChannelSettings, InboundMessage, Message, MessageStatus,
-    OutboundMessage, Platform, Scopes,
+    Attachment, Channel, ChannelConfig, ChannelSettings, InboundEdit, InboundMessage, Message,
+    MessageDetails, MessageStatus, OutboundMessage, Platform, Scopes,
 };
 
 use super::engine::{Engine, Parts};

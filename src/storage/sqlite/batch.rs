@@ -102,6 +102,8 @@ async fn insert_outbound(
         text: m.text.as_deref(),
         attachment: m.attachment.as_ref(),
         expires_at: m.expires_at,
+        details: None,
+        created_at: m.now,
         now: m.now,
     };
     let (id, events) = insert_message(tx, chat_id, row).await?;
