@@ -113,7 +113,7 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventSubject {
     /// A chat event: the message (with the status it had when the event happened).
-    Message(Message),
+    Message(Box<Message>),
     Operator {
         login: String,
         status: String,

@@ -12,8 +12,8 @@ use ipnet::IpNet;
 use super::console_ports::ConsoleStore;
 use super::error::{DomainResult, Throttled};
 use super::model::{
-    Attachment, Channel, ChannelConfig, ChannelSettings, InboundEdit, InboundMessage, Message,
-    MessageStatus, OutboundMessage, Platform, Principal, Scopes,
+    Attachment, Channel, ChannelConfig, ChannelSettings, InboundEdit, InboundMessage, Message, MessageStatus,
+    OutboundMessage, Platform, Principal, Scopes,
 };
 pub use super::store_error::{StoreError, StoreResult};
 use super::webhook_ports::WebhookStore;

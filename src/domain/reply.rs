@@ -13,7 +13,7 @@ pub enum Reply {
     /// The id of the message stored.
     MessageId(i64),
     /// One message, for its status.
-    Status(Message),
+    Status(Box<Message>),
     /// The account's channels (shared with the channel directory's cache).
     Channels(Arc<Vec<Channel>>),
     /// Messages: a chat's, or the last one of each chat.

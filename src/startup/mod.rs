@@ -260,6 +260,7 @@ pub fn connectors(settings: &Settings) -> Result<Connectors, StartError> {
     let file_timeout = Duration::from_millis(settings.outbound.file_timeout_ms);
     let policy = crate::net::address_policy(&settings.outbound);
     let timeout = Duration::from_millis(settings.outbound.request_timeout_ms);
-    let files = Fetcher::new(crate::net::customer_client(&settings.outbound, policy.clone(), timeout)?, policy);
+    let files =
+        Fetcher::new(crate::net::customer_client(&settings.outbound, policy.clone(), timeout)?, policy);
     Ok(Connectors::new(crate::net::client(&settings.outbound)?, files, &settings.connectors, file_timeout))
 }

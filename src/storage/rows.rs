@@ -5,8 +5,7 @@ use sqlx::FromRow;
 
 use super::{CredentialRecord, DeliveryJob, RefreshToken, StoreError, StoreResult, parse_ip_list};
 use crate::domain::model::{
-    Attachment, Channel, ChannelSettings, FileType, Message, MessageDetails, MessageStatus, Platform,
-    Scopes,
+    Attachment, Channel, ChannelSettings, FileType, Message, MessageDetails, MessageStatus, Platform, Scopes,
 };
 
 /// How long a platform's status for a message not yet known is kept (SPEC §5.3).

@@ -136,7 +136,7 @@ impl TryFrom<PendingDeliveryRow> for PendingDelivery {
                 let mut message = Message::try_from(row)?;
                 let status = r.message_status.as_deref().and_then(MessageStatus::parse);
                 status_at_event(&mut message, status, r.event_reason);
-                EventSubject::Message(message)
+                EventSubject::Message(Box::new(message))
             }
             (None, None) => EventSubject::Gone,
         };

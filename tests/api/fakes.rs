@@ -61,6 +61,8 @@ struct State {
     delay: Duration,
     /// Accepted sends per token in any sliding second, as Telegram counts a bot's: beyond, 429.
     per_token_per_sec: Option<usize>,
+    /// WhatsApp: the `wa_id` a send to this `to` is answered with (default: `to` without `+`).
+    wa_ids: HashMap<String, String>,
 }
 
 #[derive(Clone)]
@@ -89,6 +91,11 @@ impl Fake {
     /// answers Telegram's 429 (`retry_after` 1).
     pub fn limit_per_token_per_sec(&self, n: usize) {
         self.state.lock().unwrap().per_token_per_sec = Some(n);
+    }
+
+    /// WhatsApp: answer sends to `to` with `wa_id` (as Meta does for numbers it knows another way).
+    pub fn wa_id(&self, to: &str, wa_id: &str) {
+        self.state.lock().unwrap().wa_ids.insert(to.into(), wa_id.into());
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -181,13 +188,28 @@ pub async fn telegram() -> Fake {
     fake
 }
 
+/// A Bot API call's parameters: a JSON body, or a `multipart/form-data` upload (its file part as
+/// `{"filename", "size", "text"}`), as the real server reads both.
 async fn telegram_method(
+    req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<Value>,
+    raw: web::Bytes,
     fake: web::Data<Fake>,
 ) -> HttpResponse {
     let (token, method) = path.into_inner();
-    let body = body.into_inner();
+    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let body = if let Some(boundary) = content_type.split("boundary=").nth(1) {
+        multipart_fields(&raw, boundary.trim_matches('"'))
+    } else {
+        match serde_json::from_slice::<Value>(&raw) {
+            Ok(v) => v,
+            Err(_) => {
+                return HttpResponse::BadRequest().json(
+                    json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid JSON"}),
+                );
+            }
+        }
+    };
     match method.as_str() {
         "setWebhook" => {
             fake.state.lock().unwrap().webhooks.push(json!({"token": token, "body": body}));
@@ -226,6 +248,27 @@ async fn telegram_method(
             HttpResponse::Ok().finish()
         }
     }
+}
+
+/// The fields of a `multipart/form-data` body: text fields as strings, files as
+/// `{"filename", "size", "text"}`. Numbers (`chat_id`) are read back as numbers.
+fn multipart_fields(raw: &[u8], boundary: &str) -> Value {
+    let text = String::from_utf8_lossy(raw);
+    let mut fields = serde_json::Map::new();
+    for part in text.split(&format!("--{boundary}")).skip(1) {
+        let Some((head, content)) = part.split_once("\r\n\r\n") else { continue };
+        let content = content.strip_suffix("\r\n").unwrap_or(content);
+        let attr = |name: &str| {
+            head.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).map(str::to_string)
+        };
+        let Some(name) = attr("name") else { continue };
+        let value = match attr("filename") {
+            Some(filename) => json!({"filename": filename, "size": content.len(), "text": content}),
+            None => content.parse::<i64>().map_or_else(|_| json!(content), |n| json!(n)),
+        };
+        fields.insert(name, value);
+    }
+    Value::Object(fields)
 }
 
 /// A file's bytes. Files whose id starts with `slow` arrive in five parts 400 ms apart; `stalled` ones
@@ -296,9 +339,15 @@ async fn whatsapp_send(
     let body = body.into_inner();
     let to = body["to"].as_str().unwrap_or("").to_string();
     let (reply, id) = fake.take(&token, &number, to.clone(), body);
+    let delay = fake.state.lock().unwrap().delay;
+    let wa_id = fake.state.lock().unwrap().wa_ids.get(&to).cloned();
+    let wa_id = wa_id.unwrap_or_else(|| to.trim_start_matches('+').to_string());
     match reply {
-        Reply::Accept => HttpResponse::Ok().json(json!({"messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": to.trim_start_matches('+')}], "messages": [{"id": format!("wamid.{id}")}]})),
+        Reply::Accept => {
+            tokio::time::sleep(delay).await;
+            HttpResponse::Ok().json(json!({"messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": wa_id}], "messages": [{"id": format!("wamid.{id}")}]}))
+        }
         Reply::Error { status, code, description, .. } => HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
             .json(json!({"error": {"message": format!("({code}) {description}"), "type": "OAuthException", "code": code,
                 "error_data": {"messaging_product": "whatsapp", "details": description}, "fbtrace_id": "Atest"}})),
@@ -323,4 +372,34 @@ async fn whatsapp_download(req: HttpRequest, media: web::Path<String>) -> HttpRe
         return unauthorized();
     }
     HttpResponse::Ok().content_type("image/jpeg").body(format!("media {media}"))
+}
+
+// --- Files at customers' URLs -------------------------------------------------------------------
+
+/// A web server with the files messages name by `fileurl` (`/files/{name}`), from a fixed set.
+pub async fn files(files: Vec<(&'static str, &'static str, Vec<u8>)>) -> String {
+    let (listener, url) = bind();
+    let files = web::Data::new(files);
+    let server = HttpServer::new(move || {
+        App::new().app_data(files.clone()).route(
+                "/files/{name}",
+                web::get().to(
+                    |name: web::Path<String>,
+                     files: web::Data<Vec<(&'static str, &'static str, Vec<u8>)>>| async move {
+                        match files.iter().find(|(n, _, _)| *n == name.as_str()) {
+                            Some((_, content_type, bytes)) => {
+                                HttpResponse::Ok().content_type(*content_type).body(bytes.clone())
+                            }
+                            None => HttpResponse::NotFound().finish(),
+                        }
+                    },
+                ),
+            )
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("file server listens")
+    .run();
+    tokio::spawn(server);
+    url
 }

@@ -187,14 +187,12 @@ impl TestApp {
     /// Stores a message as received from `destination` (until inbound webhooks exist).
     pub async fn receive(&self, channel: &str, destination: &str, text: &str) -> String {
         self.gateway
-            .receive(&InboundMessage {
-                channel_id: channel.parse().expect("channel id"),
-                destination: destination.into(),
-                text: Some(text.into()),
-                attachment: None,
-                dedup_key: None,
-                now: chrono::Utc::now().timestamp_millis(),
-            })
+            .receive(&InboundMessage::typed(
+                channel.parse().expect("channel id"),
+                destination.into(),
+                text.into(),
+                chrono::Utc::now().timestamp_millis(),
+            ))
             .await
             .expect("received message stored")
             .to_string()

@@ -89,10 +89,13 @@ async fn telegram_updates_become_received_messages_once() {
         assert_eq!(app.post_telegram(&tg, Some(SECRET), body).await, StatusCode::OK);
     }
     // Kinds chatgate does not store are acknowledged (Telegram would retry anything else).
-    let edited = json!({"update_id": 6, "edited_message": {"chat": chat, "text": "x"}}).to_string();
-    let sticker = update(7, json!({"chat": chat, "sticker": {"file_id": "s"}}));
-    assert_eq!(app.post_telegram(&tg, Some(SECRET), &edited).await, StatusCode::OK);
-    assert_eq!(app.post_telegram(&tg, Some(SECRET), &sticker).await, StatusCode::OK);
+    let poll = update(
+        6,
+        json!({"message_id": 6, "chat": chat, "poll": {"id": "p", "question": "?", "options": []}}),
+    );
+    let reaction = json!({"update_id": 7, "message_reaction": {"chat": chat, "message_id": 1}}).to_string();
+    assert_eq!(app.post_telegram(&tg, Some(SECRET), &poll).await, StatusCode::OK);
+    assert_eq!(app.post_telegram(&tg, Some(SECRET), &reaction).await, StatusCode::OK);
 
     let got = app.unread("telegram", &tg, "1111111").await;
     assert_eq!(got.len(), 5, "one message per update: {got:#?}");

@@ -22,6 +22,7 @@ mod metrics;
 mod oauth;
 mod operating;
 mod plain_wire;
+mod platforms;
 mod rate_limits;
 mod receiver;
 mod secrets;

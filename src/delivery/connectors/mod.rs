@@ -133,7 +133,9 @@ impl Connectors {
             Platform::Telegram => self.telegram.send(settings, job, &self.files).await,
             Platform::Whatsapp => self.whatsapp.send(settings, job, &self.files).await,
             // Stored for the page, which reads it from the database: that is the delivery.
-            Platform::Webchat | Platform::Operator => SendOutcome::Accepted { platform_message_id: None, recipient: None },
+            Platform::Webchat | Platform::Operator => {
+                SendOutcome::Accepted { platform_message_id: None, recipient: None }
+            }
         }
     }
 }

@@ -36,7 +36,8 @@ pub fn parse(text: &str) -> Option<Contact> {
             _ if !inside => {}
             "FN" => contact.formatted_name = value,
             "N" => {
-                let mut parts = line.split_once(':').map_or("", |p| p.1).split(';').map(|p| unescape(p.trim()));
+                let mut parts =
+                    line.split_once(':').map_or("", |p| p.1).split(';').map(|p| unescape(p.trim()));
                 contact.last_name = parts.next().unwrap_or_default();
                 contact.first_name = parts.next().unwrap_or_default();
             }

@@ -94,10 +94,8 @@ impl WhatsApp {
                 }
             }
         }
-        if file.file_type == FileType::Document {
-            if let Some(name) = name_in_url(&file.url) {
-                media["filename"] = json!(name);
-            }
+        if let (FileType::Document, Some(name)) = (file.file_type, name_in_url(&file.url)) {
+            media["filename"] = json!(name);
         }
         body["type"] = json!(kind);
         body[kind] = media;

@@ -23,6 +23,6 @@ impl GetMessageStatus {
             .message(ctx.principal.account_id, self.message_id)
             .await?
             .ok_or(DomainError::param(ErrorCode::MessageNotFound, "messageid"))?;
-        Ok(Reply::Status(m))
+        Ok(Reply::Status(Box::new(m)))
     }
 }

@@ -19,6 +19,7 @@ use media::MediaRef;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/inbound/telegram/{platformid}", web::post().to(telegram::receive))
+        .route("/inbound/whatsapp", web::get().to(whatsapp::verify_for_app))
         .route("/inbound/whatsapp", web::post().to(whatsapp::receive_for_app))
         .route("/inbound/whatsapp/{platformid}", web::get().to(whatsapp::verify))
         .route("/inbound/whatsapp/{platformid}", web::post().to(whatsapp::receive))

@@ -53,7 +53,11 @@ pub async fn receive(
 pub enum Update {
     Message(Box<Received>),
     /// `edited_message`: the stored message (same chat and message id) gets the new text.
-    Edit { dedup_key: String, text: Option<String>, edited_at: i64 },
+    Edit {
+        dedup_key: String,
+        text: Option<String>,
+        edited_at: i64,
+    },
     /// Channel posts, member changes, callbacks, polls, reactions…: acknowledged and not stored.
     Ignored,
 }
@@ -108,8 +112,8 @@ fn edit(message: &Value) -> Update {
     let Some(text) = text_of(message) else {
         return Update::Ignored;
     };
-    let edited_at = platform_time(message.get("edit_date"))
-        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+    let edited_at =
+        platform_time(message.get("edit_date")).unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
     Update::Edit { dedup_key, text: Some(text), edited_at }
 }
 

@@ -52,6 +52,38 @@ pub async fn verify(
     answer("whatsapp", result)
 }
 
+/// `GET /inbound/whatsapp`: the app-wide callback's handshake, with any WhatsApp channel's `verify_token`.
+pub async fn verify_for_app(
+    query: Option<web::Query<Handshake>>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let result = async {
+        let channels = state.gateway.channel_configs(Platform::Whatsapp).await.map_err(|e| {
+            tracing::error!(error = %e, "reading the WhatsApp channels failed");
+            Refusal::Internal
+        })?;
+        let hs = query.map(web::Query::into_inner);
+        let challenge = match hs {
+            Some(Handshake { mode: Some(mode), verify_token: Some(token), challenge: Some(challenge) })
+                if mode == "subscribe"
+                    && channels.iter().any(|c| {
+                        c.settings
+                            .get("verify_token")
+                            .is_some_and(|t| same_secret(token.as_bytes(), t.as_bytes()))
+                    }) =>
+            {
+                challenge
+            }
+            _ => {
+                return Ok(HttpResponse::Forbidden().content_type("text/plain").body("verification refused"));
+            }
+        };
+        Ok(HttpResponse::Ok().content_type("text/plain").body(challenge))
+    }
+    .await;
+    answer("whatsapp", result)
+}
+
 /// `POST /inbound/whatsapp/{platformid}`: the channel in the path must exist and its `app_secret`
 /// sign the body; each notification is then filed under the channel its number names.
 pub async fn receive(
@@ -78,7 +110,11 @@ pub async fn receive(
 
 /// `POST /inbound/whatsapp`: the app's one callback URL for all its numbers. Each notification is
 /// filed under the channel whose `phone_number_id` it names, proven by that channel's `app_secret`.
-pub async fn receive_for_app(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+pub async fn receive_for_app(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let result = async {
         let raw = body(&req, payload, BODY_LIMIT).await?;
         let notification: Value = serde_json::from_slice(&raw).map_err(|_| Refusal::Unreadable)?;
@@ -111,7 +147,9 @@ async fn file_changes(
             (None, Some(c)) => c.clone(),
             (Some(id), Some(c)) if c.settings.get("phone_number_id") == Some(id) => c.clone(),
             (None, None) => {
-                tracing::warn!("a WhatsApp notification without a phone_number_id came to the app URL: skipped");
+                tracing::warn!(
+                    "a WhatsApp notification without a phone_number_id came to the app URL: skipped"
+                );
                 continue;
             }
             (Some(id), _) => {
@@ -121,13 +159,13 @@ async fn file_changes(
                         Refusal::Internal
                     })?);
                 }
-                let numbered: Vec<&ChannelConfig> = all
-                    .iter()
-                    .flatten()
-                    .filter(|c| c.settings.get("phone_number_id") == Some(id))
-                    .collect();
+                let numbered: Vec<&ChannelConfig> =
+                    all.iter().flatten().filter(|c| c.settings.get("phone_number_id") == Some(id)).collect();
                 if numbered.is_empty() {
-                    tracing::warn!(phone_number_id = id, "a WhatsApp notification for a number no channel has: skipped");
+                    tracing::warn!(
+                        phone_number_id = id,
+                        "a WhatsApp notification for a number no channel has: skipped"
+                    );
                     continue;
                 }
                 let proven = numbered.into_iter().find(|c| {
@@ -189,7 +227,10 @@ pub fn parse_notification(n: &Value) -> Result<Vec<Change>, Refusal> {
         let list = |k: &str| value.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
         let contacts = list("contacts");
         changes.push(Change {
-            phone_number_id: value.pointer("/metadata/phone_number_id").and_then(Value::as_str).map(str::to_string),
+            phone_number_id: value
+                .pointer("/metadata/phone_number_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             received: list("messages").iter().flat_map(|m| message(m, &contacts)).collect(),
             statuses: list("statuses").iter().filter_map(status).collect(),
         });
@@ -217,7 +258,12 @@ fn message(m: &Value, contacts: &[Value]) -> Vec<Received> {
         return Vec::new();
     };
     let kind = s(m, "/type").unwrap_or_default();
-    let mut r = Received::new(from.clone(), format!("wamid:{id}"), Some(author(&from, contacts)), platform_time(m.get("timestamp")));
+    let mut r = Received::new(
+        from.clone(),
+        format!("wamid:{id}"),
+        Some(author(&from, contacts)),
+        platform_time(m.get("timestamp")),
+    );
     let media = |field: &str| s(m, &format!("/{field}/id")).map(MediaRef::WhatsApp);
     let caption = |field: &str| s(m, &format!("/{field}/caption")).filter(|c| !c.trim().is_empty());
     match kind.as_str() {
@@ -234,12 +280,18 @@ fn message(m: &Value, contacts: &[Value]) -> Vec<Received> {
         }
         "audio" => {
             let voice = m.pointer("/audio/voice").and_then(Value::as_bool).unwrap_or(false);
-            r.file = media("audio").map(|reference| (if voice { FileType::Voice } else { FileType::Audio }, reference));
+            r.file = media("audio")
+                .map(|reference| (if voice { FileType::Voice } else { FileType::Audio }, reference));
         }
         "location" => {
             let at = |k: &str| m.pointer(&format!("/location/{k}")).and_then(Value::as_f64);
             let text = |k: &str| s(m, &format!("/location/{k}")).filter(|t| !t.is_empty());
-            if let Some(location) = Location::new(at("latitude").unwrap_or(f64::NAN), at("longitude").unwrap_or(f64::NAN), text("name"), text("address")) {
+            if let Some(location) = Location::new(
+                at("latitude").unwrap_or(f64::NAN),
+                at("longitude").unwrap_or(f64::NAN),
+                text("name"),
+                text("address"),
+            ) {
                 r.text = Some(storable_received(&location.text()));
                 r.details.location = Some(location);
             }
@@ -251,13 +303,15 @@ fn message(m: &Value, contacts: &[Value]) -> Vec<Received> {
         }
         // A reply button or a list row of an interactive message.
         "interactive" => {
-            let reply = m.pointer("/interactive/button_reply").or_else(|| m.pointer("/interactive/list_reply"));
+            let reply =
+                m.pointer("/interactive/button_reply").or_else(|| m.pointer("/interactive/list_reply"));
             r.text = reply.and_then(|v| s(v, "/title"));
             r.details.reply = reply.and_then(|v| s(v, "/id"));
         }
         "order" => r.text = m.get("order").map(order_text),
         "contacts" => {
-            let cards: Vec<&Value> = m.get("contacts").and_then(Value::as_array).map(|c| c.iter().collect()).unwrap_or_default();
+            let cards: Vec<&Value> =
+                m.get("contacts").and_then(Value::as_array).map(|c| c.iter().collect()).unwrap_or_default();
             return cards
                 .into_iter()
                 .enumerate()

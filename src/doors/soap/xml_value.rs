@@ -258,7 +258,7 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    use crate::domain::model::{Channel, Message, MessageStatus, Platform};
+    use crate::domain::model::{Author, Channel, Location, Message, MessageDetails, MessageStatus, Platform};
     use crate::domain::{DomainError, ErrorCode, Reply};
     use crate::doors::views::ReplyView;
 
@@ -300,7 +300,7 @@ mod tests {
                 name: "<Tom & \"Jerry\">".into(),
             }])),
             Reply::Channels(Arc::default()),
-            Reply::Status(Message {
+            Reply::Status(Box::new(Message {
                 id: 9,
                 channel_id: 1,
                 platform: Platform::Telegram,
@@ -311,7 +311,28 @@ mod tests {
                 status: MessageStatus::Failed,
                 reason: Some("chat not found".into()),
                 created_at: 1_795_000_000_000,
-            }),
+                details: MessageDetails::default(),
+            })),
+            // A received message with every detail: nested elements (author, location) in order.
+            Reply::Messages(vec![Message {
+                id: 10,
+                channel_id: 1,
+                platform: Platform::Whatsapp,
+                destination: "34600111222".into(),
+                text: Some("Location: <Prado>".into()),
+                attachment: None,
+                sent: false,
+                status: MessageStatus::Unread,
+                reason: None,
+                created_at: 1_795_000_000_000,
+                details: MessageDetails {
+                    author: Some(Author { name: "Ann & Bo".into(), id: "34600111222".into() }),
+                    reply: Some("yes".into()),
+                    location: Location::new(40.5, -3.25, Some("<Prado>".into()), None),
+                    file_name: Some("a.pdf".into()),
+                    edited_at: Some(1_795_000_000_000),
+                },
+            }]),
             Reply::Bulk(vec![
                 Ok(3),
                 Err(DomainError::param(ErrorCode::IncorrectParam, "destination")),
@@ -323,5 +344,14 @@ mod tests {
             assert_eq!(direct, old);
         }
         assert_eq!(both(&replies[0]).0, "<result></result>");
+        let received = replies.iter().find(|r| matches!(r, Reply::Messages(_))).map(both).unwrap().0;
+        assert!(
+            received.contains(
+                "<author><name>Ann &amp; Bo</name><id>34600111222</id></author><reply>yes</reply>\
+                 <location><latitude>40.5</latitude><longitude>-3.25</longitude><name>&lt;Prado&gt;</name></location>\
+                 <filename>a.pdf</filename><edited>2026-11-18 11:06:40</edited>"
+            ),
+            "{received}"
+        );
     }
 }
