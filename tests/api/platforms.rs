@@ -398,6 +398,8 @@ async fn telegram_authors_edits_places_stickers_and_file_names_are_kept() {
         app.channel("telegram", &[&format!("bot_token={BOT}"), &format!("webhook_secret={SECRET}")]).await;
     let rx = crate::receiver::Receiver::start().await;
     app.webhook(&rx.url, "chat_session.message_received", None).await;
+    // Telegram publishes no example updates: the shapes are the Bot API 10.1 types (core.telegram.org/
+    // bots/api: Update, Message, User, Chat, Venue, Sticker, VideoNote, Document), the values invented.
     let group = json!({"id": -1001234567890_i64, "title": "Support", "type": "supergroup"});
     let ann = json!({"id": 1111111, "is_bot": false, "first_name": "Ann", "last_name": "Lee"});
     let bo = json!({"id": 2222222, "is_bot": false, "first_name": "Bo", "username": "bo"});

@@ -329,6 +329,21 @@ async fn every_request_response_and_fault_validates_against_the_wsdl_schema() {
     let app = spawn_app().await;
     let f = app.seed().await;
     app.receive(&f.webchat, "v", "incoming").await;
+    // A received message with every detail a platform gives (author, reply, location, file name).
+    let mut rich = chatgate::domain::model::InboundMessage::typed(
+        f.webchat.parse().unwrap(),
+        "v".into(),
+        "Location: Prado".into(),
+        chrono::Utc::now().timestamp_millis(),
+    );
+    rich.details = chatgate::domain::model::MessageDetails {
+        author: Some(chatgate::domain::model::Author { name: "Ann".into(), id: "42".into() }),
+        reply: Some("payload".into()),
+        location: chatgate::domain::model::Location::new(40.41, -3.69, Some("Prado".into()), None),
+        file_name: Some("a.pdf".into()),
+        edited_at: Some(1_749_416_400_000),
+    };
+    app.gateway.receive(&rich).await.unwrap();
     let w = f.webchat.as_str();
     let chat = [("platform", "webchat"), ("platformid", w), ("destination", "v")];
     let hook = format!("{}/hook", app.address);
@@ -388,6 +403,12 @@ async fn every_request_response_and_fault_validates_against_the_wsdl_schema() {
                 doc.display(),
                 String::from_utf8_lossy(&out.stderr),
                 std::fs::read_to_string(doc).unwrap()
+            );
+        }
+        if *method == "getmessages" && i == 4 {
+            assert!(
+                xml.contains("<type>location</type>") && xml.contains("<author><name>Ann</name>"),
+                "{xml}"
             );
         }
         seen.insert(*method);

@@ -6,9 +6,15 @@ export function showMessage(log, m, mine, statusText) {
   if (!li) {
     li = document.createElement('li');
     li.dataset.id = m.messageid;
+    // In a group chat each member writes: say who.
+    if (m.author && m.author.name) {
+      const who = document.createElement('p');
+      who.className = 'author';
+      who.textContent = m.author.name;
+      li.append(who);
+    }
     const text = document.createElement('p');
     text.className = 'text';
-    text.textContent = m.message || (m.type ? `(${m.type})` : '');
     li.append(text);
     if (m.fileurl && /^https?:\/\//i.test(m.fileurl)) {
       if (m.type === 'image') {
@@ -23,7 +29,7 @@ export function showMessage(log, m, mine, statusText) {
       a.href = m.fileurl;
       a.target = '_blank';
       a.rel = 'noopener noreferrer';
-      a.textContent = `Open ${m.type || 'file'}`;
+      a.textContent = m.filename ? `Open ${m.filename}` : `Open ${m.type || 'file'}`;
       li.append(a);
     }
     const meta = document.createElement('span');
@@ -35,7 +41,9 @@ export function showMessage(log, m, mine, statusText) {
   }
   li.classList.toggle('mine', mine);
   li.dataset.status = m.status;
-  const time = (m.datetime || '').slice(11, 16);
+  // The text may have been edited since it was first shown.
+  li.querySelector('.text').textContent = m.message || (m.type ? `(${m.type})` : '');
+  const time = (m.datetime || '').slice(11, 16) + (m.edited ? ' · edited' : '');
   li.querySelector('.meta').textContent = statusText ? `${time} · ${statusText}` : time;
   return li;
 }
