@@ -109,6 +109,9 @@ impl fmt::Display for ErrorCode {
 pub struct DomainError {
     pub code: ErrorCode,
     pub param: Option<&'static str>,
+    /// Why, in words a caller can act on, where the code and parameter alone would leave them guessing
+    /// (a template's missing language names those that exist). Shown by every door.
+    pub message: Option<String>,
     pub internal: Option<String>,
     /// For `TOO_MANY_REQUESTS` from a request limit: which, and until when (the doors' headers).
     pub throttled: Option<Throttled>,
@@ -132,7 +135,7 @@ impl From<Throttled> for DomainError {
 
 impl DomainError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, param: None, internal: None, throttled: None }
+        Self { code, param: None, message: None, internal: None, throttled: None }
     }
 
     pub fn param(code: ErrorCode, param: &'static str) -> Self {
@@ -145,6 +148,12 @@ impl DomainError {
 
     pub fn incorrect(param: &'static str) -> Self {
         Self::param(ErrorCode::IncorrectParam, param)
+    }
+
+    /// The same error, with why in words.
+    pub fn because(mut self, message: String) -> Self {
+        self.message = Some(message);
+        self
     }
 
     /// An internal failure: the cause goes to the log, the caller sees `INTERNAL_ERROR` only.

@@ -120,6 +120,8 @@ struct Failure<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     param: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     requestid: Option<&'a str>,
 }
 
@@ -140,6 +142,7 @@ pub fn envelope(result: &DomainResult<Reply>, request_id: impl FnOnce() -> Optio
                     status: "ERROR",
                     error: e.code.as_str(),
                     param: e.param,
+                    message: e.message.as_deref(),
                     requestid: id.as_deref(),
                 },
             )

@@ -350,6 +350,9 @@ pub struct ErrorEnvelope {
     pub error: String,
     /// The parameter the error concerns.
     pub param: Option<String>,
+    /// Why, in words, where the code alone would leave the caller guessing (e.g. which languages a
+    /// template has).
+    pub message: Option<String>,
     /// For `INTERNAL_ERROR`: the id under which the cause was logged.
     pub requestid: Option<String>,
 }

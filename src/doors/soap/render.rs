@@ -70,6 +70,9 @@ pub fn fault(v: SoapVersion, e: &DomainError, request_id: impl FnOnce() -> Optio
     if let Some(p) = e.param {
         detail.push_str(&format!("<param>{p}</param>"));
     }
+    if let Some(m) = &e.message {
+        detail.push_str(&format!("<message>{}</message>", escape(m)));
+    }
     if let Some(id) = (!e.code.is_caller_error()).then(request_id).flatten() {
         detail.push_str(&format!("<requestid>{}</requestid>", escape(id)));
     }
