@@ -1,6 +1,7 @@
 //! What an operation runs with: the store, who is calling, and the time of the call.
 
 use super::directory::ChannelDirectory;
+use super::template_book::TemplateBook;
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::{Channel, Platform, Principal};
 use super::params::Params;
@@ -11,6 +12,8 @@ use super::webhook_ports::UrlGuard;
 pub struct Context<'a> {
     pub store: &'a dyn CommandStore,
     pub channels: &'a ChannelDirectory,
+    /// WhatsApp channels' templates and fallback templates.
+    pub templates: &'a TemplateBook,
     /// The SSRF rule for URLs customers give (webhook URLs).
     pub urls: &'a dyn UrlGuard,
     pub principal: Principal,

@@ -126,6 +126,10 @@ impl ChatStore for FakeStore {
         Ok(false)
     }
 
+    async fn last_inbound_at(&self, _: i64, _: &str) -> StoreResult<Option<i64>> {
+        Ok(None)
+    }
+
     async fn last_message_per_chat(
         &self,
         channel_id: i64,
@@ -289,5 +293,20 @@ impl WebhookStore for FakeStore {
 
     fn webhook_signal(&self) -> Arc<tokio::sync::Notify> {
         Arc::default()
+    }
+}
+
+#[async_trait]
+impl crate::domain::ports::TemplateStore for FakeStore {
+    async fn templates(&self, _: i64) -> StoreResult<Vec<crate::domain::templates::Template>> {
+        Ok(Vec::new())
+    }
+
+    async fn replace_templates(&self, _: i64, _: &[crate::domain::templates::Template], _: i64) -> StoreResult<()> {
+        Ok(())
+    }
+
+    async fn set_template_status(&self, _: i64, _: &str, _: &str, _: &str) -> StoreResult<bool> {
+        Ok(false)
     }
 }

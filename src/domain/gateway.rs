@@ -13,6 +13,7 @@ use super::operation::Operation;
 use super::params::Params;
 use super::ports::{Authenticate, RequestLimits, Store, Unlimited};
 use super::reply::Reply;
+use super::template_book::{NoTemplateSource, TemplateBook, TemplateSource};
 use super::webhook_ports::UrlGuard;
 
 /// One call through a password door (plain, Basic, SOAP): credentials, client address, what to do.
@@ -51,12 +52,26 @@ pub struct Gateway {
     channels: Arc<ChannelDirectory>,
     urls: Arc<dyn UrlGuard>,
     limits: Arc<dyn RequestLimits>,
+    templates: Arc<TemplateBook>,
 }
 
 impl Gateway {
     pub fn new(store: Arc<dyn Store>, auth: Arc<dyn Authenticate>, urls: Arc<dyn UrlGuard>) -> Self {
         let channels = Arc::new(ChannelDirectory::new(store.clone()));
-        Self { channels, store, auth, urls, limits: Arc::new(Unlimited) }
+        let templates = Arc::new(TemplateBook::new(store.clone(), Arc::new(NoTemplateSource)));
+        Self { channels, store, auth, urls, limits: Arc::new(Unlimited), templates }
+    }
+
+    /// The same gateway with WhatsApp's template listing to fetch from (the server's connectors).
+    pub fn with_template_source(mut self, source: Arc<dyn TemplateSource>) -> Self {
+        self.templates = Arc::new(TemplateBook::new(self.store.clone(), source));
+        self
+    }
+
+    /// The channels' templates (the inbound webhook reports status changes to it; the server refreshes
+    /// it from Meta every `templates.refresh_secs`).
+    pub fn templates(&self) -> &Arc<TemplateBook> {
+        &self.templates
     }
 
     /// The same gateway with request limits per client address and per credential.
@@ -159,6 +174,7 @@ impl Gateway {
         let ctx = Context {
             store: self.store.as_ref(),
             channels: &self.channels,
+            templates: &self.templates,
             urls: self.urls.as_ref(),
             principal,
             now,

@@ -25,6 +25,7 @@ pub mod reply;
 #[cfg(test)]
 mod rules_tests;
 pub mod store_error;
+pub mod template_book;
 pub mod templates;
 pub mod ttl_cache;
 pub mod values;

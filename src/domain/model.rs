@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::templates::TemplateCall;
+
 /// A chat platform a channel connects to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Platform {
@@ -237,6 +239,9 @@ pub struct MessageDetails {
     /// Unix milliseconds of the last edit (Telegram), when the text was changed after it was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<i64>,
+    /// An outbound WhatsApp template: what the connector sends (the text is its filled-in body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateCall>,
 }
 
 impl MessageDetails {
@@ -313,6 +318,8 @@ pub struct OutboundMessage {
     /// Whether a worker must take it to its platform (Telegram, WhatsApp). Webchat and operator
     /// messages are delivered by being stored — their pages read them there — so they are `sent` at once.
     pub needs_delivery: bool,
+    /// A template to send (WhatsApp), else empty.
+    pub details: MessageDetails,
     pub now: i64,
 }
 

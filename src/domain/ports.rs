@@ -16,6 +16,7 @@ use super::model::{
     OutboundMessage, Platform, Principal, Scopes,
 };
 pub use super::store_error::{StoreError, StoreResult};
+use super::templates::{Template, TemplateCall};
 use super::webhook_ports::WebhookStore;
 
 /// Checks a login and secret from a client address (argon2, caches, IP filters, failure limits).
@@ -105,6 +106,10 @@ pub struct DeliveryJob {
     pub last_error: Option<String>,
     /// The lease this claim holds; a retry is recorded only while it is still this one.
     pub lease_until: i64,
+    /// A template to send instead of text (WhatsApp).
+    pub template: Option<TemplateCall>,
+    /// When the person last wrote (WhatsApp's 24-hour window), if they ever did.
+    pub last_inbound_at: Option<i64>,
 }
 
 /// What the outbox holds for one platform (`/metrics`).
@@ -257,6 +262,8 @@ pub trait ChatStore: Send + Sync {
     /// A received message edited by its sender: the new text and `edited_at` on the message stored
     /// with that `dedup_key` (a later edit is never undone by an earlier one); false when none is.
     async fn edit_received(&self, e: &InboundEdit) -> StoreResult<bool>;
+    /// When the person of a chat last wrote (the platform's time), if they ever did.
+    async fn last_inbound_at(&self, channel_id: i64, destination: &str) -> StoreResult<Option<i64>>;
     /// The last message of each chat, newest first: `limit` chats whose last message is below `before`.
     async fn last_message_per_chat(
         &self,
@@ -393,10 +400,28 @@ pub trait AdminStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
-/// What the commands run against (`Context`): chats and messages, webhooks and their deliveries.
-pub trait CommandStore: ChatStore + WebhookStore {}
+/// A WhatsApp channel's message templates, as its listing last gave them: stored, so that every
+/// instance checks sends against the same set.
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    async fn templates(&self, channel_id: i64) -> StoreResult<Vec<Template>>;
+    /// Replaces the channel's templates with a listing's.
+    async fn replace_templates(&self, channel_id: i64, templates: &[Template], now: i64) -> StoreResult<()>;
+    /// A status Meta reported for one template; false when the channel has no such template.
+    async fn set_template_status(
+        &self,
+        channel_id: i64,
+        name: &str,
+        language: &str,
+        status: &str,
+    ) -> StoreResult<bool>;
+}
 
-impl<T: ChatStore + WebhookStore + ?Sized> CommandStore for T {}
+/// What the commands run against (`Context`): chats and messages, webhooks and their deliveries,
+/// templates.
+pub trait CommandStore: ChatStore + WebhookStore + TemplateStore {}
+
+impl<T: ChatStore + WebhookStore + TemplateStore + ?Sized> CommandStore for T {}
 
 /// Everything the storage engines implement: each consumer is given only the ports it uses.
 pub trait Store:

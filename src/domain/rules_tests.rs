@@ -2,6 +2,7 @@
 //! parameters are judged, other accounts' and other chats' ids, and a bulk send whose items fail
 //! one by one — no HTTP, no database.
 
+use super::template_book::{NoTemplateSource, TemplateBook};
 use std::sync::Arc;
 
 use super::command::Command;
@@ -45,9 +46,11 @@ fn params(pairs: &[(&str, &str)]) -> Params {
 async fn run(store: &Arc<FakeStore>, op: Operation, pairs: &[(&str, &str)]) -> DomainResult<Reply> {
     let command = Command::parse(op, &params(pairs), NOW)?;
     let channels = ChannelDirectory::new(store.clone());
+    let templates = TemplateBook::new(store.clone(), Arc::new(NoTemplateSource));
     let ctx = Context {
         store: store.as_ref(),
         channels: &channels,
+        templates: &templates,
         urls: &AnyUrl,
         principal: Principal { account_id: ME, credential_id: 1, scopes: Scopes::ALL },
         now: NOW,

@@ -74,6 +74,15 @@ macro_rules! sql_chats {
                     now: m.now,
                 };
                 let (id, events) = insert_message(&mut tx, chat_id, row).await?;
+                // The person wrote: WhatsApp's 24-hour window runs from the latest such time.
+                sqlx::query(
+                    "UPDATE chats SET last_inbound_at = $1 WHERE id = $2 \
+                     AND (last_inbound_at IS NULL OR last_inbound_at < $1)",
+                )
+                .bind(m.written_at.unwrap_or(m.now))
+                .bind(chat_id)
+                .execute(&mut *tx)
+                .await?;
                 if let Some(key) = &m.dedup_key {
                     // Two deliveries of one update racing each other: the loser's insert conflicts and
                     // its transaction rolls back, so one message is stored.
@@ -91,6 +100,17 @@ macro_rules! sql_chats {
                 self.webhooks_written(events);
                 self.parts().feed.announce([chat_id]);
                 Ok(id)
+            }
+
+            async fn last_inbound_at(&self, channel_id: i64, destination: &str) -> StoreResult<Option<i64>> {
+                let at: Option<Option<i64>> = sqlx::query_scalar(
+                    "SELECT last_inbound_at FROM chats WHERE channel_id = $1 AND destination = $2",
+                )
+                .bind(channel_id)
+                .bind(destination)
+                .fetch_optional(self.reader())
+                .await?;
+                Ok(at.flatten())
             }
 
             async fn edit_received(&self, e: &InboundEdit) -> StoreResult<bool> {

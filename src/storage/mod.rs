@@ -16,6 +16,7 @@ mod rows;
 pub mod sealed;
 mod sql;
 mod sql_helpers;
+mod template_sql;
 pub mod sqlite;
 pub mod watch;
 mod webhook_rows;

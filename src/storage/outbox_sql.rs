@@ -33,7 +33,8 @@ macro_rules! sql_outbox {
                 let ids = id_list(claims.iter().map(|c| c.id));
                 let rows: Vec<DeliveryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT o.id AS outbox_id, o.message_id, o.chat_id, o.channel_id, ch.platform, c.destination, m.body, \
-                     m.file_type, m.file_url, m.thumb_url, o.expires_at, o.created_at, o.attempts, o.lease_until, o.last_error \
+                     m.file_type, m.file_url, m.thumb_url, o.expires_at, o.created_at, o.attempts, o.lease_until, o.last_error, \
+                     m.details, c.last_inbound_at \
                      FROM outbox o JOIN messages m ON m.id = o.message_id JOIN chats c ON c.id = o.chat_id \
                      JOIN channels ch ON ch.id = o.channel_id WHERE o.id IN ({ids}) ORDER BY o.id"
                 )))

@@ -229,6 +229,8 @@ pub struct DeliveryRow {
     pub attempts: i64,
     pub lease_until: Option<i64>,
     pub last_error: Option<String>,
+    pub details: Option<String>,
+    pub last_inbound_at: Option<i64>,
 }
 
 impl TryFrom<DeliveryRow> for DeliveryJob {
@@ -250,6 +252,8 @@ impl TryFrom<DeliveryRow> for DeliveryJob {
             attempts: r.attempts,
             last_error: r.last_error,
             lease_until: r.lease_until.unwrap_or_default(),
+            template: MessageDetails::from_json(r.details.as_deref()).template,
+            last_inbound_at: r.last_inbound_at,
         })
     }
 }

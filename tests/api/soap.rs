@@ -342,6 +342,7 @@ async fn every_request_response_and_fault_validates_against_the_wsdl_schema() {
         location: chatgate::domain::model::Location::new(40.41, -3.69, Some("Prado".into()), None),
         file_name: Some("a.pdf".into()),
         edited_at: Some(1_749_416_400_000),
+        template: None,
     };
     app.gateway.receive(&rich).await.unwrap();
     let w = f.webchat.as_str();

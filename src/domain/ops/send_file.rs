@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use crate::domain::context::{ChannelRef, Context};
 use crate::domain::error::DomainResult;
-use crate::domain::model::{Attachment, OutboundMessage};
+use crate::domain::model::{Attachment, MessageDetails, OutboundMessage};
 use crate::domain::params::Params;
 use crate::domain::reply::Reply;
 use crate::domain::values;
@@ -57,6 +57,7 @@ impl SendFile {
             expires_at: self.expires_at,
             idempotency_key: self.idempotency_key,
             needs_delivery: !channel.platform.is_internal(),
+            details: MessageDetails::default(),
             now: ctx.now,
         })
     }

@@ -2,7 +2,7 @@
 
 use crate::domain::context::{ChannelRef, Context};
 use crate::domain::error::DomainResult;
-use crate::domain::model::OutboundMessage;
+use crate::domain::model::{MessageDetails, OutboundMessage};
 use crate::domain::params::Params;
 use crate::domain::reply::Reply;
 use crate::domain::values;
@@ -41,6 +41,7 @@ impl SendMessage {
             expires_at: self.expires_at,
             idempotency_key: self.idempotency_key,
             needs_delivery: !channel.platform.is_internal(),
+            details: MessageDetails::default(),
             now: ctx.now,
         })
     }

@@ -331,6 +331,7 @@ mod tests {
                     location: Location::new(40.5, -3.25, Some("<Prado>".into()), None),
                     file_name: Some("a.pdf".into()),
                     edited_at: Some(1_795_000_000_000),
+                    template: None,
                 },
             }]),
             Reply::Bulk(vec![

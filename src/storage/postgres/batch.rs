@@ -260,12 +260,13 @@ async fn insert_messages(tx: &mut Tx, messages: &[&OutboundMessage], plan: &Plan
     let thumb_url = each(&|m| m.attachment.as_ref().and_then(|a| a.thumb_url.as_deref()));
     let expires_at: Vec<Option<i64>> = plan.index.iter().map(|&i| messages[i].expires_at).collect();
     let created_at: Vec<i64> = plan.index.iter().map(|&i| messages[i].now).collect();
+    let details: Vec<Option<String>> = plan.index.iter().map(|&i| messages[i].details.to_json()).collect();
     sqlx::query(
-        "INSERT INTO messages (id, chat_id, sent, status, body, file_type, file_url, thumb_url, expires_at, created_at) \
-         SELECT id, chat, TRUE, status, body, file_type, file_url, thumb_url, expires_at, created_at \
+        "INSERT INTO messages (id, chat_id, sent, status, body, file_type, file_url, thumb_url, expires_at, created_at, details) \
+         SELECT id, chat, TRUE, status, body, file_type, file_url, thumb_url, expires_at, created_at, details \
          FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-         $8::bigint[], $9::bigint[]) \
-         AS u(id, chat, status, body, file_type, file_url, thumb_url, expires_at, created_at)",
+         $8::bigint[], $9::bigint[], $10::text[]) \
+         AS u(id, chat, status, body, file_type, file_url, thumb_url, expires_at, created_at, details)",
     )
     .bind(&plan.id)
     .bind(&plan.chat)
@@ -276,6 +277,7 @@ async fn insert_messages(tx: &mut Tx, messages: &[&OutboundMessage], plan: &Plan
     .bind(&thumb_url)
     .bind(&expires_at)
     .bind(&created_at)
+    .bind(&details)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -96,13 +96,14 @@ async fn insert_outbound(
     m: &OutboundMessage,
 ) -> StoreResult<(i64, i64, u64)> {
     let chat_id = upsert_chat(tx, m.channel_id, &m.destination, m.now).await?;
+    let details = m.details.to_json();
     let row = NewRow {
         sent: true,
         status: if m.needs_delivery { MessageStatus::Pending } else { MessageStatus::Sent },
         text: m.text.as_deref(),
         attachment: m.attachment.as_ref(),
         expires_at: m.expires_at,
-        details: None,
+        details: details.as_deref(),
         created_at: m.now,
         now: m.now,
     };

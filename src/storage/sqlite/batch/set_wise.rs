@@ -14,7 +14,7 @@ use crate::storage::StoreResult;
 use crate::storage::group_commit::Written;
 use crate::storage::rows::id_list;
 
-/// Rows per multi-row statement: at most 10 bound values a row, far below SQLite's 32,766.
+/// Rows per multi-row statement: at most 11 bound values a row, far below SQLite's 32,766.
 const ROWS: usize = 500;
 
 type Tx = Transaction<'static, Sqlite>;
@@ -80,7 +80,7 @@ async fn insert_messages(
     let rows: Vec<(usize, &&OutboundMessage)> = messages.iter().enumerate().collect();
     for part in rows.chunks(ROWS) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (id, chat_id, sent, status, body, file_type, file_url, thumb_url, expires_at, created_at) ",
+            "INSERT INTO messages (id, chat_id, sent, status, body, file_type, file_url, thumb_url, expires_at, created_at, details) ",
         );
         q.push_values(part, |mut row, (i, m)| {
             let file = m.attachment.as_ref();
@@ -93,7 +93,8 @@ async fn insert_messages(
                 .push_bind(file.map(|a| a.url.clone()))
                 .push_bind(file.and_then(|a| a.thumb_url.clone()))
                 .push_bind(m.expires_at)
-                .push_bind(m.now);
+                .push_bind(m.now)
+                .push_bind(m.details.to_json());
         });
         q.build().execute(&mut **tx).await?;
     }
