@@ -24,6 +24,8 @@ const WHATSAPP: &[Key] = &[
     key("access_token", true, one_line),
     key("app_secret", false, one_line),
     key("verify_token", false, one_line),
+    key("waba_id", false, digits),
+    key("fallback_template", false, template_and_language),
 ];
 const WEBCHAT: &[Key] = &[key("allowed_origins", false, origins), key("title", false, one_line)];
 
@@ -94,6 +96,18 @@ fn webhook_secret(v: &str) -> Result<(), String> {
 
 fn digits(v: &str) -> Result<(), String> {
     if v.bytes().all(|b| b.is_ascii_digit()) { Ok(()) } else { Err("digits only".into()) }
+}
+
+/// `NAME:LANGUAGE` of a template (`reminder:en_US`): the name as Meta writes them (lower case, digits,
+/// `_`), the language as the listing writes it.
+fn template_and_language(v: &str) -> Result<(), String> {
+    let ok = v.split_once(':').is_some_and(|(name, language)| {
+        !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            && !language.is_empty()
+            && language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    });
+    if ok { Ok(()) } else { Err("NAME:LANGUAGE of an approved template, e.g. reminder:en_US".into()) }
 }
 
 /// The origins a webchat channel's `allowed_origins` lists: separated by commas or spaces, a trailing

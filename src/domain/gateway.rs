@@ -106,6 +106,21 @@ impl Gateway {
         Ok(self.store.channel_configs(platform).await?)
     }
 
+    /// Asks Meta again for the templates of every WhatsApp channel that names its business account;
+    /// a channel Meta refuses is logged and the others go on.
+    pub async fn refresh_all_templates(&self) -> DomainResult<()> {
+        for c in self.store.channel_configs(Platform::Whatsapp).await? {
+            if c.settings.get("waba_id").is_none() {
+                continue;
+            }
+            if let Err(e) = self.templates.refresh(c.channel.id).await {
+                let why = e.message.unwrap_or_else(|| e.code.to_string());
+                tracing::warn!(channel = c.channel.id, error = %why, "refreshing templates failed");
+            }
+        }
+        Ok(())
+    }
+
     /// A platform's status report of a message we sent; a step backwards changes nothing.
     pub async fn platform_status(
         &self,

@@ -30,6 +30,7 @@ pub mod templates;
 pub mod ttl_cache;
 pub mod values;
 pub mod webhook_ports;
+pub mod window;
 
 pub use error::{DomainError, DomainResult, ErrorCode};
 pub use gateway::{Call, Gateway};

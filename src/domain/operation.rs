@@ -39,6 +39,8 @@ pub enum ParamKind {
     Boolean,
     Array,
     Object,
+    /// A JSON array or object.
+    Json,
 }
 
 /// One parameter an operation reads.
@@ -133,6 +135,16 @@ operations! {
         "platform" Text, "platformid" Integer, "destination" Integer, "markread" Boolean, "limit" Integer,
     ],
     SendMessages(send_messages::SendMessages) => Chat "sendmessages" ChatWrite ["messages" Array],
+    SendTemplate(send_template::SendTemplate) => Chat "sendtemplate" ChatWrite [
+        "platform" Text, "platformid" Integer, "destination" Integer, "template" Text, "language" Text,
+        "parameters" Json, "header" Text, "buttons" Array, "invalidationtime" Integer, "idempotencykey" Text,
+    ],
+    GetTemplates(get_templates::GetTemplates) => Chat "gettemplates" ChatRead [
+        "platform" Text, "platformid" Integer, "refresh" Boolean,
+    ],
+    GetChatInfo(get_chat_info::GetChatInfo) => Chat "getchatinfo" ChatRead [
+        "platform" Text, "platformid" Integer, "destination" Integer,
+    ],
     GetMessageStatus(get_message_status::GetMessageStatus) => Chat "getmessagestatus" ChatRead ["messageid" Integer],
     MarkRead(mark_read::MarkRead) => Chat "markread" ChatWrite [
         "platform" Text, "platformid" Integer, "destination" Integer, "messageid" Integer,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::error::DomainError;
 use super::model::{Channel, Message};
+use super::templates::Template;
 use super::webhook_ports::{DeliveryInfo, Webhook};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,4 +30,16 @@ pub enum Reply {
     },
     Webhooks(Vec<Webhook>),
     Deliveries(Vec<DeliveryInfo>),
+    /// A WhatsApp channel's templates.
+    Templates(Vec<Template>),
+    ChatInfo(ChatInfo),
+}
+
+/// What `getchatinfo` tells of a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatInfo {
+    pub channel: Channel,
+    pub destination: String,
+    /// WhatsApp: until when (Unix ms) its 24-hour window is open, if it is.
+    pub window: Option<i64>,
 }

@@ -43,11 +43,18 @@ pub struct TemplateBook {
     store: Arc<dyn CommandStore>,
     source: Arc<dyn TemplateSource>,
     by_channel: TtlCache<i64, Arc<ChannelTemplates>>,
+    /// Channels whose listing a send asked for in the last minute.
+    recently_asked: TtlCache<i64, ()>,
 }
 
 impl TemplateBook {
     pub fn new(store: Arc<dyn CommandStore>, source: Arc<dyn TemplateSource>) -> Self {
-        Self { store, source, by_channel: TtlCache::new(100_000, Duration::from_secs(1)) }
+        Self {
+            store,
+            source,
+            by_channel: TtlCache::new(100_000, Duration::from_secs(1)),
+            recently_asked: TtlCache::new(100_000, Duration::from_secs(60)),
+        }
     }
 
     /// The channel's templates as stored, and its fallback.
@@ -64,6 +71,20 @@ impl TemplateBook {
         let found = Arc::new(ChannelTemplates { templates, fallback });
         self.by_channel.insert(channel_id, found.clone());
         Ok(found)
+    }
+
+    /// The channel's templates, asked of Meta first when the one wanted is not among them and they
+    /// were not asked for in the last minute (a template approved since, or never listed yet): a send
+    /// should not fail because chatgate's copy is behind.
+    pub async fn find_or_refresh(&self, channel_id: i64, name: &str, language: &str) -> DomainResult<Arc<ChannelTemplates>> {
+        let known = self.of(channel_id).await?;
+        let has = known.templates.iter().any(|t| t.name == name && t.language == language);
+        if has || self.recently_asked.get(&channel_id).is_some() {
+            return Ok(known);
+        }
+        self.recently_asked.insert(channel_id, ());
+        // Meta unreachable or no waba_id: the copy there is what the send is checked against.
+        Ok(self.refresh(channel_id).await.unwrap_or(known))
     }
 
     /// Asks Meta for the channel's templates now and keeps them; what it answered, or why not
@@ -83,12 +104,25 @@ impl TemplateBook {
         self.of(channel_id).await
     }
 
-    /// Meta reported a template's new status: kept at once (a paused template must stop being sent).
-    pub async fn status_changed(&self, channel_id: i64, name: &str, language: &str, status: &str) -> DomainResult<()> {
+    /// Meta reported a template's new status: kept at once (a paused template must stop being sent),
+    /// and the whole listing asked for again in the background (a new template, a changed text).
+    pub async fn status_changed(
+        self: &Arc<Self>,
+        channel_id: i64,
+        name: &str,
+        language: &str,
+        status: &str,
+    ) -> DomainResult<()> {
         // Meta writes a language `en_US` in listings and may write `en-US` here.
         let language = language.replace('-', "_");
-        self.store.set_template_status(channel_id, name, &language, status).await?;
+        self.store.set_template_status(channel_id, name, &language, &status.to_ascii_uppercase()).await?;
         self.by_channel.remove(&channel_id);
+        let book = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = book.refresh(channel_id).await {
+                tracing::warn!(channel = channel_id, error = %e.message.unwrap_or_default(), "refreshing templates failed");
+            }
+        });
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::domain::Reply;
 pub use crate::domain::events::MessageView;
 use crate::domain::model::Channel;
+use crate::domain::templates::Template;
 use crate::domain::values::format_datetime;
 use crate::domain::webhook_ports::{DeliveryInfo, Webhook};
 
@@ -107,6 +108,39 @@ impl From<&DeliveryInfo> for DeliveryView {
     }
 }
 
+/// `gettemplates`: a template, its placeholders (`1`, `2`, … or names) and its body's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TemplateView {
+    pub name: String,
+    pub language: String,
+    pub status: String,
+    pub category: String,
+    pub parameters: Vec<String>,
+    pub text: String,
+}
+
+impl From<&Template> for TemplateView {
+    fn from(t: &Template) -> Self {
+        Self {
+            name: t.name.clone(),
+            language: t.language.clone(),
+            status: t.status.clone(),
+            category: t.category.clone(),
+            parameters: t.placeholders(),
+            text: t.body.clone(),
+        }
+    }
+}
+
+/// `getchatinfo`: `window` is when WhatsApp's 24-hour window closes, empty when it is not open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChatInfoView {
+    pub platformid: String,
+    pub platform: &'static str,
+    pub destination: String,
+    pub window: String,
+}
+
 /// A `Reply` as the API doors show it (the `result` of a success).
 pub struct ReplyView<'a>(pub &'a Reply);
 
@@ -154,6 +188,14 @@ impl Serialize for ReplyView<'_> {
             }
             Reply::Webhooks(hooks) => list(hooks.iter().map(WebhookView::from).collect(), s),
             Reply::Deliveries(deliveries) => list(deliveries.iter().map(DeliveryView::from).collect(), s),
+            Reply::Templates(templates) => list(templates.iter().map(TemplateView::from).collect(), s),
+            Reply::ChatInfo(info) => ChatInfoView {
+                platformid: info.channel.id.to_string(),
+                platform: info.channel.platform.as_str(),
+                destination: info.destination.clone(),
+                window: info.window.map(format_datetime).unwrap_or_default(),
+            }
+            .serialize(s),
         }
     }
 }

@@ -80,3 +80,21 @@ impl Background {
         a && b
     }
 }
+
+/// Every `every_secs`, each WhatsApp channel's templates asked of Meta again (the first time at once),
+/// for as long as the process runs; `0` never.
+pub(super) fn refresh_templates(gateway: crate::domain::Gateway, every_secs: u64) {
+    if every_secs == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_secs(every_secs));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = gateway.refresh_all_templates().await {
+                tracing::warn!(error = %e, "listing the WhatsApp channels to refresh their templates failed");
+            }
+        }
+    });
+}

@@ -95,10 +95,12 @@ pub async fn build_core(settings: &Settings) -> Result<Core, StartError> {
 impl Application {
     /// Core, workers, caches that hear of changes, listener, token service, the doors' state, servers.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let core = build_core(&settings).await?;
+        let mut core = build_core(&settings).await?;
         let store = core.store().clone();
         let poll = Duration::from_millis(settings.auth.change_poll_ms.max(10));
         let connectors = Arc::new(connectors(&settings)?);
+        core.gateway = core.gateway.with_template_source(connectors.clone());
+        background::refresh_templates(core.gateway.clone(), settings.connectors.templates_refresh_secs);
         let metrics = Arc::new(Metrics::new());
         let (background, mut caches) = Background::start(&settings, &store, &connectors, &metrics)?;
         let budget = Budget::at_start(settings.connections.max, settings.streams.max);

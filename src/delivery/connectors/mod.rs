@@ -4,6 +4,7 @@
 
 pub mod fetch;
 pub mod telegram;
+pub mod templates;
 pub mod vcard;
 pub mod whatsapp;
 
@@ -12,6 +13,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::model::{ChannelSettings, Platform};
+use crate::domain::template_book::TemplateSource;
+use crate::domain::templates::Template;
 use crate::storage::DeliveryJob;
 
 /// What a platform said to a send.
@@ -58,6 +61,9 @@ pub struct ConnectorSettings {
     /// GIF and ZIP, which Telegram will not fetch by URL), bytes. Telegram takes up to 50 MB; each
     /// upload in flight holds its file in memory.
     pub upload_max_bytes: u64,
+    /// How often every WhatsApp channel's templates are asked of Meta again, seconds (0 = only on
+    /// demand and on Meta's status notices).
+    pub templates_refresh_secs: u64,
 }
 
 impl Default for ConnectorSettings {
@@ -82,6 +88,7 @@ impl Default for ConnectorSettings {
                 per_channel_concurrency: 16,
             },
             upload_max_bytes: 20 * 1024 * 1024,
+            templates_refresh_secs: 900,
         }
     }
 }
@@ -137,6 +144,13 @@ impl Connectors {
                 SendOutcome::Accepted { platform_message_id: None, recipient: None }
             }
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl TemplateSource for Connectors {
+    async fn fetch_templates(&self, settings: &ChannelSettings) -> Result<Vec<Template>, String> {
+        self.whatsapp.fetch_templates(settings).await
     }
 }
 

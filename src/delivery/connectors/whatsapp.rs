@@ -8,6 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::fetch::Fetcher;
+use super::templates::{FIELDS, MAX_PAGES, read_page, template_object};
+use crate::domain::templates::Template;
+use crate::domain::window::{CLOSED_REASON, Window};
 use super::vcard::Contact;
 use super::{SendOutcome, contact_of, is_temporary, name_in_url, retry_after_header};
 use crate::domain::model::{ChannelSettings, FileType};
@@ -65,6 +68,15 @@ impl WhatsApp {
     async fn body(job: &DeliveryJob, files: &Fetcher) -> Result<Value, SendOutcome> {
         let mut body =
             json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": job.destination});
+        if let Some(call) = &job.template {
+            body["type"] = json!("template");
+            body["template"] = template_object(call);
+            return Ok(body);
+        }
+        // Free text to a person who wrote more than 24 hours ago is sure to fail (131047).
+        if Window::of(job.last_inbound_at, chrono::Utc::now().timestamp_millis()) == Window::Closed {
+            return Err(SendOutcome::Refused { reason: CLOSED_REASON.into() });
+        }
         let caption = job.text.as_deref().filter(|t| !t.is_empty());
         let Some(file) = &job.attachment else {
             body["type"] = json!("text");
@@ -157,6 +169,33 @@ impl WhatsApp {
             }
             _ => SendOutcome::Refused { reason },
         }
+    }
+
+    /// Every template of the channel's business account (`waba_id`), following `paging.next` — only
+    /// while it stays on the Graph host the connector talks to, since the access token goes with it.
+    pub async fn fetch_templates(&self, settings: &ChannelSettings) -> Result<Vec<Template>, String> {
+        let (Some(waba), Some(token)) = (settings.get("waba_id"), settings.get("access_token")) else {
+            return Err("whatsapp: the channel needs the waba_id and access_token settings".into());
+        };
+        let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin());
+        let mut url = format!("{}/{waba}/message_templates?fields={FIELDS}&limit=100", self.base);
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let res = self.client.get(&url).bearer_auth(token).send().await.map_err(|e| format!("whatsapp: {}", describe(&e)))?;
+            let status = res.status().as_u16();
+            let page: Value = res.json().await.map_err(|_| format!("whatsapp {status}: unreadable answer"))?;
+            if !(200..300).contains(&status) {
+                let message = page.pointer("/error/message").and_then(Value::as_str).unwrap_or("no message");
+                return Err(format!("whatsapp {status}: {message}"));
+            }
+            let (templates, next) = read_page(&page);
+            all.extend(templates);
+            match next {
+                Some(next) if origin(&next).is_some() && origin(&next) == origin(&self.base) => url = next,
+                _ => return Ok(all),
+            }
+        }
+        Ok(all)
     }
 
     /// A received file: the media's URL from `GET {base}/{media_id}`, then the file with the same token.

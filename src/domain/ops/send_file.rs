@@ -7,7 +7,7 @@ use crate::domain::error::DomainResult;
 use crate::domain::model::{Attachment, MessageDetails, OutboundMessage};
 use crate::domain::params::Params;
 use crate::domain::reply::Reply;
-use crate::domain::values;
+use crate::domain::{values, window};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendFile {
@@ -48,6 +48,9 @@ impl SendFile {
         if !starting.contains(&(channel.id, self.destination.clone())) {
             ctx.require_chat(&channel, &self.destination).await?;
         }
+        let caption = self.caption.as_deref();
+        let file = Some(&self.attachment);
+        let template = window::fallback_for(ctx, &channel, &self.destination, caption, file).await?;
         Ok(OutboundMessage {
             account_id: ctx.principal.account_id,
             channel_id: channel.id,
@@ -57,7 +60,7 @@ impl SendFile {
             expires_at: self.expires_at,
             idempotency_key: self.idempotency_key,
             needs_delivery: !channel.platform.is_internal(),
-            details: MessageDetails::default(),
+            details: MessageDetails { template, ..MessageDetails::default() },
             now: ctx.now,
         })
     }

@@ -5,7 +5,7 @@ use crate::domain::error::DomainResult;
 use crate::domain::model::{MessageDetails, OutboundMessage};
 use crate::domain::params::Params;
 use crate::domain::reply::Reply;
-use crate::domain::values;
+use crate::domain::{values, window};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendMessage {
@@ -32,6 +32,7 @@ impl SendMessage {
     /// The message to store: its channel checked for this account.
     pub async fn outbound(self, ctx: &Context<'_>) -> DomainResult<OutboundMessage> {
         let channel = ctx.channel(self.channel).await?;
+        let template = window::fallback_for(ctx, &channel, &self.destination, Some(&self.text), None).await?;
         Ok(OutboundMessage {
             account_id: ctx.principal.account_id,
             channel_id: channel.id,
@@ -41,7 +42,7 @@ impl SendMessage {
             expires_at: self.expires_at,
             idempotency_key: self.idempotency_key,
             needs_delivery: !channel.platform.is_internal(),
-            details: MessageDetails::default(),
+            details: MessageDetails { template, ..MessageDetails::default() },
             now: ctx.now,
         })
     }

@@ -126,6 +126,44 @@ pub async fn receive_for_app(
     answer("whatsapp", result)
 }
 
+/// A template's status changed: kept for every channel of that business account whose `app_secret`
+/// signs the body.
+async fn template_changed(
+    state: &AppState,
+    req: &HttpRequest,
+    raw: &[u8],
+    update: &TemplateUpdate,
+    all: &mut Option<Vec<ChannelConfig>>,
+) -> Result<(), Refusal> {
+    if all.is_none() {
+        *all = Some(state.gateway.channel_configs(Platform::Whatsapp).await.map_err(|e| {
+            tracing::error!(error = %e, "reading the WhatsApp channels failed");
+            Refusal::Internal
+        })?);
+    }
+    let of_account: Vec<&ChannelConfig> =
+        all.iter().flatten().filter(|c| c.settings.get("waba_id") == Some(update.waba_id.as_str())).collect();
+    if of_account.is_empty() {
+        tracing::warn!(waba_id = %update.waba_id, "a template status for a business account no channel has: skipped");
+        return Ok(());
+    }
+    let proven = |c: &&&ChannelConfig| {
+        c.settings.get("app_secret").is_some_and(|s| signed(s.as_bytes(), raw, signature_of(req)))
+    };
+    if !of_account.iter().any(|c| proven(&c)) {
+        return Err(Refusal::BadProof);
+    }
+    for channel in of_account.iter().filter(|c| proven(c)) {
+        let book = state.gateway.templates();
+        let changed = book.status_changed(channel.channel.id, &update.name, &update.language, &update.status);
+        if let Err(e) = changed.await {
+            tracing::error!(error = %e, "recording a template's status failed");
+            return Err(Refusal::Internal);
+        }
+    }
+    Ok(())
+}
+
 fn signature_of(req: &HttpRequest) -> &str {
     req.headers().get("x-hub-signature-256").and_then(|v| v.to_str().ok()).unwrap_or("")
 }
@@ -142,6 +180,10 @@ async fn file_changes(
 ) -> Result<(), Refusal> {
     let mut all: Option<Vec<ChannelConfig>> = None;
     for change in changes {
+        if let Some(update) = &change.template {
+            template_changed(state, req, raw, update, &mut all).await?;
+            continue;
+        }
         let named = change.phone_number_id.as_deref();
         let channel = match (named, path_channel) {
             (None, Some(c)) => c.clone(),
@@ -206,24 +248,45 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
-/// One `entry[].changes[].value`: the number it is for, what was received, status changes.
+/// One `entry[].changes[].value`: the number it is for, what was received, status changes, and (for
+/// `message_template_status_update`, filed by the business account `entry[].id`) a template's status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub phone_number_id: Option<String>,
     pub received: Vec<Received>,
     pub statuses: Vec<StatusChange>,
+    pub template: Option<TemplateUpdate>,
+}
+
+/// A template's new status, as Meta reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateUpdate {
+    pub waba_id: String,
+    pub name: String,
+    pub language: String,
+    pub status: String,
 }
 
 /// Every `entry[].changes[].value` of a notification; `Unreadable` if it is no notification.
 pub fn parse_notification(n: &Value) -> Result<Vec<Change>, Refusal> {
     let entries = n.get("entry").and_then(Value::as_array).ok_or(Refusal::Unreadable)?;
-    let values = entries
-        .iter()
-        .filter_map(|e| e.get("changes").and_then(Value::as_array))
-        .flatten()
-        .filter_map(|c| c.get("value"));
+    let changes_of = |e: &'_ Value| {
+        let waba = e.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let list = e.get("changes").and_then(Value::as_array).cloned().unwrap_or_default();
+        list.into_iter().map(move |c| (waba.clone(), c))
+    };
     let mut changes = Vec::new();
-    for value in values {
+    for (waba_id, change) in entries.iter().flat_map(changes_of) {
+        let Some(value) = change.get("value") else { continue };
+        if change.get("field").and_then(Value::as_str) == Some("message_template_status_update") {
+            let s = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
+            let template = match (s("message_template_name"), s("message_template_language"), s("event")) {
+                (Some(name), Some(language), Some(status)) => Some(TemplateUpdate { waba_id, name, language, status }),
+                _ => None,
+            };
+            changes.push(Change { phone_number_id: None, received: Vec::new(), statuses: Vec::new(), template });
+            continue;
+        }
         let list = |k: &str| value.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
         let contacts = list("contacts");
         changes.push(Change {
@@ -233,6 +296,7 @@ pub fn parse_notification(n: &Value) -> Result<Vec<Change>, Refusal> {
                 .map(str::to_string),
             received: list("messages").iter().flat_map(|m| message(m, &contacts)).collect(),
             statuses: list("statuses").iter().filter_map(status).collect(),
+            template: None,
         });
     }
     Ok(changes)

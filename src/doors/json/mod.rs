@@ -72,6 +72,7 @@ fn param_text(name: &str, value: Value) -> DomainResult<Option<String>> {
         Value::Bool(b) if kind == Some(ParamKind::Boolean) => Some(b.to_string()),
         v @ Value::Array(_) if kind == Some(ParamKind::Array) => Some(v.to_string()),
         v @ Value::Object(_) if kind == Some(ParamKind::Object) => Some(v.to_string()),
+        v @ (Value::Array(_) | Value::Object(_)) if kind == Some(ParamKind::Json) => Some(v.to_string()),
         _ => None,
     };
     match (text, known) {

@@ -39,13 +39,17 @@ enum Role {
     Param,
     /// A child of a `message` item: one of its fields.
     Field,
+    /// A child of a list parameter (`parameters`, `buttons`): an item, its text or its fields.
+    Item,
+    /// A child of an `Item`: one of its fields (`name`, `value`, `index`, `payload`, `text`).
+    ItemField,
     /// Anything else: read for well-formedness, its content ignored.
     Other,
 }
 
 impl Role {
     fn reads_text(self) -> bool {
-        matches!(self, Role::Username | Role::Password | Role::Param | Role::Field)
+        matches!(self, Role::Username | Role::Password | Role::Param | Role::Field | Role::Item | Role::ItemField)
     }
 }
 
@@ -80,6 +84,21 @@ struct Frame {
     text: String,
     /// An element opened inside it.
     has_children: bool,
+    /// A list parameter's items, an item's fields, as they close.
+    items: Vec<serde_json::Value>,
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Parameters given as a list of elements in SOAP (`sendtemplate`'s `<parameters><parameter>…`), read
+/// into the JSON array the other doors give.
+const LIST_PARAMS: [&str; 2] = ["parameters", "buttons"];
+
+/// What an open element's parent is, for the role of its children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parent {
+    Message,
+    List,
+    Plain,
 }
 
 /// One pass over a document: what the door reads from it, gathered as its elements open and close.
@@ -205,7 +224,12 @@ impl Pass {
         let ns = Ns::of(ns);
         let parent = self.stack.last_mut().map(|p| {
             p.has_children = true;
-            (p.role, p.name == "message")
+            let kind = match p.name.as_str() {
+                "message" => Parent::Message,
+                n if p.role == Role::Param && LIST_PARAMS.contains(&n) => Parent::List,
+                _ => Parent::Plain,
+            };
+            (p.role, kind)
         });
         let role = match parent {
             None => {
@@ -216,18 +240,25 @@ impl Pass {
                 };
                 Role::Envelope
             }
-            Some((parent, in_message)) => self.role_of(parent, in_message, ns, name),
+            Some((parent, kind)) => self.role_of(parent, kind, ns, name),
         };
-        let mut frame =
-            Frame { role, name: String::new(), base64: false, text: String::new(), has_children: false };
+        let mut frame = Frame {
+            role,
+            name: String::new(),
+            base64: false,
+            text: String::new(),
+            has_children: false,
+            items: Vec::new(),
+            fields: serde_json::Map::new(),
+        };
         match role {
             Role::Password => self.digest = digest,
             Role::Operation => self.operation(start)?,
             Role::Param => frame.name = name.to_string(),
-            Role::Field => frame.name = name.to_ascii_lowercase(),
+            Role::Field | Role::ItemField => frame.name = name.to_ascii_lowercase(),
             _ => {}
         }
-        if matches!(role, Role::Param | Role::Field) {
+        if matches!(role, Role::Param | Role::Field | Role::Item | Role::ItemField) {
             for a in types {
                 let Ok((Resolved::Bound(XSI_NS), "type")) = self.namespaces.attribute(a.key) else {
                     continue;
@@ -244,7 +275,7 @@ impl Pass {
         Ok(())
     }
 
-    fn role_of(&mut self, parent: Role, in_message: bool, ns: Ns, name: &str) -> Role {
+    fn role_of(&mut self, parent: Role, kind: Parent, ns: Ns, name: &str) -> Role {
         let envelope = match self.version {
             SoapVersion::V11 => SOAP11_NS,
             SoapVersion::V12 => SOAP12_NS,
@@ -259,7 +290,9 @@ impl Pass {
             Role::Token if is(WSSE_NS, "Password") => Role::Password,
             Role::Body => Role::Operation,
             Role::Operation => return Role::Param,
-            Role::Param if in_message => return Role::Field,
+            Role::Param if kind == Parent::Message => return Role::Field,
+            Role::Param if kind == Parent::List => return Role::Item,
+            Role::Item => return Role::ItemField,
             _ => return Role::Other,
         };
         let bit = 1 << role as u16;
@@ -297,6 +330,29 @@ impl Pass {
     /// What a closed element gives the request.
     fn gather(&mut self, frame: Frame) {
         match frame.role {
+            Role::Param if frame.has_children && LIST_PARAMS.contains(&frame.name.as_str()) => {
+                let list = serde_json::Value::Array(frame.items).to_string();
+                self.params.insert_first(frame.name, list);
+            }
+            Role::Item => {
+                let item = if frame.has_children {
+                    serde_json::Value::Object(frame.fields)
+                } else {
+                    let list = self.list_name(1);
+                    let Some(value) = self.value(frame.text, frame.base64, &list) else { return };
+                    serde_json::Value::String(value)
+                };
+                if let Some(list) = self.stack.last_mut() {
+                    list.items.push(item);
+                }
+            }
+            Role::ItemField => {
+                let list = self.list_name(2);
+                let Some(value) = self.value(frame.text, frame.base64, &list) else { return };
+                if let Some(item) = self.stack.last_mut() {
+                    item.fields.insert(frame.name, serde_json::Value::String(value));
+                }
+            }
             Role::Param if !(frame.has_children || self.bulk && frame.name == "message") => {
                 let Some(value) = self.value(frame.text, frame.base64, &frame.name) else { return };
                 let slot = if frame.name.eq_ignore_ascii_case("user") {
@@ -322,6 +378,12 @@ impl Pass {
             Role::Password => self.token_secret = Some(frame.text),
             _ => {}
         }
+    }
+
+    /// The name of the list parameter `up` levels above the element that just closed (its values are
+    /// decoded, and refused, as that parameter's).
+    fn list_name(&self, up: usize) -> String {
+        self.stack.len().checked_sub(up).and_then(|i| self.stack.get(i)).map(|f| f.name.clone()).unwrap_or_default()
     }
 
     /// A parameter's value (`value_of`); a refusal is kept for when the whole document has been read.

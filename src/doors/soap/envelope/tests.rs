@@ -662,3 +662,31 @@ proptest! {
         prop_assert_eq!(now, then, "{}", doc);
     }
 }
+
+/// `sendtemplate`'s lists: repeated `<parameter>` elements (texts, or `name`/`value` pairs) and
+/// `<button>` elements become the JSON arrays the other doors give.
+#[test]
+fn list_parameters_are_read_as_json_arrays() {
+    let doc = |inner: &str| {
+        format!(
+            "<s:Envelope xmlns:s=\"{SOAP11_NS}\" xmlns:c=\"{TNS}\"><s:Body><c:sendtemplate>\
+             <template>t</template>{inner}</c:sendtemplate></s:Body></s:Envelope>"
+        )
+    };
+    let positional = parse(
+        doc("<parameters><parameter>Ann &amp; Bo</parameter><parameter>#42</parameter></parameters>").as_bytes(),
+        SoapVersion::V11,
+    )
+    .unwrap();
+    assert_eq!(positional.params.get("parameters"), Some(r##"["Ann & Bo","#42"]"##));
+    let named = parse(
+        doc("<parameters><parameter><name>first_name</name><value>Ann</value></parameter></parameters>\
+             <buttons><button><index>1</index><text>ord-42</text></button></buttons>")
+        .as_bytes(),
+        SoapVersion::V11,
+    )
+    .unwrap();
+    assert_eq!(named.params.get("parameters"), Some(r#"[{"name":"first_name","value":"Ann"}]"#));
+    assert_eq!(named.params.get("buttons"), Some(r#"[{"index":"1","text":"ord-42"}]"#));
+    assert_eq!(named.params.get("template"), Some("t"));
+}
