@@ -13,6 +13,7 @@
 use serde_json::{Value, json};
 
 use crate::domain::events::EventKind;
+use crate::domain::ops::send_template::MAX_TEMPLATE_NAME_CHARS;
 use crate::domain::ops::set_webhook::{MAX_HEADER_NAME, MAX_HEADER_VALUE, MAX_HEADERS};
 use crate::domain::values::{
     MAX_DESTINATION_CHARS, MAX_IDEMPOTENCY_KEY_CHARS, MAX_LIMIT, MAX_MESSAGE_CHARS, MAX_URL_CHARS,
@@ -113,7 +114,7 @@ fn rule(schema: &str, prop: &str, required: bool) -> Option<Value> {
             "pattern": format!("^({}[1-9][0-9]{{0,2}}|{MAX_LIMIT})$", if required { "" } else { "|" }),
         }),
         // A union of typed alternatives rather than one mixed enum, which code generators refuse.
-        "markread" => json!({"anyOf": [
+        "markread" | "refresh" => json!({"anyOf": [
             {"type": "boolean"},
             {"type": "string", "enum": ["0", "1", "true", "false", ""]},
             {"type": "null"},
@@ -128,6 +129,29 @@ fn rule(schema: &str, prop: &str, required: bool) -> Option<Value> {
             "maxLength": MAX_URL_CHARS,
             "pattern": if required { HTTP_URL.to_string() } else { format!("^$|{HTTP_URL}") },
         }),
+        "template" | "language" => json!({
+            "type": types(&["string"], required),
+            "minLength": min_len(required),
+            "maxLength": MAX_TEMPLATE_NAME_CHARS,
+            "pattern": NO_CONTROL,
+        }),
+        // Texts by position or by name; SOAP's `{name, value}` / `{value}` items are taken too.
+        "parameters" => json!({"anyOf": [
+            {"type": "array", "items": {"anyOf": [
+                {"type": ["string", "number"]},
+                {"type": "object", "properties": {"name": {"type": ["string", "number"]}, "value": {"type": ["string", "number"]}}, "required": ["value"]},
+            ]}},
+            {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+            {"type": "null"},
+        ]}),
+        "buttons" => json!({"anyOf": [
+            {"type": "array", "items": {"type": "object", "properties": {
+                "index": {"type": ["integer", "string"]},
+                "payload": {"type": "string"},
+                "text": {"type": "string"},
+            }, "required": ["index"]}},
+            {"type": "null"},
+        ]}),
         "events" => events(),
         "headers" => headers(required),
         // Each item is checked on its own and answered in its place, whatever it holds.

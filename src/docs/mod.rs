@@ -103,6 +103,30 @@ json_method!(
     "The status of one message"
 );
 json_method!(
+    sendtemplate,
+    "sendtemplate",
+    "chat:write",
+    SendTemplateRequest,
+    Envelope<MessageId>,
+    "Send an approved WhatsApp template, checked against the channel's templates before anything is sent"
+);
+json_method!(
+    gettemplates,
+    "gettemplates",
+    "chat:read",
+    GetTemplatesRequest,
+    Envelope<TemplateList>,
+    "A WhatsApp channel's templates; refresh asks WhatsApp first"
+);
+json_method!(
+    getchatinfo,
+    "getchatinfo",
+    "chat:read",
+    GetChatInfoRequest,
+    Envelope<ChatInfo>,
+    "What chatgate knows of a chat: for WhatsApp, until when its 24-hour window is open"
+);
+json_method!(
     markread,
     "markread",
     "chat:write",
@@ -268,7 +292,7 @@ impl Modify for Security {
     info(title = "chatgate", description = "Chat messaging API: the same chat operations through a plain GET/POST door, HTTP Basic, SOAP (WSDL at /api/soap/?wsdl) and JSON with OAuth 2.0 bearer tokens."),
     paths(
         getchatchannels, sendmessage, sendfile, getchats, getmessages, getunreadmessages, sendmessages,
-        getmessagestatus, markread, setwebhook, getwebhooks, deletewebhook, getdeliveries, redeliver,
+        getmessagestatus, sendtemplate, gettemplates, getchatinfo, markread, setwebhook, getwebhooks, deletewebhook, getdeliveries, redeliver,
         plain_door, plain_door_post, basic_door, basic_door_post,
         oauth::token, oauth::introspect, oauth::revoke, oauth::jwks, oauth::metadata
     ),

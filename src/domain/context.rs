@@ -1,11 +1,11 @@
 //! What an operation runs with: the store, who is calling, and the time of the call.
 
 use super::directory::ChannelDirectory;
-use super::template_book::TemplateBook;
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::{Channel, Platform, Principal};
 use super::params::Params;
 use super::ports::CommandStore;
+use super::template_book::TemplateBook;
 use super::values;
 use super::webhook_ports::UrlGuard;
 

@@ -302,7 +302,12 @@ impl crate::domain::ports::TemplateStore for FakeStore {
         Ok(Vec::new())
     }
 
-    async fn replace_templates(&self, _: i64, _: &[crate::domain::templates::Template], _: i64) -> StoreResult<()> {
+    async fn replace_templates(
+        &self,
+        _: i64,
+        _: &[crate::domain::templates::Template],
+        _: i64,
+    ) -> StoreResult<()> {
         Ok(())
     }
 

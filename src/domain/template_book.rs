@@ -76,7 +76,12 @@ impl TemplateBook {
     /// The channel's templates, asked of Meta first when the one wanted is not among them and they
     /// were not asked for in the last minute (a template approved since, or never listed yet): a send
     /// should not fail because chatgate's copy is behind.
-    pub async fn find_or_refresh(&self, channel_id: i64, name: &str, language: &str) -> DomainResult<Arc<ChannelTemplates>> {
+    pub async fn find_or_refresh(
+        &self,
+        channel_id: i64,
+        name: &str,
+        language: &str,
+    ) -> DomainResult<Arc<ChannelTemplates>> {
         let known = self.of(channel_id).await?;
         let has = known.templates.iter().any(|t| t.name == name && t.language == language);
         if has || self.recently_asked.get(&channel_id).is_some() {

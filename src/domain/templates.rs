@@ -147,13 +147,8 @@ impl Template {
         let header = self.header_value(args.header.as_deref())?;
         let buttons = self.button_values(&args.buttons)?;
         let text = fill_text(&self.body, &body);
-        let call = TemplateCall {
-            name: self.name.clone(),
-            language: self.language.clone(),
-            header,
-            body,
-            buttons,
-        };
+        let call =
+            TemplateCall { name: self.name.clone(), language: self.language.clone(), header, body, buttons };
         Ok((call, text))
     }
 
@@ -174,7 +169,10 @@ impl Template {
                     values.push(BodyValue { name: Some(name.clone()), text: text.clone() });
                 }
                 if let Some((extra, _)) = pairs.iter().find(|(n, _)| !wanted.contains(n)) {
-                    return Err(bad(format!("{extra:?} is not a parameter of the template; it asks for {}", list_of(&wanted))));
+                    return Err(bad(format!(
+                        "{extra:?} is not a parameter of the template; it asks for {}",
+                        list_of(&wanted)
+                    )));
                 }
                 values
             }
@@ -182,7 +180,10 @@ impl Template {
                 return Err(bad(format!("the template takes named parameters: {}", list_of(&wanted))));
             }
             (Parameters::Named(_), false) => {
-                return Err(bad(format!("the template takes {} parameters in order (a JSON array)", wanted.len())));
+                return Err(bad(format!(
+                    "the template takes {} parameters in order (a JSON array)",
+                    wanted.len()
+                )));
             }
         };
         if values.len() != wanted.len() {
@@ -215,15 +216,18 @@ impl Template {
                 }
             },
             (Some(Header::Location), _) => Err(bad("location headers cannot be sent through chatgate")),
-            (Some(media), None) => Err(bad(&format!("the template's header asks for the URL of {}", media.article()))),
+            (Some(media), None) => {
+                Err(bad(&format!("the template's header asks for the URL of {}", media.article())))
+            }
             (Some(media), Some(url)) if is_url(url) => Ok(Some(match media {
                 Header::Image => HeaderValue::Image(url.to_string()),
                 Header::Video => HeaderValue::Video(url.to_string()),
                 _ => HeaderValue::Document(url.to_string()),
             })),
-            (Some(media), Some(_)) => {
-                Err(bad(&format!("the template's header is {}: give its absolute http(s) URL", media.article())))
-            }
+            (Some(media), Some(_)) => Err(bad(&format!(
+                "the template's header is {}: give its absolute http(s) URL",
+                media.article()
+            ))),
         }
     }
 
@@ -240,7 +244,10 @@ impl Template {
                     return Err(bad(format!("button {} is a quick reply: give its payload", arg.index)));
                 }
                 (ButtonKind::Url { dynamic: true }, _) => {
-                    return Err(bad(format!("button {} is a URL button: give the text its URL ends with", arg.index)));
+                    return Err(bad(format!(
+                        "button {} is a URL button: give the text its URL ends with",
+                        arg.index
+                    )));
                 }
                 _ => return Err(bad(format!("button {} takes no parameter", arg.index))),
             }
@@ -290,7 +297,8 @@ fn check_value(v: &str, param: &'static str) -> DomainResult<()> {
         return Err(DomainError::incorrect(param).because("a parameter may not be empty".into()));
     }
     if v.chars().count() > MAX_PARAMETER_CHARS || v.contains('\0') {
-        return Err(DomainError::incorrect(param).because(format!("a parameter has at most {MAX_PARAMETER_CHARS} characters")));
+        return Err(DomainError::incorrect(param)
+            .because(format!("a parameter has at most {MAX_PARAMETER_CHARS} characters")));
     }
     Ok(())
 }
@@ -328,8 +336,15 @@ fn fill_text(body: &str, values: &[BodyValue]) -> String {
         let value = values
             .iter()
             .find(|v| v.name.as_deref() == Some(name))
-            .or_else(|| name.parse::<usize>().ok().and_then(|n| values.get(n.wrapping_sub(1))).filter(|v| v.name.is_none()))
-            .or_else(|| order.iter().position(|o| o == name).and_then(|i| values.get(i)).filter(|v| v.name.is_none()));
+            .or_else(|| {
+                name.parse::<usize>()
+                    .ok()
+                    .and_then(|n| values.get(n.wrapping_sub(1)))
+                    .filter(|v| v.name.is_none())
+            })
+            .or_else(|| {
+                order.iter().position(|o| o == name).and_then(|i| values.get(i)).filter(|v| v.name.is_none())
+            });
         match value {
             Some(v) => out.push_str(&v.text),
             None => out.push_str(&rest[start..start + 2 + end + 2]),
@@ -373,7 +388,10 @@ mod tests {
         assert_eq!(call.body.len(), 3);
         let t = template(true, "Hi {{first_name}}, your code is {{ code }}");
         let args = TemplateArgs {
-            parameters: Parameters::Named(vec![("code".into(), "123".into()), ("first_name".into(), "Bo".into())]),
+            parameters: Parameters::Named(vec![
+                ("code".into(), "123".into()),
+                ("first_name".into(), "Bo".into()),
+            ]),
             ..TemplateArgs::default()
         };
         let (call, text) = t.fill(&args).unwrap();
@@ -390,16 +408,25 @@ mod tests {
         assert_eq!(t.fill(&positional(&["Ann", " "])).unwrap_err().param, Some("parameters"));
         let paused = Template { status: "PAUSED".into(), ..t.clone() };
         let e = paused.fill(&positional(&["a", "b"])).unwrap_err();
-        assert_eq!(e.message.as_deref(), Some("template order_update (en_US) is PAUSED: only APPROVED templates can be sent"));
+        assert_eq!(
+            e.message.as_deref(),
+            Some("template order_update (en_US) is PAUSED: only APPROVED templates can be sent")
+        );
         let e = find(&[t.clone()], "order_update", "en").unwrap_err();
         assert_eq!(e.param, Some("language"));
-        assert_eq!(e.message.as_deref(), Some("template \"order_update\" has no language \"en\"; it has \"en_US\""));
+        assert_eq!(
+            e.message.as_deref(),
+            Some("template \"order_update\" has no language \"en\"; it has \"en_US\"")
+        );
         assert_eq!(find(&[t.clone()], "nope", "en_US").unwrap_err().param, Some("template"));
         let imaged = Template { header: Some(Header::Image), ..t.clone() };
         let args = TemplateArgs { header: Some("just text".into()), ..positional(&["a", "b"]) };
         assert_eq!(imaged.fill(&args).unwrap_err().param, Some("header"));
         let args = TemplateArgs { header: Some("https://e.com/p.png".into()), ..positional(&["a", "b"]) };
-        assert_eq!(imaged.fill(&args).unwrap().0.header, Some(HeaderValue::Image("https://e.com/p.png".into())));
+        assert_eq!(
+            imaged.fill(&args).unwrap().0.header,
+            Some(HeaderValue::Image("https://e.com/p.png".into()))
+        );
         let buttons = Template {
             buttons: vec![
                 Button { kind: ButtonKind::QuickReply, text: "Stop".into() },
@@ -408,7 +435,10 @@ mod tests {
             ..t
         };
         let e = buttons.fill(&positional(&["a", "b"])).unwrap_err();
-        assert_eq!((e.param, e.message.as_deref()), (Some("buttons"), Some("button 1 is a URL button whose URL needs its text")));
+        assert_eq!(
+            (e.param, e.message.as_deref()),
+            (Some("buttons"), Some("button 1 is a URL button whose URL needs its text"))
+        );
         let args = TemplateArgs {
             buttons: vec![ButtonArg { index: 1, value: ButtonValue::Text("abc".into()) }],
             ..positional(&["a", "b"])

@@ -376,6 +376,16 @@ async fn every_request_response_and_fault_validates_against_the_wsdl_schema() {
         ("getunreadmessages", [&chat[..], &[("markread", "false")]].concat()),
         ("sendmessages", vec![("messages", bulk.as_str())]),
         ("getmessagestatus", vec![("messageid", "1")]),
+        (
+            "sendtemplate",
+            [
+                &chat[..],
+                &[("template", "order_update"), ("language", "en_US"), ("header", "https://e.com/i.png")],
+            ]
+            .concat(),
+        ),
+        ("gettemplates", chat[..2].to_vec()),
+        ("getchatinfo", chat.to_vec()),
         ("markread", [&chat[..], &[("messageid", "1")]].concat()),
         ("getmessages", vec![("platform", "webchat"), ("platformid", w), ("destination", "nobody")]),
         ("setwebhook", vec![("url", hook.as_str()), ("events", "*"), ("headers", r#"{"x-a":"b"}"#)]),

@@ -34,5 +34,13 @@ const [base, user, password, pid] = process.argv.slice(2);
     assert.equal(fault.detail.error.code, 'INCORRECT_USER_PASSWORD');
     return true;
   });
+  // Typed list parameters, refused with why in words (templates are WhatsApp's).
+  await assert.rejects(client.sendtemplateAsync({ ...auth, ...chat, template: 't', language: 'en',
+    parameters: { parameter: [{ value: 'Ann' }] } }), e => {
+    const detail = e.root.Envelope.Body.Fault.detail.error;
+    assert.equal(detail.param, 'platform');
+    assert.equal(detail.message, "templates are WhatsApp's");
+    return true;
+  });
   console.log('node-soap: OK');
 })().catch(e => { console.error(e); process.exit(1); });

@@ -41,8 +41,9 @@ $auth = ['user' => $user, 'password' => $pw];
 
 $ops = array_map(fn ($f) => preg_replace('/^\S+ (\w+)\(.*$/', '$1', $f), $c11->__getFunctions());
 sort($ops);
-$want = ['deletewebhook', 'getchatchannels', 'getchats', 'getdeliveries', 'getmessages', 'getmessagestatus',
-    'getunreadmessages', 'getwebhooks', 'markread', 'redeliver', 'sendfile', 'sendmessage', 'sendmessages', 'setwebhook'];
+$want = ['deletewebhook', 'getchatchannels', 'getchatinfo', 'getchats', 'getdeliveries', 'getmessages', 'getmessagestatus',
+    'gettemplates', 'getunreadmessages', 'getwebhooks', 'markread', 'redeliver', 'sendfile', 'sendmessage', 'sendmessages',
+    'sendtemplate', 'setwebhook'];
 check(array_values(array_unique($ops)) === $want, 'operations', $ops);
 $types = implode("\n", $c11->__getTypes());
 check(str_contains($types, 'struct ErrorDetail'), 'typed fault detail ErrorDetail', $types);
@@ -71,6 +72,15 @@ check(in_array($st->status, ['pending', 'sent'], true) && strlen($st->datetime) 
 check($c11->markread($auth + $chat + ['messageid' => $sent])->status === 'SUCCESS', 'markread');
 $unread = $c12->getunreadmessages($chat + ['markread' => false, 'limit' => 5])->result->list;
 check(empty($unread->item), 'getunreadmessages', $unread);
+$info = $c12->getchatinfo($chat)->result;
+check($info->destination === 'php-visitor' && $info->window === '', 'getchatinfo', $info);
+try {
+    $c11->sendtemplate($auth + $chat + ['template' => 'order_update', 'language' => 'en_US',
+        'parameters' => ['parameter' => [['value' => 'Ann']]]]);
+    check(false, 'expected an INCORRECT_PARAM fault');
+} catch (SoapFault $f) {
+    check($f->faultstring === 'INCORRECT_PARAM' && $f->detail->error->param === 'platform', 'sendtemplate fault', $f->detail);
+}
 
 $hook = $c11->setwebhook($auth + ['url' => "$base/php-hook", 'events' => 'chat_session.message_sent'])->result;
 check(str_starts_with($hook->secret, 'whsec_'), 'setwebhook', $hook);

@@ -16,7 +16,8 @@ c12 = zeep.Client(base + "/api/soap/?wsdl", service_name="Chatgate", port_name="
 ops = sorted(c11.service._binding._operations)
 assert ops == sorted(["getchatchannels", "sendmessage", "sendfile", "getchats", "getmessages",
                       "getunreadmessages", "sendmessages", "getmessagestatus", "markread", "setwebhook",
-                      "getwebhooks", "deletewebhook", "getdeliveries", "redeliver"]), ops
+                      "getwebhooks", "deletewebhook", "getdeliveries", "redeliver", "sendtemplate",
+                      "gettemplates", "getchatinfo"]), ops
 
 r = c11.service.getchatchannels(**auth)
 assert r.status == "SUCCESS" and [i.platformid for i in r.result.list.item][0] == pid, r
@@ -37,6 +38,23 @@ assert st.status in ("pending", "sent") and len(st.datetime) == 19, st
 assert c11.service.markread(**auth, **chat, messageid=sent).status == "SUCCESS"
 unread = c12.service.getunreadmessages(**chat, markread=False).result.list
 assert unread is None or not unread.item, unread
+info = c12.service.getchatinfo(**chat).result
+assert info.destination == "zeep-visitor" and info.window in ("", None), info
+# Templates are WhatsApp's: typed parameters and buttons go out, and the webchat channel is refused.
+try:
+    c11.service.sendtemplate(**auth, **chat, template="order_update", language="en_US",
+                             parameters={"parameter": [{"value": "Ann"}, {"name": "n", "value": "v"}]},
+                             buttons={"button": [{"index": 0, "payload": "STOP"}]})
+    raise AssertionError("expected a fault")
+except Fault as fault:
+    assert fault.message == "INCORRECT_PARAM", fault.message
+    detail = c11.wsdl.types.get_element("{urn:chatgate:chat:1}error").parse(fault.detail[0], c11.wsdl.types)
+    assert detail.param == "platform" and detail.message == "templates are WhatsApp's", detail
+try:
+    c12.service.gettemplates(platform="webchat", platformid=pid)
+    raise AssertionError("expected a fault")
+except Fault as fault:
+    assert fault.message == "INCORRECT_PARAM", fault.message
 
 hook = c11.service.setwebhook(**auth, url=base + "/zeep-hook", events="chat_session.message_sent,chat_session.start",
                               headers='{"X-Token":"t"}').result

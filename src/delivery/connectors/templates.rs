@@ -29,7 +29,8 @@ pub fn read_page(page: &Value) -> (Vec<Template>, Option<String>) {
 fn read_template(t: &Value) -> Option<Template> {
     let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
     let components = t.get("components").and_then(Value::as_array).cloned().unwrap_or_default();
-    let of_type = |kind: &str| components.iter().find(|c| s(c, "type").is_some_and(|t| t.eq_ignore_ascii_case(kind)));
+    let of_type =
+        |kind: &str| components.iter().find(|c| s(c, "type").is_some_and(|t| t.eq_ignore_ascii_case(kind)));
     let header = of_type("HEADER").and_then(|h| match s(h, "format")?.to_ascii_uppercase().as_str() {
         "TEXT" => Some(Header::Text(s(h, "text").unwrap_or_default())),
         "IMAGE" => Some(Header::Image),
@@ -90,7 +91,8 @@ pub fn template_object(call: &TemplateCall) -> Value {
         components.push(json!({"type": "button", "sub_type": sub_type, "index": b.index.to_string(),
             "parameters": [parameter]}));
     }
-    let mut template = json!({"name": call.name, "language": {"code": call.language, "policy": "deterministic"}});
+    let mut template =
+        json!({"name": call.name, "language": {"code": call.language, "policy": "deterministic"}});
     if !components.is_empty() {
         template["components"] = Value::Array(components);
     }

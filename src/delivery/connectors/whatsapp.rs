@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 
 use super::fetch::Fetcher;
 use super::templates::{FIELDS, MAX_PAGES, read_page, template_object};
-use crate::domain::templates::Template;
-use crate::domain::window::{CLOSED_REASON, Window};
 use super::vcard::Contact;
 use super::{SendOutcome, contact_of, is_temporary, name_in_url, retry_after_header};
 use crate::domain::model::{ChannelSettings, FileType};
+use crate::domain::templates::Template;
+use crate::domain::window::{CLOSED_REASON, Window};
 use crate::net::describe;
 use crate::storage::DeliveryJob;
 
@@ -181,9 +181,16 @@ impl WhatsApp {
         let mut url = format!("{}/{waba}/message_templates?fields={FIELDS}&limit=100", self.base);
         let mut all = Vec::new();
         for _ in 0..MAX_PAGES {
-            let res = self.client.get(&url).bearer_auth(token).send().await.map_err(|e| format!("whatsapp: {}", describe(&e)))?;
+            let res = self
+                .client
+                .get(&url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map_err(|e| format!("whatsapp: {}", describe(&e)))?;
             let status = res.status().as_u16();
-            let page: Value = res.json().await.map_err(|_| format!("whatsapp {status}: unreadable answer"))?;
+            let page: Value =
+                res.json().await.map_err(|_| format!("whatsapp {status}: unreadable answer"))?;
             if !(200..300).contains(&status) {
                 let message = page.pointer("/error/message").and_then(Value::as_str).unwrap_or("no message");
                 return Err(format!("whatsapp {status}: {message}"));

@@ -23,7 +23,7 @@ pub struct SendTemplate {
 }
 
 /// A template's name or language: a short line.
-const MAX_NAME_CHARS: usize = 512;
+pub const MAX_TEMPLATE_NAME_CHARS: usize = 512;
 
 impl SendTemplate {
     pub fn parse(params: &Params, now: i64) -> DomainResult<Self> {
@@ -76,14 +76,14 @@ pub(crate) fn whatsapp_channel(params: &Params) -> DomainResult<ChannelRef> {
 
 fn short_line(params: &Params, name: &'static str) -> DomainResult<String> {
     let v = params.required(name)?.trim();
-    if v.chars().count() > MAX_NAME_CHARS || v.chars().any(char::is_control) {
+    if v.is_empty() || v.chars().count() > MAX_TEMPLATE_NAME_CHARS || v.chars().any(char::is_control) {
         return Err(DomainError::incorrect(name));
     }
     Ok(v.to_string())
 }
 
 /// `parameters`: a JSON array of texts (`{{1}}`, `{{2}}`, …), a JSON object of named texts, or (as
-/// the SOAP door gives named ones) an array of `{name, value}`.
+/// the SOAP door gives them) an array of `{name, value}` (named) or of `{value}` (in order).
 fn parameters(given: Option<&str>) -> DomainResult<Parameters> {
     let bad = || DomainError::incorrect("parameters");
     let Some(text) = given.filter(|t| !t.trim().is_empty()) else { return Ok(Parameters::None) };
@@ -93,11 +93,18 @@ fn parameters(given: Option<&str>) -> DomainResult<Parameters> {
         _ => None,
     };
     match serde_json::from_str::<Value>(text).map_err(|_| bad())? {
-        Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => items
+        // `{name, value}` items are named parameters; `{value}` items (SOAP's positional ones) are not.
+        Value::Array(items) if items.iter().all(|i| i.get("name").is_some()) && !items.is_empty() => items
             .iter()
             .map(|i| Some((as_text(i.get("name")?)?, as_text(i.get("value")?)?)))
             .collect::<Option<Vec<_>>>()
             .map(Parameters::Named)
+            .ok_or_else(bad),
+        Value::Array(items) if items.iter().all(Value::is_object) => items
+            .iter()
+            .map(|i| as_text(i.get("value")?))
+            .collect::<Option<Vec<_>>>()
+            .map(Parameters::Positional)
             .ok_or_else(bad),
         Value::Array(items) => {
             items.iter().map(as_text).collect::<Option<Vec<_>>>().map(Parameters::Positional).ok_or_else(bad)
@@ -146,13 +153,18 @@ mod tests {
     #[test]
     fn parameters_in_every_form_a_door_gives() {
         assert_eq!(parameters(None), Ok(Parameters::None));
-        assert_eq!(parameters(Some(r#"["Ann", 42]"#)), Ok(Parameters::Positional(vec!["Ann".into(), "42".into()])));
+        assert_eq!(
+            parameters(Some(r#"["Ann", 42]"#)),
+            Ok(Parameters::Positional(vec!["Ann".into(), "42".into()]))
+        );
         let named = Parameters::Named(vec![("first_name".into(), "Ann".into())]);
         assert_eq!(parameters(Some(r#"{"first_name": "Ann"}"#)), Ok(named.clone()));
         assert_eq!(parameters(Some(r#"[{"name": "first_name", "value": "Ann"}]"#)), Ok(named));
+        assert_eq!(parameters(Some(r#"[{"value": "Ann"}]"#)), Ok(Parameters::Positional(vec!["Ann".into()])));
         assert_eq!(parameters(Some("Ann")).unwrap_err().param, Some("parameters"));
         assert_eq!(parameters(Some("[[1]]")).unwrap_err().param, Some("parameters"));
-        let b = buttons(Some(r#"[{"index": 0, "payload": "STOP"}, {"index": "1", "text": "ord-42"}]"#)).unwrap();
+        let b =
+            buttons(Some(r#"[{"index": 0, "payload": "STOP"}, {"index": "1", "text": "ord-42"}]"#)).unwrap();
         assert_eq!(b[1], ButtonArg { index: 1, value: ButtonValue::Text("ord-42".into()) });
         assert_eq!(buttons(Some(r#"[{"index": 0}]"#)).unwrap_err().param, Some("buttons"));
     }

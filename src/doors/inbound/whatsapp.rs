@@ -281,10 +281,17 @@ pub fn parse_notification(n: &Value) -> Result<Vec<Change>, Refusal> {
         if change.get("field").and_then(Value::as_str) == Some("message_template_status_update") {
             let s = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
             let template = match (s("message_template_name"), s("message_template_language"), s("event")) {
-                (Some(name), Some(language), Some(status)) => Some(TemplateUpdate { waba_id, name, language, status }),
+                (Some(name), Some(language), Some(status)) => {
+                    Some(TemplateUpdate { waba_id, name, language, status })
+                }
                 _ => None,
             };
-            changes.push(Change { phone_number_id: None, received: Vec::new(), statuses: Vec::new(), template });
+            changes.push(Change {
+                phone_number_id: None,
+                received: Vec::new(),
+                statuses: Vec::new(),
+                template,
+            });
             continue;
         }
         let list = |k: &str| value.get(k).and_then(Value::as_array).cloned().unwrap_or_default();

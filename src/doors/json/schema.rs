@@ -154,6 +154,90 @@ pub struct SendMessagesRequest {
     pub messages: Vec<BulkMessage>,
 }
 
+/// Templates are WhatsApp's.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WhatsappOnly {
+    Whatsapp,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SendTemplateRequest {
+    pub platform: WhatsappOnly,
+    pub platformid: String,
+    pub destination: String,
+    /// The template's name, as `gettemplates` lists it.
+    pub template: String,
+    /// Exactly as `gettemplates` lists it (`en` and `en_US` are different translations).
+    pub language: String,
+    /// The body's parameters: a list of texts for `{{1}}`, `{{2}}`, … or an object of texts by name for
+    /// a named template.
+    pub parameters: Option<TemplateParameters>,
+    /// The header's text, or the absolute URL of its image, video or document.
+    pub header: Option<String>,
+    /// Button parameters by the button's position: a quick reply's `payload`, or the `text` a URL
+    /// button's URL ends with.
+    pub buttons: Option<Vec<TemplateButton>>,
+    pub invalidationtime: Option<InvalidationTime>,
+    pub idempotencykey: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TemplateParameters {
+    Positional(Vec<String>),
+    Named(std::collections::BTreeMap<String, String>),
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TemplateButton {
+    pub index: u32,
+    pub payload: Option<String>,
+    pub text: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GetTemplatesRequest {
+    pub platform: WhatsappOnly,
+    pub platformid: String,
+    /// Ask WhatsApp for the listing now (else: as chatgate last fetched it).
+    pub refresh: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GetChatInfoRequest {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    /// APPROVED, PENDING, REJECTED, PAUSED, DISABLED, …; only APPROVED ones can be sent.
+    pub status: String,
+    pub category: String,
+    /// The body's placeholders: `1`, `2`, … or names.
+    pub parameters: Vec<String>,
+    /// The body's text.
+    pub text: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TemplateList {
+    pub list: Vec<Template>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ChatInfo {
+    pub platformid: String,
+    pub platform: Platform,
+    pub destination: String,
+    /// Until when WhatsApp's 24-hour window is open (`YYYY-MM-DD HH:MM:SS` UTC); empty when it is not.
+    pub window: String,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct GetMessageStatusRequest {
     pub messageid: String,

@@ -49,7 +49,10 @@ enum Role {
 
 impl Role {
     fn reads_text(self) -> bool {
-        matches!(self, Role::Username | Role::Password | Role::Param | Role::Field | Role::Item | Role::ItemField)
+        matches!(
+            self,
+            Role::Username | Role::Password | Role::Param | Role::Field | Role::Item | Role::ItemField
+        )
     }
 }
 
@@ -383,7 +386,12 @@ impl Pass {
     /// The name of the list parameter `up` levels above the element that just closed (its values are
     /// decoded, and refused, as that parameter's).
     fn list_name(&self, up: usize) -> String {
-        self.stack.len().checked_sub(up).and_then(|i| self.stack.get(i)).map(|f| f.name.clone()).unwrap_or_default()
+        self.stack
+            .len()
+            .checked_sub(up)
+            .and_then(|i| self.stack.get(i))
+            .map(|f| f.name.clone())
+            .unwrap_or_default()
     }
 
     /// A parameter's value (`value_of`); a refusal is kept for when the whole document has been read.

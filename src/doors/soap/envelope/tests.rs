@@ -674,7 +674,8 @@ fn list_parameters_are_read_as_json_arrays() {
         )
     };
     let positional = parse(
-        doc("<parameters><parameter>Ann &amp; Bo</parameter><parameter>#42</parameter></parameters>").as_bytes(),
+        doc("<parameters><parameter>Ann &amp; Bo</parameter><parameter>#42</parameter></parameters>")
+            .as_bytes(),
         SoapVersion::V11,
     )
     .unwrap();
