@@ -412,13 +412,13 @@ mod tests {
             e.message.as_deref(),
             Some("template order_update (en_US) is PAUSED: only APPROVED templates can be sent")
         );
-        let e = find(&[t.clone()], "order_update", "en").unwrap_err();
+        let e = find(std::slice::from_ref(&t), "order_update", "en").unwrap_err();
         assert_eq!(e.param, Some("language"));
         assert_eq!(
             e.message.as_deref(),
             Some("template \"order_update\" has no language \"en\"; it has \"en_US\"")
         );
-        assert_eq!(find(&[t.clone()], "nope", "en_US").unwrap_err().param, Some("template"));
+        assert_eq!(find(std::slice::from_ref(&t), "nope", "en_US").unwrap_err().param, Some("template"));
         let imaged = Template { header: Some(Header::Image), ..t.clone() };
         let args = TemplateArgs { header: Some("just text".into()), ..positional(&["a", "b"]) };
         assert_eq!(imaged.fill(&args).unwrap_err().param, Some("header"));
