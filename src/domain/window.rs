@@ -48,12 +48,14 @@ pub async fn fallback_for(
         return Ok(None);
     }
     let book = ctx.templates.of(channel.id).await?;
-    let Some((name, language)) = &book.fallback else { return Ok(None) };
+    let Some((name, language)) = book.fallback.clone() else { return Ok(None) };
     let last = ctx.store.last_inbound_at(channel.id, destination).await?;
     if matches!(Window::of(last, ctx.now), Window::Open(_)) {
         return Ok(None);
     }
-    let (Ok(template), Some(text)) = (templates::find(&book.templates, name, language), text) else {
+    // The fallback may not have been listed yet (a channel set up since the last listing).
+    let book = ctx.templates.find_or_refresh(channel.id, &name, &language).await?;
+    let (Ok(template), Some(text)) = (templates::find(&book.templates, &name, &language), text) else {
         return Ok(None);
     };
     let header = match (file, &template.header) {

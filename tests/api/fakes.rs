@@ -63,6 +63,9 @@ struct State {
     per_token_per_sec: Option<usize>,
     /// WhatsApp: the `wa_id` a send to this `to` is answered with (default: `to` without `+`).
     wa_ids: HashMap<String, String>,
+    /// WhatsApp: the business account's template listing, and how often it was asked for.
+    templates: Vec<Value>,
+    listings: usize,
 }
 
 #[derive(Clone)]
@@ -96,6 +99,16 @@ impl Fake {
     /// WhatsApp: answer sends to `to` with `wa_id` (as Meta does for numbers it knows another way).
     pub fn wa_id(&self, to: &str, wa_id: &str) {
         self.state.lock().unwrap().wa_ids.insert(to.into(), wa_id.into());
+    }
+
+    /// WhatsApp: what `GET /{waba_id}/message_templates` lists (two to a page, as Meta pages it).
+    pub fn set_templates(&self, templates: Vec<Value>) {
+        self.state.lock().unwrap().templates = templates;
+    }
+
+    /// WhatsApp: pages of the template listing asked for so far.
+    pub fn listings(&self) -> usize {
+        self.state.lock().unwrap().listings
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -305,6 +318,7 @@ pub async fn whatsapp() -> Fake {
     let fake = Fake { url, state: Arc::default() };
     spawn(&fake, listener, |cfg| {
         cfg.route("/{number}/messages", web::post().to(whatsapp_send))
+            .route("/{waba}/message_templates", web::get().to(whatsapp_templates))
             .route("/download/{media}", web::get().to(whatsapp_download))
             .route("/{media}", web::get().to(whatsapp_media));
     });
@@ -356,6 +370,32 @@ async fn whatsapp_send(
             HttpResponse::Ok().finish()
         }
     }
+}
+
+/// `GET /{waba_id}/message_templates`: two templates a page, `paging.next` naming the next one (Meta's
+/// cursor paging; the fields asked for are ignored).
+async fn whatsapp_templates(
+    req: HttpRequest,
+    waba: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+    fake: web::Data<Fake>,
+) -> HttpResponse {
+    if bearer(&req) != WA_TOKEN {
+        return unauthorized();
+    }
+    let mut s = fake.state.lock().unwrap();
+    s.listings += 1;
+    let from: usize = query.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = s.templates.iter().skip(from).take(2).cloned().collect();
+    let mut body = json!({"data": page, "paging": {"cursors": {"before": from.to_string(), "after": (from + 2).to_string()}}});
+    if from + 2 < s.templates.len() {
+        body["paging"]["next"] = json!(format!(
+            "{}/{waba}/message_templates?fields=name,language&limit=2&after={}",
+            fake.url,
+            from + 2
+        ));
+    }
+    HttpResponse::Ok().json(body)
 }
 
 async fn whatsapp_media(req: HttpRequest, media: web::Path<String>, fake: web::Data<Fake>) -> HttpResponse {

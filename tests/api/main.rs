@@ -28,5 +28,6 @@ mod receiver;
 mod secrets;
 mod soap;
 mod streams;
+mod templates;
 mod web;
 mod webhooks;

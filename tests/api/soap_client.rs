@@ -126,6 +126,9 @@ pub fn as_envelope(xml: &str) -> Value {
         if let Some(p) = find(error, "param") {
             out.insert("param".into(), p.text.clone().into());
         }
+        if let Some(m) = find(error, "message") {
+            out.insert("message".into(), m.text.clone().into());
+        }
         if let Some(id) = find(error, "requestid") {
             out.insert("requestid".into(), id.text.clone().into());
         }
