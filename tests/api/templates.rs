@@ -148,6 +148,9 @@ async fn templates_are_listed_page_by_page_and_sent_as_graph_takes_them_through_
     );
 }
 
+/// A request, the parameter it must be refused for, and the words that say why.
+type Mistake<'a> = (Vec<(&'a str, &'a str)>, &'a str, Option<&'a str>);
+
 #[tokio::test]
 async fn template_mistakes_are_refused_with_their_parameter_before_anything_is_sent() {
     let (app, p) = app_with_fakes(no_timer).await;
@@ -158,7 +161,7 @@ async fn template_mistakes_are_refused_with_their_parameter_before_anything_is_s
     let two = r##"["Ann", "#42"]"##;
     let img = ("header", "https://shop.example/box.png");
     let url_button = ("buttons", r#"[{"index": 1, "text": "x"}]"#);
-    let cases: Vec<(Vec<(&str, &str)>, &str, Option<&str>)> = vec![
+    let cases: Vec<Mistake> = vec![
         (template_params(&wa, to, "no_such", "en_US"), "template", None),
         (
             template_params(&wa, to, "order_update", "en"),
