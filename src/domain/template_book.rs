@@ -73,6 +73,17 @@ impl TemplateBook {
         Ok(found)
     }
 
+    /// The channel's templates; asked of Meta first when none were ever listed (a channel set up since
+    /// the last listing), at most once a minute.
+    pub async fn listed(&self, channel_id: i64) -> DomainResult<Arc<ChannelTemplates>> {
+        let known = self.of(channel_id).await?;
+        if !known.templates.is_empty() || self.recently_asked.get(&channel_id).is_some() {
+            return Ok(known);
+        }
+        self.recently_asked.insert(channel_id, ());
+        Ok(self.refresh(channel_id).await.unwrap_or(known))
+    }
+
     /// The channel's templates, asked of Meta first when the one wanted is not among them and they
     /// were not asked for in the last minute (a template approved since, or never listed yet): a send
     /// should not fail because chatgate's copy is behind.

@@ -1,5 +1,6 @@
 //! How the pages' APIs (the webchat visitor API and the operator console) refuse: one type for both —
-//! a status and `{"error": CODE}` (with `param` when one parameter is at fault), the rate-limit headers
+//! a status and `{"error": CODE}` (with `param` when one parameter is at fault and `message` when the
+//! command said why in words), the rate-limit headers
 //! when a limit refused, and an internal error's cause logged, never shown.
 
 use actix_web::HttpResponse;
@@ -16,6 +17,8 @@ pub struct Refused {
     status: StatusCode,
     error: &'static str,
     param: Option<&'static str>,
+    /// Why, in words, when the command said.
+    message: Option<String>,
     throttled: Option<Throttled>,
     /// `Retry-After` of a refusal that is no limit's (an event stream over its cap), seconds.
     retry_after_secs: Option<u64>,
@@ -23,7 +26,7 @@ pub struct Refused {
 
 impl Refused {
     pub fn new(status: StatusCode, error: &'static str) -> Self {
-        Self { status, error, param: None, throttled: None, retry_after_secs: None }
+        Self { status, error, param: None, message: None, throttled: None, retry_after_secs: None }
     }
 
     /// `INCORRECT_PARAM` naming `param` (400).
@@ -48,10 +51,13 @@ impl Refused {
     }
 
     pub fn response(self) -> HttpResponse {
-        let body = match self.param {
-            Some(param) => json!({"error": self.error, "param": param}),
-            None => json!({"error": self.error}),
-        };
+        let mut body = json!({"error": self.error});
+        if let Some(param) = self.param {
+            body["param"] = json!(param);
+        }
+        if let Some(message) = &self.message {
+            body["message"] = json!(message);
+        }
         let mut res = HttpResponse::build(self.status).json(body);
         if let Some(secs) = self.retry_after_secs {
             res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
@@ -72,6 +78,7 @@ impl From<&DomainError> for Refused {
             status: rest_status(Some(e.code)),
             error: e.code.as_str(),
             param: e.param,
+            message: e.message.clone(),
             throttled: e.throttled,
             retry_after_secs: None,
         }

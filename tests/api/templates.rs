@@ -383,3 +383,43 @@ async fn every_channels_templates_are_fetched_on_a_timer() {
     }
     assert!(p.whatsapp.listings() >= 3);
 }
+
+/// The operator console: a WhatsApp chat whose window is closed offers the approved templates, a text
+/// box per parameter, instead of a reply box that can only fail.
+#[tokio::test]
+async fn the_console_offers_templates_when_the_window_is_closed() {
+    let (app, p) = app_with_fakes(no_timer).await;
+    p.whatsapp.set_templates(listing());
+    let wa = whatsapp(&app, &[]).await;
+    person_wrote(&app, &wa, "34600000020", 30).await;
+    person_wrote(&app, &wa, "34600000021", 1).await;
+    let mut op = crate::web::Browser::start("console_check.mjs", &[&app.address]).await;
+    let signed = op.run(json!({"do": "signin", "login": LOGIN, "password": PASSWORD})).await;
+    assert_eq!(signed["signedIn"], true, "{signed}");
+    op.run(json!({"do": "waitchat", "text": "34600000020"})).await;
+    op.run(json!({"do": "open", "destination": "34600000021"})).await;
+    let open = op.run(json!({"do": "composer", "destination": "34600000021"})).await;
+    assert_eq!((open["reply"].as_bool(), open["templates"].as_bool()), (Some(true), Some(false)), "{open}");
+    op.run(json!({"do": "open", "destination": "34600000020"})).await;
+    let closed = op.run(json!({"do": "composer", "destination": "34600000020"})).await;
+    assert_eq!(
+        (closed["reply"].as_bool(), closed["templates"].as_bool()),
+        (Some(false), Some(true)),
+        "{closed}"
+    );
+    assert_eq!(
+        closed["options"],
+        json!(["order_update (en_US)", "order_update (es)", "reminder (en_US)", "welcome (en)"]),
+        "the approved ones"
+    );
+    op.run(
+        json!({"do": "template", "choose": "order_update (es)", "params": {"{{1}}": "Ana", "{{2}}": "#7"}}),
+    )
+    .await;
+    op.run(json!({"do": "wait", "text": "Hola Ana, tu pedido #7 va en camino."})).await;
+    op.run(json!({"do": "shot", "name": "console-template"})).await;
+    p.whatsapp.wait_for(WAIT, |r| r.iter().any(|r| r.chat == "34600000020" && r.accepted)).await;
+    let sent = p.whatsapp.accepted_to("34600000020");
+    assert_eq!(sent[0].body["template"]["name"], "order_update");
+    assert_eq!(sent[0].body["template"]["language"]["code"], "es");
+}

@@ -4,6 +4,7 @@
 // Commands: {"do":"signin","login","password"} {"do":"chats"} {"do":"open","destination"}
 //   {"do":"send","text"} {"do":"wait","text"} {"do":"waitchat","text"} {"do":"items"} {"do":"error"}
 //   {"do":"cookie"} {"do":"signout"} {"do":"newcontext"} {"do":"shot","name"}
+//   {"do":"composer","destination"} (which form a chat offers: reply box or templates) {"do":"template","choose","params"}
 import { chromium } from 'playwright-core';
 import readline from 'node:readline';
 
@@ -64,6 +65,19 @@ for await (const line of rl) {
       await context.close();
       context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
       page = await context.newPage();
+      say({ ok: true });
+    } else if (cmd.do === 'composer') {
+      const select = page.getByRole('combobox', { name: 'Template' });
+      await page.waitForFunction((d) => (document.querySelector('main').dataset.composer || '').endsWith(`/${d}`), cmd.destination);
+      const templates = await select.isVisible();
+      say({ ok: true, reply: await page.getByRole('textbox', { name: 'Message' }).isVisible(), templates,
+        options: templates ? await select.locator('option').allInnerTexts() : [] });
+    } else if (cmd.do === 'template') {
+      await page.getByRole('combobox', { name: 'Template' }).selectOption({ label: cmd.choose });
+      for (const [label, value] of Object.entries(cmd.params)) {
+        await page.getByRole('textbox', { name: label, exact: true }).fill(value);
+      }
+      await page.getByRole('button', { name: 'Send template' }).click();
       say({ ok: true });
     } else if (cmd.do === 'shot') {
       await page.screenshot({ path: `${shots}/${cmd.name}.png` });

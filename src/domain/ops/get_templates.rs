@@ -26,7 +26,7 @@ impl GetTemplates {
         let book = if self.refresh {
             ctx.templates.refresh(channel.id).await?
         } else {
-            ctx.templates.of(channel.id).await?
+            ctx.templates.listed(channel.id).await?
         };
         Ok(Reply::Templates(book.templates.clone()))
     }

@@ -7,6 +7,7 @@
 
 mod session;
 mod stream;
+mod templates;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -43,6 +44,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/operator/api/chats", web::get().to(chats))
         .route("/operator/api/messages", web::get().to(messages))
         .route("/operator/api/send", web::post().to(send))
+        .route("/operator/api/chatinfo", web::get().to(templates::chat_info))
+        .route("/operator/api/templates", web::get().to(templates::list))
+        .route("/operator/api/sendtemplate", web::post().to(templates::send))
         .route("/operator/api/read", web::post().to(read))
         .route("/operator/api/presence", web::post().to(presence))
         .route("/operator/api/events", web::get().to(stream::events));
@@ -54,7 +58,7 @@ async fn page() -> HttpResponse {
 
 /// An error as the console shows it: the spec's code (and param), with the REST-like doors' status —
 /// the pages' one refusal type (`doors::refused`).
-fn failure(e: &DomainError) -> HttpResponse {
+pub(super) fn failure(e: &DomainError) -> HttpResponse {
     Refused::from(e).response()
 }
 
@@ -77,13 +81,13 @@ async fn chats(signed: Signed, state: web::Data<PagesState>) -> HttpResponse {
 }
 
 #[derive(Deserialize)]
-struct ChatQuery {
-    platform: String,
-    platformid: String,
-    destination: String,
+pub(super) struct ChatQuery {
+    pub platform: String,
+    pub platformid: String,
+    pub destination: String,
 }
 
-fn chat_params(q: &ChatQuery) -> Params {
+pub(super) fn chat_params(q: &ChatQuery) -> Params {
     [
         ("platform", q.platform.as_str()),
         ("platformid", q.platformid.as_str()),
@@ -209,7 +213,7 @@ async fn presence(
 
 /// A change's JSON body (bounded like every door's). Only `application/json`: a cross-site form cannot
 /// send that without a CORS preflight, which this API never grants.
-async fn parse<T: serde::de::DeserializeOwned>(
+pub(super) async fn parse<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
     state: &PagesState,
@@ -225,7 +229,7 @@ async fn parse<T: serde::de::DeserializeOwned>(
 }
 
 /// One of the API's commands, built from the console's request and run as the signed-in credential.
-async fn run(
+pub(super) async fn run(
     state: &PagesState,
     principal: Principal,
     op: Operation,

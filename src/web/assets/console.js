@@ -9,6 +9,10 @@ const log = consoleEl.querySelector('[role="log"]');
 const replyError = consoleEl.querySelector('main [role="alert"]');
 const reply = document.getElementById('reply');
 const box = document.getElementById('message');
+const templateForm = document.getElementById('template-form');
+const templateSelect = templateForm.querySelector('select');
+const templateParams = templateForm.querySelector('.template-params');
+let approved = []; // the channel's APPROVED templates, when the chat's window is closed
 let csrf = '';
 let me = '';
 let current = null; // {platform, platformid, destination}
@@ -28,6 +32,8 @@ const errorText = {
 };
 async function explain(res) {
   const body = await res.json().catch(() => ({}));
+  // A template's refusal says why in words (`message`): the parameter and what it needs.
+  if (body.message) return body.message;
   return errorText[body.error] || `Something went wrong (${body.error || res.status}).`;
 }
 
@@ -104,7 +110,62 @@ async function loadConversation() {
   }
   const lastReceived = list.filter((m) => m.sent === 0 && m.status === 'unread').map((m) => m.messageid).pop();
   if (lastReceived && !toMe) await api('read', { ...chat, messageid: lastReceived });
+  await offerTemplates(chat);
 }
+
+// A WhatsApp chat whose 24-hour window is closed takes only a template: the reply box gives way to the
+// channel's approved templates, one text box per parameter.
+async function offerTemplates(chat) {
+  let closed = false;
+  if (chat.platform === 'whatsapp') {
+    const res = await api(`chatinfo?${new URLSearchParams(chat)}`);
+    closed = res.ok && (await res.json()).window === '';
+  }
+  if (chat !== current) return;
+  reply.hidden = closed;
+  templateForm.hidden = !closed;
+  // Which chat the composer was last chosen for (read by the browser tests).
+  const settled = () => { document.querySelector('main').dataset.composer = key(chat); };
+  if (!closed) { settled(); return; }
+  const res = await api(`templates?${new URLSearchParams({ platform: chat.platform, platformid: chat.platformid })}`);
+  const list = res.ok ? (await res.json()).list : [];
+  const wanted = list.filter((t) => t.status === 'APPROVED');
+  const same = wanted.length === approved.length && wanted.every((t, i) => t.name === approved[i].name && t.language === approved[i].language);
+  if (!same || !templateSelect.options.length) {
+    approved = wanted;
+    templateSelect.replaceChildren(...approved.map((t, i) => new Option(`${t.name} (${t.language})`, String(i))));
+    showParameters();
+  }
+  settled();
+}
+
+function showParameters() {
+  const t = approved[Number(templateSelect.value)];
+  templateParams.replaceChildren(...(t ? t.parameters : []).map((p) => {
+    const label = document.createElement('label');
+    label.append(`{{${p}}} `);
+    const input = document.createElement('input');
+    input.name = p;
+    input.required = true;
+    label.append(input);
+    return label;
+  }));
+}
+templateSelect.addEventListener('change', showParameters);
+
+templateForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const t = approved[Number(templateSelect.value)];
+  if (!current || !t) return;
+  const values = [...templateParams.querySelectorAll('input')].map((i) => [i.name, i.value]);
+  const named = t.parameters.some((p) => !/^[0-9]+$/.test(p));
+  const parameters = named ? Object.fromEntries(values) : values.map(([, v]) => v);
+  const res = await api('sendtemplate', { ...current, template: t.name, language: t.language, parameters });
+  if (!res.ok) { showError(replyError, await explain(res)); return; }
+  showError(replyError, '');
+  templateParams.querySelectorAll('input').forEach((i) => { i.value = ''; });
+  loadConversation();
+});
 
 reply.addEventListener('submit', async (e) => {
   e.preventDefault();
