@@ -17,7 +17,12 @@
 //!   own chat) with `sendmessages`, LIST at a time, one call after the other on one connection; prints
 //!   when it started (Unix µs) and how long it took.
 //!
-//! `queue`, `offer` and `bulk` send to `BENCH_PLATFORM` channels (default `telegram`). The fake counts
+//! - `whatsapp PORT`: a fast fake WhatsApp Cloud API (bench/templates.sh): `POST /{number}/messages`
+//!   answers with a wamid, `GET /{waba_id}/message_templates` lists one template, `bench_update` (en_US,
+//!   "Hi {{1}}, your order {{2}} is ready."). A template's last parameter counts as its text.
+//!
+//! `queue`, `offer` and `bulk` send to `BENCH_PLATFORM` channels (default `telegram`); with
+//! `BENCH_METHOD=sendtemplate`, `queue` sends `bench_update` with the text as its second parameter. The fake counts
 //! distinct texts too (`distinct` in `/stats`), so repeats after a crash do not pass for deliveries.
 
 use std::collections::{HashMap, VecDeque};
@@ -89,6 +94,35 @@ async fn send(
         .json(json!({"ok": true, "result": {"message_id": id, "chat": {"id": body["chat_id"]}, "date": 0}}))
 }
 
+/// A WhatsApp send: counted, its text (a template's last parameter, or the text body) kept.
+async fn whatsapp_send(body: web::Json<Value>, fake: web::Data<Arc<Fake>>) -> HttpResponse {
+    let now = now_us();
+    let mut s = fake.stats.lock().unwrap();
+    s.accepted += 1;
+    if s.first_us == 0 {
+        s.first_us = now;
+    }
+    s.last_us = now;
+    let text = body
+        .pointer("/template/components/0/parameters")
+        .and_then(Value::as_array)
+        .and_then(|p| p.last())
+        .and_then(|p| p["text"].as_str())
+        .or_else(|| body.pointer("/text/body").and_then(Value::as_str));
+    if let Some(text) = text {
+        s.texts.insert(text.to_string());
+    }
+    let id = s.accepted;
+    HttpResponse::Ok().json(json!({"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+        "messages": [{"id": format!("wamid.{id}")}]}))
+}
+
+async fn whatsapp_templates() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"data": [{"name": "bench_update", "language": "en_US", "status": "APPROVED",
+        "category": "UTILITY", "parameter_format": "POSITIONAL", "id": "1",
+        "components": [{"type": "BODY", "text": "Hi {{1}}, your order {{2}} is ready."}]}], "paging": {}}))
+}
+
 async fn stats(fake: web::Data<Arc<Fake>>) -> HttpResponse {
     let mut s = fake.stats.lock().unwrap();
     s.latencies_us.sort_unstable();
@@ -137,9 +171,16 @@ async fn call(
     text: &str,
 ) -> bool {
     let platform = std::env::var("BENCH_PLATFORM").unwrap_or_else(|_| "telegram".into());
-    let mut q = vec![("class", "chat"), ("method", "sendmessage"), ("platform", platform.as_str())];
+    let method = std::env::var("BENCH_METHOD").unwrap_or_else(|_| "sendmessage".into());
+    let mut q = vec![("class", "chat"), ("method", method.as_str()), ("platform", platform.as_str())];
     q.extend_from_slice(auth);
-    q.extend_from_slice(&[("platformid", channel), ("destination", to), ("message", text)]);
+    q.extend_from_slice(&[("platformid", channel), ("destination", to)]);
+    let parameters = json!(["bench", text]).to_string();
+    if method == "sendtemplate" {
+        q.extend_from_slice(&[("template", "bench_update"), ("language", "en_US"), ("parameters", &parameters)]);
+    } else {
+        q.push(("message", text));
+    }
     match client.get(format!("{base}/api/http/")).query(&q).send().await {
         Ok(r) => r.json::<Value>().await.is_ok_and(|v| v["status"] == "SUCCESS"),
         Err(_) => false,
@@ -330,6 +371,13 @@ async fn main() {
             let per_bot = arg(2).parse().unwrap_or(0);
             serve(arg(1), per_bot, |c| {
                 c.route("/bot{token}/{method}", web::post().to(send));
+            })
+            .await
+        }
+        "whatsapp" => {
+            serve(arg(1), 0, |c| {
+                c.route("/{number}/messages", web::post().to(whatsapp_send))
+                    .route("/{waba}/message_templates", web::get().to(whatsapp_templates));
             })
             .await
         }

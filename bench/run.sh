@@ -193,4 +193,5 @@ if [ "${DELIVERY:-1}" != 0 ]; then
   bench/webhooks.sh
   bench/streams.sh
   bench/logins.sh
+  bench/templates.sh
 fi

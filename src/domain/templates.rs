@@ -143,17 +143,17 @@ impl Template {
                 self.name, self.language, self.status
             )));
         }
-        let body = self.body_values(&args.parameters)?;
+        let wanted = self.placeholders();
+        let body = self.body_values(&args.parameters, &wanted)?;
         let header = self.header_value(args.header.as_deref())?;
         let buttons = self.button_values(&args.buttons)?;
-        let text = fill_text(&self.body, &body);
+        let text = fill_text(&self.body, &body, &wanted);
         let call =
             TemplateCall { name: self.name.clone(), language: self.language.clone(), header, body, buttons };
         Ok((call, text))
     }
 
-    fn body_values(&self, given: &Parameters) -> DomainResult<Vec<BodyValue>> {
-        let wanted = self.placeholders();
+    fn body_values(&self, given: &Parameters, wanted: &[String]) -> DomainResult<Vec<BodyValue>> {
         let bad = |why: String| DomainError::incorrect("parameters").because(why);
         let values: Vec<BodyValue> = match (given, self.named) {
             (Parameters::None, _) => Vec::new(),
@@ -162,22 +162,22 @@ impl Template {
             }
             (Parameters::Named(pairs), true) => {
                 let mut values = Vec::new();
-                for name in &wanted {
+                for name in wanted {
                     let Some((_, text)) = pairs.iter().find(|(n, _)| n == name) else {
-                        return Err(bad(format!("the template asks for {}", list_of(&wanted))));
+                        return Err(bad(format!("the template asks for {}", list_of(wanted))));
                     };
                     values.push(BodyValue { name: Some(name.clone()), text: text.clone() });
                 }
                 if let Some((extra, _)) = pairs.iter().find(|(n, _)| !wanted.contains(n)) {
                     return Err(bad(format!(
                         "{extra:?} is not a parameter of the template; it asks for {}",
-                        list_of(&wanted)
+                        list_of(wanted)
                     )));
                 }
                 values
             }
             (Parameters::Positional(_), true) => {
-                return Err(bad(format!("the template takes named parameters: {}", list_of(&wanted))));
+                return Err(bad(format!("the template takes named parameters: {}", list_of(wanted))));
             }
             (Parameters::Named(_), false) => {
                 return Err(bad(format!(
@@ -324,8 +324,7 @@ fn placeholders(text: &str) -> Vec<String> {
 }
 
 /// The body with each placeholder replaced by its value (positional values by their number).
-fn fill_text(body: &str, values: &[BodyValue]) -> String {
-    let order = placeholders(body);
+fn fill_text(body: &str, values: &[BodyValue], order: &[String]) -> String {
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
     while let Some(start) = rest.find("{{") {

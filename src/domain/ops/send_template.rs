@@ -87,6 +87,10 @@ fn short_line(params: &Params, name: &'static str) -> DomainResult<String> {
 fn parameters(given: Option<&str>) -> DomainResult<Parameters> {
     let bad = || DomainError::incorrect("parameters");
     let Some(text) = given.filter(|t| !t.trim().is_empty()) else { return Ok(Parameters::None) };
+    // The common form, read without building a JSON tree first.
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(text) {
+        return Ok(Parameters::Positional(list));
+    }
     let as_text = |v: &Value| match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
