@@ -113,14 +113,18 @@ async fn whatsapp_send(body: web::Json<Value>, fake: web::Data<Arc<Fake>>) -> Ht
         s.texts.insert(text.to_string());
     }
     let id = s.accepted;
-    HttpResponse::Ok().json(json!({"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-        "messages": [{"id": format!("wamid.{id}")}]}))
+    HttpResponse::Ok().json(
+        json!({"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+        "messages": [{"id": format!("wamid.{id}")}]}),
+    )
 }
 
 async fn whatsapp_templates() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"data": [{"name": "bench_update", "language": "en_US", "status": "APPROVED",
+    HttpResponse::Ok().json(
+        json!({"data": [{"name": "bench_update", "language": "en_US", "status": "APPROVED",
         "category": "UTILITY", "parameter_format": "POSITIONAL", "id": "1",
-        "components": [{"type": "BODY", "text": "Hi {{1}}, your order {{2}} is ready."}]}], "paging": {}}))
+        "components": [{"type": "BODY", "text": "Hi {{1}}, your order {{2}} is ready."}]}], "paging": {}}),
+    )
 }
 
 async fn stats(fake: web::Data<Arc<Fake>>) -> HttpResponse {
@@ -177,7 +181,11 @@ async fn call(
     q.extend_from_slice(&[("platformid", channel), ("destination", to)]);
     let parameters = json!(["bench", text]).to_string();
     if method == "sendtemplate" {
-        q.extend_from_slice(&[("template", "bench_update"), ("language", "en_US"), ("parameters", &parameters)]);
+        q.extend_from_slice(&[
+            ("template", "bench_update"),
+            ("language", "en_US"),
+            ("parameters", &parameters),
+        ]);
     } else {
         q.push(("message", text));
     }

@@ -167,6 +167,19 @@ mod tests {
         assert!(check(Platform::Whatsapp, &wa).is_ok());
         let e = check(Platform::Whatsapp, &settings(&[("phone_number_id", "+1065"), ("access_token", "x")]));
         assert_eq!(e.unwrap_err(), "setting phone_number_id: digits only");
+        let with = |k: &str, v: &str| {
+            check(
+                Platform::Whatsapp,
+                &settings(&[("phone_number_id", "1065"), ("access_token", "x"), (k, v)]),
+            )
+        };
+        assert!(with("fallback_template", "reminder:en_US").is_ok());
+        assert!(
+            with("fallback_template", "Reminder")
+                .unwrap_err()
+                .starts_with("setting fallback_template: NAME:LANGUAGE")
+        );
+        assert_eq!(with("waba_id", "WABA-1").unwrap_err(), "setting waba_id: digits only");
     }
 
     #[test]

@@ -191,12 +191,14 @@ async fn whatsapp_verification_messages_statuses_and_media() {
     let value = |v: Value| {
         json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": v}]}]}).to_string()
     };
+    // Sent just now (WhatsApp's own time): the 24-hour window is open for the replies below.
+    let now = chrono::Utc::now().timestamp().to_string();
     let messages = value(
         json!({"messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
         "contacts": [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}],
         "messages": [
-            {"from": "16505551234", "id": "wamid.IN1", "timestamp": "1749416383", "type": "text", "text": {"body": "Does it come in blue?"}},
-            {"from": "16505551234", "id": "wamid.IN2", "timestamp": "1749416384", "type": "image", "image": {"id": "1003383421387256", "mime_type": "image/jpeg", "caption": "this one"}}
+            {"from": "16505551234", "id": "wamid.IN1", "timestamp": now, "type": "text", "text": {"body": "Does it come in blue?"}},
+            {"from": "16505551234", "id": "wamid.IN2", "timestamp": now, "type": "image", "image": {"id": "1003383421387256", "mime_type": "image/jpeg", "caption": "this one"}}
         ]}),
     );
     assert_eq!(app.post_whatsapp(&wa, APP_SECRET, &messages).await, StatusCode::OK);

@@ -271,11 +271,13 @@ async fn two_numbers_on_one_meta_app_are_filed_by_their_phone_number_id() {
     let (app, p) = app_with_fakes(|_| {}).await;
     let a = wa_channel(&app, "1111111111").await;
     let b = wa_channel(&app, "2222222222").await;
+    // Written just now: the window is open for the reply below.
+    let now = chrono::Utc::now().timestamp().to_string();
     let for_number = |number: &str, id: &str, text: &str| {
         notification(json!({"messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550000000", "phone_number_id": number},
             "contacts": [{"profile": {"name": "Ann"}, "wa_id": "34600111222"}],
-            "messages": [{"from": "34600111222", "id": id, "timestamp": "1749416383", "type": "text", "text": {"body": text}}]}))
+            "messages": [{"from": "34600111222", "id": id, "timestamp": now, "type": "text", "text": {"body": text}}]}))
     };
     // Meta posts every number's notifications to the one callback URL it has: here, channel A's.
     assert_eq!(
@@ -363,7 +365,7 @@ async fn a_reply_from_the_wa_id_the_send_answer_named_joins_the_chat_and_early_s
     let reply = notification(
         json!({"messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
         "contacts": [{"profile": {"name": "Bia"}, "wa_id": "551112345678"}],
-        "messages": [{"from": "551112345678", "id": "wamid.R1", "timestamp": "1749416383", "type": "text", "text": {"body": "Oi!"}}]}),
+        "messages": [{"from": "551112345678", "id": "wamid.R1", "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": {"body": "Oi!"}}]}),
     );
     assert_eq!(app.post_whatsapp(&wa, APP_SECRET, &reply).await, StatusCode::OK);
     let chat = app
