@@ -29,7 +29,12 @@ pub type AdminResult<T> = Result<T, AdminError>;
 pub struct AccessSpec {
     pub account_login: String,
     pub login: String,
-    pub secret: String,
+    /// Its password; `None` for an access that has only an API token.
+    pub secret: Option<String>,
+    /// Give it an API token (shown once, by `create_access`'s answer).
+    pub token: bool,
+    /// The one channel it may use.
+    pub channel: Option<i64>,
     pub name: Option<String>,
     /// Default: `chat:read chat:write`.
     pub scopes: Option<String>,
@@ -97,20 +102,36 @@ impl Admin<'_> {
         Ok(self.store.set_account_ip_filter(login, &parse_cidrs(cidrs)?).await?)
     }
 
-    pub async fn create_access(&self, spec: &AccessSpec) -> AdminResult<i64> {
+    /// Creates an access; its id, and its API token when it was given one (shown this once: only its
+    /// hash is kept).
+    pub async fn create_access(&self, spec: &AccessSpec) -> AdminResult<(i64, Option<String>)> {
         check_login(&spec.login)?;
-        check_secret(&spec.secret)?;
+        if spec.secret.is_none() && !spec.token {
+            return Err(AdminError::Invalid(
+                "an access needs a secret (--secret), a token (--token), or both".into(),
+            ));
+        }
+        let secret_hash = match &spec.secret {
+            Some(secret) => {
+                check_secret(secret)?;
+                self.hasher.hash(secret).await?
+            }
+            None => String::new(),
+        };
         let scopes = Scopes::parse(spec.scopes.as_deref().unwrap_or("chat:read,chat:write"))
             .map_err(|s| AdminError::Invalid(format!("unknown scope: {s}")))?;
+        let token = spec.token.then(crate::auth::api_token::generate);
         let access = NewAccess {
             account_login: spec.account_login.clone(),
             login: spec.login.clone(),
             name: spec.name.clone().unwrap_or_else(|| spec.login.clone()),
-            secret_hash: self.hasher.hash(&spec.secret).await?,
+            secret_hash,
             scopes,
             ip_allow: parse_cidrs(&spec.allow_ip)?,
+            token_hash: token.as_deref().map(crate::auth::api_token::hash),
+            channel_id: spec.channel,
         };
-        Ok(self.store.create_access(&access).await?)
+        Ok((self.store.create_access(&access).await?, token))
     }
 
     pub async fn set_access_enabled(&self, login: &str, enabled: bool) -> AdminResult<()> {

@@ -95,8 +95,15 @@ pub enum AccessCommand {
 pub struct AccessCreate {
     pub account_login: String,
     pub access_login: String,
+    /// Its password (for the password doors and OAuth); an access may have a secret, a token, or both.
     #[arg(long)]
-    pub secret: String,
+    pub secret: Option<String>,
+    /// Give it an API token (Feedbot's and Chat&Messenger's doors), printed once on stdout.
+    #[arg(long)]
+    pub token: bool,
+    /// The one channel (platformid) it may use; elsewhere ACCESS_DENIED.
+    #[arg(long, value_name = "PLATFORMID")]
+    pub channel: Option<i64>,
     /// Comma-separated: chat:read, chat:write, webhook:manage (default: chat:read,chat:write).
     #[arg(long)]
     pub scopes: Option<String>,
@@ -174,17 +181,23 @@ pub async fn run(cli: Cli) -> CliResult {
             let admin = core.admin();
             match cmd {
                 AccessCommand::Create(a) => {
-                    admin
+                    let (_, token) = admin
                         .create_access(&AccessSpec {
                             account_login: a.account_login,
                             login: a.access_login.clone(),
                             secret: a.secret,
+                            token: a.token,
+                            channel: a.channel,
                             name: a.name,
                             scopes: a.scopes,
                             allow_ip: a.allow_ip,
                         })
                         .await?;
                     eprintln!("access {} created", a.access_login);
+                    if let Some(token) = token {
+                        // Shown this once: only its hash is kept.
+                        println!("{token}");
+                    }
                 }
                 AccessCommand::Disable { login } => {
                     admin.set_access_enabled(&login, false).await?;

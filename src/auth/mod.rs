@@ -1,6 +1,7 @@
 //! Who is calling: credentials (argon2 + cache), accesses and their scopes, IP filters, the client
 //! address, failed-login limiting.
 
+pub mod api_token;
 pub mod cache;
 pub mod client_addr;
 pub mod ip_filter;
@@ -157,6 +158,27 @@ impl Authenticator {
         result
     }
 
+    /// An API token (SPEC §1) → the caller. No argon2 (a token is as random as a key); a wrong one is a
+    /// failed login of its address, so guessing runs into the same limits as passwords. IP filters as
+    /// for any credential; a disabled access's token is refused like an unknown one.
+    pub async fn authenticate_token(&self, token: &str, client: IpAddr) -> DomainResult<Principal> {
+        let attempt = self.limiter.admit(TOKEN_LOGIN, client)?;
+        let record = match api_token::well_formed(token) {
+            true => self.store.find_token(&api_token::hash(token)).await?,
+            false => None,
+        };
+        let Some(record) = record.filter(|r| r.enabled) else {
+            // The attempt keeps its place in the counts.
+            return Err(DomainError::new(ErrorCode::InvalidToken));
+        };
+        if !ip_filter::allows(client, &[&record.account_ip_allow, &record.ip_allow]) {
+            attempt.withdrawn();
+            return Err(DomainError::new(ErrorCode::IpNotAllowed));
+        }
+        attempt.succeeded();
+        Ok(principal(&record))
+    }
+
     /// Verifies a cached login again in the background, before its proof expires: a login in use never
     /// makes its callers wait for argon2 again (nor a burst of them each start one). Not a failed
     /// attempt if wrong (the secret was right when cached; a change of it voids the proof anyway).
@@ -197,7 +219,8 @@ impl Authenticator {
         record: Option<&CredentialRecord>,
     ) -> DomainResult<Principal> {
         let attempt = self.limiter.admit(login, client)?;
-        let live = record.filter(|r| r.enabled);
+        // An access that has only an API token has no password that could be right.
+        let live = record.filter(|r| r.enabled && !r.secret_hash.is_empty());
         let mut verified = Ok(false);
         let mut right = "";
         for secret in secrets {
@@ -242,6 +265,10 @@ impl crate::domain::ports::Authenticate for Authenticator {
     ) -> DomainResult<Principal> {
         Authenticator::authenticate_either(self, first, second, client).await
     }
+
+    async fn authenticate_token(&self, token: &str, client: IpAddr) -> DomainResult<Principal> {
+        Authenticator::authenticate_token(self, token, client).await
+    }
 }
 
 impl AccountCache for Authenticator {
@@ -254,6 +281,9 @@ impl AccountCache for Authenticator {
     }
 }
 
+/// The failure counts' "login" for API tokens: every wrong token of an address counts together.
+const TOKEN_LOGIN: &str = "#api-token";
+
 fn principal(r: &CredentialRecord) -> Principal {
-    Principal { account_id: r.account_id, credential_id: r.id, scopes: r.scopes }
+    Principal { account_id: r.account_id, credential_id: r.id, scopes: r.scopes, channel: r.channel_id }
 }

@@ -40,6 +40,10 @@ impl ChannelRef {
 impl Context<'_> {
     /// The caller's channel, or `CHANNEL_NOT_FOUND` when it is not theirs or its platform differs.
     pub async fn channel(&self, r: ChannelRef) -> DomainResult<Channel> {
+        // An access bound to one channel uses that one only.
+        if self.principal.channel.is_some_and(|only| only != r.id) {
+            return Err(DomainError::new(ErrorCode::AccessDenied));
+        }
         self.channels
             .channel(self.principal.account_id, r.id)
             .await?

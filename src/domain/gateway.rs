@@ -150,6 +150,16 @@ impl Gateway {
         self.auth.authenticate(login, secret, client).await
     }
 
+    /// An API token, for the doors whose callers carry one (Feedbot, Chat&Messenger); the address's
+    /// request limit first, as for every call.
+    pub async fn authenticate_token(&self, token: &str, client: IpAddr) -> DomainResult<Principal> {
+        self.admit(client)?;
+        if token.is_empty() {
+            return Err(ErrorCode::InvalidToken.into());
+        }
+        self.auth.authenticate_token(token, client).await
+    }
+
     /// Missing credentials → login + IP filters → password → class → method → scope → parameters →
     /// existence (SPEC §2 "Check order").
     pub async fn call(&self, call: Call) -> DomainResult<Reply> {

@@ -414,4 +414,7 @@ pub struct Principal {
     pub account_id: i64,
     pub credential_id: i64,
     pub scopes: Scopes,
+    /// The one channel this credential may use (an access created with `--channel`); elsewhere
+    /// `ACCESS_DENIED`.
+    pub channel: Option<i64>,
 }

@@ -32,6 +32,8 @@ pub trait Authenticate: Send + Sync {
         second: Option<(&str, &str)>,
         client: IpAddr,
     ) -> DomainResult<Principal>;
+    /// An API token (the Feedbot and Chat&Messenger doors): `INVALID_TOKEN` when it is no live token.
+    async fn authenticate_token(&self, token: &str, client: IpAddr) -> DomainResult<Principal>;
 }
 
 /// A cache of per-account state, told by the account change log what changed.
@@ -59,6 +61,8 @@ pub struct CredentialRecord {
     /// The account's own login (not one of its accesses): it may introspect and revoke the tokens of
     /// every access of the account, where an access may only touch its own (RFC 7009 §2.1).
     pub is_primary: bool,
+    /// The one channel an access may use, if it was created with one.
+    pub channel_id: Option<i64>,
 }
 
 impl CredentialRecord {
@@ -74,9 +78,14 @@ pub struct NewAccess {
     pub account_login: String,
     pub login: String,
     pub name: String,
+    /// Empty for an access that has only a token (no password works for it).
     pub secret_hash: String,
     pub scopes: Scopes,
     pub ip_allow: Vec<IpNet>,
+    /// The SHA-256 (hex) of its API token, if it has one.
+    pub token_hash: Option<String>,
+    /// The one channel it may use (a channel of the same account).
+    pub channel_id: Option<i64>,
 }
 
 /// An outbox entry claimed by a delivery worker.
@@ -238,6 +247,8 @@ pub trait OAuthStore: Send + Sync {
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
     async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>>;
+    /// The access whose API token has this SHA-256 (hex).
+    async fn find_token(&self, token_hash: &str) -> StoreResult<Option<CredentialRecord>>;
     /// Changes with an id above `after`, oldest first.
     async fn credential_changes_since(&self, after: i64) -> StoreResult<Vec<CredentialChange>>;
     async fn last_credential_change(&self) -> StoreResult<i64>;

@@ -52,7 +52,7 @@ async fn run(store: &Arc<FakeStore>, op: Operation, pairs: &[(&str, &str)]) -> D
         channels: &channels,
         templates: &templates,
         urls: &AnyUrl,
-        principal: Principal { account_id: ME, credential_id: 1, scopes: Scopes::ALL },
+        principal: Principal { account_id: ME, credential_id: 1, scopes: Scopes::ALL, channel: None },
         now: NOW,
     };
     command.apply(&ctx).await

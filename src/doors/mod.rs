@@ -4,6 +4,7 @@
 pub mod basic;
 pub mod console;
 pub mod deadline;
+pub mod feedbot;
 pub mod inbound;
 pub mod json;
 pub mod landing;

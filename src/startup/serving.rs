@@ -117,6 +117,7 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
         .configure(doors::json::routes)
         .configure(doors::oauth::routes)
         .configure(doors::inbound::routes)
+        .configure(doors::feedbot::routes)
         .configure(doors::webchat::routes)
         .configure(doors::console::routes)
         .configure(doors::landing::routes)

@@ -9,10 +9,22 @@ macro_rules! sql_admin {
             async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>> {
                 let row: Option<CredentialRow> = sqlx::query_as(
                     "SELECT c.id, c.account_id, c.login, c.secret_hash, c.scopes, c.enabled, c.ip_allow, \
-                     a.ip_allow AS account_ip_allow, c.version, c.is_primary \
+                     a.ip_allow AS account_ip_allow, c.version, c.is_primary, c.channel_id \
                      FROM credentials c JOIN accounts a ON a.id = c.account_id WHERE c.login = $1",
                 )
                 .bind(login)
+                .fetch_optional(self.reader())
+                .await?;
+                Ok(row.map(CredentialRecord::from))
+            }
+
+            async fn find_token(&self, token_hash: &str) -> StoreResult<Option<CredentialRecord>> {
+                let row: Option<CredentialRow> = sqlx::query_as(
+                    "SELECT c.id, c.account_id, c.login, c.secret_hash, c.scopes, c.enabled, c.ip_allow, \
+                     a.ip_allow AS account_ip_allow, c.version, c.is_primary, c.channel_id \
+                     FROM credentials c JOIN accounts a ON a.id = c.account_id WHERE c.token_hash = $1",
+                )
+                .bind(token_hash)
                 .fetch_optional(self.reader())
                 .await?;
                 Ok(row.map(CredentialRecord::from))
@@ -140,9 +152,18 @@ macro_rules! sql_admin {
             async fn create_access(&self, a: &NewAccess) -> StoreResult<i64> {
                 let mut tx = self.write().await?;
                 let account_id = account_id_of(&mut tx, &a.account_login).await?;
+                if let Some(channel) = a.channel_id {
+                    let mine: Option<i64> =
+                        sqlx::query_scalar("SELECT id FROM channels WHERE id = $1 AND account_id = $2")
+                            .bind(channel)
+                            .bind(account_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    mine.ok_or(StoreError::NotFound("channel"))?;
+                }
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO credentials (account_id, login, name, secret_hash, scopes, ip_allow, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    "INSERT INTO credentials (account_id, login, name, secret_hash, scopes, ip_allow, created_at, token_hash, channel_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                 )
                 .bind(account_id)
                 .bind(&a.login)
@@ -151,6 +172,8 @@ macro_rules! sql_admin {
                 .bind(a.scopes.to_string())
                 .bind(format_ip_list(&a.ip_allow))
                 .bind(now_ms())
+                .bind(&a.token_hash)
+                .bind(a.channel_id)
                 .fetch_one(&mut *tx)
                 .await?;
                 record_change(&mut tx, account_id).await?;

@@ -156,6 +156,7 @@ pub struct CredentialRow {
     pub account_ip_allow: String,
     pub version: i64,
     pub is_primary: bool,
+    pub channel_id: Option<i64>,
 }
 
 impl From<CredentialRow> for CredentialRecord {
@@ -172,6 +173,7 @@ impl From<CredentialRow> for CredentialRecord {
             account_ip_allow: parse_ip_list(&r.account_ip_allow),
             version: r.version,
             is_primary: r.is_primary,
+            channel_id: r.channel_id,
         }
     }
 }

@@ -175,13 +175,34 @@ impl TestApp {
             .create_access(&AccessSpec {
                 account_login: LOGIN.into(),
                 login: login.into(),
-                secret: secret.into(),
+                secret: Some(secret.into()),
+                token: false,
+                channel: None,
                 name: None,
                 scopes: Some(scopes.into()),
                 allow_ip: allow_ip.iter().map(|s| s.to_string()).collect(),
             })
             .await
             .expect("access");
+    }
+
+    /// An access with an API token (and no secret), bound to `channel` when given: its token.
+    pub async fn token_access(&self, login: &str, channel: Option<&str>, allow_ip: &[&str]) -> String {
+        let (_, token) = self
+            .admin()
+            .create_access(&AccessSpec {
+                account_login: LOGIN.into(),
+                login: login.into(),
+                secret: None,
+                token: true,
+                channel: channel.map(|c| c.parse().expect("channel id")),
+                name: None,
+                scopes: None,
+                allow_ip: allow_ip.iter().map(|s| s.to_string()).collect(),
+            })
+            .await
+            .expect("access");
+        token.expect("a token")
     }
 
     /// Stores a message as received from `destination` (until inbound webhooks exist).

@@ -12,6 +12,7 @@ mod delivery;
 mod doors;
 mod errors;
 mod fakes;
+mod feedbot;
 mod hostile;
 mod inbound;
 mod instances;

@@ -258,6 +258,7 @@ impl TokenService {
             account_id: record.account_id,
             credential_id: record.id,
             scopes: scopes.fold(Scopes::NONE, Scopes::with),
+            channel: record.channel_id,
         })
     }
 

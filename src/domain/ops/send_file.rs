@@ -17,6 +17,9 @@ pub struct SendFile {
     pub caption: Option<String>,
     pub expires_at: Option<i64>,
     pub idempotency_key: Option<String>,
+    /// Whether the file may begin a chat. Afilnet's `sendfile` needs an existing one; Feedbot's door
+    /// sends an image with its caption to any number.
+    pub may_start_chat: bool,
 }
 
 impl SendFile {
@@ -33,6 +36,7 @@ impl SendFile {
             caption,
             expires_at: values::invalidation_time(params, now)?,
             idempotency_key: values::idempotency_key(params)?,
+            may_start_chat: false,
             channel,
         })
     }
@@ -45,7 +49,7 @@ impl SendFile {
         starting: &HashSet<(i64, String)>,
     ) -> DomainResult<OutboundMessage> {
         let channel = ctx.channel(self.channel).await?;
-        if !starting.contains(&(channel.id, self.destination.clone())) {
+        if !self.may_start_chat && !starting.contains(&(channel.id, self.destination.clone())) {
             ctx.require_chat(&channel, &self.destination).await?;
         }
         let caption = self.caption.as_deref();

@@ -155,7 +155,11 @@ async fn signed(req: &HttpRequest, state: &PagesState) -> Result<Signed, DomainE
     if !ip_filter::allows(client(req, state), &[&record.ip_allow, &record.account_ip_allow]) {
         return Err(DomainError::new(ErrorCode::IpNotAllowed));
     }
-    let principal =
-        Principal { account_id: record.account_id, credential_id: record.id, scopes: record.scopes };
+    let principal = Principal {
+        account_id: record.account_id,
+        credential_id: record.id,
+        scopes: record.scopes,
+        channel: record.channel_id,
+    };
     Ok(Signed { session, principal })
 }
