@@ -192,8 +192,9 @@ impl Metrics {
     }
 }
 
-/// The endpoints other than operations that doors record as a method (inbound webhooks, media).
-const OTHER_METHODS: [&str; 3] = ["telegram", "whatsapp", "media"];
+/// The endpoints other than operations that doors record as a method (inbound webhooks, media,
+/// Feedbot's methods).
+const OTHER_METHODS: [&str; 5] = ["telegram", "whatsapp", "media", "addnewmessages", "getmessagestatus"];
 
 fn method_label(method: Option<&str>) -> &'static str {
     let Some(method) = method.filter(|m| !m.is_empty()) else { return "" };

@@ -90,6 +90,14 @@ async fn a_feedbot_caller_sends_whatsapp_messages_with_its_token_and_polls_their
     let chats = app.call("getchats", &[("platform", "whatsapp"), ("platformid", &wa)]).await;
     assert_eq!(list(ok(&chats)).len(), 4);
     assert_eq!(app.status(&ids[0]).await["status"], "sent");
+    // Counted like every door's requests.
+    let metrics = app.metrics_text().await;
+    for line in [
+        r#"chatgate_requests_total{door="feedbot",method="addnewmessages",outcome="SUCCESS"} 1"#,
+        r#"chatgate_requests_total{door="feedbot",method="getmessagestatus",outcome="SUCCESS"} 3"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
 }
 
 #[tokio::test]
