@@ -131,7 +131,15 @@ impl Admin<'_> {
             token_hash: token.as_deref().map(crate::auth::api_token::hash),
             channel_id: spec.channel,
         };
-        Ok((self.store.create_access(&access).await?, token))
+        let id = self.store.create_access(&access).await.map_err(|e| match e {
+            StoreError::NotFound("channel") => AdminError::Invalid(format!(
+                "no channel {} of account {}",
+                spec.channel.unwrap_or_default(),
+                spec.account_login
+            )),
+            other => other.into(),
+        })?;
+        Ok((id, token))
     }
 
     pub async fn set_access_enabled(&self, login: &str, enabled: bool) -> AdminResult<()> {

@@ -204,3 +204,30 @@ async fn serve_demo_prints_working_curl_lines() {
     assert_eq!(list(&bodies[3]["result"])[0]["message"], "Hello there");
     child.kill().await.unwrap();
 }
+
+/// `access create --token --channel`: the token is printed once, alone on stdout, and only for the
+/// account's own channel; an access needs a secret or a token.
+#[tokio::test]
+async fn access_create_prints_an_api_token_once_for_the_accounts_own_channel() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let url = fresh_database_url(dir.path()).await;
+    let d = url.as_str();
+    chatgate(d, &["account", "create", "acme", "--password", "acme-pw"]).await;
+    chatgate(d, &["account", "create", "other", "--password", "other-pw"]).await;
+    let channel = |account: &'static str| {
+        let d = d.to_string();
+        async move {
+            let out =
+                chatgate(&d, &["channel", "create", account, "--platform", "operator", "--name", "Ops"])
+                    .await;
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        }
+    };
+    let mine = channel("acme").await;
+    let theirs = channel("other").await;
+    let out = chatgate(d, &["access", "create", "acme", "crm", "--token", "--channel", &mine]).await;
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert!(token.starts_with("cg_") && token.trim().len() == 46 && token.ends_with('\n'), "{token:?}");
+    refused(d, &["access", "create", "acme", "crm2", "--token", "--channel", &theirs], &["channel"]).await;
+    refused(d, &["access", "create", "acme", "crm3"], &["--secret", "--token"]).await;
+}
