@@ -3,12 +3,13 @@
 
 use actix_web::{HttpResponse, web};
 use utoipa::openapi::security::{
-    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
+    ApiKey, ApiKeyValue, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme,
 };
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 mod exact;
+mod feedbot;
 mod webhooks;
 
 use crate::doors::json::schema::*;
@@ -281,6 +282,13 @@ impl Modify for Security {
             )),
         );
         components.add_security_scheme(
+            "feedbot",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "auth",
+                "An access's API token (chatgate access create … --token --channel PLATFORMID).",
+            ))),
+        );
+        components.add_security_scheme(
             "basic",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
@@ -293,7 +301,7 @@ impl Modify for Security {
     paths(
         getchatchannels, sendmessage, sendfile, getchats, getmessages, getunreadmessages, sendmessages,
         getmessagestatus, sendtemplate, gettemplates, getchatinfo, markread, setwebhook, getwebhooks, deletewebhook, getdeliveries, redeliver,
-        plain_door, plain_door_post, basic_door, basic_door_post,
+        plain_door, plain_door_post, basic_door, basic_door_post, feedbot::add, feedbot::status,
         oauth::token, oauth::introspect, oauth::revoke, oauth::jwks, oauth::metadata
     ),
     modifiers(&Security),
@@ -301,6 +309,7 @@ impl Modify for Security {
         (name = "json", description = "JSON with an OAuth 2.0 bearer token"),
         (name = "plain", description = "Credentials in the parameters"),
         (name = "basic", description = "HTTP Basic"),
+        (name = "feedbot", description = "Feedbot's WhatsApp API, with an API token in `auth`"),
         (name = "oauth", description = "The authorization server")
     )
 )]

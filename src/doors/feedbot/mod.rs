@@ -17,12 +17,12 @@ use crate::domain::ops::send_message::SendMessage;
 use crate::domain::ops::send_messages::{BulkItem, MAX_BULK_ITEMS, SendMessages};
 use crate::domain::{DomainError, ErrorCode, Params, Reply};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, read_body};
+use crate::doors::wire::{client_of, read_body, resource};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/feedbot/addnewmessages", web::post().to(add_new_messages))
-        .route("/feedbot/getmessagestatus", web::get().to(get_message_status));
+    cfg.service(resource("/feedbot/addnewmessages", "POST").route(web::post().to(add_new_messages)))
+        .service(resource("/feedbot/getmessagestatus", "GET, HEAD").route(web::get().to(get_message_status)));
 }
 
 /// A refusal in Feedbot's shape: `{"errorCode","success":false,"error","param"?}`.
@@ -140,10 +140,11 @@ async fn add_new_messages(
 
 /// An item as the command it is: text, or (with `imagePath`) an image with `message` as its caption.
 fn command_of(item: &Value, channel: i64, now: i64) -> Result<BulkItem, DomainError> {
+    // Texts are JSON strings (as Feedbot's API documents them); `invalidationTime` may be a number too.
     let text = |k: &'static str| match item.get(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(Value::Number(n)) if k == "invalidationTime" => Ok(Some(n.to_string())),
         Some(_) => Err(DomainError::incorrect(k)),
     };
     let mut params: Params =
