@@ -21,6 +21,9 @@
 //!   answers with a wamid, `GET /{waba_id}/message_templates` lists one template, `bench_update` (en_US,
 //!   "Hi {{1}}, your order {{2}} is ready."). A template's last parameter counts as its text.
 //!
+//! - `feedbot BASE TOKEN COUNT LIST`: COUNT messages through Feedbot's `addnewmessages`, LIST at a time,
+//!   one call after the other on one connection (bench/templates.sh).
+//!
 //! `queue`, `offer` and `bulk` send to `BENCH_PLATFORM` channels (default `telegram`); with
 //! `BENCH_METHOD=sendtemplate`, `queue` sends `bench_update` with the text as its second parameter. The fake counts
 //! distinct texts too (`distinct` in `/stats`), so repeats after a crash do not pass for deliveries.
@@ -253,6 +256,35 @@ async fn bulk(base: &str, user: &str, password: &str, channels: &[String], count
     println!("{}", json!({"sent": count, "failed": failed, "secs": secs, "started_us": started_us}));
 }
 
+/// `count` WhatsApp messages through Feedbot's door (`POST /feedbot/addnewmessages`), `list` at a time,
+/// one call after the other on one connection, each to its own number; prints what `bulk` prints.
+async fn feedbot(base: &str, token: &str, count: usize, list: usize) {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+    let (started_us, started) = (now_us(), Instant::now());
+    let mut failed = 0;
+    for first in (0..count).step_by(list.max(1)) {
+        let items: Vec<Value> = (first..(first + list).min(count))
+            .map(|n| json!({"message": format!("feedbot {n}"), "phone": format!("34{}", 600_000_000 + n)}))
+            .collect();
+        let size = items.len();
+        let res = client
+            .post(format!("{base}/feedbot/addnewmessages"))
+            .header("auth", token)
+            .json(&json!({"messages": items}))
+            .send()
+            .await;
+        let answer: Value = match res {
+            Ok(r) => r.json().await.unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        };
+        if answer["ids"].as_array().map(Vec::len) != Some(size) {
+            failed += size;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("{}", json!({"sent": count, "failed": failed, "secs": secs, "started_us": started_us}));
+}
+
 /// Opens `count` visitors' streams, sends each one message, and prints the arrival delays.
 async fn streams(base: &str, pid: &str, count: usize, user: &str, password: &str) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(4096).build().expect("client");
@@ -399,6 +431,9 @@ async fn main() {
             let channels: Vec<String> = arg(4).split(',').map(str::to_string).collect();
             let (count, list) = (arg(5).parse().expect("count"), arg(6).parse().expect("list"));
             bulk(&arg(1), &arg(2), &arg(3), &channels, count, list).await
+        }
+        "feedbot" => {
+            feedbot(&arg(1), &arg(2), arg(3).parse().expect("count"), arg(4).parse().expect("list")).await
         }
         "streams" => streams(&arg(1), &arg(2), arg(3).parse().expect("count"), &arg(4), &arg(5)).await,
         mode @ ("queue" | "offer") => {
