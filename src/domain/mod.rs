@@ -28,6 +28,7 @@ pub mod store_error;
 pub mod template_book;
 pub mod templates;
 pub mod ttl_cache;
+pub mod urls;
 pub mod values;
 pub mod webhook_ports;
 pub mod window;

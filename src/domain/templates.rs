@@ -202,7 +202,7 @@ impl Template {
 
     fn header_value(&self, given: Option<&str>) -> DomainResult<Option<HeaderValue>> {
         let bad = |why: &str| DomainError::incorrect("header").because(why.to_string());
-        let is_url = |v: &str| super::values::is_absolute_http_url(v);
+        let is_url = |v: &str| super::urls::is_absolute_http_url(v);
         match (&self.header, given) {
             (None, None) => Ok(None),
             (None, Some(_)) => Err(bad("the template has no header")),

@@ -11,7 +11,7 @@ pub const MAX_MESSAGE_CHARS: usize = 4096;
 pub const MAX_CAPTION_CHARS: usize = 1024;
 pub const MAX_DESTINATION_CHARS: usize = 256;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
-pub const MAX_URL_CHARS: usize = 2048;
+pub use super::urls::{MAX_URL_CHARS, is_absolute_http_url};
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
 
@@ -145,13 +145,6 @@ pub fn caption_allowed(platform: Platform, file_type: FileType, caption: Option<
         FileType::Image | FileType::Video | FileType::Document => true,
     };
     if caption.is_some() && !shown { Err(DomainError::incorrect("message")) } else { Ok(()) }
-}
-
-pub fn is_absolute_http_url(s: &str) -> bool {
-    s.len() <= MAX_URL_CHARS
-        && url::Url::parse(s)
-            .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()))
-            .unwrap_or(false)
 }
 
 /// `type`, `fileurl` and `thumburl` of `sendfile`, each with its own error code.

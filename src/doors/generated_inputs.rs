@@ -16,7 +16,7 @@ use crate::domain::ops::set_webhook::SetWebhook;
 use crate::domain::{ErrorCode, Params};
 use crate::doors::basic::basic_header;
 use crate::doors::inbound::telegram::{Update, parse_update};
-use crate::doors::inbound::whatsapp::parse_notification;
+use crate::doors::inbound::whatsapp_payload::parse_notification;
 use crate::doors::json::json_params;
 use crate::doors::soap::envelope::{self, SoapVersion};
 use crate::doors::wire::decode_form;

@@ -7,11 +7,8 @@ macro_rules! sql_admin {
         #[async_trait::async_trait]
         impl $crate::domain::ports::CredentialStore for $store {
             async fn find_credential(&self, login: &str) -> StoreResult<Option<CredentialRecord>> {
-                let row: Option<CredentialRow> = sqlx::query_as(
-                    "SELECT c.id, c.account_id, c.login, c.secret_hash, c.scopes, c.enabled, c.ip_allow, \
-                     a.ip_allow AS account_ip_allow, c.version, c.is_primary, c.channel_id \
-                     FROM credentials c JOIN accounts a ON a.id = c.account_id WHERE c.login = $1",
-                )
+                let row: Option<CredentialRow> =
+                    sqlx::query_as(concat!($crate::storage::rows::credential_select!(), "WHERE c.login = $1"))
                 .bind(login)
                 .fetch_optional(self.reader())
                 .await?;
@@ -19,11 +16,8 @@ macro_rules! sql_admin {
             }
 
             async fn find_token(&self, token_hash: &str) -> StoreResult<Option<CredentialRecord>> {
-                let row: Option<CredentialRow> = sqlx::query_as(
-                    "SELECT c.id, c.account_id, c.login, c.secret_hash, c.scopes, c.enabled, c.ip_allow, \
-                     a.ip_allow AS account_ip_allow, c.version, c.is_primary, c.channel_id \
-                     FROM credentials c JOIN accounts a ON a.id = c.account_id WHERE c.token_hash = $1",
-                )
+                let row: Option<CredentialRow> =
+                    sqlx::query_as(concat!($crate::storage::rows::credential_select!(), "WHERE c.token_hash = $1"))
                 .bind(token_hash)
                 .fetch_optional(self.reader())
                 .await?;

@@ -42,6 +42,16 @@ macro_rules! message_columns {
 }
 pub(crate) use message_columns;
 
+/// A credential with its account's IP list, as `CredentialRow` reads it.
+macro_rules! credential_select {
+    () => {
+        "SELECT c.id, c.account_id, c.login, c.secret_hash, c.scopes, c.enabled, c.ip_allow, \
+         a.ip_allow AS account_ip_allow, c.version, c.is_primary, c.channel_id \
+         FROM credentials c JOIN accounts a ON a.id = c.account_id "
+    };
+}
+pub(crate) use credential_select;
+
 /// A message with its chat and channel.
 macro_rules! message_select {
     () => {

@@ -8,6 +8,7 @@
 pub mod media;
 pub(crate) mod telegram;
 pub(crate) mod whatsapp;
+pub(crate) mod whatsapp_payload;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
