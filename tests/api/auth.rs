@@ -262,3 +262,39 @@ async fn cached_logins_in_use_are_verified_again_before_they_expire() {
     until(8.5).await;
     err(&app.call("getchatchannels", &[]).await, "INCORRECT_USER_PASSWORD", None);
 }
+
+/// An access created with `--channel` uses that channel only, through every door: other channels are
+/// `ACCESS_DENIED`, and `getchatchannels` lists the one it has.
+#[tokio::test]
+async fn an_access_bound_to_a_channel_uses_that_channel_only() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    app.admin()
+        .create_access(&chatgate::admin::AccessSpec {
+            account_login: LOGIN.into(),
+            login: "desk".into(),
+            secret: Some("desk-secret-1".into()),
+            token: false,
+            channel: Some(f.webchat.parse().unwrap()),
+            name: None,
+            scopes: None,
+            allow_ip: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let send = |channel: &str, platform: &str| {
+        let params =
+            [("platform", platform), ("platformid", channel), ("destination", "v1"), ("message", "hi")]
+                .map(|(k, v)| (k, v.to_string()));
+        let app = &app;
+        async move {
+            let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call_as("desk", "desk-secret-1", "sendmessage", &params).await
+        }
+    };
+    ok(&send(&f.webchat, "webchat").await);
+    err(&send(&f.operator, "operator").await, "ACCESS_DENIED", None);
+    let channels = app.call_as("desk", "desk-secret-1", "getchatchannels", &[]).await;
+    let ids: Vec<&str> = list(ok(&channels)).iter().map(|c| c["platformid"].as_str().unwrap()).collect();
+    assert_eq!(ids, [f.webchat.as_str()]);
+}

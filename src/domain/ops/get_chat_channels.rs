@@ -1,4 +1,6 @@
-//! `chat.getchatchannels`: the caller's channels.
+//! `chat.getchatchannels`: the caller's channels (an access bound to one channel sees that one).
+
+use std::sync::Arc;
 
 use crate::domain::context::Context;
 use crate::domain::error::DomainResult;
@@ -15,6 +17,9 @@ impl GetChatChannels {
 
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         let channels = ctx.channels.channels(ctx.principal.account_id).await?;
-        Ok(Reply::Channels(channels))
+        Ok(Reply::Channels(match ctx.principal.channel {
+            Some(only) => Arc::new(channels.iter().filter(|c| c.id == only).cloned().collect()),
+            None => channels,
+        }))
     }
 }
