@@ -67,7 +67,7 @@ struct FeedbotStatusQuery {
     id: String,
 }
 
-#[utoipa::path(post, path = "/feedbot/addnewmessages", tag = "feedbot", summary = "Feedbot: send WhatsApp messages, all or none",
+#[utoipa::path(post, path = "/feedbot/addnewmessages", tag = "feedbot", operation_id = "addnewmessages", summary = "Feedbot: send WhatsApp messages, all or none",
     description = "Feedbot's API (SPEC §3.5) on the API token's WhatsApp channel: the messages are chatgate's, read by every door.",
     request_body = FeedbotMessages,
     security(("feedbot" = [])),
@@ -80,7 +80,7 @@ struct FeedbotStatusQuery {
 #[allow(dead_code)]
 pub(super) fn add() {}
 
-#[utoipa::path(get, path = "/feedbot/getmessagestatus", tag = "feedbot", summary = "Feedbot: a message's status, 0 / 1 / -1",
+#[utoipa::path(get, path = "/feedbot/getmessagestatus", tag = "feedbot", operation_id = "feedbot_getmessagestatus", summary = "Feedbot: a message's status, 0 / 1 / -1",
     params(FeedbotStatusQuery),
     security(("feedbot" = [])),
     responses((status = 200, description = "0 pending, 1 sent, -1 failed or expired (with its reason)", body = FeedbotStatus),

@@ -305,9 +305,8 @@ macro_rules! sql_chats {
                 .bind(channel_id)
                 .fetch_all(&mut *tx)
                 .await?;
-                if changed.is_empty() {
-                    keep_early_status(&mut tx, channel_id, platform_message_id, status, reason).await?;
-                }
+                let kept = changed.is_empty()
+                    && keep_early_status(&mut tx, channel_id, platform_message_id, status, reason).await?;
                 let mut events = 0;
                 let chats: Vec<i64> = changed.iter().map(|c| c.2).collect();
                 announce(&mut tx, &chats).await?;
@@ -320,6 +319,30 @@ macro_rules! sql_chats {
                 tx.commit().await?;
                 self.webhooks_written(events);
                 self.parts().feed.announce(changed.iter().map(|c| c.2));
+                if kept {
+                    // The send's answer may have been committed while this status was being kept (two
+                    // transactions that could not see each other's rows): look once more, now that the
+                    // kept status is visible to the send's side too. Whichever side applies it first
+                    // takes it; the other finds nothing left.
+                    let mut tx = self.write().await?;
+                    let found: Option<(i64, i64)> = sqlx::query_as(
+                        "SELECT m.id, m.chat_id FROM messages m JOIN chats c ON c.id = m.chat_id \
+                         WHERE m.platform_message_id = $1 AND c.channel_id = $2 LIMIT 1",
+                    )
+                    .bind(platform_message_id)
+                    .bind(channel_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let Some((message_id, chat_id)) = found {
+                        let wanted = wants_event(&mut tx, EventKind::MessageStatus).await?;
+                        let events =
+                            apply_early_statuses(&mut tx, chat_id, message_id, platform_message_id, wanted).await?;
+                        announce(&mut tx, &[chat_id]).await?;
+                        tx.commit().await?;
+                        self.webhooks_written(events);
+                        self.parts().feed.announce([chat_id]);
+                    }
+                }
                 Ok(!changed.is_empty())
             }
 

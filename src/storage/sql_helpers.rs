@@ -24,14 +24,14 @@ macro_rules! sql_helpers {
         /// A status for a platform id no message of the channel has yet: the send's answer may still
         /// be on its way (WhatsApp reports `sent` within milliseconds), so it is kept for 10 minutes
         /// for `apply_early_statuses`. A known message that did not move (a step backwards) keeps
-        /// nothing.
+        /// nothing. Whether it was kept.
         async fn keep_early_status(
             tx: &mut Transaction<'static, $db>,
             channel_id: i64,
             platform_id: &str,
             status: MessageStatus,
             reason: Option<&str>,
-        ) -> StoreResult<()> {
+        ) -> StoreResult<bool> {
             let known: Option<i64> = sqlx::query_scalar(
                 "SELECT m.id FROM messages m JOIN chats c ON c.id = m.chat_id \
                  WHERE m.platform_message_id = $1 AND c.channel_id = $2 LIMIT 1",
@@ -41,7 +41,7 @@ macro_rules! sql_helpers {
             .fetch_optional(&mut **tx)
             .await?;
             if known.is_some() {
-                return Ok(());
+                return Ok(false);
             }
             let now = now_ms();
             sqlx::query("DELETE FROM early_statuses WHERE created_at < $1")
@@ -59,7 +59,7 @@ macro_rules! sql_helpers {
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            Ok(())
+            Ok(true)
         }
 
         /// Statuses the platform reported for `platform_id` before the send's answer was recorded
