@@ -2,6 +2,7 @@
 //! holds a business rule.
 
 pub mod basic;
+pub mod cam;
 pub mod console;
 pub mod deadline;
 pub mod feedbot;

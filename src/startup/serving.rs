@@ -118,6 +118,7 @@ fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
         .configure(doors::oauth::routes)
         .configure(doors::inbound::routes)
         .configure(doors::feedbot::routes)
+        .configure(doors::cam::routes)
         .configure(doors::webchat::routes)
         .configure(doors::console::routes)
         .configure(doors::landing::routes)

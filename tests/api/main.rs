@@ -6,6 +6,7 @@ mod soap_client;
 mod at_rest;
 mod auth;
 mod basic;
+mod cam;
 mod cli;
 mod contract;
 mod delivery;

@@ -1,0 +1,245 @@
+//! Chat&Messenger's API (SPEC §3.6), for in-house systems that notify people and chat rooms through it:
+//! `/cam/{method}` with an API token in `x-cam-apiToken`. The door only translates: `sendMessage` and
+//! `sendMessages` become `sendmessage` commands on the account's `operator` channel — to an operator's
+//! login (`panelName` `messenger`) or to a room (any other `panelName`: the chat `#NAME`, begun by its
+//! first message) — and the answers and refusals take Chat&Messenger's shapes.
+
+use std::borrow::Cow;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use crate::domain::command::Command;
+use crate::domain::model::{Platform, Principal};
+use crate::domain::ops::get_chat_channels::GetChatChannels;
+use crate::domain::ops::send_message::SendMessage;
+use crate::domain::ops::send_messages::{BulkItem, MAX_BULK_ITEMS, SendMessages};
+use crate::domain::{DomainError, ErrorCode, Params, Reply};
+use crate::doors::AppState;
+use crate::doors::wire::{client_of, decode_form, read_body};
+use crate::telemetry::Outcome;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/cam/{method}", web::post().to(call)).route("/cam/{method}", web::get().to(call));
+}
+
+/// Conference-room booking and web meetings: groupware, not chat.
+const NOT_SUPPORTED: [&str; 4] =
+    ["getConferenceRooms", "getConferenceMaster", "getConferenceRoomStatus", "createQuickCall"];
+
+/// A refusal: `{"errors":[{"code","message","param"?}]}`.
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    param: Option<String>,
+    /// For the request log.
+    outcome: &'static str,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), param: None, outcome: code }
+    }
+
+    fn invalid(param: &str, message: impl Into<String>) -> Self {
+        Self {
+            param: Some(param.to_string()),
+            ..Self::new(StatusCode::BAD_REQUEST, "INVALID_PARAMETER", message)
+        }
+    }
+
+    fn of(e: &DomainError) -> Self {
+        let (status, code, default) = match e.code {
+            ErrorCode::InvalidToken | ErrorCode::MissingUser | ErrorCode::IncorrectUserPassword => {
+                (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "a valid x-cam-apiToken header is needed")
+            }
+            ErrorCode::IpNotAllowed => (StatusCode::FORBIDDEN, "FORBIDDEN", "not allowed from this address"),
+            ErrorCode::AccessDenied => {
+                (StatusCode::FORBIDDEN, "FORBIDDEN", "the token's access may not do this")
+            }
+            ErrorCode::ChannelNotFound => {
+                (StatusCode::NOT_FOUND, "NOT_FOUND", "the account has no operator channel")
+            }
+            ErrorCode::TooManyRequests => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", "too many requests")
+            }
+            ErrorCode::RequestTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "REQUEST_TOO_LARGE", "the body is too large")
+            }
+            ErrorCode::InternalError => {
+                if let Some(cause) = &e.internal {
+                    tracing::error!(error = %cause, "a Chat&Messenger request failed");
+                }
+                (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the server failed; try again")
+            }
+            _ => (StatusCode::BAD_REQUEST, "INVALID_PARAMETER", "a value is missing or malformed"),
+        };
+        let message = e.message.clone().unwrap_or_else(|| default.to_string());
+        let param = e.param.map(|p| if p == "destination" { "users".to_string() } else { p.to_string() });
+        Self { status, code, message, param, outcome: e.code.as_str() }
+    }
+
+    fn body(&self) -> Value {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(p) = &self.param {
+            error["param"] = json!(p);
+        }
+        json!({"errors": [error]})
+    }
+}
+
+fn logged(mut res: HttpResponse, method: &str, code: &'static str) -> HttpResponse {
+    // Only the methods this door knows are named in the log and the metrics.
+    let method = KNOWN.iter().find(|m| **m == method).map(|m| Cow::Borrowed(*m));
+    res.extensions_mut().insert(Outcome { door: "cam", method, code, ..Outcome::default() });
+    res
+}
+
+const KNOWN: [&str; 6] = [
+    "sendMessage",
+    "sendMessages",
+    "getConferenceRooms",
+    "getConferenceMaster",
+    "getConferenceRoomStatus",
+    "createQuickCall",
+];
+
+async fn call(
+    req: HttpRequest,
+    method: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let method = method.into_inner();
+    let result = async {
+        let principal = caller(&req, &state).await?;
+        if NOT_SUPPORTED.contains(&method.as_str()) {
+            return Err(Refusal::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "NOT_SUPPORTED",
+                "conference rooms and quick calls are groupware, not chat: chatgate does not offer them",
+            ));
+        }
+        let body = read_body(&req, payload, state.settings.body_limit).await.map_err(|e| Refusal::of(&e))?;
+        match method.as_str() {
+            "sendMessage" => {
+                let message = argument(&req, &body, "message")?;
+                let ids = send(&state, principal, &message).await?;
+                Ok(json!({"messageIds": ids}))
+            }
+            "sendMessages" => {
+                let list = argument(&req, &body, "message")?;
+                let Value::Array(items) = list else {
+                    return Err(Refusal::invalid("message", "sendMessages takes a JSON array of messages"));
+                };
+                if items.is_empty() || items.len() > MAX_BULK_ITEMS {
+                    return Err(Refusal::invalid("message", format!("1 to {MAX_BULK_ITEMS} messages")));
+                }
+                let mut results = Vec::with_capacity(items.len());
+                for item in &items {
+                    results.push(match send(&state, principal, item).await {
+                        Ok(ids) => json!({"messageIds": ids}),
+                        Err(r) if r.status.is_client_error() => r.body(),
+                        Err(r) => return Err(r),
+                    });
+                }
+                Ok(json!({"results": results}))
+            }
+            other => Err(Refusal::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no method {other:?}"))),
+        }
+    }
+    .await;
+    match result {
+        Ok(body) => logged(HttpResponse::Ok().json(body), &method, "SUCCESS"),
+        Err(r) => logged(HttpResponse::build(r.status).json(r.body()), &method, r.outcome),
+    }
+}
+
+/// The caller of the `x-cam-apiToken` header's token.
+async fn caller(req: &HttpRequest, state: &AppState) -> Result<Principal, Refusal> {
+    let token = req.headers().get("x-cam-apitoken").and_then(|v| v.to_str().ok()).unwrap_or("").trim();
+    let client = client_of(req, &state.settings);
+    state.gateway.authenticate_token(token, client).await.map_err(|e| Refusal::of(&e))
+}
+
+/// A method's argument: the form field `name` holding JSON (as the seed's curl sends it), or the JSON
+/// body itself.
+fn argument(req: &HttpRequest, body: &[u8], name: &str) -> Result<Value, Refusal> {
+    let form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let text = if form {
+        let mut fields = Params::new();
+        decode_form(body, &mut fields).map_err(|e| Refusal::of(&e))?;
+        fields
+            .get(name)
+            .map(str::to_string)
+            .ok_or_else(|| Refusal::invalid(name, format!("no {name} field")))?
+    } else {
+        String::from_utf8(body.to_vec()).map_err(|_| Refusal::invalid(name, "the body is not UTF-8"))?
+    };
+    serde_json::from_str(&text).map_err(|_| Refusal::invalid(name, format!("{name} is not JSON")))
+}
+
+/// One message: to each listed operator (`panelName` `messenger`, or `property.users`) or to a room
+/// (`panelName`, or `send`); the new messages' ids.
+async fn send(state: &AppState, principal: Principal, m: &Value) -> Result<Vec<String>, Refusal> {
+    let text = m
+        .get("message")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Refusal::invalid("message", "no message text"))?;
+    let users = m
+        .pointer("/generalPurposes/users")
+        .or_else(|| m.pointer("/property/users"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let room =
+        m.get("send").or_else(|| m.get("panelName")).and_then(Value::as_str).filter(|p| *p != "messenger");
+    let destinations: Vec<String> = match room {
+        Some(name) if !name.trim().is_empty() => vec![format!("#{}", name.trim())],
+        Some(_) => return Err(Refusal::invalid("panelName", "a room needs a name")),
+        None => users.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_string).collect(),
+    };
+    if destinations.is_empty() {
+        return Err(Refusal::invalid("users", "name at least one user (an operator login) or a room"));
+    }
+    let channel = operator_channel(state, principal).await?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut items = Vec::with_capacity(destinations.len());
+    for destination in destinations {
+        let params: Params = [
+            ("platform", "operator".to_string()),
+            ("platformid", channel.to_string()),
+            ("destination", destination),
+            ("message", text.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        items.push(SendMessage::parse(&params, now).map(BulkItem::Text).map_err(|e| Refusal::of(&e))?);
+    }
+    let command = Command::SendMessages(SendMessages { items: items.into_iter().map(Ok).collect() });
+    match state.gateway.run(principal, command).await.map_err(|e| Refusal::of(&e))? {
+        Reply::Bulk(results) => {
+            results.into_iter().map(|r| r.map(|id| id.to_string()).map_err(|e| Refusal::of(&e))).collect()
+        }
+        _ => Err(Refusal::of(&DomainError::internal("sendmessages answered no list"))),
+    }
+}
+
+/// The account's `operator` channel: the token's own when it is bound to one, else the first.
+async fn operator_channel(state: &AppState, principal: Principal) -> Result<i64, Refusal> {
+    let reply = state.gateway.run(principal, Command::GetChatChannels(GetChatChannels)).await;
+    let Reply::Channels(channels) = reply.map_err(|e| Refusal::of(&e))? else {
+        return Err(Refusal::of(&DomainError::internal("getchatchannels answered no list")));
+    };
+    channels
+        .iter()
+        .find(|c| c.platform == Platform::Operator)
+        .map(|c| c.id)
+        .ok_or_else(|| Refusal::of(&ErrorCode::ChannelNotFound.into()))
+}

@@ -1,0 +1,120 @@
+//! Chat&Messenger's API as a door (SPEC §3.6), sending half: an in-house system that notified people and
+//! rooms through Chat&Messenger changes its `serverURL` to `/cam` and its token, and keeps its code.
+//! Requests go through real `curl`, as the seed's lines send them (`-d message='{…}'`), and as JSON.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, list, ok, spawn_app};
+
+/// `curl` as a Chat&Messenger caller runs it: the HTTP status and the JSON answer. `form` sends the
+/// argument as the seed's curl lines do (`-d message=…`), otherwise as a JSON body.
+async fn curl(
+    app: &TestApp,
+    method: &str,
+    token: Option<&str>,
+    argument: Option<(&str, &str)>,
+    form: bool,
+) -> (u16, Value) {
+    let mut cmd = tokio::process::Command::new("curl");
+    cmd.args(["-s", "-o", "-", "-w", "\n%{http_code}"]);
+    if let Some(t) = token {
+        cmd.args(["-H", &format!("x-cam-apiToken: {t}")]);
+    }
+    match argument {
+        Some((name, value)) if form => {
+            cmd.args(["-d", &format!("{name}={value}")]);
+        }
+        Some((_, value)) => {
+            cmd.args(["-H", "Content-Type: application/json", "--data-binary", value]);
+        }
+        None => {}
+    }
+    let out = cmd.arg(format!("{}/cam/{method}", app.address)).output().await.expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, status) = text.rsplit_once('\n').expect("a status line");
+    (status.trim().parse().expect("status"), serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_in_house_system_notifies_operators_and_rooms_through_chat_and_messengers_api() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let token = app.token_access("alerts", None, &[]).await;
+    let direct = r#"{"panelName":"messenger","message":"Disk full on db1","isOpened":true,"generalPurposes":{"users":"alice@example.com,bob@example.com"}}"#;
+    let (s, b) = curl(&app, "sendMessage", Some(&token), Some(("message", direct)), true).await;
+    assert_eq!(s, 200, "{b}");
+    let ids = b["messageIds"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 2, "one direct message to each listed user: {b}");
+    assert!(b.get("errors").is_none());
+    let room = r#"{"panelName":"Operations","message":"Nightly backup finished","generalPurposes":{"users":"alice@example.com"}}"#;
+    let (s, b) = curl(&app, "sendMessage", Some(&token), Some(("message", room)), false).await;
+    assert_eq!((s, b["messageIds"].as_array().map(Vec::len)), (200, Some(1)), "{b}");
+
+    // Every door reads them: ordinary messages of the operator channel.
+    let read = |to: &'static str| {
+        let (app, channel) = (&app, f.operator.clone());
+        async move {
+            let got = app
+                .call(
+                    "getmessages",
+                    &[("platform", "operator"), ("platformid", &channel), ("destination", to)],
+                )
+                .await;
+            list(ok(&got)).iter().map(|m| m["message"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(read("alice@example.com").await, ["Disk full on db1"]);
+    assert_eq!(read("bob@example.com").await, ["Disk full on db1"]);
+    assert_eq!(read("#Operations").await, ["Nightly backup finished"]);
+
+    // A list: direct items and room items, each answered in its place.
+    let list_arg = r#"[{"message":"CPU at 95%","property":{"users":"alice@example.com"}},{"send":"Operations","message":"Deploy started"},{"message":"to nobody"}]"#;
+    let (s, b) = curl(&app, "sendMessages", Some(&token), Some(("message", list_arg)), true).await;
+    assert_eq!(s, 200, "{b}");
+    let results = b["results"].as_array().unwrap();
+    assert_eq!(results[0]["messageIds"].as_array().map(Vec::len), Some(1));
+    assert_eq!(results[1]["messageIds"].as_array().map(Vec::len), Some(1));
+    assert_eq!(results[2]["errors"][0]["param"], "users", "{b}");
+    assert_eq!(read("#Operations").await, ["Deploy started", "Nightly backup finished"]);
+}
+
+#[tokio::test]
+async fn chat_and_messenger_refusals_keep_its_error_shape() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let token = app.token_access("alerts", None, &[]).await;
+    let (s, b) = curl(
+        &app,
+        "sendMessage",
+        None,
+        Some(("message", r#"{"panelName":"messenger","message":"x"}"#)),
+        true,
+    )
+    .await;
+    assert_eq!((s, b["errors"][0]["code"].as_str()), (401, Some("UNAUTHORIZED")), "{b}");
+    let (s, b) = curl(&app, "sendMessage", Some(&token), Some(("message", "not json")), true).await;
+    assert_eq!(
+        (s, &b["errors"][0]["code"], &b["errors"][0]["param"]),
+        (400, &json!("INVALID_PARAMETER"), &json!("message"))
+    );
+    let (s, b) = curl(
+        &app,
+        "sendMessage",
+        Some(&token),
+        Some(("message", r#"{"panelName":"messenger","message":"x"}"#)),
+        true,
+    )
+    .await;
+    assert_eq!((s, &b["errors"][0]["param"]), (400, &json!("users")), "{b}");
+    for method in ["getConferenceRooms", "getConferenceMaster", "getConferenceRoomStatus", "createQuickCall"]
+    {
+        let (s, b) = curl(&app, method, Some(&token), None, true).await;
+        assert_eq!((s, b["errors"][0]["code"].as_str()), (501, Some("NOT_SUPPORTED")), "{method}: {b}");
+    }
+    let (s, b) = curl(&app, "noSuchMethod", Some(&token), None, true).await;
+    assert_eq!((s, b["errors"][0]["code"].as_str()), (404, Some("NOT_FOUND")));
+    // Counted like every door's requests.
+    let metrics = app.metrics_text().await;
+    let line = r#"chatgate_requests_total{door="cam",method="sendmessage",outcome="INVALID_TOKEN"} 1"#;
+    assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+}
