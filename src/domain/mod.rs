@@ -22,6 +22,7 @@ pub mod pages;
 pub mod params;
 pub mod ports;
 pub mod reply;
+pub mod rooms;
 #[cfg(test)]
 mod rules_tests;
 pub mod store_error;

@@ -15,6 +15,7 @@ use super::model::{
     Attachment, Channel, ChannelConfig, ChannelSettings, InboundEdit, InboundMessage, Message, MessageStatus,
     OutboundMessage, Platform, Principal, Scopes,
 };
+use super::rooms::{Room, RoomChange};
 pub use super::store_error::{StoreError, StoreResult};
 use super::templates::{Template, TemplateCall};
 use super::webhook_ports::WebhookStore;
@@ -428,6 +429,15 @@ pub trait TemplateStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// An account's rooms (Chat&Messenger's chat rooms).
+#[async_trait]
+pub trait RoomStore: Send + Sync {
+    async fn rooms(&self, account_id: i64) -> StoreResult<Vec<Room>>;
+    /// Creates (`change.id` none; by name, so a room named twice is one room) or changes a room;
+    /// `NotFound("room")` for an id that is not one of the account's.
+    async fn save_room(&self, account_id: i64, change: &RoomChange) -> StoreResult<Room>;
+}
+
 /// What the commands run against (`Context`): chats and messages, webhooks and their deliveries,
 /// templates.
 pub trait CommandStore: ChatStore + WebhookStore + TemplateStore {}
@@ -438,6 +448,7 @@ impl<T: ChatStore + WebhookStore + TemplateStore + ?Sized> CommandStore for T {}
 pub trait Store:
     CredentialStore
     + CommandStore
+    + RoomStore
     + OutboxStore
     + HealthStore
     + SecretStore
@@ -450,6 +461,7 @@ pub trait Store:
 impl<T> Store for T where
     T: CredentialStore
         + CommandStore
+        + RoomStore
         + OutboxStore
         + HealthStore
         + SecretStore

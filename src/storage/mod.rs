@@ -12,6 +12,7 @@ mod oauth_sql;
 mod outbox_sql;
 pub mod postgres;
 mod reseal_sql;
+mod room_sql;
 mod rows;
 pub mod sealed;
 mod sql;

@@ -16,6 +16,7 @@ macro_rules! sql_store {
         $crate::storage::outbox_sql::sql_outbox!($store, $db, $outbox_lock, { $($engine)* });
         $crate::storage::admin_sql::sql_admin!($store, $db);
         $crate::storage::template_sql::sql_templates!($store);
+        $crate::storage::room_sql::sql_rooms!($store);
     };
 }
 pub(crate) use sql_store;

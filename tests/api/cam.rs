@@ -118,3 +118,116 @@ async fn chat_and_messenger_refusals_keep_its_error_shape() {
     let line = r#"chatgate_requests_total{door="cam",method="sendmessage",outcome="INVALID_TOKEN"} 1"#;
     assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
 }
+
+/// Rooms: `updateChatRoom` creates and changes them; their messages show in the members' consoles (and
+/// not in others'), and a member's answer is a received message of the room with its author.
+#[tokio::test]
+async fn rooms_show_in_their_members_consoles_and_members_answer_in_them() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    let token = app.token_access("alerts", None, &[]).await;
+    app.create_access("carol@example.com", "carol-secret-1", "chat:read,chat:write", &[]).await;
+    let create = r#"{"name":"Operations","isPublic":false,"memberUids":["alice@example.com","bob@example.com"],"adminUserId":"alice@example.com"}"#;
+    let (s, b) = curl(&app, "updateChatRoom", Some(&token), Some(("chatRoom", create)), true).await;
+    assert_eq!(s, 200, "{b}");
+    let room = b["chatRoom"].clone();
+    assert_eq!((room["name"].as_str(), room["isPublic"].as_bool()), (Some("Operations"), Some(false)));
+    assert_eq!(room["memberUids"], json!(["alice@example.com", "bob@example.com"]));
+    let (_, b) = curl(
+        &app,
+        "sendMessage",
+        Some(&token),
+        Some(("message", r#"{"panelName":"Operations","message":"Backup failed"}"#)),
+        true,
+    )
+    .await;
+    assert_eq!(b["messageIds"].as_array().map(Vec::len), Some(1), "{b}");
+
+    // Alice is the account's own login (crate::helpers::LOGIN); Carol an access.
+    let inbox = |login: &'static str, secret: &'static str| {
+        let app = &app;
+        async move {
+            let (cookie, _) = crate::helpers::console_session(&app.client, &app.address, login, secret).await;
+            let res = app
+                .client
+                .get(format!("{}/operator/api/chats", app.address))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap();
+            let body: Value = res.json().await.unwrap();
+            body["list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["chat"]["destination"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(inbox("alice@example.com", crate::helpers::PASSWORD).await.contains(&"#Operations".to_string()));
+    assert!(
+        !inbox("carol@example.com", "carol-secret-1").await.contains(&"#Operations".to_string()),
+        "not a member"
+    );
+
+    // Alice answers in the room from her console: a received message of the room, by her.
+    let (cookie, csrf) = crate::helpers::console_session(
+        &app.client,
+        &app.address,
+        "alice@example.com",
+        crate::helpers::PASSWORD,
+    )
+    .await;
+    let answer = json!({"platform": "operator", "platformid": f.operator, "destination": "#Operations", "message": "On it"});
+    let res = app
+        .client
+        .post(format!("{}/operator/api/send", app.address))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let got = app
+        .call(
+            "getmessages",
+            &[("platform", "operator"), ("platformid", &f.operator), ("destination", "#Operations")],
+        )
+        .await;
+    let newest = &list(ok(&got))[0];
+    assert_eq!((newest["message"].as_str(), newest["sent"].as_u64()), (Some("On it"), Some(0)));
+    assert_eq!(newest["author"], json!({"name": "alice@example.com", "id": "alice@example.com"}));
+    // Carol, not a member, cannot.
+    let (cookie, csrf) =
+        crate::helpers::console_session(&app.client, &app.address, "carol@example.com", "carol-secret-1")
+            .await;
+    let res = app
+        .client
+        .post(format!("{}/operator/api/send", app.address))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&answer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    // Members changed: Carol added, the room's id names it; the list shows it.
+    let change = format!(
+        r#"{{"id":"{}","memberUids":["alice@example.com","carol@example.com"]}}"#,
+        room["id"].as_str().unwrap()
+    );
+    let (s, b) = curl(&app, "updateChatRoom", Some(&token), Some(("chatRoom", &change)), true).await;
+    assert_eq!((s, &b["chatRoom"]["name"]), (200, &json!("Operations")), "{b}");
+    assert!(
+        inbox("carol@example.com", "carol-secret-1").await.contains(&"#Operations".to_string()),
+        "a member now"
+    );
+    let (_, b) = curl(&app, "getChatRooms", Some(&token), None, true).await;
+    assert_eq!(b["chatRooms"][0]["memberUids"], json!(["alice@example.com", "carol@example.com"]));
+    let (s, b) =
+        curl(&app, "updateChatRoom", Some(&token), Some(("chatRoom", r#"{"id":"9999","name":"x"}"#)), true)
+            .await;
+    assert_eq!((s, b["errors"][0]["param"].as_str()), (400, Some("id")));
+}

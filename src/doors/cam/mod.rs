@@ -2,7 +2,8 @@
 //! `/cam/{method}` with an API token in `x-cam-apiToken`. The door only translates: `sendMessage` and
 //! `sendMessages` become `sendmessage` commands on the account's `operator` channel — to an operator's
 //! login (`panelName` `messenger`) or to a room (any other `panelName`: the chat `#NAME`, begun by its
-//! first message) — and the answers and refusals take Chat&Messenger's shapes.
+//! first message) — `updateChatRoom` and `getChatRooms` manage rooms and their members, and the answers
+//! and refusals take Chat&Messenger's shapes.
 
 use std::borrow::Cow;
 
@@ -16,6 +17,7 @@ use crate::domain::model::{Platform, Principal};
 use crate::domain::ops::get_chat_channels::GetChatChannels;
 use crate::domain::ops::send_message::SendMessage;
 use crate::domain::ops::send_messages::{BulkItem, MAX_BULK_ITEMS, SendMessages};
+use crate::domain::rooms::{self, Room, RoomChange};
 use crate::domain::{DomainError, ErrorCode, Params, Reply};
 use crate::doors::AppState;
 use crate::doors::wire::{client_of, decode_form, read_body};
@@ -98,9 +100,11 @@ fn logged(mut res: HttpResponse, method: &str, code: &'static str) -> HttpRespon
     res
 }
 
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 8] = [
     "sendMessage",
     "sendMessages",
+    "updateChatRoom",
+    "getChatRooms",
     "getConferenceRooms",
     "getConferenceMaster",
     "getConferenceRoomStatus",
@@ -148,6 +152,19 @@ async fn call(
                 }
                 Ok(json!({"results": results}))
             }
+            "updateChatRoom" => {
+                let room = argument(&req, &body, "chatRoom")?;
+                let saved = state
+                    .gateway
+                    .save_room(&principal, &room_change(&room)?)
+                    .await
+                    .map_err(|e| Refusal::of(&e))?;
+                Ok(json!({"chatRoom": room_view(&saved)}))
+            }
+            "getChatRooms" => {
+                let list = state.gateway.rooms(&principal).await.map_err(|e| Refusal::of(&e))?;
+                Ok(json!({"chatRooms": list.iter().map(room_view).collect::<Vec<_>>()}))
+            }
             other => Err(Refusal::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no method {other:?}"))),
         }
     }
@@ -156,6 +173,42 @@ async fn call(
         Ok(body) => logged(HttpResponse::Ok().json(body), &method, "SUCCESS"),
         Err(r) => logged(HttpResponse::build(r.status).json(r.body()), &method, r.outcome),
     }
+}
+
+/// `chatRoom={"id"?,"name","isPublic","memberUids","adminUserId"}` as a change: what is named.
+fn room_change(v: &Value) -> Result<RoomChange, Refusal> {
+    let bad = |field: &str| Refusal::invalid(field, format!("{field} is malformed"));
+    let id = match v.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.parse().map_err(|_| bad("id"))?),
+        Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(|| bad("id"))?),
+        Some(_) => return Err(bad("id")),
+    };
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let members = match v.get("memberUids") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(list)) => Some(
+            list.iter()
+                .map(|m| m.as_str().map(str::to_string).ok_or_else(|| bad("memberUids")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(Value::String(s)) => {
+            Some(s.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect())
+        }
+        Some(_) => return Err(bad("memberUids")),
+    };
+    Ok(RoomChange {
+        id,
+        name: text("name"),
+        is_public: v.get("isPublic").and_then(Value::as_bool),
+        members,
+        admin: text("adminUserId"),
+    })
+}
+
+fn room_view(r: &Room) -> Value {
+    json!({"id": r.id.to_string(), "name": r.name, "isPublic": r.is_public, "memberUids": r.members,
+        "adminUserId": r.admin})
 }
 
 /// The caller of the `x-cam-apiToken` header's token.
@@ -176,10 +229,9 @@ fn argument(req: &HttpRequest, body: &[u8], name: &str) -> Result<Value, Refusal
     let text = if form {
         let mut fields = Params::new();
         decode_form(body, &mut fields).map_err(|e| Refusal::of(&e))?;
-        fields
-            .get(name)
-            .map(str::to_string)
-            .ok_or_else(|| Refusal::invalid(name, format!("no {name} field")))?
+        // Form names are read case-insensitively (as by every door): `chatRoom` is `chatroom` here.
+        let field = fields.get(&name.to_ascii_lowercase()).map(str::to_string);
+        field.ok_or_else(|| Refusal::invalid(name, format!("no {name} field")))?
     } else {
         String::from_utf8(body.to_vec()).map_err(|_| Refusal::invalid(name, "the body is not UTF-8"))?
     };
@@ -201,7 +253,11 @@ async fn send(state: &AppState, principal: Principal, m: &Value) -> Result<Vec<S
     let room =
         m.get("send").or_else(|| m.get("panelName")).and_then(Value::as_str).filter(|p| *p != "messenger");
     let destinations: Vec<String> = match room {
-        Some(name) if !name.trim().is_empty() => vec![format!("#{}", name.trim())],
+        Some(name) if !name.trim().is_empty() => {
+            // The room of that name, created on first use.
+            let room = state.gateway.room(&principal, name).await.map_err(|e| Refusal::of(&e))?;
+            vec![rooms::chat_of(&room.name)]
+        }
         Some(_) => return Err(Refusal::invalid("panelName", "a room needs a name")),
         None => users.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_string).collect(),
     };

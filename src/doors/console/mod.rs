@@ -19,6 +19,7 @@ use crate::domain::events::EventKind;
 use crate::domain::model::{Platform, Principal, Scope};
 use crate::domain::operation::Operation;
 use crate::domain::reply::Reply;
+use crate::domain::rooms;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
 use crate::doors::PagesState;
 use crate::doors::refused::Refused;
@@ -70,7 +71,7 @@ async fn chats(signed: Signed, state: web::Data<PagesState>) -> HttpResponse {
     if !signed.principal.scopes.allows(Scope::ChatRead) {
         return failure(&ErrorCode::AccessDenied.into());
     }
-    match state.gateway.inbox(signed.principal.account_id, INBOX).await {
+    match state.gateway.inbox_for(&signed.principal, &signed.session.login, INBOX).await {
         Ok(list) => {
             let list: Vec<Value> =
                 list.iter().map(|c| json!({"chat": MessageView::new(&c.last), "unread": c.unread})).collect();
@@ -139,6 +140,23 @@ async fn send(
             return failure(&ErrorCode::AccessDenied.into());
         }
         return answer_as_operator(&signed, &q, &body.message, &state).await;
+    }
+    // A member's answer in a room is a received message of the room, with its author.
+    if let (Some(Platform::Operator), Some(room)) =
+        (Platform::parse(&q.platform), rooms::room_of(&q.destination))
+    {
+        let Ok(channel) = q.platformid.parse::<i64>() else {
+            return failure(&DomainError::param(ErrorCode::ChannelNotFound, "platformid"));
+        };
+        let login = &signed.session.login;
+        return match state
+            .gateway
+            .answer_in_room(&signed.principal, channel, room, login, &body.message)
+            .await
+        {
+            Ok(id) => HttpResponse::Ok().json(json!({"messageid": id.to_string()})),
+            Err(e) => failure(&e),
+        };
     }
     let mut params = chat_params(&q);
     params.set("message", body.message);

@@ -104,9 +104,11 @@ async function loadConversation() {
   // In an operator channel's chat with this operator, the business's messages come to me and my
   // answers are the chat's received messages (which the business reads, not I).
   const toMe = chat.platform === 'operator' && chat.destination === me;
+  // In a room, members' answers are the room's received messages, each with its author.
+  const room = chat.platform === 'operator' && chat.destination.startsWith('#');
   for (const m of list) {
-    const mine = toMe ? m.sent === 0 : m.sent === 1;
-    showMessage(log, m, mine, m.sent === 1 && !toMe ? m.status : '');
+    const mine = room ? m.sent === 0 && m.author?.id === me : toMe ? m.sent === 0 : m.sent === 1;
+    showMessage(log, m, mine, m.sent === 1 && !toMe && !room ? m.status : '');
   }
   const lastReceived = list.filter((m) => m.sent === 0 && m.status === 'unread').map((m) => m.messageid).pop();
   if (lastReceived && !toMe) await api('read', { ...chat, messageid: lastReceived });

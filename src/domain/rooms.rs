@@ -1,0 +1,139 @@
+//! Rooms (SPEC §1, §3.6): named chats of an account's `operator` channel — the chat `#NAME` — with
+//! member operators. A message to a room is shown to every member; a member's answer in the room is a
+//! received message of the room, with its author.
+
+use super::console_ports::InboxChat;
+use super::error::{DomainError, DomainResult, ErrorCode};
+use super::model::{Author, InboundMessage, Platform, Principal, Scope};
+use super::store_error::StoreError;
+use super::values::typed_text;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub id: i64,
+    pub name: String,
+    pub is_public: bool,
+    pub members: Vec<String>,
+    pub admin: Option<String>,
+}
+
+/// A room to create (no `id`) or change: what the caller named; the rest stays as it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoomChange {
+    pub id: Option<i64>,
+    pub name: Option<String>,
+    pub is_public: Option<bool>,
+    pub members: Option<Vec<String>>,
+    pub admin: Option<String>,
+}
+
+/// The chat of a room: its destination on the operator channel.
+pub fn chat_of(name: &str) -> String {
+    format!("#{name}")
+}
+
+/// The room a chat's destination names, if it is one.
+pub fn room_of(destination: &str) -> Option<&str> {
+    destination.strip_prefix('#')
+}
+
+/// A room's name: a short line, not blank.
+pub fn check_name(name: &str) -> DomainResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(DomainError::incorrect("name").because("a room's name has 1 to 100 characters".into()));
+    }
+    Ok(name.to_string())
+}
+
+impl Room {
+    /// Whether `login` sees the room: a member, or anyone when it is public.
+    pub fn open_to(&self, login: &str) -> bool {
+        self.is_public || self.members.iter().any(|m| m == login)
+    }
+}
+
+impl super::gateway::Gateway {
+    /// The account's rooms (`chat:read`).
+    pub async fn rooms(&self, principal: &Principal) -> DomainResult<Vec<Room>> {
+        require(principal, Scope::ChatRead)?;
+        Ok(self.store.rooms(principal.account_id).await?)
+    }
+
+    /// Creates or changes a room (`chat:write`); members added or removed see it, or no longer see it,
+    /// in their consoles from their inbox's next reading.
+    pub async fn save_room(&self, principal: &Principal, change: &RoomChange) -> DomainResult<Room> {
+        require(principal, Scope::ChatWrite)?;
+        let mut change = change.clone();
+        if let Some(name) = &change.name {
+            change.name = Some(check_name(name)?);
+        } else if change.id.is_none() {
+            return Err(DomainError::missing("name"));
+        }
+        self.store.save_room(principal.account_id, &change).await.map_err(|e| match e {
+            StoreError::NotFound(_) => DomainError::incorrect("id").because("no such room".into()),
+            other => other.into(),
+        })
+    }
+
+    /// The room `name`, created (no members, not public) on first use.
+    pub async fn room(&self, principal: &Principal, name: &str) -> DomainResult<Room> {
+        let name = check_name(name)?;
+        let rooms = self.rooms(principal).await?;
+        if let Some(room) = rooms.into_iter().find(|r| r.name == name) {
+            return Ok(room);
+        }
+        self.save_room(principal, &RoomChange { name: Some(name), ..RoomChange::default() }).await
+    }
+
+    /// The console's inbox for `login`: rooms only for their members (and public ones for all).
+    pub async fn inbox_for(
+        &self,
+        principal: &Principal,
+        login: &str,
+        limit: u32,
+    ) -> DomainResult<Vec<InboxChat>> {
+        let inbox = self.inbox(principal.account_id, limit).await?;
+        let rooms = self.store.rooms(principal.account_id).await?;
+        Ok(inbox
+            .into_iter()
+            .filter(|chat| {
+                let m = &chat.last;
+                match (m.platform, room_of(&m.destination)) {
+                    (Platform::Operator, Some(name)) => {
+                        rooms.iter().find(|r| r.name == name).is_none_or(|r| r.open_to(login))
+                    }
+                    _ => true,
+                }
+            })
+            .collect())
+    }
+
+    /// A member's answer in a room: a received message of the room's chat, its author the member.
+    pub async fn answer_in_room(
+        &self,
+        principal: &Principal,
+        channel_id: i64,
+        room: &str,
+        login: &str,
+        text: &str,
+    ) -> DomainResult<i64> {
+        require(principal, Scope::ChatWrite)?;
+        let rooms = self.store.rooms(principal.account_id).await?;
+        if !rooms.iter().any(|r| r.name == room && r.open_to(login)) {
+            return Err(DomainError::new(ErrorCode::AccessDenied));
+        }
+        let channel = self.channels().channel(principal.account_id, channel_id).await?;
+        let channel = channel
+            .filter(|c| c.platform == Platform::Operator)
+            .ok_or(DomainError::param(ErrorCode::ChannelNotFound, "platformid"))?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut m = InboundMessage::typed(channel.id, chat_of(room), typed_text(text)?, now);
+        m.details.author = Some(Author { name: login.to_string(), id: login.to_string() });
+        self.receive(&m).await
+    }
+}
+
+fn require(principal: &Principal, scope: Scope) -> DomainResult<()> {
+    if principal.scopes.allows(scope) { Ok(()) } else { Err(DomainError::new(ErrorCode::AccessDenied)) }
+}
