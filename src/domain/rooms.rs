@@ -76,14 +76,16 @@ impl super::gateway::Gateway {
         })
     }
 
-    /// The room `name`, created (no members, not public) on first use.
-    pub async fn room(&self, principal: &Principal, name: &str) -> DomainResult<Room> {
+    /// The room `name`, created on first use with `members` (not public).
+    pub async fn room(&self, principal: &Principal, name: &str, members: &[String]) -> DomainResult<Room> {
         let name = check_name(name)?;
         let rooms = self.rooms(principal).await?;
         if let Some(room) = rooms.into_iter().find(|r| r.name == name) {
             return Ok(room);
         }
-        self.save_room(principal, &RoomChange { name: Some(name), ..RoomChange::default() }).await
+        let change =
+            RoomChange { name: Some(name), members: Some(members.to_vec()), ..RoomChange::default() };
+        self.save_room(principal, &change).await
     }
 
     /// The console's inbox for `login`: rooms only for their members (and public ones for all).

@@ -66,6 +66,10 @@ async fn an_in_house_system_notifies_operators_and_rooms_through_chat_and_messen
     assert_eq!(read("alice@example.com").await, ["Disk full on db1"]);
     assert_eq!(read("bob@example.com").await, ["Disk full on db1"]);
     assert_eq!(read("#Operations").await, ["Nightly backup finished"]);
+    // The room was created by its first message, the users listed with it its members.
+    let (_, rooms) = curl(&app, "getChatRooms", Some(&token), None, true).await;
+    assert_eq!(rooms["chatRooms"][0]["name"], "Operations");
+    assert_eq!(rooms["chatRooms"][0]["memberUids"], json!(["alice@example.com"]));
 
     // A list: direct items and room items, each answered in its place.
     let list_arg = r#"[{"message":"CPU at 95%","property":{"users":"alice@example.com"}},{"send":"Operations","message":"Deploy started"},{"message":"to nobody"}]"#;

@@ -254,8 +254,10 @@ async fn send(state: &AppState, principal: Principal, m: &Value) -> Result<Vec<S
         m.get("send").or_else(|| m.get("panelName")).and_then(Value::as_str).filter(|p| *p != "messenger");
     let destinations: Vec<String> = match room {
         Some(name) if !name.trim().is_empty() => {
-            // The room of that name, created on first use.
-            let room = state.gateway.room(&principal, name).await.map_err(|e| Refusal::of(&e))?;
+            // The room of that name, created on first use with the listed users as its members.
+            let listed: Vec<String> =
+                users.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_string).collect();
+            let room = state.gateway.room(&principal, name, &listed).await.map_err(|e| Refusal::of(&e))?;
             vec![rooms::chat_of(&room.name)]
         }
         Some(_) => return Err(Refusal::invalid("panelName", "a room needs a name")),
