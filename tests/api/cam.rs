@@ -175,24 +175,19 @@ async fn rooms_show_in_their_members_consoles_and_members_answer_in_them() {
     );
 
     // Alice answers in the room from her console: a received message of the room, by her.
-    let (cookie, csrf) = crate::helpers::console_session(
-        &app.client,
-        &app.address,
-        "alice@example.com",
-        crate::helpers::PASSWORD,
-    )
-    .await;
     let answer = json!({"platform": "operator", "platformid": f.operator, "destination": "#Operations", "message": "On it"});
-    let res = app
-        .client
-        .post(format!("{}/operator/api/send", app.address))
-        .header("cookie", &cookie)
-        .header("x-csrf-token", &csrf)
-        .json(&answer)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let answer_as = |login: &'static str, secret: &'static str| {
+        let (app, answer) = (&app, answer.clone());
+        async move {
+            let (cookie, csrf) =
+                crate::helpers::console_session(&app.client, &app.address, login, secret).await;
+            let url = format!("{}/operator/api/send", app.address);
+            let res =
+                app.client.post(url).header("cookie", &cookie).header("x-csrf-token", &csrf).json(&answer);
+            res.send().await.unwrap().status()
+        }
+    };
+    assert_eq!(answer_as("alice@example.com", crate::helpers::PASSWORD).await, 200);
     let got = app
         .call(
             "getmessages",
@@ -203,19 +198,7 @@ async fn rooms_show_in_their_members_consoles_and_members_answer_in_them() {
     assert_eq!((newest["message"].as_str(), newest["sent"].as_u64()), (Some("On it"), Some(0)));
     assert_eq!(newest["author"], json!({"name": "alice@example.com", "id": "alice@example.com"}));
     // Carol, not a member, cannot.
-    let (cookie, csrf) =
-        crate::helpers::console_session(&app.client, &app.address, "carol@example.com", "carol-secret-1")
-            .await;
-    let res = app
-        .client
-        .post(format!("{}/operator/api/send", app.address))
-        .header("cookie", &cookie)
-        .header("x-csrf-token", &csrf)
-        .json(&answer)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(answer_as("carol@example.com", "carol-secret-1").await, 403);
 
     // Members changed: Carol added, the room's id names it; the list shows it.
     let change = format!(
