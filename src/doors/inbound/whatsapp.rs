@@ -56,10 +56,7 @@ pub async fn verify_for_app(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let result = async {
-        let channels = state.gateway.channel_configs(Platform::Whatsapp).await.map_err(|e| {
-            tracing::error!(error = %e, "reading the WhatsApp channels failed");
-            Refusal::Internal
-        })?;
+        let channels = whatsapp_channels(&state).await?;
         let hs = query.map(web::Query::into_inner);
         let challenge = match hs {
             Some(Handshake { mode: Some(mode), verify_token: Some(token), challenge: Some(challenge) })
@@ -134,10 +131,7 @@ async fn template_changed(
     all: &mut Option<Vec<ChannelConfig>>,
 ) -> Result<(), Refusal> {
     if all.is_none() {
-        *all = Some(state.gateway.channel_configs(Platform::Whatsapp).await.map_err(|e| {
-            tracing::error!(error = %e, "reading the WhatsApp channels failed");
-            Refusal::Internal
-        })?);
+        *all = Some(whatsapp_channels(state).await?);
     }
     let of_account: Vec<&ChannelConfig> =
         all.iter().flatten().filter(|c| c.settings.get("waba_id") == Some(update.waba_id.as_str())).collect();
@@ -145,13 +139,11 @@ async fn template_changed(
         tracing::warn!(waba_id = %update.waba_id, "a template status for a business account no channel has: skipped");
         return Ok(());
     }
-    let proven = |c: &&&ChannelConfig| {
-        c.settings.get("app_secret").is_some_and(|s| signed(s.as_bytes(), raw, signature_of(req)))
-    };
-    if !of_account.iter().any(|c| proven(&c)) {
+    let proven: Vec<&&ChannelConfig> = of_account.iter().filter(|c| signs(c, raw, req)).collect();
+    if proven.is_empty() {
         return Err(Refusal::BadProof);
     }
-    for channel in of_account.iter().filter(|c| proven(c)) {
+    for channel in proven {
         let book = state.gateway.templates();
         let changed = book.status_changed(channel.channel.id, &update.name, &update.language, &update.status);
         if let Err(e) = changed.await {
@@ -160,6 +152,20 @@ async fn template_changed(
         }
     }
     Ok(())
+}
+
+/// Every WhatsApp channel with its settings: what an app-wide notification or handshake is matched
+/// against.
+async fn whatsapp_channels(state: &AppState) -> Result<Vec<ChannelConfig>, Refusal> {
+    state.gateway.channel_configs(Platform::Whatsapp).await.map_err(|e| {
+        tracing::error!(error = %e, "reading the WhatsApp channels failed");
+        Refusal::Internal
+    })
+}
+
+/// Whether `channel`'s `app_secret` signed the body.
+fn signs(channel: &ChannelConfig, raw: &[u8], req: &HttpRequest) -> bool {
+    channel.settings.get("app_secret").is_some_and(|s| signed(s.as_bytes(), raw, signature_of(req)))
 }
 
 fn signature_of(req: &HttpRequest) -> &str {
@@ -194,10 +200,7 @@ async fn file_changes(
             }
             (Some(id), _) => {
                 if all.is_none() {
-                    all = Some(state.gateway.channel_configs(Platform::Whatsapp).await.map_err(|e| {
-                        tracing::error!(error = %e, "reading the WhatsApp channels failed");
-                        Refusal::Internal
-                    })?);
+                    all = Some(whatsapp_channels(state).await?);
                 }
                 let numbered: Vec<&ChannelConfig> =
                     all.iter().flatten().filter(|c| c.settings.get("phone_number_id") == Some(id)).collect();
@@ -208,10 +211,7 @@ async fn file_changes(
                     );
                     continue;
                 }
-                let proven = numbered.into_iter().find(|c| {
-                    c.settings.get("app_secret").is_some_and(|s| signed(s.as_bytes(), raw, signature_of(req)))
-                });
-                proven.cloned().ok_or(Refusal::BadProof)?
+                numbered.into_iter().find(|c| signs(c, raw, req)).cloned().ok_or(Refusal::BadProof)?
             }
         };
         store_received(state, req, &channel, change.received).await?;
