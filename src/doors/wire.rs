@@ -40,6 +40,17 @@ pub fn resource_answering(
     }))
 }
 
+/// The caller of the API token in `header` (the Feedbot and Chat&Messenger doors), from its client
+/// address.
+pub async fn token_caller(
+    req: &HttpRequest,
+    state: &AppState,
+    header: &str,
+) -> crate::domain::DomainResult<crate::domain::model::Principal> {
+    let token = req.headers().get(header).and_then(|v| v.to_str().ok()).unwrap_or("").trim();
+    state.gateway.authenticate_token(token, client_of(req, &state.settings)).await
+}
+
 /// The client address by the trusted-proxy rules of the configuration.
 pub fn client_of(req: &HttpRequest, settings: &crate::config::Settings) -> IpAddr {
     let peer = req.peer_addr().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());

@@ -20,7 +20,7 @@ use crate::domain::ops::send_messages::{BulkItem, MAX_BULK_ITEMS, SendMessages};
 use crate::domain::rooms::{self, Room, RoomChange};
 use crate::domain::{DomainError, ErrorCode, Params, Reply};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, decode_form, read_body};
+use crate::doors::wire::{decode_form, read_body, token_caller};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -32,6 +32,7 @@ const NOT_SUPPORTED: [&str; 4] =
     ["getConferenceRooms", "getConferenceMaster", "getConferenceRoomStatus", "createQuickCall"];
 
 /// A refusal: `{"errors":[{"code","message","param"?}]}`.
+#[derive(Clone)]
 struct Refusal {
     status: StatusCode,
     code: &'static str,
@@ -131,7 +132,8 @@ async fn call(
         match method.as_str() {
             "sendMessage" => {
                 let message = argument(&req, &body, "message")?;
-                let ids = send(&state, principal, &message).await?;
+                let channel = operator_channel(&state, principal).await?;
+                let ids = send(&state, principal, channel, &message).await?;
                 Ok(json!({"messageIds": ids}))
             }
             "sendMessages" => {
@@ -142,9 +144,16 @@ async fn call(
                 if items.is_empty() || items.len() > MAX_BULK_ITEMS {
                     return Err(Refusal::invalid("message", format!("1 to {MAX_BULK_ITEMS} messages")));
                 }
+                // The operator channel is looked up once for the whole list (each item is still
+                // answered in its place, a missing channel too).
+                let channel = operator_channel(&state, principal).await;
                 let mut results = Vec::with_capacity(items.len());
                 for item in &items {
-                    results.push(match send(&state, principal, item).await {
+                    let sent = match &channel {
+                        Ok(channel) => send(&state, principal, *channel, item).await,
+                        Err(r) => Err(r.clone()),
+                    };
+                    results.push(match sent {
                         Ok(ids) => json!({"messageIds": ids}),
                         Err(r) if r.status.is_client_error() => r.body(),
                         Err(r) => return Err(r),
@@ -213,9 +222,7 @@ fn room_view(r: &Room) -> Value {
 
 /// The caller of the `x-cam-apiToken` header's token.
 async fn caller(req: &HttpRequest, state: &AppState) -> Result<Principal, Refusal> {
-    let token = req.headers().get("x-cam-apitoken").and_then(|v| v.to_str().ok()).unwrap_or("").trim();
-    let client = client_of(req, &state.settings);
-    state.gateway.authenticate_token(token, client).await.map_err(|e| Refusal::of(&e))
+    token_caller(req, state, "x-cam-apitoken").await.map_err(|e| Refusal::of(&e))
 }
 
 /// A method's argument: the form field `name` holding JSON (as the seed's curl sends it), or the JSON
@@ -238,9 +245,14 @@ fn argument(req: &HttpRequest, body: &[u8], name: &str) -> Result<Value, Refusal
     serde_json::from_str(&text).map_err(|_| Refusal::invalid(name, format!("{name} is not JSON")))
 }
 
-/// One message: to each listed operator (`panelName` `messenger`, or `property.users`) or to a room
+/// One message on the operator `channel`: to each listed operator (`panelName` `messenger`, or `property.users`) or to a room
 /// (`panelName`, or `send`); the new messages' ids.
-async fn send(state: &AppState, principal: Principal, m: &Value) -> Result<Vec<String>, Refusal> {
+async fn send(
+    state: &AppState,
+    principal: Principal,
+    channel: i64,
+    m: &Value,
+) -> Result<Vec<String>, Refusal> {
     let text = m
         .get("message")
         .and_then(Value::as_str)
@@ -266,7 +278,6 @@ async fn send(state: &AppState, principal: Principal, m: &Value) -> Result<Vec<S
     if destinations.is_empty() {
         return Err(Refusal::invalid("users", "name at least one user (an operator login) or a room"));
     }
-    let channel = operator_channel(state, principal).await?;
     let now = chrono::Utc::now().timestamp_millis();
     let mut items = Vec::with_capacity(destinations.len());
     for destination in destinations {

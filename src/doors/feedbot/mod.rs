@@ -17,7 +17,7 @@ use crate::domain::ops::send_message::SendMessage;
 use crate::domain::ops::send_messages::{BulkItem, MAX_BULK_ITEMS, SendMessages};
 use crate::domain::{DomainError, ErrorCode, Params, Reply};
 use crate::doors::AppState;
-use crate::doors::wire::{client_of, read_body, resource};
+use crate::doors::wire::{read_body, resource, token_caller};
 use crate::telemetry::Outcome;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -94,9 +94,7 @@ fn success(method: &'static str, mut body: Value) -> HttpResponse {
 
 /// The caller of the `auth` header's token.
 async fn caller(req: &HttpRequest, state: &AppState) -> Result<Principal, Refusal> {
-    let token = req.headers().get("auth").and_then(|v| v.to_str().ok()).unwrap_or("").trim();
-    let client = client_of(req, &state.settings);
-    state.gateway.authenticate_token(token, client).await.map_err(|e| Refusal::of(&e))
+    token_caller(req, state, "auth").await.map_err(|e| Refusal::of(&e))
 }
 
 /// `POST /feedbot/addnewmessages`: `{"messages":[{"message","phone","invalidationTime","imagePath"}]}`,
