@@ -77,11 +77,10 @@ impl TemplateBook {
     /// the last listing), at most once a minute.
     pub async fn listed(&self, channel_id: i64) -> DomainResult<Arc<ChannelTemplates>> {
         let known = self.of(channel_id).await?;
-        if !known.templates.is_empty() || self.recently_asked.get(&channel_id).is_some() {
+        if !known.templates.is_empty() {
             return Ok(known);
         }
-        self.recently_asked.insert(channel_id, ());
-        Ok(self.refresh(channel_id).await.unwrap_or(known))
+        Ok(self.ask_once_a_minute(channel_id, known).await)
     }
 
     /// The channel's templates, asked of Meta first when the one wanted is not among them and they
@@ -94,13 +93,25 @@ impl TemplateBook {
         language: &str,
     ) -> DomainResult<Arc<ChannelTemplates>> {
         let known = self.of(channel_id).await?;
-        let has = known.templates.iter().any(|t| t.name == name && t.language == language);
-        if has || self.recently_asked.get(&channel_id).is_some() {
+        if known.templates.iter().any(|t| t.name == name && t.language == language) {
             return Ok(known);
         }
+        Ok(self.ask_once_a_minute(channel_id, known).await)
+    }
+
+    /// The listing asked of Meta, unless it was asked for the channel in the last minute; `known` when
+    /// it was, or when Meta cannot be asked (unreachable, no `waba_id`): the copy there is what the
+    /// caller goes on with.
+    async fn ask_once_a_minute(
+        &self,
+        channel_id: i64,
+        known: Arc<ChannelTemplates>,
+    ) -> Arc<ChannelTemplates> {
+        if self.recently_asked.get(&channel_id).is_some() {
+            return known;
+        }
         self.recently_asked.insert(channel_id, ());
-        // Meta unreachable or no waba_id: the copy there is what the send is checked against.
-        Ok(self.refresh(channel_id).await.unwrap_or(known))
+        self.refresh(channel_id).await.unwrap_or(known)
     }
 
     /// Asks Meta for the channel's templates now and keeps them; what it answered, or why not
