@@ -71,18 +71,10 @@ macro_rules! sql_chats {
                     expires_at: None,
                     details: details.as_deref(),
                     created_at: m.written_at.unwrap_or(m.now),
+                    inbound_at: Some(m.written_at.unwrap_or(m.now)),
                     now: m.now,
                 };
                 let (id, events) = insert_message(&mut tx, chat_id, row).await?;
-                // The person wrote: WhatsApp's 24-hour window runs from the latest such time.
-                sqlx::query(
-                    "UPDATE chats SET last_inbound_at = $1 WHERE id = $2 \
-                     AND (last_inbound_at IS NULL OR last_inbound_at < $1)",
-                )
-                .bind(m.written_at.unwrap_or(m.now))
-                .bind(chat_id)
-                .execute(&mut *tx)
-                .await?;
                 if let Some(key) = &m.dedup_key {
                     // Two deliveries of one update racing each other: the loser's insert conflicts and
                     // its transaction rolls back, so one message is stored.
@@ -248,12 +240,7 @@ macro_rules! sql_chats {
                 up_to: i64,
                 status: MessageStatus,
             ) -> StoreResult<u64> {
-                let earlier = status.replaces();
-                if earlier.is_empty() {
-                    return Ok(0);
-                }
-                // Status names are this crate's own constants, so they may go into the statement text.
-                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+                let Some(list) = replaceable(status) else { return Ok(0) };
                 let mut tx = self.write().await?;
                 let changed: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "UPDATE messages SET status = $1 WHERE sent AND status IN ({list}) AND id <= $2 \
@@ -287,12 +274,7 @@ macro_rules! sql_chats {
                 status: MessageStatus,
                 reason: Option<&str>,
             ) -> StoreResult<bool> {
-                let earlier = status.replaces();
-                if earlier.is_empty() {
-                    return Ok(false);
-                }
-                // Status names are this crate's own constants, so they may go into the statement text.
-                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+                let Some(list) = replaceable(status) else { return Ok(false) };
                 let mut tx = self.write().await?;
                 let changed: Vec<(i64, Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "UPDATE messages SET status = $1, reason = COALESCE($2, reason) \
@@ -325,15 +307,9 @@ macro_rules! sql_chats {
                     // kept status is visible to the send's side too. Whichever side applies it first
                     // takes it; the other finds nothing left.
                     let mut tx = self.write().await?;
-                    let found: Option<(i64, i64)> = sqlx::query_as(
-                        "SELECT m.id, m.chat_id FROM messages m JOIN chats c ON c.id = m.chat_id \
-                         WHERE m.platform_message_id = $1 AND c.channel_id = $2 LIMIT 1",
-                    )
-                    .bind(platform_message_id)
-                    .bind(channel_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let Some((message_id, chat_id)) = found {
+                    if let Some((message_id, chat_id)) =
+                        message_by_platform_id(&mut tx, channel_id, platform_message_id).await?
+                    {
                         let wanted = wants_event(&mut tx, EventKind::MessageStatus).await?;
                         let events =
                             apply_early_statuses(&mut tx, chat_id, message_id, platform_message_id, wanted).await?;

@@ -21,6 +21,31 @@ macro_rules! sql_helpers {
             .await?)
         }
 
+        /// The channel's sent message with this platform id, and its chat.
+        async fn message_by_platform_id(
+            tx: &mut Transaction<'static, $db>,
+            channel_id: i64,
+            platform_id: &str,
+        ) -> StoreResult<Option<(i64, i64)>> {
+            Ok(sqlx::query_as(
+                "SELECT m.id, m.chat_id FROM messages m JOIN chats c ON c.id = m.chat_id \
+                 WHERE m.platform_message_id = $1 AND c.channel_id = $2 LIMIT 1",
+            )
+            .bind(platform_id)
+            .bind(channel_id)
+            .fetch_optional(&mut **tx)
+            .await?)
+        }
+
+        /// The statuses `status` may replace, as an SQL list (`'pending', 'sent'`); `None` when it
+        /// replaces none. Status names are this crate's own constants, so they may go into a
+        /// statement's text.
+        fn replaceable(status: MessageStatus) -> Option<String> {
+            let earlier = status.replaces();
+            (!earlier.is_empty())
+                .then(|| earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", "))
+        }
+
         /// A status for a platform id no message of the channel has yet: the send's answer may still
         /// be on its way (WhatsApp reports `sent` within milliseconds), so it is kept for 10 minutes
         /// for `apply_early_statuses`. A known message that did not move (a step backwards) keeps
@@ -32,15 +57,7 @@ macro_rules! sql_helpers {
             status: MessageStatus,
             reason: Option<&str>,
         ) -> StoreResult<bool> {
-            let known: Option<i64> = sqlx::query_scalar(
-                "SELECT m.id FROM messages m JOIN chats c ON c.id = m.chat_id \
-                 WHERE m.platform_message_id = $1 AND c.channel_id = $2 LIMIT 1",
-            )
-            .bind(platform_id)
-            .bind(channel_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-            if known.is_some() {
+            if message_by_platform_id(tx, channel_id, platform_id).await?.is_some() {
                 return Ok(false);
             }
             let now = now_ms();
@@ -85,11 +102,7 @@ macro_rules! sql_helpers {
             early.sort_by_key(|(s, _)| s.replaces().len());
             let mut events = 0;
             for (status, reason) in early {
-                let earlier = status.replaces();
-                if earlier.is_empty() {
-                    continue;
-                }
-                let list = earlier.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
+                let Some(list) = replaceable(status) else { continue };
                 let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "UPDATE messages SET status = $1, reason = COALESCE($2, reason) WHERE id = $3 AND status IN ({list})"
                 )))
@@ -119,6 +132,9 @@ macro_rules! sql_helpers {
             details: Option<&'a str>,
             /// The message's `datetime`: the platform's own time for a received one, else `now`.
             created_at: i64,
+            /// A received message: when the person wrote (the chat's `last_inbound_at`, WhatsApp's
+            /// 24-hour window, moves forwards to it).
+            inbound_at: Option<i64>,
             now: i64,
         }
 
@@ -146,12 +162,14 @@ macro_rules! sql_helpers {
             .fetch_one(&mut **tx)
             .await?;
             let session_start: Option<i64> = sqlx::query_scalar(
-                "UPDATE chats SET last_message_id = $1, last_at = $2, session_start = COALESCE(session_start, $1) \
+                "UPDATE chats SET last_message_id = $1, last_at = $2, session_start = COALESCE(session_start, $1), \
+                 last_inbound_at = CASE WHEN $4 IS NULL OR last_inbound_at >= $4 THEN last_inbound_at ELSE $4 END \
                  WHERE id = $3 RETURNING session_start",
             )
             .bind(id)
             .bind(m.now)
             .bind(chat_id)
+            .bind(m.inbound_at)
             .fetch_one(&mut **tx)
             .await?;
             announce(tx, &[chat_id]).await?;

@@ -105,6 +105,7 @@ async fn insert_outbound(
         expires_at: m.expires_at,
         details: details.as_deref(),
         created_at: m.now,
+        inbound_at: None,
         now: m.now,
     };
     let (id, events) = insert_message(tx, chat_id, row).await?;
