@@ -8,6 +8,7 @@ use utoipa::openapi::security::{
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
+mod cam;
 mod exact;
 mod feedbot;
 mod webhooks;
@@ -289,6 +290,13 @@ impl Modify for Security {
             ))),
         );
         components.add_security_scheme(
+            "cam",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-cam-apiToken",
+                "An access's API token (chatgate access create … --token).",
+            ))),
+        );
+        components.add_security_scheme(
             "basic",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
         );
@@ -302,6 +310,9 @@ impl Modify for Security {
         getchatchannels, sendmessage, sendfile, getchats, getmessages, getunreadmessages, sendmessages,
         getmessagestatus, sendtemplate, gettemplates, getchatinfo, markread, setwebhook, getwebhooks, deletewebhook, getdeliveries, redeliver,
         plain_door, plain_door_post, basic_door, basic_door_post, feedbot::add, feedbot::status,
+        cam::send_message, cam::send_messages, cam::update_chat_room, cam::get_rooms, cam::post_rooms,
+        cam::conf_rooms, cam::conf_rooms_post, cam::conf_master, cam::conf_master_post, cam::conf_status,
+        cam::conf_status_post, cam::quick_call, cam::quick_call_post,
         oauth::token, oauth::introspect, oauth::revoke, oauth::jwks, oauth::metadata
     ),
     modifiers(&Security),
@@ -310,6 +321,7 @@ impl Modify for Security {
         (name = "plain", description = "Credentials in the parameters"),
         (name = "basic", description = "HTTP Basic"),
         (name = "feedbot", description = "Feedbot's WhatsApp API, with an API token in `auth`"),
+        (name = "cam", description = "Chat&Messenger's API, with an API token in `x-cam-apiToken`"),
         (name = "oauth", description = "The authorization server")
     )
 )]

@@ -117,6 +117,29 @@ async fn chat_and_messenger_refusals_keep_its_error_shape() {
     }
     let (s, b) = curl(&app, "noSuchMethod", Some(&token), None, true).await;
     assert_eq!((s, b["errors"][0]["code"].as_str()), (404, Some("NOT_FOUND")));
+    // A value of the wrong type is refused whole, naming the argument; nothing is sent.
+    let wrong = r#"{"panelName":"Ops","message":"x","generalPurposes":{"users":5}}"#;
+    let (s, b) = curl(&app, "sendMessage", Some(&token), Some(("message", wrong)), false).await;
+    assert_eq!((s, &b["errors"][0]["param"]), (400, &json!("message")), "{b}");
+    let (_, rooms) = curl(&app, "getChatRooms", Some(&token), None, true).await;
+    assert_eq!(rooms["chatRooms"], json!([]), "no room was made by the refused message");
+    let (s, b) =
+        curl(&app, "updateChatRoom", Some(&token), Some(("chatRoom", r#"{"isPublic":"yes"}"#)), true).await;
+    assert_eq!((s, &b["errors"][0]["param"]), (400, &json!("chatRoom")), "{b}");
+    // A method with a body is POSTed; one without may be a GET (the seed's curl lines); other HTTP
+    // methods are 405 with `Allow`, in the door's shape.
+    let client = reqwest::Client::new();
+    let get = client
+        .get(format!("{}/cam/sendMessage", app.address))
+        .header("x-cam-apiToken", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((get.status().as_u16(), get.headers()["allow"].to_str().unwrap()), (405, "POST"));
+    let body: serde_json::Value = get.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "METHOD_NOT_ALLOWED");
+    let put = client.put(format!("{}/cam/getChatRooms", app.address)).send().await.unwrap();
+    assert_eq!((put.status().as_u16(), put.headers()["allow"].to_str().unwrap()), (405, "GET, HEAD, POST"));
     // Counted like every door's requests.
     let metrics = app.metrics_text().await;
     let line = r#"chatgate_requests_total{door="cam",method="sendmessage",outcome="INVALID_TOKEN"} 1"#;

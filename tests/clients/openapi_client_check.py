@@ -22,7 +22,7 @@ assert "Warning" not in gen.stdout and "WARNING" not in gen.stdout, gen.stdout
 operations = {op["operationId"] for item in doc["paths"].values() for op in item.values() if isinstance(op, dict)}
 sys.path.insert(0, work)
 modules = set()
-for tag in ("json", "plain", "basic", "oauth", "feedbot"):
+for tag in ("json", "plain", "basic", "oauth", "feedbot", "cam"):
     pkg = importlib.import_module(f"chatgate_client.api.{tag}")
     import pkgutil
     modules |= {m.name for m in pkgutil.iter_modules(pkg.__path__)}

@@ -20,11 +20,38 @@ use crate::domain::ops::send_messages::{BulkItem, MAX_BULK_ITEMS, SendMessages};
 use crate::domain::rooms::{self, Room, RoomChange};
 use crate::domain::{DomainError, ErrorCode, Params, Reply};
 use crate::doors::AppState;
-use crate::doors::wire::{decode_form, read_body, token_caller};
+use crate::doors::wire::{decode_form, read_body, resource_answering, token_caller};
 use crate::telemetry::Outcome;
 
+pub mod shapes;
+
+use shapes::{CamChatRoom, CamId, CamListItem, CamMembers, CamMessage, logins};
+
+/// The methods with a body take POST; those without take GET too, as the seed's curl lines call them.
+/// Any other HTTP method is 405 with `Allow`; an unknown method name 404.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/cam/{method}", web::post().to(call)).route("/cam/{method}", web::get().to(call));
+    for method in ["sendMessage", "sendMessages", "updateChatRoom"] {
+        cfg.service(
+            resource_answering(&format!("/cam/{method}"), "POST", not_allowed).route(web::post().to(call)),
+        );
+    }
+    for method in ["getChatRooms"].into_iter().chain(NOT_SUPPORTED) {
+        cfg.service(
+            resource_answering(&format!("/cam/{method}"), "GET, HEAD, POST", not_allowed)
+                .route(web::get().to(call))
+                .route(web::post().to(call)),
+        );
+    }
+    cfg.route("/cam/{method}", web::route().to(call));
+}
+
+fn not_allowed(allow: &'static str) -> HttpResponse {
+    let refusal = Refusal::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("this method is called with {allow}"),
+    );
+    HttpResponse::MethodNotAllowed().json(refusal.body())
 }
 
 /// Conference-room booking and web meetings: groupware, not chat.
@@ -112,13 +139,9 @@ const KNOWN: [&str; 8] = [
     "createQuickCall",
 ];
 
-async fn call(
-    req: HttpRequest,
-    method: web::Path<String>,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let method = method.into_inner();
+async fn call(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
+    // The last segment names the method (each known one has its own resource, the rest `{method}`).
+    let method = req.path().rsplit('/').next().unwrap_or_default().to_string();
     let result = async {
         let principal = caller(&req, &state).await?;
         if NOT_SUPPORTED.contains(&method.as_str()) {
@@ -131,16 +154,13 @@ async fn call(
         let body = read_body(&req, payload, state.settings.body_limit).await.map_err(|e| Refusal::of(&e))?;
         match method.as_str() {
             "sendMessage" => {
-                let message = argument(&req, &body, "message")?;
+                let m: CamMessage = typed(argument(&req, &body, "message")?, "message")?;
                 let channel = operator_channel(&state, principal).await?;
-                let ids = send(&state, principal, channel, &message).await?;
+                let ids = send(&state, principal, channel, &m.message, m.users(), m.room()).await?;
                 Ok(json!({"messageIds": ids}))
             }
             "sendMessages" => {
-                let list = argument(&req, &body, "message")?;
-                let Value::Array(items) = list else {
-                    return Err(Refusal::invalid("message", "sendMessages takes a JSON array of messages"));
-                };
+                let items: Vec<CamListItem> = typed(argument(&req, &body, "message")?, "message")?;
                 if items.is_empty() || items.len() > MAX_BULK_ITEMS {
                     return Err(Refusal::invalid("message", format!("1 to {MAX_BULK_ITEMS} messages")));
                 }
@@ -150,7 +170,10 @@ async fn call(
                 let mut results = Vec::with_capacity(items.len());
                 for item in &items {
                     let sent = match &channel {
-                        Ok(channel) => send(&state, principal, *channel, item).await,
+                        Ok(channel) => {
+                            let room = item.send.as_deref();
+                            send(&state, principal, *channel, &item.message, item.users(), room).await
+                        }
                         Err(r) => Err(r.clone()),
                     };
                     results.push(match sent {
@@ -162,10 +185,10 @@ async fn call(
                 Ok(json!({"results": results}))
             }
             "updateChatRoom" => {
-                let room = argument(&req, &body, "chatRoom")?;
+                let room: CamChatRoom = typed(argument(&req, &body, "chatRoom")?, "chatRoom")?;
                 let saved = state
                     .gateway
-                    .save_room(&principal, &room_change(&room)?)
+                    .save_room(&principal, &room_change(room)?)
                     .await
                     .map_err(|e| Refusal::of(&e))?;
                 Ok(json!({"chatRoom": room_view(&saved)}))
@@ -185,34 +208,17 @@ async fn call(
 }
 
 /// `chatRoom={"id"?,"name","isPublic","memberUids","adminUserId"}` as a change: what is named.
-fn room_change(v: &Value) -> Result<RoomChange, Refusal> {
-    let bad = |field: &str| Refusal::invalid(field, format!("{field} is malformed"));
-    let id = match v.get("id") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.parse().map_err(|_| bad("id"))?),
-        Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(|| bad("id"))?),
-        Some(_) => return Err(bad("id")),
+fn room_change(room: CamChatRoom) -> Result<RoomChange, Refusal> {
+    let id = match room.id {
+        None => None,
+        Some(CamId::Number(n)) => Some(n),
+        Some(CamId::Text(s)) => Some(s.parse().map_err(|_| Refusal::invalid("id", "id is malformed"))?),
     };
-    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let members = match v.get("memberUids") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(list)) => Some(
-            list.iter()
-                .map(|m| m.as_str().map(str::to_string).ok_or_else(|| bad("memberUids")))
-                .collect::<Result<_, _>>()?,
-        ),
-        Some(Value::String(s)) => {
-            Some(s.split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect())
-        }
-        Some(_) => return Err(bad("memberUids")),
-    };
-    Ok(RoomChange {
-        id,
-        name: text("name"),
-        is_public: v.get("isPublic").and_then(Value::as_bool),
-        members,
-        admin: text("adminUserId"),
-    })
+    let members = room.member_uids.map(|m| match m {
+        CamMembers::List(list) => list,
+        CamMembers::Text(text) => logins(&text),
+    });
+    Ok(RoomChange { id, name: room.name, is_public: room.is_public, members, admin: room.admin_user_id })
 }
 
 fn room_view(r: &Room) -> Value {
@@ -245,35 +251,30 @@ fn argument(req: &HttpRequest, body: &[u8], name: &str) -> Result<Value, Refusal
     serde_json::from_str(&text).map_err(|_| Refusal::invalid(name, format!("{name} is not JSON")))
 }
 
-/// One message on the operator `channel`: to each listed operator (`panelName` `messenger`, or `property.users`) or to a room
-/// (`panelName`, or `send`); the new messages' ids.
+/// An argument as its type; a value of another type is refused whole, saying which.
+fn typed<T: serde::de::DeserializeOwned>(value: Value, name: &str) -> Result<T, Refusal> {
+    serde_json::from_value(value).map_err(|e| Refusal::invalid(name, format!("{name}: {e}")))
+}
+
+/// One message on the operator `channel`: to each listed operator, or (`room` named) to that room;
+/// the new messages' ids.
 async fn send(
     state: &AppState,
     principal: Principal,
     channel: i64,
-    m: &Value,
+    text: &str,
+    users: &str,
+    room: Option<&str>,
 ) -> Result<Vec<String>, Refusal> {
-    let text = m
-        .get("message")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Refusal::invalid("message", "no message text"))?;
-    let users = m
-        .pointer("/generalPurposes/users")
-        .or_else(|| m.pointer("/property/users"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let room =
-        m.get("send").or_else(|| m.get("panelName")).and_then(Value::as_str).filter(|p| *p != "messenger");
     let destinations: Vec<String> = match room {
         Some(name) if !name.trim().is_empty() => {
             // The room of that name, created on first use with the listed users as its members.
-            let listed: Vec<String> =
-                users.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_string).collect();
-            let room = state.gateway.room(&principal, name, &listed).await.map_err(|e| Refusal::of(&e))?;
+            let room =
+                state.gateway.room(&principal, name, &logins(users)).await.map_err(|e| Refusal::of(&e))?;
             vec![rooms::chat_of(&room.name)]
         }
         Some(_) => return Err(Refusal::invalid("panelName", "a room needs a name")),
-        None => users.split(',').map(str::trim).filter(|u| !u.is_empty()).map(str::to_string).collect(),
+        None => logins(users),
     };
     if destinations.is_empty() {
         return Err(Refusal::invalid("users", "name at least one user (an operator login) or a room"));
