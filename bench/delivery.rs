@@ -24,6 +24,10 @@
 //! - `feedbot BASE TOKEN COUNT LIST`: COUNT messages through Feedbot's `addnewmessages`, LIST at a time,
 //!   one call after the other on one connection (bench/templates.sh).
 //!
+//! - `cam BASE TOKEN COUNT ROOM`: COUNT messages to the room ROOM through Chat&Messenger's `sendMessage`
+//!   (JSON body, token in `x-cam-apiToken`), 64 at a time, as fast as chatgate acknowledges them
+//!   (bench/cam.sh).
+//!
 //! `queue`, `offer` and `bulk` send to `BENCH_PLATFORM` channels (default `telegram`); with
 //! `BENCH_METHOD=sendtemplate`, `queue` sends `bench_update` with the text as its second parameter. The fake counts
 //! distinct texts too (`distinct` in `/stats`), so repeats after a crash do not pass for deliveries.
@@ -285,6 +289,49 @@ async fn feedbot(base: &str, token: &str, count: usize, list: usize) {
     println!("{}", json!({"sent": count, "failed": failed, "secs": secs, "started_us": started_us}));
 }
 
+/// `count` messages to one room through Chat&Messenger's door, 64 requests at a time; prints what
+/// `queue` prints.
+async fn cam(base: &str, token: &str, count: u64, room: &str) {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let failed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let url = format!("{base}/cam/sendMessage");
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let (client, url, token, room) = (client.clone(), url.clone(), token.to_string(), room.to_string());
+        let (next, failed) = (next.clone(), failed.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= count {
+                    return;
+                }
+                let body = json!({"panelName": room, "message": format!("alert {n}"), "isOpened": true, "generalPurposes": {"users": "alice"}});
+                let res = client.post(&url).header("x-cam-apiToken", &token).json(&body).send().await;
+                let answer = match res {
+                    Ok(r) => r.json::<Value>().await.unwrap_or(Value::Null),
+                    Err(e) => json!({"error": e.to_string()}),
+                };
+                if answer["messageIds"].as_array().is_none_or(|ids| ids.len() != 1) {
+                    if failed.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                        eprintln!("cam: {answer}");
+                    }
+                    failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("sender");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({"sent": count, "failed": failed.load(std::sync::atomic::Ordering::Relaxed), "secs": secs})
+    );
+}
+
 /// Opens `count` visitors' streams, sends each one message, and prints the arrival delays.
 async fn streams(base: &str, pid: &str, count: usize, user: &str, password: &str) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(4096).build().expect("client");
@@ -435,6 +482,7 @@ async fn main() {
         "feedbot" => {
             feedbot(&arg(1), &arg(2), arg(3).parse().expect("count"), arg(4).parse().expect("list")).await
         }
+        "cam" => cam(&arg(1), &arg(2), arg(3).parse().expect("count"), &arg(4)).await,
         "streams" => streams(&arg(1), &arg(2), arg(3).parse().expect("count"), &arg(4), &arg(5)).await,
         mode @ ("queue" | "offer") => {
             let (base, user, password) = (arg(1), arg(2), arg(3));

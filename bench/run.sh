@@ -194,4 +194,5 @@ if [ "${DELIVERY:-1}" != 0 ]; then
   bench/streams.sh
   bench/logins.sh
   bench/templates.sh
+  bench/cam.sh
 fi

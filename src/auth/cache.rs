@@ -1,6 +1,8 @@
-//! Two caches in front of the credential store, both bounded in size and time:
+//! Three caches in front of the credential store, all bounded in size and time:
 //! - records: login → its stored record (scopes, IP lists, hash, version), dropped per account as soon
 //!   as the change log reports a change to that account (by any instance or the CLI);
+//! - tokens: an API token's SHA-256 → its access's record, dropped alike (a disabled access or a new
+//!   token is seen by every instance with the change log's next reading);
 //! - proofs: HMAC(process key, login, secret) → (credential id, version) of a successful verification.
 //!   Only successes are kept; a proof counts only while the record still has that id and version, so a
 //!   changed secret, a disabled access or new scopes void it at once. The HMAC key never leaves the
@@ -43,6 +45,9 @@ pub enum Verified {
 pub struct CredentialCache {
     /// Every authenticated request reads both.
     records: TtlCache<String, Arc<CredentialRecord>>,
+    /// Token hash → record; only tokens that were found are kept (a wrong token always reaches the
+    /// failure limits).
+    tokens: TtlCache<String, Arc<CredentialRecord>>,
     /// (credential id, version); put in when verified.
     proofs: TtlCache<Proof, (i64, i64)>,
     /// After this long a proof in use is verified again (three quarters of its time to live).
@@ -59,6 +64,7 @@ impl CredentialCache {
         let ttl = Duration::from_secs(limits.ttl_secs.max(1));
         Self {
             records: TtlCache::new(limits.max_entries, ttl),
+            tokens: TtlCache::new(limits.max_entries, ttl),
             proofs: TtlCache::new(limits.max_entries, ttl),
             refresh_after: ttl * 3 / 4,
             keyed_mac: <Hmac<Sha256> as Mac>::new_from_slice(&rand::random::<[u8; 32]>())
@@ -82,14 +88,28 @@ impl CredentialCache {
         }
     }
 
+    /// The record of the token whose hash this is, if it was found lately.
+    pub fn token(&self, token_hash: &str) -> Option<Arc<CredentialRecord>> {
+        self.tokens.get(token_hash)
+    }
+
+    /// Caches a token's record read from the store, unless an invalidation happened since `epoch_before`.
+    pub fn put_token(&self, token_hash: String, record: Arc<CredentialRecord>, epoch_before: u64) {
+        if self.epoch() == epoch_before {
+            self.tokens.insert(token_hash, record);
+        }
+    }
+
     pub fn invalidate_account(&self, account_id: i64) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.records.retain(|_, r| r.account_id != account_id);
+        self.tokens.retain(|_, r| r.account_id != account_id);
     }
 
     pub fn invalidate_all(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.records.clear();
+        self.tokens.clear();
     }
 
     /// The keyed hash of a login and secret (nothing of the secret can be recovered from it).

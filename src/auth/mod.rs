@@ -160,12 +160,28 @@ impl Authenticator {
 
     /// An API token (SPEC §1) → the caller. No argon2 (a token is as random as a key); a wrong one is a
     /// failed login of its address, so guessing runs into the same limits as passwords. IP filters as
-    /// for any credential; a disabled access's token is refused like an unknown one.
+    /// for any credential; a disabled access's token is refused like an unknown one. A token found
+    /// lately is served from the cache (dropped with any change to its account), without the store or
+    /// a place in the failure counts — as a cached password login is.
     pub async fn authenticate_token(&self, token: &str, client: IpAddr) -> DomainResult<Principal> {
+        let hash = api_token::well_formed(token).then(|| api_token::hash(token));
+        if let Some(record) = hash.as_deref().and_then(|h| self.cache.token(h)).filter(|r| r.enabled) {
+            if !ip_filter::allows(client, &[&record.account_ip_allow, &record.ip_allow]) {
+                return Err(DomainError::new(ErrorCode::IpNotAllowed));
+            }
+            return Ok(principal(&record));
+        }
         let attempt = self.limiter.admit(TOKEN_LOGIN, client)?;
-        let record = match api_token::well_formed(token) {
-            true => self.store.find_token(&api_token::hash(token)).await?,
-            false => None,
+        let epoch = self.cache.epoch();
+        let record = match hash {
+            Some(hash) => {
+                let found = self.store.find_token(&hash).await?.map(Arc::new);
+                if let Some(r) = &found {
+                    self.cache.put_token(hash, r.clone(), epoch);
+                }
+                found
+            }
+            None => None,
         };
         let Some(record) = record.filter(|r| r.enabled) else {
             // The attempt keeps its place in the counts.

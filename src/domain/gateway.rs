@@ -53,13 +53,16 @@ pub struct Gateway {
     urls: Arc<dyn UrlGuard>,
     limits: Arc<dyn RequestLimits>,
     templates: Arc<TemplateBook>,
+    /// Rooms by account and name, for messages sent to them (`rooms.rs`).
+    pub(super) rooms_by_name: Arc<super::rooms::RoomNames>,
 }
 
 impl Gateway {
     pub fn new(store: Arc<dyn Store>, auth: Arc<dyn Authenticate>, urls: Arc<dyn UrlGuard>) -> Self {
         let channels = Arc::new(ChannelDirectory::new(store.clone()));
         let templates = Arc::new(TemplateBook::new(store.clone(), Arc::new(NoTemplateSource)));
-        Self { channels, store, auth, urls, limits: Arc::new(Unlimited), templates }
+        let rooms_by_name = Arc::new(super::rooms::RoomNames::default());
+        Self { channels, store, auth, urls, limits: Arc::new(Unlimited), templates, rooms_by_name }
     }
 
     /// The same gateway with WhatsApp's template listing to fetch from (the server's connectors).

@@ -6,7 +6,9 @@ use super::console_ports::InboxChat;
 use super::error::{DomainError, DomainResult, ErrorCode};
 use super::model::{Author, InboundMessage, Platform, Principal, Scope};
 use super::store_error::StoreError;
+use super::ttl_cache::TtlCache;
 use super::values::typed_text;
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
@@ -25,6 +27,17 @@ pub struct RoomChange {
     pub is_public: Option<bool>,
     pub members: Option<Vec<String>>,
     pub admin: Option<String>,
+}
+
+/// Rooms found lately, by account and name: a message to a room needs only to know that it exists, and
+/// an in-house system's alerts should not each read the account's rooms. Kept 1 s (a room renamed on
+/// another instance is seen within that) and dropped on this instance's own changes at once.
+pub struct RoomNames(TtlCache<(i64, String), Room>);
+
+impl Default for RoomNames {
+    fn default() -> Self {
+        Self(TtlCache::new(10_000, Duration::from_secs(1)))
+    }
 }
 
 /// The chat of a room: its destination on the operator channel.
@@ -70,17 +83,27 @@ impl super::gateway::Gateway {
         } else if change.id.is_none() {
             return Err(DomainError::missing("name"));
         }
-        self.store.save_room(principal.account_id, &change).await.map_err(|e| match e {
+        let saved = self.store.save_room(principal.account_id, &change).await.map_err(|e| match e {
             StoreError::NotFound(_) => DomainError::incorrect("id").because("no such room".into()),
             other => other.into(),
-        })
+        });
+        let account = principal.account_id;
+        self.rooms_by_name.0.retain(|(a, _), _| *a != account);
+        saved
     }
 
     /// The room `name`, created on first use with `members` (not public).
     pub async fn room(&self, principal: &Principal, name: &str, members: &[String]) -> DomainResult<Room> {
         let name = check_name(name)?;
+        let key = (principal.account_id, name);
+        if let Some(room) = self.rooms_by_name.0.get(&key) {
+            require(principal, Scope::ChatRead)?;
+            return Ok(room);
+        }
+        let name = key.1;
         let rooms = self.rooms(principal).await?;
         if let Some(room) = rooms.into_iter().find(|r| r.name == name) {
+            self.rooms_by_name.0.insert((principal.account_id, name), room.clone());
             return Ok(room);
         }
         let change =

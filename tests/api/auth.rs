@@ -5,24 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{LOGIN, PASSWORD, err, list, ok, read, spawn_app, spawn_app_with};
-
-/// Retries `check` for up to 2 s: changes reach the caches through the change log, not instantly.
-async fn eventually<F, Fut>(mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), String>>,
-{
-    let mut last = String::new();
-    for _ in 0..40 {
-        match check().await {
-            Ok(()) => return,
-            Err(e) => last = e,
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("not within 2 s: {last}");
-}
+use crate::helpers::{LOGIN, PASSWORD, err, eventually, list, ok, read, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn an_access_acts_for_its_account_within_its_scopes() {

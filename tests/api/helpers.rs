@@ -341,3 +341,20 @@ pub async fn console_session(
     let csrf = res.json::<Value>().await.unwrap()["csrf"].as_str().unwrap().to_string();
     (cookie, csrf)
 }
+
+/// Retries `check` for up to 2 s: changes reach the caches through the change log, not instantly.
+pub async fn eventually<F, Fut>(mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let mut last = String::new();
+    for _ in 0..40 {
+        match check().await {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("not within 2 s: {last}");
+}

@@ -290,14 +290,22 @@ async fn send(
         ]
         .into_iter()
         .collect();
-        items.push(SendMessage::parse(&params, now).map(BulkItem::Text).map_err(|e| Refusal::of(&e))?);
+        items.push(SendMessage::parse(&params, now).map_err(|e| Refusal::of(&e))?);
     }
-    let command = Command::SendMessages(SendMessages { items: items.into_iter().map(Ok).collect() });
+    // One message (a room, one user) is a `sendmessage`, which shares its commit with other callers';
+    // several are one `sendmessages`.
+    let command = match items.len() {
+        1 => Command::SendMessage(items.remove(0)),
+        _ => Command::SendMessages(SendMessages {
+            items: items.into_iter().map(|m| Ok(BulkItem::Text(m))).collect(),
+        }),
+    };
     match state.gateway.run(principal, command).await.map_err(|e| Refusal::of(&e))? {
+        Reply::MessageId(id) => Ok(vec![id.to_string()]),
         Reply::Bulk(results) => {
             results.into_iter().map(|r| r.map(|id| id.to_string()).map_err(|e| Refusal::of(&e))).collect()
         }
-        _ => Err(Refusal::of(&DomainError::internal("sendmessages answered no list"))),
+        _ => Err(Refusal::of(&DomainError::internal("sendmessage answered no id"))),
     }
 }
 
