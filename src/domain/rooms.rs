@@ -134,6 +134,21 @@ impl super::gateway::Gateway {
             .collect())
     }
 
+    /// `ACCESS_DENIED` unless `login` sees the room `room` (a member, or a public room); a chat named
+    /// like a room that has none is the account's, as any chat.
+    pub async fn check_room_open_to(
+        &self,
+        principal: &Principal,
+        room: &str,
+        login: &str,
+    ) -> DomainResult<()> {
+        let rooms = self.store.rooms(principal.account_id).await?;
+        match rooms.iter().find(|r| r.name == room) {
+            Some(r) if !r.open_to(login) => Err(DomainError::new(ErrorCode::AccessDenied)),
+            _ => Ok(()),
+        }
+    }
+
     /// A member's answer in a room: a received message of the room's chat, its author the member.
     pub async fn answer_in_room(
         &self,

@@ -70,7 +70,20 @@ macro_rules! sql_rooms {
                     .fetch_one(&mut *tx)
                     .await?,
                 };
+                // The room's chat has news: members' consoles show or drop it at once (on every instance).
+                let old_name = before.as_ref().map_or(name.clone(), |r| r.name.clone());
+                let chats: Vec<i64> = sqlx::query_scalar(
+                    "SELECT c.id FROM chats c JOIN channels ch ON ch.id = c.channel_id \
+                     WHERE ch.account_id = $1 AND ch.platform = 'operator' AND c.destination IN ($2, $3)",
+                )
+                .bind(account_id)
+                .bind($crate::domain::rooms::chat_of(&name))
+                .bind($crate::domain::rooms::chat_of(&old_name))
+                .fetch_all(&mut *tx)
+                .await?;
+                announce(&mut tx, &chats).await?;
                 tx.commit().await?;
+                self.parts().feed.announce(chats);
                 Ok($crate::domain::rooms::Room { id, name, is_public, members, admin })
             }
         }

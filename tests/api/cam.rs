@@ -220,16 +220,54 @@ async fn rooms_show_in_their_members_consoles_and_members_answer_in_them() {
     let newest = &list(ok(&got))[0];
     assert_eq!((newest["message"].as_str(), newest["sent"].as_u64()), (Some("On it"), Some(0)));
     assert_eq!(newest["author"], json!({"name": "alice@example.com", "id": "alice@example.com"}));
-    // Carol, not a member, cannot.
+    // Carol, not a member, cannot answer, nor read the room in her console.
     assert_eq!(answer_as("carol@example.com", "carol-secret-1").await, 403);
+    let (carol, _) =
+        crate::helpers::console_session(&app.client, &app.address, "carol@example.com", "carol-secret-1")
+            .await;
+    let read = app
+        .client
+        .get(format!("{}/operator/api/messages", app.address))
+        .query(&[
+            ("platform", "operator"),
+            ("platformid", f.operator.as_str()),
+            ("destination", "#Operations"),
+        ])
+        .header("cookie", &carol)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 403);
 
-    // Members changed: Carol added, the room's id names it; the list shows it.
+    // Members changed: Carol added, the room's id names it; her open console hears of it at once and
+    // her inbox shows the room.
+    let (carol, _) =
+        crate::helpers::console_session(&app.client, &app.address, "carol@example.com", "carol-secret-1")
+            .await;
+    let mut stream = app
+        .client
+        .get(format!("{}/operator/api/events", app.address))
+        .header("cookie", &carol)
+        .send()
+        .await
+        .unwrap();
+    assert!(stream.chunk().await.unwrap().is_some(), "the stream opened");
     let change = format!(
         r#"{{"id":"{}","memberUids":["alice@example.com","carol@example.com"]}}"#,
         room["id"].as_str().unwrap()
     );
     let (s, b) = curl(&app, "updateChatRoom", Some(&token), Some(("chatRoom", &change)), true).await;
     assert_eq!((s, &b["chatRoom"]["name"]), (200, &json!("Operations")), "{b}");
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        while let Some(frame) = stream.chunk().await.unwrap() {
+            if String::from_utf8_lossy(&frame).contains("event: changed") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(heard, Ok(true), "the member's console was told of the room");
     assert!(
         inbox("carol@example.com", "carol-secret-1").await.contains(&"#Operations".to_string()),
         "a member now"

@@ -100,6 +100,13 @@ pub(super) fn chat_params(q: &ChatQuery) -> Params {
 
 /// A conversation, oldest first, through `getmessages`.
 async fn messages(signed: Signed, q: web::Query<ChatQuery>, state: web::Data<PagesState>) -> HttpResponse {
+    // A room's conversation is its members' (SPEC §3.6).
+    if let (Some(Platform::Operator), Some(room)) =
+        (Platform::parse(&q.platform), rooms::room_of(&q.destination))
+        && let Err(e) = state.gateway.check_room_open_to(&signed.principal, room, &signed.session.login).await
+    {
+        return failure(&e);
+    }
     let mut params = chat_params(&q);
     params.set("limit", "200".into());
     match run(&state, signed.principal, Operation::GetMessages, &params).await {
