@@ -35,6 +35,8 @@ pub struct AccessSpec {
     pub token: bool,
     /// The one channel it may use.
     pub channel: Option<i64>,
+    /// The operator group it belongs to (offered by the console's `Assign to`).
+    pub group: Option<String>,
     pub name: Option<String>,
     /// Default: `chat:read chat:write`.
     pub scopes: Option<String>,
@@ -130,6 +132,7 @@ impl Admin<'_> {
             ip_allow: parse_cidrs(&spec.allow_ip)?,
             token_hash: token.as_deref().map(crate::auth::api_token::hash),
             channel_id: spec.channel,
+            group: spec.group.as_deref().map(check_group).transpose()?,
         };
         let id = self.store.create_access(&access).await.map_err(|e| match e {
             StoreError::NotFound("channel") => AdminError::Invalid(format!(
@@ -257,4 +260,16 @@ pub struct Demo {
     pub password: String,
     pub webchat: i64,
     pub operator: i64,
+}
+
+/// A group's name: a short word (letters, digits, `-`, `_`, `.`), as the console lists it.
+fn check_group(name: &str) -> AdminResult<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(AdminError::Invalid(format!("not a group name: {name:?} (letters, digits, - _ .)")))
+    }
 }

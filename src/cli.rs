@@ -104,6 +104,9 @@ pub struct AccessCreate {
     /// The one channel (platformid) it may use; elsewhere ACCESS_DENIED.
     #[arg(long, value_name = "PLATFORMID")]
     pub channel: Option<i64>,
+    /// The operator group it belongs to: the console's `Assign to` offers the group.
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
     /// Comma-separated: chat:read, chat:write, webhook:manage (default: chat:read,chat:write).
     #[arg(long)]
     pub scopes: Option<String>,
@@ -188,6 +191,7 @@ pub async fn run(cli: Cli) -> CliResult {
                             secret: a.secret,
                             token: a.token,
                             channel: a.channel,
+                            group: a.group,
                             name: a.name,
                             scopes: a.scopes,
                             allow_ip: a.allow_ip,

@@ -87,6 +87,8 @@ pub struct NewAccess {
     pub token_hash: Option<String>,
     /// The one channel it may use (a channel of the same account).
     pub channel_id: Option<i64>,
+    /// The operator group it belongs to.
+    pub group: Option<String>,
 }
 
 /// An outbox entry claimed by a delivery worker.

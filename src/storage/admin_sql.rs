@@ -156,8 +156,8 @@ macro_rules! sql_admin {
                     mine.ok_or(StoreError::NotFound("channel"))?;
                 }
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO credentials (account_id, login, name, secret_hash, scopes, ip_allow, created_at, token_hash, channel_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                    "INSERT INTO credentials (account_id, login, name, secret_hash, scopes, ip_allow, created_at, token_hash, channel_id, group_name) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                 )
                 .bind(account_id)
                 .bind(&a.login)
@@ -168,6 +168,7 @@ macro_rules! sql_admin {
                 .bind(now_ms())
                 .bind(&a.token_hash)
                 .bind(a.channel_id)
+                .bind(&a.group)
                 .fetch_one(&mut *tx)
                 .await?;
                 record_change(&mut tx, account_id).await?;

@@ -259,6 +259,7 @@ async fn an_access_bound_to_a_channel_uses_that_channel_only() {
             secret: Some("desk-secret-1".into()),
             token: false,
             channel: Some(f.webchat.parse().unwrap()),
+            group: None,
             name: None,
             scopes: None,
             allow_ip: Vec::new(),

@@ -206,7 +206,7 @@ async fn serve_demo_prints_working_curl_lines() {
 }
 
 /// `access create --token --channel`: the token is printed once, alone on stdout, and only for the
-/// account's own channel; an access needs a secret or a token.
+/// account's own channel; an access needs a secret or a token; `--group` takes a word.
 #[tokio::test]
 async fn access_create_prints_an_api_token_once_for_the_accounts_own_channel() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
@@ -230,4 +230,8 @@ async fn access_create_prints_an_api_token_once_for_the_accounts_own_channel() {
     assert!(token.starts_with("cg_") && token.trim().len() == 46 && token.ends_with('\n'), "{token:?}");
     refused(d, &["access", "create", "acme", "crm2", "--token", "--channel", &theirs], &["channel"]).await;
     refused(d, &["access", "create", "acme", "crm3"], &["--secret", "--token"]).await;
+    // `--group`: a group name is a word; the access is created in it.
+    refused(d, &["access", "create", "acme", "crm4", "--token", "--group", "night shift"], &["group"]).await;
+    let out = chatgate(d, &["access", "create", "acme", "crm5", "--token", "--group", "night-shift"]).await;
+    assert!(out.status.success() && String::from_utf8(out.stdout).unwrap().starts_with("cg_"));
 }

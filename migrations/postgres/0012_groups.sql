@@ -1,0 +1,3 @@
+-- Operator groups: the group an access belongs to (chatgate access create … --group NAME), offered
+-- with the operators when a chat is assigned.
+ALTER TABLE credentials ADD COLUMN group_name TEXT;
