@@ -114,6 +114,14 @@ fn rule(schema: &str, prop: &str, required: bool) -> Option<Value> {
             "pattern": format!("^({}[1-9][0-9]{{0,2}}|{MAX_LIMIT})$", if required { "" } else { "|" }),
         }),
         // A union of typed alternatives rather than one mixed enum, which code generators refuse.
+        // Contact fields: one line each; `""` clears one.
+        "name" | "email" | "phone_number" | "company" | "external_customer_id" | "operator" | "group" => {
+            json!({
+                "type": types(&["string"], required),
+                "maxLength": 256,
+                "pattern": NO_CONTROL,
+            })
+        }
         "markread" | "refresh" => json!({"anyOf": [
             {"type": "boolean"},
             {"type": "string", "enum": ["0", "1", "true", "false", ""]},

@@ -126,7 +126,31 @@ json_method!(
     "chat:read",
     GetChatInfoRequest,
     Envelope<ChatInfo>,
-    "What chatgate knows of a chat: for WhatsApp, until when its 24-hour window is open"
+    "What chatgate knows of a chat: contact, custom data, state, assignee, WhatsApp's window"
+);
+json_method!(
+    endchat,
+    "endchat",
+    "chat:write",
+    EndChatRequest,
+    Envelope<Empty>,
+    "End the conversation (conversation.ended); its next message opens it again"
+);
+json_method!(
+    assignchat,
+    "assignchat",
+    "chat:write",
+    AssignChatRequest,
+    Envelope<Empty>,
+    "Assign a chat to an operator or a group (chat_session.forward)"
+);
+json_method!(
+    setcontact,
+    "setcontact",
+    "chat:write",
+    SetContactRequest,
+    Envelope<ContactResult>,
+    "Set a chat's contact and custom data (contact.updated when a value changed)"
 );
 json_method!(
     markread,
@@ -308,7 +332,7 @@ impl Modify for Security {
     info(title = "chatgate", description = "Chat messaging API: the same chat operations through a plain GET/POST door, HTTP Basic, SOAP (WSDL at /api/soap/?wsdl) and JSON with OAuth 2.0 bearer tokens."),
     paths(
         getchatchannels, sendmessage, sendfile, getchats, getmessages, getunreadmessages, sendmessages,
-        getmessagestatus, sendtemplate, gettemplates, getchatinfo, markread, setwebhook, getwebhooks, deletewebhook, getdeliveries, redeliver,
+        getmessagestatus, sendtemplate, gettemplates, getchatinfo, endchat, assignchat, setcontact, markread, setwebhook, getwebhooks, deletewebhook, getdeliveries, redeliver,
         plain_door, plain_door_post, basic_door, basic_door_post, feedbot::add, feedbot::status,
         cam::send_message, cam::send_messages, cam::update_chat_room, cam::get_rooms, cam::post_rooms,
         cam::conf_rooms, cam::conf_rooms_post, cam::conf_master, cam::conf_master_post, cam::conf_status,

@@ -24,6 +24,11 @@ fn summary(kind: EventKind) -> &'static str {
         EventKind::OperatorOffline => "An operator left the console (closed it, signed out, or went offline)",
         EventKind::OperatorAway => "An operator set their status to away",
         EventKind::OperatorBack => "An operator set their status back to online",
+        EventKind::ConversationEnded => "An operator or chat.endchat ended the conversation",
+        EventKind::ChatForward => "The chat was assigned to another operator or group",
+        EventKind::ContactUpdated => {
+            "A contact field or the custom data really changed (previous and current)"
+        }
     }
 }
 
@@ -58,7 +63,7 @@ pub fn add(doc: &mut Value) {
     }
     doc["webhooks"] = Value::Object(webhooks);
     let chat_events: Vec<&str> =
-        EventKind::ALL.iter().map(|k| k.name()).filter(|n| n.starts_with("chat_session.")).collect();
+        EventKind::ALL.iter().map(|k| k.name()).filter(|n| !n.starts_with("operator.")).collect();
     let operator_events: Vec<&str> =
         EventKind::ALL.iter().map(|k| k.name()).filter(|n| n.starts_with("operator.")).collect();
     let event_names = |names: &[&str]| -> Vec<String> {
@@ -69,11 +74,21 @@ pub fn add(doc: &mut Value) {
             "ChatEvent".into(),
             json!({
                 "type": "object",
-                "description": "A chat event: the message it concerns, with the status it had at the event.",
-                "required": ["_type", "event", "id", "created_at", "chat", "message"],
+                "description": "A chat event: the chat, the message it concerns (with the status it had at the event) where it has one, the contact, custom data and assignee as they are when it is sent, and the event's own fields.",
+                "required": ["_type", "event", "_event", "id", "created_at", "chat", "contact", "custom", "assignee"],
                 "properties": {
-                    "_type": {"const": "chat_session"},
+                    "_type": {"enum": ["chat_session", "conversation", "contact"]},
                     "event": {"enum": event_names(&chat_events)},
+                    "_event": {"type": "string", "description": "`event` again (Userlike's older callbacks)"},
+                    "contact": {"type": "object", "properties": {
+                        "name": {"type": "string"}, "email": {"type": "string"}, "phone_number": {"type": "string"},
+                        "company": {"type": "string"}, "external_customer_id": {"type": "string"}
+                    }},
+                    "custom": {"type": "object", "description": "The page's custom data, `{}` when none"},
+                    "assignee": {"description": "`{\"operator\": LOGIN}`, `{\"group\": NAME}` or null"},
+                    "changed": {"type": "object", "description": "contact.updated: `{field: {previous, current}}` for each value that changed"},
+                    "operator_previous": {"description": "chat_session.forward: the assignee before, or null"},
+                    "operator_current": {"description": "chat_session.forward: the new assignee"},
                     "id": {"type": "string", "description": "As `webhook-id`"},
                     "created_at": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS` UTC"},
                     "chat": {"type": "object", "required": ["platform", "platformid", "destination"], "properties": {
@@ -90,10 +105,11 @@ pub fn add(doc: &mut Value) {
             json!({
                 "type": "object",
                 "description": "An operator's presence changed in the console.",
-                "required": ["_type", "event", "id", "created_at", "operator"],
+                "required": ["_type", "event", "_event", "id", "created_at", "operator"],
                 "properties": {
                     "_type": {"const": "operator"},
                     "event": {"enum": event_names(&operator_events)},
+                    "_event": {"type": "string", "description": "`event` again (Userlike's older callbacks)"},
                     "id": {"type": "string", "description": "As `webhook-id`"},
                     "created_at": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS` UTC"},
                     "operator": {"type": "object", "required": ["login", "status"], "properties": {

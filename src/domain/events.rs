@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::contacts::Conversation;
 use super::model::{Author, Location, Message, MessageStatus};
 use super::values::format_datetime;
 
@@ -22,10 +23,17 @@ pub enum EventKind {
     OperatorOffline,
     OperatorAway,
     OperatorBack,
+    /// An operator or `chat.endchat` ended the conversation.
+    ConversationEnded,
+    /// The chat was assigned to another operator or group.
+    ChatForward,
+    /// A contact field or the custom data really changed.
+    ContactUpdated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    /// In the order of their bits (stored in webhooks' event sets: new kinds go at the end).
+    pub const ALL: [EventKind; 12] = [
         Self::ChatStart,
         Self::MessageReceived,
         Self::MessageSent,
@@ -35,6 +43,9 @@ impl EventKind {
         Self::OperatorOffline,
         Self::OperatorAway,
         Self::OperatorBack,
+        Self::ConversationEnded,
+        Self::ChatForward,
+        Self::ContactUpdated,
     ];
 
     /// `_type.event`, e.g. `chat_session.message_sent`.
@@ -49,6 +60,9 @@ impl EventKind {
             Self::OperatorOffline => "operator.offline",
             Self::OperatorAway => "operator.away",
             Self::OperatorBack => "operator.back",
+            Self::ConversationEnded => "conversation.ended",
+            Self::ChatForward => "chat_session.forward",
+            Self::ContactUpdated => "contact.updated",
         }
     }
 
@@ -108,6 +122,10 @@ pub struct Event {
     /// Unix ms.
     pub created_at: i64,
     pub subject: EventSubject,
+    /// The chat's person and conversation as they are when the event is sent (chat events only).
+    pub conversation: Option<Conversation>,
+    /// The event's own fields (`changed`, `operator_current`, …), merged into the body.
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +135,12 @@ pub enum EventSubject {
     Operator {
         login: String,
         status: String,
+    },
+    /// A chat event that names no message.
+    Chat {
+        platform: super::model::Platform,
+        channel_id: i64,
+        destination: String,
     },
     /// The message was deleted since (its chat's channel removed): the event still says what it was.
     Gone,
@@ -140,6 +164,9 @@ struct Body<'a> {
     #[serde(rename = "_type")]
     kind: &'static str,
     event: &'static str,
+    /// `event` again, for receivers written against Userlike's older callbacks.
+    #[serde(rename = "_event")]
+    old_event: &'static str,
     id: &'a str,
     created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,6 +175,13 @@ struct Body<'a> {
     message: Option<MessageView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     operator: Option<OperatorView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contact: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom: Option<serde_json::Value>,
+    /// `{"operator"}` or `{"group"}`, or null; chat events only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assignee: Option<serde_json::Value>,
 }
 
 impl Event {
@@ -158,11 +192,15 @@ impl Event {
         let mut body = Body {
             kind,
             event,
+            old_event: event,
             id: &self.id,
             created_at: format_datetime(self.created_at),
             chat: None,
             message: None,
             operator: None,
+            contact: None,
+            custom: None,
+            assignee: None,
         };
         match &self.subject {
             EventSubject::Message(m) => {
@@ -173,13 +211,32 @@ impl Event {
                 });
                 body.message = Some(MessageView::new(m));
             }
+            EventSubject::Chat { platform, channel_id, destination } => {
+                body.chat = Some(ChatView {
+                    platform: platform.as_str(),
+                    platformid: channel_id.to_string(),
+                    destination,
+                });
+            }
             EventSubject::Operator { login, status } => {
                 body.operator = Some(OperatorView { login, status });
             }
             EventSubject::Gone => {}
         }
-        // Plain structs of strings: serializing cannot fail.
-        serde_json::to_vec(&body).unwrap_or_default()
+        if body.chat.is_some() {
+            let c = self.conversation.clone().unwrap_or_default();
+            body.contact = Some(c.contact.view());
+            body.custom = Some(serde_json::Value::Object(c.contact.custom));
+            body.assignee = Some(c.assignee.as_ref().map_or(serde_json::Value::Null, |a| a.view()));
+        }
+        // Plain structs of strings and JSON values: serializing cannot fail.
+        let mut value = serde_json::to_value(&body).unwrap_or_default();
+        if let (Some(extra), serde_json::Value::Object(out)) = (&self.extra, &mut value) {
+            for (k, v) in extra {
+                out.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        serde_json::to_vec(&value).unwrap_or_default()
     }
 }
 

@@ -1,5 +1,6 @@
 //! An in-memory `CommandStore` for the command layer's unit tests: channels, chats and messages in a
-//! mutex, no database and no HTTP. Webhook methods answer as a store with no webhooks would.
+//! mutex, no database and no HTTP. Webhook methods answer as a store with no webhooks would; the
+//! account has one operator (`alice`) and one group (`support`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ pub struct FakeStore {
 struct Inner {
     channels: Vec<Channel>,
     chats: HashSet<(i64, String)>,
+    conversations: std::collections::HashMap<(i64, String), super::contacts::Conversation>,
     messages: Vec<Message>,
     /// Destinations whose sends the "database" fails.
     failing: HashSet<String>,
@@ -313,5 +315,74 @@ impl crate::domain::ports::TemplateStore for FakeStore {
 
     async fn set_template_status(&self, _: i64, _: &str, _: &str, _: &str) -> StoreResult<bool> {
         Ok(false)
+    }
+}
+
+#[async_trait]
+impl super::ports::ConversationStore for FakeStore {
+    async fn conversation(
+        &self,
+        channel_id: i64,
+        destination: &str,
+    ) -> StoreResult<Option<super::contacts::Conversation>> {
+        let inner = self.lock();
+        let key = (channel_id, destination.to_string());
+        Ok(inner.chats.contains(&key).then(|| inner.conversations.get(&key).cloned().unwrap_or_default()))
+    }
+
+    async fn update_contact(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        change: &super::contacts::ContactChange,
+        _now: i64,
+    ) -> StoreResult<Option<super::contacts::Contact>> {
+        let mut inner = self.lock();
+        let key = (channel_id, destination.to_string());
+        if !inner.chats.contains(&key) {
+            return Ok(None);
+        }
+        let conversation = inner.conversations.entry(key).or_default();
+        conversation.contact = conversation.contact.apply(change).0;
+        Ok(Some(conversation.contact.clone()))
+    }
+
+    async fn end_conversation(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        now: i64,
+    ) -> StoreResult<Option<bool>> {
+        let mut inner = self.lock();
+        let key = (channel_id, destination.to_string());
+        if !inner.chats.contains(&key) {
+            return Ok(None);
+        }
+        let conversation = inner.conversations.entry(key).or_default();
+        let ended = conversation.ended_at.is_none();
+        conversation.ended_at.get_or_insert(now);
+        Ok(Some(ended))
+    }
+
+    async fn assign(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        assignee: &super::contacts::Assignee,
+        _now: i64,
+    ) -> StoreResult<Option<bool>> {
+        let mut inner = self.lock();
+        let key = (channel_id, destination.to_string());
+        if !inner.chats.contains(&key) {
+            return Ok(None);
+        }
+        let conversation = inner.conversations.entry(key).or_default();
+        let changed = conversation.assignee.as_ref() != Some(assignee);
+        conversation.assignee = Some(assignee.clone());
+        Ok(Some(changed))
+    }
+
+    async fn operators(&self, _account_id: i64) -> StoreResult<(Vec<String>, Vec<String>)> {
+        Ok((vec!["alice".into()], vec!["support".into()]))
     }
 }

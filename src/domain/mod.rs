@@ -8,6 +8,7 @@
 pub mod channel_rules;
 pub mod command;
 pub mod console_ports;
+pub mod contacts;
 pub mod context;
 pub mod directory;
 pub mod error;

@@ -336,6 +336,9 @@ pub struct InboundMessage {
     pub details: MessageDetails,
     /// When the platform says it was written (Unix ms); `now` when it does not say.
     pub written_at: Option<i64>,
+    /// The person's name as the platform gives it (WhatsApp profile name, Telegram first/last name):
+    /// the chat's contact takes it (`contact.updated` when it changed).
+    pub contact_name: Option<String>,
     pub now: i64,
 }
 
@@ -348,6 +351,7 @@ impl InboundMessage {
             text: Some(text),
             attachment: None,
             dedup_key: None,
+            contact_name: None,
             details: MessageDetails::default(),
             written_at: None,
             now,

@@ -145,6 +145,14 @@ operations! {
     GetChatInfo(get_chat_info::GetChatInfo) => Chat "getchatinfo" ChatRead [
         "platform" Text, "platformid" Integer, "destination" Integer,
     ],
+    EndChat(end_chat::EndChat) => Chat "endchat" ChatWrite ["platform" Text, "platformid" Integer, "destination" Integer],
+    AssignChat(assign_chat::AssignChat) => Chat "assignchat" ChatWrite [
+        "platform" Text, "platformid" Integer, "destination" Integer, "operator" Text, "group" Text,
+    ],
+    SetContact(set_contact::SetContact) => Chat "setcontact" ChatWrite [
+        "platform" Text, "platformid" Integer, "destination" Integer, "name" Text, "email" Text,
+        "phone_number" Text, "company" Text, "external_customer_id" Text, "custom" Object,
+    ],
     GetMessageStatus(get_message_status::GetMessageStatus) => Chat "getmessagestatus" ChatRead ["messageid" Integer],
     MarkRead(mark_read::MarkRead) => Chat "markread" ChatWrite [
         "platform" Text, "platformid" Integer, "destination" Integer, "messageid" Integer,

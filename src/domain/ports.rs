@@ -442,9 +442,49 @@ pub trait RoomStore: Send + Sync {
 
 /// What the commands run against (`Context`): chats and messages, webhooks and their deliveries,
 /// templates.
-pub trait CommandStore: ChatStore + WebhookStore + TemplateStore {}
+/// A chat's person and conversation (`contacts.rs`): each change in one transaction with its event.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// The chat's contact, state and assignee; `None` when there is no such chat.
+    async fn conversation(
+        &self,
+        channel_id: i64,
+        destination: &str,
+    ) -> StoreResult<Option<crate::domain::contacts::Conversation>>;
+    /// Applies `change` to the chat's contact; when a value really changed, writes `contact.updated`
+    /// with `changed`. The contact after it; `None` when there is no such chat.
+    async fn update_contact(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        change: &crate::domain::contacts::ContactChange,
+        now: i64,
+    ) -> StoreResult<Option<crate::domain::contacts::Contact>>;
+    /// Ends the open conversation and writes `conversation.ended`; `Some(false)` when it was ended
+    /// already (nothing written), `None` when there is no such chat.
+    async fn end_conversation(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        now: i64,
+    ) -> StoreResult<Option<bool>>;
+    /// Assigns the chat; when the assignee changes, writes `chat_session.forward` with the previous and
+    /// current one. `Some(changed)`, `None` when there is no such chat.
+    async fn assign(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        assignee: &crate::domain::contacts::Assignee,
+        now: i64,
+    ) -> StoreResult<Option<bool>>;
+    /// The account's operators who may be assigned chats (its login and accesses with `chat:write`) and
+    /// its groups.
+    async fn operators(&self, account_id: i64) -> StoreResult<(Vec<String>, Vec<String>)>;
+}
 
-impl<T: ChatStore + WebhookStore + TemplateStore + ?Sized> CommandStore for T {}
+pub trait CommandStore: ChatStore + WebhookStore + TemplateStore + ConversationStore {}
+
+impl<T: ChatStore + WebhookStore + TemplateStore + ConversationStore + ?Sized> CommandStore for T {}
 
 /// Everything the storage engines implement: each consumer is given only the ports it uses.
 pub trait Store:

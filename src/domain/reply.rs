@@ -33,6 +33,8 @@ pub enum Reply {
     /// A WhatsApp channel's templates.
     Templates(Vec<Template>),
     ChatInfo(ChatInfo),
+    /// A chat's contact as stored after a change.
+    Contact(super::contacts::Contact),
 }
 
 /// What `getchatinfo` tells of a chat.
@@ -42,4 +44,5 @@ pub struct ChatInfo {
     pub destination: String,
     /// WhatsApp: until when (Unix ms) its 24-hour window is open, if it is.
     pub window: Option<i64>,
+    pub conversation: super::contacts::Conversation,
 }

@@ -169,3 +169,54 @@ async fn a_bulk_send_reports_each_items_refusal_in_place_and_stores_the_rest() {
         Some(ErrorCode::InternalError)
     );
 }
+
+#[tokio::test]
+async fn conversation_commands_check_their_values_and_the_chat() {
+    let s = store();
+    let chat = [("platform", "webchat"), ("platformid", "10"), ("destination", "v")];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut all = chat.to_vec();
+        all.extend_from_slice(extra);
+        all
+    };
+    // No chat yet: nothing to end, assign or describe.
+    assert_eq!(
+        code(&run(&s, Operation::EndChat, &chat).await),
+        Some((ErrorCode::ChatNotFound, Some("destination")))
+    );
+    run(&s, Operation::SendMessage, &with(&[("message", "hi")])).await.unwrap();
+    let big: &'static str = Box::leak(format!(r#"{{"a":"{}"}}"#, "x".repeat(9000)).into_boxed_str());
+    let too_big = with(&[("custom", big)]);
+    assert_eq!(
+        code(&run(&s, Operation::SetContact, &too_big).await),
+        Some((ErrorCode::IncorrectParam, Some("custom")))
+    );
+    let not_object = with(&[("custom", "[1,2]")]);
+    assert_eq!(
+        code(&run(&s, Operation::SetContact, &not_object).await),
+        Some((ErrorCode::IncorrectParam, Some("custom")))
+    );
+    assert_eq!(
+        code(&run(&s, Operation::AssignChat, &chat).await),
+        Some((ErrorCode::MissingCompulsoryParam, Some("operator")))
+    );
+    let nobody = with(&[("operator", "mallory")]);
+    assert_eq!(
+        code(&run(&s, Operation::AssignChat, &nobody).await),
+        Some((ErrorCode::IncorrectParam, Some("operator")))
+    );
+    let no_group = with(&[("group", "sales")]);
+    assert_eq!(
+        code(&run(&s, Operation::AssignChat, &no_group).await),
+        Some((ErrorCode::IncorrectParam, Some("group")))
+    );
+
+    let set = with(&[("name", "Ann"), ("custom", r#"{"plan":"gold"}"#)]);
+    assert!(matches!(run(&s, Operation::SetContact, &set).await, Ok(Reply::Contact(_))));
+    run(&s, Operation::AssignChat, &with(&[("group", "support")])).await.unwrap();
+    run(&s, Operation::EndChat, &chat).await.unwrap();
+    let Ok(Reply::ChatInfo(info)) = run(&s, Operation::GetChatInfo, &chat).await else { panic!("info") };
+    assert_eq!(info.conversation.state(), "ended");
+    assert_eq!(info.conversation.contact.view()["name"], "Ann");
+    assert_eq!(info.conversation.assignee, Some(crate::domain::contacts::Assignee::Group("support".into())));
+}

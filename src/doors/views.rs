@@ -2,6 +2,7 @@
 //! (UTC), `sent` as 0/1, lists as `{"list": [...]}`. The plain, Basic and JSON doors serialize a
 //! command's `Reply` through [`ReplyView`] to JSON, the SOAP door to XML — one place for the names.
 
+use crate::domain::contacts::{Assignee, Contact};
 use serde::Serialize;
 
 use crate::domain::Reply;
@@ -132,13 +133,50 @@ impl From<&Template> for TemplateView {
     }
 }
 
-/// `getchatinfo`: `window` is when WhatsApp's 24-hour window closes, empty when it is not open.
+/// `getchatinfo`: the contact and custom data, the conversation's `state` (`open` or `ended`) and
+/// `assignee` (a login, `group:NAME`, or empty); `window` is when WhatsApp's 24-hour window closes,
+/// empty when it is not open.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChatInfoView {
     pub platformid: String,
     pub platform: &'static str,
     pub destination: String,
+    pub contact: ContactView,
+    /// The custom data as a JSON text (`{}` when none), as `setcontact` takes it in every door.
+    pub custom: String,
+    pub state: &'static str,
+    pub assignee: String,
     pub window: String,
+}
+
+/// A contact's fields, `""` when not given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactView {
+    pub name: String,
+    pub email: String,
+    pub phone_number: String,
+    pub company: String,
+    pub external_customer_id: String,
+}
+
+impl From<&Contact> for ContactView {
+    fn from(c: &Contact) -> Self {
+        let field = |k: &str| c.fields.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        Self {
+            name: field("name"),
+            email: field("email"),
+            phone_number: field("phone_number"),
+            company: field("company"),
+            external_customer_id: field("external_customer_id"),
+        }
+    }
+}
+
+/// `setcontact`: the contact as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactReplyView {
+    pub contact: ContactView,
+    pub custom: String,
 }
 
 /// A `Reply` as the API doors show it (the `result` of a success).
@@ -193,9 +231,17 @@ impl Serialize for ReplyView<'_> {
                 platformid: info.channel.id.to_string(),
                 platform: info.channel.platform.as_str(),
                 destination: info.destination.clone(),
+                contact: ContactView::from(&info.conversation.contact),
+                custom: info.conversation.contact.custom_json(),
+                state: info.conversation.state(),
+                assignee: info.conversation.assignee.as_ref().map(Assignee::stored).unwrap_or_default(),
                 window: info.window.map(format_datetime).unwrap_or_default(),
             }
             .serialize(s),
+            Reply::Contact(contact) => {
+                ContactReplyView { contact: ContactView::from(contact), custom: contact.custom_json() }
+                    .serialize(s)
+            }
         }
     }
 }

@@ -74,7 +74,18 @@ macro_rules! sql_chats {
                     inbound_at: Some(m.written_at.unwrap_or(m.now)),
                     now: m.now,
                 };
-                let (id, events) = insert_message(&mut tx, chat_id, row).await?;
+                let (id, mut events) = insert_message(&mut tx, chat_id, row).await?;
+                if let Some(name) = &m.contact_name {
+                    // The chat's row is this transaction's since `insert_message` moved it.
+                    let (contact, custom): (String, String) =
+                        sqlx::query_as("SELECT contact, custom FROM chats WHERE id = $1")
+                            .bind(chat_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let before = $crate::domain::contacts::Contact::from_stored(&contact, &custom);
+                    let change = $crate::domain::contacts::ContactChange::name(name);
+                    events += change_contact(&mut tx, chat_id, &before, &change, m.now).await?.1;
+                }
                 if let Some(key) = &m.dedup_key {
                     // Two deliveries of one update racing each other: the loser's insert conflicts and
                     // its transaction rolls back, so one message is stored.

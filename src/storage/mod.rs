@@ -5,6 +5,7 @@
 mod admin_sql;
 mod chat_sql;
 mod console_sql;
+mod conversation_sql;
 mod engine;
 pub mod feed;
 mod group_commit;

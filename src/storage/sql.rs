@@ -5,7 +5,7 @@
 //! (`engine.rs`: `reader()`, `write()`, and the parts both hold alike), besides the clause that locks
 //! outbox rows for claiming and `pool_state`. One file per concern: `sql_helpers.rs` (chats, message
 //! rows, the change log), `chat_sql.rs`, `outbox_sql.rs` (with health), `admin_sql.rs` (credentials,
-//! secrets, administration), `oauth_sql.rs`, `console_sql.rs`, `webhook_sql.rs`, `reseal_sql.rs`, `template_sql.rs`.
+//! secrets, administration), `oauth_sql.rs`, `console_sql.rs`, `webhook_sql.rs`, `reseal_sql.rs`, `template_sql.rs`, `room_sql.rs`, `conversation_sql.rs`.
 
 /// `sql_store!(StoreType, sqlx database type, "outbox row lock clause", { the engine's `pool_state` })`:
 /// the shared helpers and every role port's implementation but OAuth's, console's and webhooks'.
@@ -17,6 +17,7 @@ macro_rules! sql_store {
         $crate::storage::admin_sql::sql_admin!($store, $db);
         $crate::storage::template_sql::sql_templates!($store);
         $crate::storage::room_sql::sql_rooms!($store);
+        $crate::storage::conversation_sql::sql_conversations!($store, $db);
     };
 }
 pub(crate) use sql_store;

@@ -139,7 +139,7 @@ macro_rules! sql_helpers {
         }
 
         /// Inserts a message into a chat and makes it the chat's last one; a chat without an open session
-        /// starts one with it (`chat_session.start`).
+        /// starts one with it (`chat_session.start`), and an ended conversation opens again.
         async fn insert_message(
             tx: &mut Transaction<'static, $db>,
             chat_id: i64,
@@ -162,7 +162,7 @@ macro_rules! sql_helpers {
             .fetch_one(&mut **tx)
             .await?;
             let session_start: Option<i64> = sqlx::query_scalar(
-                "UPDATE chats SET last_message_id = $1, last_at = $2, session_start = COALESCE(session_start, $1), \
+                "UPDATE chats SET last_message_id = $1, last_at = $2, session_start = COALESCE(session_start, $1), ended_at = NULL, \
                  last_inbound_at = CASE WHEN $4 IS NULL OR last_inbound_at >= $4 THEN last_inbound_at ELSE $4 END \
                  WHERE id = $3 RETURNING session_start",
             )

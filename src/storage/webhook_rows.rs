@@ -4,8 +4,9 @@ use sqlx::FromRow;
 
 use super::StoreResult;
 use super::rows::MessageRow;
+use crate::domain::contacts::{Assignee, Contact, Conversation};
 use crate::domain::events::{Event, EventKind, EventSet, EventSubject, status_at_event};
-use crate::domain::model::{Message, MessageStatus};
+use crate::domain::model::{Message, MessageStatus, Platform};
 use crate::domain::webhook_ports::{DeliveryInfo, PendingDelivery, Webhook, WebhookTarget};
 use crate::storage::StoreError;
 
@@ -73,8 +74,10 @@ macro_rules! pending_delivery_select {
     () => {
         "SELECT d.id, d.attempts, d.window_start, d.event_id, d.event, d.message_status, d.reason AS event_reason, \
          d.operator, d.operator_status, d.created_at AS event_at, m.id AS message_id, c.channel_id, ch.platform, \
-         c.destination, m.sent, m.status, m.reason, m.body, m.file_type, m.file_url, m.thumb_url, m.created_at, m.details \
-         FROM webhook_deliveries d LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN chats c ON c.id = m.chat_id \
+         c.destination, m.sent, m.status, m.reason, m.body, m.file_type, m.file_url, m.thumb_url, m.created_at, m.details, \
+         d.chat_id AS event_chat, d.extra, c.contact, c.custom, c.ended_at, c.assignee \
+         FROM webhook_deliveries d LEFT JOIN messages m ON m.id = d.message_id \
+         LEFT JOIN chats c ON c.id = COALESCE(m.chat_id, d.chat_id) \
          LEFT JOIN channels ch ON ch.id = c.channel_id "
     };
 }
@@ -105,6 +108,12 @@ pub struct PendingDeliveryRow {
     pub thumb_url: Option<String>,
     pub created_at: Option<i64>,
     pub details: Option<String>,
+    pub event_chat: Option<i64>,
+    pub extra: Option<String>,
+    pub contact: Option<String>,
+    pub custom: Option<String>,
+    pub ended_at: Option<i64>,
+    pub assignee: Option<String>,
 }
 
 impl TryFrom<PendingDeliveryRow> for PendingDelivery {
@@ -113,6 +122,17 @@ impl TryFrom<PendingDeliveryRow> for PendingDelivery {
     fn try_from(r: PendingDeliveryRow) -> StoreResult<Self> {
         let kind = EventKind::parse(&r.event)
             .ok_or_else(|| StoreError::Backend(format!("delivery {}: unknown event", r.id)))?;
+        // The chat's person and conversation, for chat events (the chat is joined through the message
+        // or named by the event).
+        let conversation = r.contact.as_deref().map(|contact| Conversation {
+            contact: Contact::from_stored(contact, r.custom.as_deref().unwrap_or("{}")),
+            ended_at: r.ended_at,
+            assignee: r.assignee.as_deref().map(Assignee::from_stored),
+        });
+        let extra = match r.extra.as_deref().map(serde_json::from_str) {
+            Some(Ok(serde_json::Value::Object(map))) => Some(map),
+            _ => None,
+        };
         let subject = match (r.operator, r.message_id) {
             (Some(login), _) => {
                 EventSubject::Operator { login, status: r.operator_status.unwrap_or_default() }
@@ -138,13 +158,22 @@ impl TryFrom<PendingDeliveryRow> for PendingDelivery {
                 status_at_event(&mut message, status, r.event_reason);
                 EventSubject::Message(Box::new(message))
             }
-            (None, None) => EventSubject::Gone,
+            (None, None) => {
+                match (r.event_chat, r.platform.as_deref().and_then(Platform::parse), r.destination) {
+                    (Some(_), Some(platform), Some(destination)) => EventSubject::Chat {
+                        platform,
+                        channel_id: r.channel_id.unwrap_or_default(),
+                        destination,
+                    },
+                    _ => EventSubject::Gone,
+                }
+            }
         };
         Ok(PendingDelivery {
             id: r.id,
             attempts: r.attempts,
             window_start: r.window_start,
-            event: Event { id: r.event_id, kind, created_at: r.event_at, subject },
+            event: Event { id: r.event_id, kind, created_at: r.event_at, subject, conversation, extra },
         })
     }
 }

@@ -66,6 +66,34 @@ macro_rules! sql_webhook_store {
             Ok(done.rows_affected())
         }
 
+        /// Writes a chat event that names no message (`contact.updated`, `conversation.ended`,
+        /// `chat_session.forward`): the chat, and `extra` (the event's own fields, a JSON object)
+        /// merged into its body. Answers how many deliveries it wrote.
+        async fn emit_chat_event(
+            tx: &mut Transaction<'static, $db>,
+            kind: EventKind,
+            chat_id: i64,
+            extra: &serde_json::Value,
+            now: i64,
+        ) -> StoreResult<u64> {
+            let done = sqlx::query(
+                "INSERT INTO webhook_deliveries (webhook_id, account_id, event_id, event, chat_id, extra, \
+                 created_at, next_at, window_start) \
+                 SELECT w.id, w.account_id, $1, $2, $3, $4, $5, $5, $5 FROM webhooks w \
+                 WHERE w.account_id = (SELECT ch.account_id FROM chats c JOIN channels ch ON ch.id = c.channel_id \
+                 WHERE c.id = $3) AND (w.events & $6) <> 0",
+            )
+            .bind(new_event_id())
+            .bind(kind.name())
+            .bind(chat_id)
+            .bind(extra.to_string())
+            .bind(now)
+            .bind(kind.bit())
+            .execute(&mut **tx)
+            .await?;
+            Ok(done.rows_affected())
+        }
+
         /// Whether any webhook at all wants `kind` (one cheap look before writing many events).
         async fn wants_event(tx: &mut Transaction<'static, $db>, kind: EventKind) -> StoreResult<bool> {
             let found: Option<i64> = sqlx::query_scalar("SELECT id FROM webhooks WHERE (events & $1) <> 0 LIMIT 1")

@@ -9,6 +9,7 @@ mod basic;
 mod cam;
 mod cli;
 mod contract;
+mod conversations;
 mod delivery;
 mod doors;
 mod errors;

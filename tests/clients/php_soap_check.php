@@ -41,9 +41,9 @@ $auth = ['user' => $user, 'password' => $pw];
 
 $ops = array_map(fn ($f) => preg_replace('/^\S+ (\w+)\(.*$/', '$1', $f), $c11->__getFunctions());
 sort($ops);
-$want = ['deletewebhook', 'getchatchannels', 'getchatinfo', 'getchats', 'getdeliveries', 'getmessages', 'getmessagestatus',
-    'gettemplates', 'getunreadmessages', 'getwebhooks', 'markread', 'redeliver', 'sendfile', 'sendmessage', 'sendmessages',
-    'sendtemplate', 'setwebhook'];
+$want = ['assignchat', 'deletewebhook', 'endchat', 'getchatchannels', 'getchatinfo', 'getchats', 'getdeliveries', 'getmessages',
+    'getmessagestatus', 'gettemplates', 'getunreadmessages', 'getwebhooks', 'markread', 'redeliver', 'sendfile', 'sendmessage',
+    'sendmessages', 'sendtemplate', 'setcontact', 'setwebhook'];
 check(array_values(array_unique($ops)) === $want, 'operations', $ops);
 $types = implode("\n", $c11->__getTypes());
 check(str_contains($types, 'struct ErrorDetail'), 'typed fault detail ErrorDetail', $types);
@@ -72,8 +72,13 @@ check(in_array($st->status, ['pending', 'sent'], true) && strlen($st->datetime) 
 check($c11->markread($auth + $chat + ['messageid' => $sent])->status === 'SUCCESS', 'markread');
 $unread = $c12->getunreadmessages($chat + ['markread' => false, 'limit' => 5])->result->list;
 check(empty($unread->item), 'getunreadmessages', $unread);
+$contact = $c11->setcontact($auth + $chat + ['email' => 'php@example.com', 'custom' => '{"tier":2}'])->result;
+check($contact->contact->email === 'php@example.com' && $contact->custom === '{"tier":2}', 'setcontact', $contact);
+check($c12->assignchat($chat + ['operator' => $user])->status === 'SUCCESS', 'assignchat');
+check($c11->endchat($auth + $chat)->status === 'SUCCESS', 'endchat');
 $info = $c12->getchatinfo($chat)->result;
 check($info->destination === 'php-visitor' && $info->window === '', 'getchatinfo', $info);
+check($info->contact->email === 'php@example.com' && $info->state === 'ended' && $info->assignee === $user, 'getchatinfo conversation', $info);
 try {
     $c11->sendtemplate($auth + $chat + ['template' => 'order_update', 'language' => 'en_US',
         'parameters' => ['parameter' => [['value' => 'Ann']]]]);

@@ -17,7 +17,7 @@ ops = sorted(c11.service._binding._operations)
 assert ops == sorted(["getchatchannels", "sendmessage", "sendfile", "getchats", "getmessages",
                       "getunreadmessages", "sendmessages", "getmessagestatus", "markread", "setwebhook",
                       "getwebhooks", "deletewebhook", "getdeliveries", "redeliver", "sendtemplate",
-                      "gettemplates", "getchatinfo"]), ops
+                      "gettemplates", "getchatinfo", "endchat", "assignchat", "setcontact"]), ops
 
 r = c11.service.getchatchannels(**auth)
 assert r.status == "SUCCESS" and [i.platformid for i in r.result.list.item][0] == pid, r
@@ -38,8 +38,14 @@ assert st.status in ("pending", "sent") and len(st.datetime) == 19, st
 assert c11.service.markread(**auth, **chat, messageid=sent).status == "SUCCESS"
 unread = c12.service.getunreadmessages(**chat, markread=False).result.list
 assert unread is None or not unread.item, unread
+contact = c11.service.setcontact(**auth, **chat, name="Zoe Eep", company="Zeep Ltd", custom='{"plan":"gold"}').result
+assert contact.contact.name == "Zoe Eep" and contact.contact.company == "Zeep Ltd", contact
+assert c12.service.assignchat(**chat, operator=user).status == "SUCCESS"
+assert c11.service.endchat(**auth, **chat).status == "SUCCESS"
 info = c12.service.getchatinfo(**chat).result
 assert info.destination == "zeep-visitor" and info.window in ("", None), info
+assert (info.contact.name, info.state, info.assignee) == ("Zoe Eep", "ended", user), info
+assert info.custom == '{"plan":"gold"}', info
 # Templates are WhatsApp's: typed parameters and buttons go out, and the webchat channel is refused.
 try:
     c11.service.sendtemplate(**auth, **chat, template="order_update", language="en_US",

@@ -1,8 +1,8 @@
-//! `chat.getchatinfo`: what chatgate knows of a chat — for WhatsApp, until when its 24-hour window is
-//! open.
+//! `chat.getchatinfo`: what chatgate knows of a chat — its contact and custom data, whether the
+//! conversation is open or ended, its assignee, and for WhatsApp until when its 24-hour window is open.
 
 use crate::domain::context::{ChannelRef, Context};
-use crate::domain::error::DomainResult;
+use crate::domain::error::{DomainError, DomainResult, ErrorCode};
 use crate::domain::model::Platform;
 use crate::domain::params::Params;
 use crate::domain::reply::{ChatInfo, Reply};
@@ -24,7 +24,8 @@ impl GetChatInfo {
 
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         let channel = ctx.channel(self.channel).await?;
-        ctx.require_chat(&channel, &self.destination).await?;
+        let conversation = ctx.store.conversation(channel.id, &self.destination).await?;
+        let conversation = conversation.ok_or(DomainError::param(ErrorCode::ChatNotFound, "destination"))?;
         let window = match channel.platform {
             Platform::Whatsapp => {
                 let last = ctx.store.last_inbound_at(channel.id, &self.destination).await?;
@@ -35,6 +36,6 @@ impl GetChatInfo {
             }
             _ => None,
         };
-        Ok(Reply::ChatInfo(ChatInfo { channel, destination: self.destination, window }))
+        Ok(Reply::ChatInfo(ChatInfo { channel, destination: self.destination, window, conversation }))
     }
 }

@@ -145,7 +145,12 @@ async fn store_received(
             url: state.media.url(&base, channel.channel.id, &reference, name),
             thumb_url: None,
         });
+        // In a one-to-one chat the author is the chat's person; their name is the contact's.
+        let contact_name =
+            r.details.author.as_ref().filter(|a| a.id == r.destination.trim_start_matches('+'));
+        let contact_name = contact_name.map(|a| a.name.clone()).filter(|n| !n.is_empty());
         let message = crate::domain::model::InboundMessage {
+            contact_name,
             channel_id: channel.channel.id,
             destination: r.destination,
             text: r.text,

@@ -234,8 +234,71 @@ pub struct ChatInfo {
     pub platformid: String,
     pub platform: Platform,
     pub destination: String,
+    pub contact: Contact,
+    /// The custom data as a JSON text (`{}` when none).
+    pub custom: String,
+    pub state: ConversationState,
+    /// An operator login, `group:NAME`, or empty.
+    pub assignee: String,
     /// Until when WhatsApp's 24-hour window is open (`YYYY-MM-DD HH:MM:SS` UTC); empty when it is not.
     pub window: String,
+}
+
+/// The person of a chat; a field not given is empty.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub name: String,
+    pub email: String,
+    pub phone_number: String,
+    pub company: String,
+    pub external_customer_id: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ConversationState {
+    Open,
+    Ended,
+}
+
+/// `setcontact`'s answer: the contact as stored.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ContactResult {
+    pub contact: Contact,
+    /// The custom data as a JSON text (`{}` when none).
+    pub custom: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EndChatRequest {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+}
+
+/// One of `operator` (a login of the account with `chat:write`) or `group` (an access's `--group`).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AssignChatRequest {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+    pub operator: Option<String>,
+    pub group: Option<String>,
+}
+
+/// Contact fields to set (an empty text clears one; a field left out stays) and custom data (a JSON
+/// object of at most 8 KiB, replacing the old as a whole).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SetContactRequest {
+    pub platform: Platform,
+    pub platformid: String,
+    pub destination: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+    pub company: Option<String>,
+    pub external_customer_id: Option<String>,
+    pub custom: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

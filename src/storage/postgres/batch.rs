@@ -305,7 +305,7 @@ async fn move_chats(tx: &mut Tx, messages: &[&OutboundMessage], plan: &Plan) -> 
     let at: Vec<i64> = spans.iter().map(|s| messages[plan.index[s.1]].now).collect();
     let sessions: Vec<Option<i64>> = sqlx::query_scalar(
         "UPDATE chats c SET last_message_id = u.last, last_at = u.at, \
-         session_start = COALESCE(c.session_start, u.first) \
+         session_start = COALESCE(c.session_start, u.first), ended_at = NULL \
          FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS u(chat, first, last, at) \
          WHERE c.id = u.chat RETURNING c.session_start",
     )

@@ -133,7 +133,7 @@ async fn update_chats(
         starts.extend(part.iter().filter(|c| idle.contains(&c.0)).map(|c| c.1));
         let mut q = QueryBuilder::<Sqlite>::new(
             "UPDATE chats SET last_message_id = v.column3, last_at = v.column4, \
-             session_start = COALESCE(session_start, v.column2) FROM (",
+             session_start = COALESCE(session_start, v.column2), ended_at = NULL FROM (",
         );
         q.push_values(part, |mut row, (chat, first, last, now)| {
             row.push_bind(*chat).push_bind(*first).push_bind(*last).push_bind(*now);

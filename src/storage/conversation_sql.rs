@@ -1,0 +1,179 @@
+//! `ConversationStore`'s SQL, the same text on both engines (see `sql.rs`). Each change reads the chat's
+//! row after writing it first (`UPDATE chats SET id = id`: a row lock until commit on PostgreSQL, so two
+//! changes of one chat at once are applied one after the other; SQLite's single writer does this
+//! already), works out what changed with `domain::contacts`, and writes its event in the same
+//! transaction.
+
+/// `sql_conversations!(StoreType, sqlx database type)`.
+macro_rules! sql_conversations {
+    ($store:ty, $db:ty) => {
+        use $crate::domain::contacts::{Assignee, Contact, ContactChange, Conversation};
+
+        /// The chat's id and conversation columns, locked for this transaction.
+        async fn locked_conversation(
+            tx: &mut Transaction<'static, $db>,
+            channel_id: i64,
+            destination: &str,
+        ) -> StoreResult<Option<(i64, Conversation)>> {
+            let id: Option<i64> = sqlx::query_scalar(
+                "UPDATE chats SET id = id WHERE channel_id = $1 AND destination = $2 RETURNING id",
+            )
+            .bind(channel_id)
+            .bind(destination)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some(id) = id else { return Ok(None) };
+            let row: (String, String, Option<i64>, Option<String>) =
+                sqlx::query_as("SELECT contact, custom, ended_at, assignee FROM chats WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+            Ok(Some((id, conversation_of(row))))
+        }
+
+        fn conversation_of(row: (String, String, Option<i64>, Option<String>)) -> Conversation {
+            let (contact, custom, ended_at, assignee) = row;
+            Conversation {
+                contact: Contact::from_stored(&contact, &custom),
+                ended_at,
+                assignee: assignee.as_deref().map(Assignee::from_stored),
+            }
+        }
+
+        /// Applies a contact change to a locked chat; writes `contact.updated` when a value changed.
+        /// The contact after it and how many deliveries were written.
+        async fn change_contact(
+            tx: &mut Transaction<'static, $db>,
+            chat_id: i64,
+            before: &Contact,
+            change: &ContactChange,
+            now: i64,
+        ) -> StoreResult<(Contact, u64)> {
+            let (after, changed) = before.apply(change);
+            if changed.is_empty() {
+                return Ok((after, 0));
+            }
+            sqlx::query("UPDATE chats SET contact = $1, custom = $2 WHERE id = $3")
+                .bind(after.fields_json())
+                .bind(after.custom_json())
+                .bind(chat_id)
+                .execute(&mut **tx)
+                .await?;
+            let extra = serde_json::json!({ "changed": changed });
+            let events = emit_chat_event(tx, EventKind::ContactUpdated, chat_id, &extra, now).await?;
+            Ok((after, events))
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::domain::ports::ConversationStore for $store {
+            async fn conversation(&self, channel_id: i64, destination: &str) -> StoreResult<Option<Conversation>> {
+                let row: Option<(String, String, Option<i64>, Option<String>)> = sqlx::query_as(
+                    "SELECT contact, custom, ended_at, assignee FROM chats WHERE channel_id = $1 AND destination = $2",
+                )
+                .bind(channel_id)
+                .bind(destination)
+                .fetch_optional(self.reader())
+                .await?;
+                Ok(row.map(conversation_of))
+            }
+
+            async fn update_contact(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                change: &ContactChange,
+                now: i64,
+            ) -> StoreResult<Option<Contact>> {
+                let mut tx = self.write().await?;
+                let Some((chat_id, before)) = locked_conversation(&mut tx, channel_id, destination).await? else {
+                    return Ok(None);
+                };
+                let (after, events) = change_contact(&mut tx, chat_id, &before.contact, change, now).await?;
+                tx.commit().await?;
+                self.webhooks_written(events);
+                Ok(Some(after))
+            }
+
+            async fn end_conversation(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                now: i64,
+            ) -> StoreResult<Option<bool>> {
+                let mut tx = self.write().await?;
+                let Some((chat_id, before)) = locked_conversation(&mut tx, channel_id, destination).await? else {
+                    return Ok(None);
+                };
+                if before.ended_at.is_some() {
+                    return Ok(Some(false));
+                }
+                sqlx::query("UPDATE chats SET ended_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(chat_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let extra = serde_json::json!({});
+                let events = emit_chat_event(&mut tx, EventKind::ConversationEnded, chat_id, &extra, now).await?;
+                tx.commit().await?;
+                self.webhooks_written(events);
+                self.parts().feed.announce([chat_id]);
+                Ok(Some(true))
+            }
+
+            async fn assign(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                assignee: &Assignee,
+                now: i64,
+            ) -> StoreResult<Option<bool>> {
+                let mut tx = self.write().await?;
+                let Some((chat_id, before)) = locked_conversation(&mut tx, channel_id, destination).await? else {
+                    return Ok(None);
+                };
+                if before.assignee.as_ref() == Some(assignee) {
+                    return Ok(Some(false));
+                }
+                sqlx::query("UPDATE chats SET assignee = $1 WHERE id = $2")
+                    .bind(assignee.stored())
+                    .bind(chat_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let extra = serde_json::json!({
+                    "operator_previous": before.assignee.as_ref().map(Assignee::view),
+                    "operator_current": assignee.view(),
+                });
+                let events = emit_chat_event(&mut tx, EventKind::ChatForward, chat_id, &extra, now).await?;
+                tx.commit().await?;
+                self.webhooks_written(events);
+                self.parts().feed.announce([chat_id]);
+                Ok(Some(true))
+            }
+
+            async fn operators(&self, account_id: i64) -> StoreResult<(Vec<String>, Vec<String>)> {
+                let rows: Vec<(String, String, bool, Option<String>)> = sqlx::query_as(
+                    "SELECT login, scopes, enabled, group_name FROM credentials WHERE account_id = $1 ORDER BY login",
+                )
+                .bind(account_id)
+                .fetch_all(self.reader())
+                .await?;
+                let mut logins = Vec::new();
+                let mut groups: Vec<String> = Vec::new();
+                for (login, scopes, enabled, group) in rows {
+                    let writes = $crate::domain::model::Scopes::parse(&scopes)
+                        .is_ok_and(|s| s.allows($crate::domain::model::Scope::ChatWrite));
+                    if enabled && writes {
+                        logins.push(login);
+                    }
+                    if let Some(g) = group {
+                        groups.push(g);
+                    }
+                }
+                groups.sort();
+                groups.dedup();
+                Ok((logins, groups))
+            }
+        }
+    };
+}
+pub(crate) use sql_conversations;

@@ -1,0 +1,200 @@
+//! Contacts and conversations (Userlike's catalogue): `setcontact`, `assignchat`, `endchat` and
+//! `getchatinfo` through the doors, and the events they fire — exactly once per real change, signed,
+//! with the contact, custom data and assignee in every chat event and `_event` beside `event`.
+
+use std::time::Duration;
+
+use chatgate::admin::AccessSpec;
+use serde_json::{Value, json};
+
+use crate::delivery::app_with_fakes;
+use crate::helpers::{LOGIN, TestApp, err, ok};
+use crate::receiver::{Receiver, assert_signed, events};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+impl TestApp {
+    /// A chat method on the webchat chat `v` of `channel`, through the plain door.
+    async fn on_chat(&self, method: &str, channel: &str, extra: &[(&str, &str)]) -> Value {
+        let mut params = vec![("platform", "webchat"), ("platformid", channel), ("destination", "v")];
+        params.extend_from_slice(extra);
+        self.call(method, &params).await
+    }
+}
+
+fn count(names: &[String], name: &str) -> usize {
+    names.iter().filter(|n| *n == name).count()
+}
+
+#[tokio::test]
+async fn contact_assignment_and_end_fire_once_per_real_change_with_the_contact_in_every_chat_event() {
+    let (app, _p) = app_with_fakes(|_| {}).await;
+    let web = app.channel("webchat", &[]).await;
+    app.admin()
+        .create_access(&AccessSpec {
+            account_login: LOGIN.into(),
+            login: "night".into(),
+            secret: Some("night-secret-1".into()),
+            token: false,
+            channel: None,
+            group: Some("support".into()),
+            name: None,
+            scopes: None,
+            allow_ip: vec![],
+        })
+        .await
+        .unwrap();
+    let rx = Receiver::start().await;
+    let (hook, secret) = app.webhook(&rx.url, "*", None).await;
+
+    // No chat yet.
+    let none = app.on_chat("setcontact", &web, &[("name", "Ann")]).await;
+    assert_eq!(
+        (none["error"].as_str(), none["param"].as_str()),
+        (Some("CHAT_NOT_FOUND"), Some("destination"))
+    );
+    app.send("webchat", &web, "v", "Hello").await;
+
+    // The contact: stored, answered, and `contact.updated` only for what changed.
+    let set = app
+        .on_chat(
+            "setcontact",
+            &web,
+            &[("name", "Ann"), ("email", "ann@example.com"), ("custom", r#"{"plan":"gold"}"#)],
+        )
+        .await;
+    assert_eq!(ok(&set)["contact"]["name"], "Ann");
+    assert_eq!(ok(&set)["custom"], r#"{"plan":"gold"}"#);
+    ok(&app.on_chat("setcontact", &web, &[("name", "Ann"), ("custom", r#"{"plan":"gold"}"#)]).await);
+    ok(&app.on_chat("setcontact", &web, &[("name", "Ann Lee")]).await);
+    // Bad values name their parameter and change nothing.
+    let big = format!(r#"{{"notes":"{}"}}"#, "x".repeat(8 * 1024));
+    for (k, v) in [("custom", big.as_str()), ("custom", "[1]"), ("custom", "{not json"), ("email", "a\u{7}b")]
+    {
+        let body = app.on_chat("setcontact", &web, &[(k, v)]).await;
+        err(&body, "INCORRECT_PARAM", Some(k));
+    }
+
+    // Assignment: to an operator, again to the same (no change), then to a group.
+    ok(&app.on_chat("assignchat", &web, &[("operator", LOGIN)]).await);
+    ok(&app.on_chat("assignchat", &web, &[("operator", LOGIN)]).await);
+    ok(&app.on_chat("assignchat", &web, &[("group", "support")]).await);
+    for (extra, param) in [
+        (vec![("operator", "mallory")], "operator"),
+        (vec![("group", "sales")], "group"),
+        (vec![("operator", LOGIN), ("group", "support")], "group"),
+    ] {
+        let body = app.on_chat("assignchat", &web, &extra).await;
+        err(&body, "INCORRECT_PARAM", Some(param));
+    }
+    let body = app.on_chat("assignchat", &web, &[]).await;
+    err(&body, "MISSING_COMPULSORY_PARAM", Some("operator"));
+
+    // The end: once; the next message opens the conversation again.
+    ok(&app.on_chat("endchat", &web, &[]).await);
+    ok(&app.on_chat("endchat", &web, &[]).await);
+    let info = app.on_chat("getchatinfo", &web, &[]).await;
+    let info = ok(&info);
+    assert_eq!(info["state"], "ended");
+    assert_eq!(info["assignee"], "group:support");
+    assert_eq!(info["contact"]["name"], "Ann Lee");
+    assert_eq!(info["contact"]["email"], "ann@example.com");
+    assert_eq!(info["contact"]["company"], "");
+    assert_eq!(info["custom"], r#"{"plan":"gold"}"#);
+    app.send("webchat", &web, "v", "Anything else?").await;
+    assert_eq!(ok(&app.on_chat("getchatinfo", &web, &[]).await)["state"], "open");
+
+    let hits = rx
+        .wait_for(WAIT, |h| events(h).iter().filter(|e| *e == "chat_session.message_sent").count() == 2)
+        .await;
+    let names = events(&hits);
+    assert_eq!(count(&names, "contact.updated"), 2, "{names:?}");
+    assert_eq!(count(&names, "chat_session.forward"), 2, "{names:?}");
+    assert_eq!(count(&names, "conversation.ended"), 1, "{names:?}");
+    let all = |name: &str| hits.iter().filter(|h| h.event() == name).map(|h| h.json()).collect::<Vec<_>>();
+    let updates = all("contact.updated");
+    assert_eq!(updates[0]["_type"], "contact");
+    assert_eq!(
+        updates[0]["changed"],
+        json!({"name": {"previous": null, "current": "Ann"}, "email": {"previous": null, "current": "ann@example.com"},
+               "custom": {"previous": {}, "current": {"plan": "gold"}}})
+    );
+    assert_eq!(updates[1]["changed"], json!({"name": {"previous": "Ann", "current": "Ann Lee"}}));
+    let forwards = all("chat_session.forward");
+    assert_eq!(
+        (&forwards[0]["operator_previous"], &forwards[0]["operator_current"]),
+        (&Value::Null, &json!({"operator": LOGIN}))
+    );
+    assert_eq!(
+        (&forwards[1]["operator_previous"], &forwards[1]["operator_current"]),
+        (&json!({"operator": LOGIN}), &json!({"group": "support"}))
+    );
+    let ended = &all("conversation.ended")[0];
+    assert_eq!((ended["_type"].as_str(), ended["event"].as_str()), (Some("conversation"), Some("ended")));
+    assert_eq!(ended["chat"], json!({"platform": "webchat", "platformid": web, "destination": "v"}));
+    // Every chat event carries the contact, custom data and assignee (as they are when it is sent),
+    // and `_event`; those after the changes show them.
+    for h in &hits {
+        let b = h.json();
+        assert_eq!(b["_event"], b["event"], "{b}");
+        assert!(b["contact"].is_object() && b["custom"].is_object() && b.get("assignee").is_some(), "{b}");
+    }
+    let last_sent = all("chat_session.message_sent").pop().unwrap();
+    for b in [ended, &last_sent] {
+        assert_eq!(b["contact"]["name"], "Ann Lee", "{b}");
+        assert_eq!(b["contact"]["email"], "ann@example.com", "{b}");
+        assert_eq!(b["custom"], json!({"plan": "gold"}), "{b}");
+        assert_eq!(b["assignee"], json!({"group": "support"}), "{b}");
+    }
+    assert_signed(&hits, &secret).await;
+    app.settled(&hook, hits.len()).await;
+}
+
+/// Many assignments of one chat at once (as two operators clicking together): one assignee, and one
+/// `chat_session.forward` per change — here exactly one.
+#[tokio::test]
+async fn assignments_at_once_fire_one_forward_per_change() {
+    let (app, _p) = app_with_fakes(|_| {}).await;
+    let web = app.channel("webchat", &[]).await;
+    let rx = Receiver::start().await;
+    app.webhook(&rx.url, "chat_session.forward", None).await;
+    app.send("webchat", &web, "v", "Hello").await;
+    let calls = (0..16).map(|_| app.on_chat("assignchat", &web, &[("operator", LOGIN)]));
+    for body in futures_util::future::join_all(calls).await {
+        ok(&body);
+    }
+    rx.wait_for(WAIT, |h| !h.is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(events(&rx.hits()), ["chat_session.forward"]);
+    assert_eq!(ok(&app.on_chat("getchatinfo", &web, &[]).await)["assignee"], LOGIN);
+}
+
+/// The platform's name for the person fills the contact on every received message; `contact.updated`
+/// fires only when it changed.
+#[tokio::test]
+async fn a_telegram_name_fills_the_contact_and_changes_only_when_it_does() {
+    use crate::delivery::BOT;
+    use crate::inbound::{SECRET, update};
+    let (app, _p) = app_with_fakes(|_| {}).await;
+    let tg =
+        app.channel("telegram", &[&format!("bot_token={BOT}"), &format!("webhook_secret={SECRET}")]).await;
+    let rx = Receiver::start().await;
+    app.webhook(&rx.url, "contact.updated", None).await;
+    let chat = json!({"id": 4242, "type": "private"});
+    let from = |first: &str| json!({"id": 4242, "is_bot": false, "first_name": first, "last_name": "Lee"});
+    for (n, first) in [(1, "Ann"), (2, "Ann"), (3, "Annie")] {
+        let text =
+            update(n, json!({"message_id": n, "chat": chat, "from": from(first), "date": n, "text": "hi"}));
+        assert_eq!(app.post_telegram(&tg, Some(SECRET), &text).await, 200);
+    }
+    let hits = rx.wait_for(WAIT, |h| h.len() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let bodies: Vec<Value> = rx.hits().iter().map(|h| h.json()).collect();
+    assert_eq!(bodies.len(), 2, "{hits:#?}");
+    assert_eq!(bodies[0]["changed"], json!({"name": {"previous": null, "current": "Ann Lee"}}));
+    assert_eq!(bodies[1]["changed"], json!({"name": {"previous": "Ann Lee", "current": "Annie Lee"}}));
+    let info = app
+        .call("getchatinfo", &[("platform", "telegram"), ("platformid", &tg), ("destination", "4242")])
+        .await;
+    assert_eq!(ok(&info)["contact"]["name"], "Annie Lee");
+}
