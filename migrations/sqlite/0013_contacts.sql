@@ -11,3 +11,10 @@ ALTER TABLE chats ADD COLUMN assignee TEXT;
 ALTER TABLE webhook_deliveries ADD COLUMN extra TEXT;
 -- The chat a chat event is about when it names no message (contact.*, conversation.ended, …).
 ALTER TABLE webhook_deliveries ADD COLUMN chat_id INTEGER;
+-- What the contact left after the conversation's end: a rating (1–5) and feedback, and the survey's
+-- chosen answer; each taken once per end (rated_at / surveyed_at after ended_at).
+ALTER TABLE chats ADD COLUMN rating INTEGER;
+ALTER TABLE chats ADD COLUMN feedback TEXT;
+ALTER TABLE chats ADD COLUMN rated_at INTEGER;
+ALTER TABLE chats ADD COLUMN survey TEXT;
+ALTER TABLE chats ADD COLUMN surveyed_at INTEGER;

@@ -29,6 +29,9 @@ fn summary(kind: EventKind) -> &'static str {
         EventKind::ContactUpdated => {
             "A contact field or the custom data really changed (previous and current)"
         }
+        EventKind::ChatRating => "The contact rated the ended conversation (rate, 1–5)",
+        EventKind::ChatFeedback => "The contact left feedback with the rating (feedback_message)",
+        EventKind::ChatSurvey => "The contact answered the channel's survey (post_survey_option)",
     }
 }
 
@@ -89,6 +92,9 @@ pub fn add(doc: &mut Value) {
                     "changed": {"type": "object", "description": "contact.updated: `{field: {previous, current}}` for each value that changed"},
                     "operator_previous": {"description": "chat_session.forward: the assignee before, or null"},
                     "operator_current": {"description": "chat_session.forward: the new assignee"},
+                    "rate": {"type": "integer", "minimum": 1, "maximum": 5, "description": "chat_session.rating"},
+                    "feedback_message": {"type": "string", "description": "chat_session.feedback"},
+                    "post_survey_option": {"type": "string", "description": "chat_session.survey: the chosen answer"},
                     "id": {"type": "string", "description": "As `webhook-id`"},
                     "created_at": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS` UTC"},
                     "chat": {"type": "object", "required": ["platform", "platformid", "destination"], "properties": {

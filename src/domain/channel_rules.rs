@@ -27,7 +27,13 @@ const WHATSAPP: &[Key] = &[
     key("waba_id", false, digits),
     key("fallback_template", false, template_and_language),
 ];
-const WEBCHAT: &[Key] = &[key("allowed_origins", false, origins), key("title", false, one_line)];
+const WEBCHAT: &[Key] = &[
+    key("allowed_origins", false, origins),
+    key("title", false, one_line),
+    key("rating", false, on_off),
+    key("survey_question", false, one_line),
+    key("survey_options", false, survey_options),
+];
 
 fn keys(platform: Platform) -> &'static [Key] {
     match platform {
@@ -92,6 +98,19 @@ fn bot_token(v: &str) -> Result<(), String> {
 fn webhook_secret(v: &str) -> Result<(), String> {
     let ok = v.len() <= 256 && telegram_chars(v);
     if ok { Ok(()) } else { Err("1 to 256 of A-Z, a-z, 0-9, '_' and '-' (Telegram's rule)".into()) }
+}
+
+fn on_off(v: &str) -> Result<(), String> {
+    if matches!(v, "on" | "off") { Ok(()) } else { Err("on or off".into()) }
+}
+
+/// 2 to 4 answers separated by `|`, each one line of at most 100 characters.
+fn survey_options(v: &str) -> Result<(), String> {
+    let list = super::visitor::options(v);
+    let ok = (2..=4).contains(&list.len())
+        && v.split('|').all(|o| !o.trim().is_empty())
+        && list.iter().all(|o| o.chars().count() <= 100 && !o.chars().any(char::is_control));
+    if ok { Ok(()) } else { Err("2 to 4 answers separated by '|', e.g. Yes|No|Maybe".into()) }
 }
 
 fn digits(v: &str) -> Result<(), String> {

@@ -161,13 +161,64 @@ pub struct Conversation {
     /// When it was ended (Unix ms), while it is; the next message opens it again.
     pub ended_at: Option<i64>,
     pub assignee: Option<Assignee>,
+    /// What the contact left after an end (the last ones given).
+    pub rating: Option<i64>,
+    pub feedback: Option<String>,
+    pub survey: Option<String>,
+    /// When they were given (Unix ms): once per end.
+    pub rated_at: Option<i64>,
+    pub surveyed_at: Option<i64>,
 }
 
 impl Conversation {
     pub fn state(&self) -> &'static str {
         if self.ended_at.is_some() { "ended" } else { "open" }
     }
+
+    /// Whether `after_end` may be taken now: the conversation is ended and it was not given since.
+    pub fn may_take(&self, after_end: &AfterEnd) -> Result<(), Refusal> {
+        let Some(ended) = self.ended_at else { return Err(Refusal::NotEnded) };
+        let given = match after_end {
+            AfterEnd::Rating { .. } => self.rated_at,
+            AfterEnd::Survey { .. } => self.surveyed_at,
+        };
+        if given.is_some_and(|at| at >= ended) { Err(Refusal::AlreadyGiven) } else { Ok(()) }
+    }
 }
+
+/// What a contact leaves after the end of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterEnd {
+    /// 1–5 stars, and words if any.
+    Rating { rate: i64, feedback: Option<String> },
+    /// The chosen answer of the channel's survey.
+    Survey { option: String },
+}
+
+/// Why a rating or survey answer is not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The conversation is open.
+    NotEnded,
+    /// Given already since the end.
+    AlreadyGiven,
+    /// The channel does not ask for it (`rating=off`, no survey).
+    NotAsked,
+}
+
+impl Refusal {
+    /// The code the visitor's API answers with (409).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotEnded => "CONVERSATION_OPEN",
+            Self::AlreadyGiven => "ALREADY_ANSWERED",
+            Self::NotAsked => "NOT_ASKED",
+        }
+    }
+}
+
+/// Feedback's longest text, in characters.
+pub const MAX_FEEDBACK_CHARS: usize = 4096;
 
 #[cfg(test)]
 mod tests {

@@ -29,11 +29,17 @@ pub enum EventKind {
     ChatForward,
     /// A contact field or the custom data really changed.
     ContactUpdated,
+    /// The contact rated the ended conversation (1–5).
+    ChatRating,
+    /// The contact left words with the rating.
+    ChatFeedback,
+    /// The contact answered the channel's survey.
+    ChatSurvey,
 }
 
 impl EventKind {
     /// In the order of their bits (stored in webhooks' event sets: new kinds go at the end).
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 15] = [
         Self::ChatStart,
         Self::MessageReceived,
         Self::MessageSent,
@@ -46,6 +52,9 @@ impl EventKind {
         Self::ConversationEnded,
         Self::ChatForward,
         Self::ContactUpdated,
+        Self::ChatRating,
+        Self::ChatFeedback,
+        Self::ChatSurvey,
     ];
 
     /// `_type.event`, e.g. `chat_session.message_sent`.
@@ -63,6 +72,9 @@ impl EventKind {
             Self::ConversationEnded => "conversation.ended",
             Self::ChatForward => "chat_session.forward",
             Self::ContactUpdated => "contact.updated",
+            Self::ChatRating => "chat_session.rating",
+            Self::ChatFeedback => "chat_session.feedback",
+            Self::ChatSurvey => "chat_session.survey",
         }
     }
 

@@ -335,10 +335,14 @@ impl super::ports::ConversationStore for FakeStore {
         channel_id: i64,
         destination: &str,
         change: &super::contacts::ContactChange,
+        create: bool,
         _now: i64,
     ) -> StoreResult<Option<super::contacts::Contact>> {
         let mut inner = self.lock();
         let key = (channel_id, destination.to_string());
+        if create {
+            inner.chats.insert(key.clone());
+        }
         if !inner.chats.contains(&key) {
             return Ok(None);
         }
@@ -380,6 +384,33 @@ impl super::ports::ConversationStore for FakeStore {
         let changed = conversation.assignee.as_ref() != Some(assignee);
         conversation.assignee = Some(assignee.clone());
         Ok(Some(changed))
+    }
+
+    async fn take_after_end(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        after_end: &super::contacts::AfterEnd,
+        now: i64,
+    ) -> StoreResult<Option<Result<(), super::contacts::Refusal>>> {
+        let mut inner = self.lock();
+        let key = (channel_id, destination.to_string());
+        if !inner.chats.contains(&key) {
+            return Ok(None);
+        }
+        let c = inner.conversations.entry(key).or_default();
+        if let Err(refusal) = c.may_take(after_end) {
+            return Ok(Some(Err(refusal)));
+        }
+        match after_end {
+            super::contacts::AfterEnd::Rating { rate, feedback } => {
+                (c.rating, c.feedback, c.rated_at) = (Some(*rate), feedback.clone(), Some(now));
+            }
+            super::contacts::AfterEnd::Survey { option } => {
+                (c.survey, c.surveyed_at) = (Some(option.clone()), Some(now));
+            }
+        }
+        Ok(Some(Ok(())))
     }
 
     async fn operators(&self, _account_id: i64) -> StoreResult<(Vec<String>, Vec<String>)> {

@@ -32,6 +32,7 @@ pub mod templates;
 pub mod ttl_cache;
 pub mod urls;
 pub mod values;
+pub mod visitor;
 pub mod webhook_ports;
 pub mod window;
 

@@ -452,12 +452,14 @@ pub trait ConversationStore: Send + Sync {
         destination: &str,
     ) -> StoreResult<Option<crate::domain::contacts::Conversation>>;
     /// Applies `change` to the chat's contact; when a value really changed, writes `contact.updated`
-    /// with `changed`. The contact after it; `None` when there is no such chat.
+    /// with `changed`. The contact after it; `None` when there is no such chat — unless `create`, which
+    /// keeps the contact of a chat that has no message yet (a webchat visitor's page gives it first).
     async fn update_contact(
         &self,
         channel_id: i64,
         destination: &str,
         change: &crate::domain::contacts::ContactChange,
+        create: bool,
         now: i64,
     ) -> StoreResult<Option<crate::domain::contacts::Contact>>;
     /// Ends the open conversation and writes `conversation.ended`; `Some(false)` when it was ended
@@ -477,6 +479,16 @@ pub trait ConversationStore: Send + Sync {
         assignee: &crate::domain::contacts::Assignee,
         now: i64,
     ) -> StoreResult<Option<bool>>;
+    /// Takes what the contact left after the end (`chat_session.rating` and, with words,
+    /// `chat_session.feedback`; or `chat_session.survey`), once per end. `None` when there is no such
+    /// chat.
+    async fn take_after_end(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        after_end: &crate::domain::contacts::AfterEnd,
+        now: i64,
+    ) -> StoreResult<Option<Result<(), crate::domain::contacts::Refusal>>>;
     /// The account's operators who may be assigned chats (its login and accesses with `chat:write`) and
     /// its groups.
     async fn operators(&self, account_id: i64) -> StoreResult<(Vec<String>, Vec<String>)>;

@@ -146,6 +146,10 @@ pub struct ChatInfoView {
     pub custom: String,
     pub state: &'static str,
     pub assignee: String,
+    /// What the contact left after the last end: `1`–`5`, words, the survey's answer; empty when not.
+    pub rating: String,
+    pub feedback: String,
+    pub survey: String,
     pub window: String,
 }
 
@@ -235,6 +239,9 @@ impl Serialize for ReplyView<'_> {
                 custom: info.conversation.contact.custom_json(),
                 state: info.conversation.state(),
                 assignee: info.conversation.assignee.as_ref().map(Assignee::stored).unwrap_or_default(),
+                rating: info.conversation.rating.map(|r| r.to_string()).unwrap_or_default(),
+                feedback: info.conversation.feedback.clone().unwrap_or_default(),
+                survey: info.conversation.survey.clone().unwrap_or_default(),
                 window: info.window.map(format_datetime).unwrap_or_default(),
             }
             .serialize(s),

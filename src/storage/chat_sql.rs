@@ -28,7 +28,11 @@ macro_rules! sql_chats {
 
             async fn chat_exists(&self, channel_id: i64, destination: &str) -> StoreResult<bool> {
                 let found: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM chats WHERE channel_id = $1 AND destination = $2")
+                    // A chat exists once a message was sent or received (a webchat visitor's page may
+                    // have given its contact before that).
+                    sqlx::query_scalar(
+                        "SELECT id FROM chats WHERE channel_id = $1 AND destination = $2 AND last_message_id IS NOT NULL",
+                    )
                         .bind(channel_id)
                         .bind(destination)
                         .fetch_optional(self.reader())

@@ -7,7 +7,14 @@
 /// `sql_conversations!(StoreType, sqlx database type)`.
 macro_rules! sql_conversations {
     ($store:ty, $db:ty) => {
-        use $crate::domain::contacts::{Assignee, Contact, ContactChange, Conversation};
+        use $crate::domain::contacts::{AfterEnd, Assignee, Contact, ContactChange, Conversation};
+
+        /// The conversation columns of `chats`, in `ConversationRow`'s order.
+        const CONVERSATION_COLUMNS: &str =
+            "contact, custom, ended_at, assignee, rating, feedback, rated_at, survey, surveyed_at";
+
+        type ConversationRow =
+            (String, String, Option<i64>, Option<String>, Option<i64>, Option<String>, Option<i64>, Option<String>, Option<i64>);
 
         /// The chat's id and conversation columns, locked for this transaction.
         async fn locked_conversation(
@@ -23,20 +30,25 @@ macro_rules! sql_conversations {
             .fetch_optional(&mut **tx)
             .await?;
             let Some(id) = id else { return Ok(None) };
-            let row: (String, String, Option<i64>, Option<String>) =
-                sqlx::query_as("SELECT contact, custom, ended_at, assignee FROM chats WHERE id = $1")
+            let row: ConversationRow =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CONVERSATION_COLUMNS} FROM chats WHERE id = $1")))
                     .bind(id)
                     .fetch_one(&mut **tx)
                     .await?;
             Ok(Some((id, conversation_of(row))))
         }
 
-        fn conversation_of(row: (String, String, Option<i64>, Option<String>)) -> Conversation {
-            let (contact, custom, ended_at, assignee) = row;
+        fn conversation_of(row: ConversationRow) -> Conversation {
+            let (contact, custom, ended_at, assignee, rating, feedback, rated_at, survey, surveyed_at) = row;
             Conversation {
                 contact: Contact::from_stored(&contact, &custom),
                 ended_at,
                 assignee: assignee.as_deref().map(Assignee::from_stored),
+                rating,
+                feedback,
+                survey,
+                rated_at,
+                surveyed_at,
             }
         }
 
@@ -67,9 +79,9 @@ macro_rules! sql_conversations {
         #[async_trait::async_trait]
         impl $crate::domain::ports::ConversationStore for $store {
             async fn conversation(&self, channel_id: i64, destination: &str) -> StoreResult<Option<Conversation>> {
-                let row: Option<(String, String, Option<i64>, Option<String>)> = sqlx::query_as(
-                    "SELECT contact, custom, ended_at, assignee FROM chats WHERE channel_id = $1 AND destination = $2",
-                )
+                let row: Option<ConversationRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CONVERSATION_COLUMNS} FROM chats WHERE channel_id = $1 AND destination = $2"
+                )))
                 .bind(channel_id)
                 .bind(destination)
                 .fetch_optional(self.reader())
@@ -82,9 +94,13 @@ macro_rules! sql_conversations {
                 channel_id: i64,
                 destination: &str,
                 change: &ContactChange,
+                create: bool,
                 now: i64,
             ) -> StoreResult<Option<Contact>> {
                 let mut tx = self.write().await?;
+                if create {
+                    upsert_chat(&mut tx, channel_id, destination, now).await?;
+                }
                 let Some((chat_id, before)) = locked_conversation(&mut tx, channel_id, destination).await? else {
                     return Ok(None);
                 };
@@ -148,6 +164,54 @@ macro_rules! sql_conversations {
                 self.webhooks_written(events);
                 self.parts().feed.announce([chat_id]);
                 Ok(Some(true))
+            }
+
+            async fn take_after_end(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                after_end: &AfterEnd,
+                now: i64,
+            ) -> StoreResult<Option<Result<(), $crate::domain::contacts::Refusal>>> {
+                let mut tx = self.write().await?;
+                let Some((chat_id, before)) = locked_conversation(&mut tx, channel_id, destination).await? else {
+                    return Ok(None);
+                };
+                if let Err(refusal) = before.may_take(after_end) {
+                    return Ok(Some(Err(refusal)));
+                }
+                let mut events = 0;
+                match after_end {
+                    AfterEnd::Rating { rate, feedback } => {
+                        sqlx::query("UPDATE chats SET rating = $1, feedback = $2, rated_at = $3 WHERE id = $4")
+                            .bind(rate)
+                            .bind(feedback)
+                            .bind(now)
+                            .bind(chat_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        let extra = serde_json::json!({ "rate": rate });
+                        events += emit_chat_event(&mut tx, EventKind::ChatRating, chat_id, &extra, now).await?;
+                        if let Some(words) = feedback {
+                            let extra = serde_json::json!({ "rate": rate, "feedback_message": words });
+                            events += emit_chat_event(&mut tx, EventKind::ChatFeedback, chat_id, &extra, now).await?;
+                        }
+                    }
+                    AfterEnd::Survey { option } => {
+                        sqlx::query("UPDATE chats SET survey = $1, surveyed_at = $2 WHERE id = $3")
+                            .bind(option)
+                            .bind(now)
+                            .bind(chat_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        let extra = serde_json::json!({ "post_survey_option": option });
+                        events += emit_chat_event(&mut tx, EventKind::ChatSurvey, chat_id, &extra, now).await?;
+                    }
+                }
+                tx.commit().await?;
+                self.webhooks_written(events);
+                self.parts().feed.announce([chat_id]);
+                Ok(Some(Ok(())))
             }
 
             async fn operators(&self, account_id: i64) -> StoreResult<(Vec<String>, Vec<String>)> {

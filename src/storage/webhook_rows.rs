@@ -128,6 +128,7 @@ impl TryFrom<PendingDeliveryRow> for PendingDelivery {
             contact: Contact::from_stored(contact, r.custom.as_deref().unwrap_or("{}")),
             ended_at: r.ended_at,
             assignee: r.assignee.as_deref().map(Assignee::from_stored),
+            ..Conversation::default()
         });
         let extra = match r.extra.as_deref().map(serde_json::from_str) {
             Some(Ok(serde_json::Value::Object(map))) => Some(map),

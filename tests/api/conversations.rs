@@ -198,3 +198,115 @@ async fn a_telegram_name_fills_the_contact_and_changes_only_when_it_does() {
         .await;
     assert_eq!(ok(&info)["contact"]["name"], "Annie Lee");
 }
+
+/// The visitor's page: contact and custom data (before any message too), then after the end a rating
+/// with feedback and the survey's answer — once each per end, refused otherwise, each with its event.
+#[tokio::test]
+async fn a_visitor_rates_and_answers_the_survey_once_after_the_end() {
+    let (app, _p) = app_with_fakes(|_| {}).await;
+    let web = app.channel("webchat", &["survey_question=Did we help?", "survey_options=Yes|No|Partly"]).await;
+    let rx = Receiver::start().await;
+    let (_, secret) = app.webhook(&rx.url, "*", None).await;
+    let (visitor, token) = crate::helpers::webchat_visitor(&app.client, &app.address, &web).await;
+    let post = |what: &'static str, body: Value| {
+        let (app, web, visitor, token) = (&app, web.clone(), visitor.clone(), token.clone());
+        async move {
+            let res = app
+                .client
+                .post(format!("{}/webchat/{web}/api/{what}", app.address))
+                .header("x-visitor-id", visitor)
+                .header("x-visitor-token", token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let history = || async {
+        let res = app
+            .client
+            .get(format!("{}/webchat/{web}/api/messages", app.address))
+            .header("x-visitor-id", &visitor)
+            .header("x-visitor-token", &token)
+            .send()
+            .await
+            .unwrap();
+        res.json::<Value>().await.unwrap()["conversation"].clone()
+    };
+
+    // The host page's contact, before the visitor wrote anything.
+    let (s, b) =
+        post("contact", json!({"name": "Ann", "email": "ann@example.com", "custom": {"cart": 3}})).await;
+    assert_eq!((s, &b["contact"]["name"], &b["custom"]), (200, &json!("Ann"), &json!({"cart": 3})), "{b}");
+    let big = json!({"custom": {"notes": "x".repeat(8 * 1024)}});
+    for (body, param) in [(big, "custom"), (json!({"custom": [1]}), "custom"), (json!({"email": 5}), "email")]
+    {
+        let (s, b) = post("contact", body).await;
+        assert_eq!(
+            (s, b["error"].as_str(), b["param"].as_str()),
+            (400, Some("INCORRECT_PARAM"), Some(param))
+        );
+    }
+    let (s, _) = post("message", json!({})).await;
+    assert_eq!(s, 404, "no such path");
+    let sent = app
+        .client
+        .post(format!("{}/webchat/{web}/api/messages", app.address))
+        .header("x-visitor-id", &visitor)
+        .header("x-visitor-token", &token)
+        .json(&json!({"message": "Where is my order?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+
+    // Open: nothing is asked; a rating is refused.
+    assert_eq!(history().await, json!({"state": "open", "rating": false, "survey": null}));
+    let (s, b) = post("rating", json!({"rate": 5})).await;
+    assert_eq!((s, b["error"].as_str()), (409, Some("CONVERSATION_OPEN")));
+
+    // Ended: the page is asked for both; bad values name their field; each is taken once.
+    ok(&app
+        .call("endchat", &[("platform", "webchat"), ("platformid", &web), ("destination", &visitor)])
+        .await);
+    assert_eq!(
+        history().await,
+        json!({"state": "ended", "rating": true, "survey": {"question": "Did we help?", "options": ["Yes", "No", "Partly"]}})
+    );
+    for (what, body, param) in [
+        ("rating", json!({"rate": 0}), "rate"),
+        ("rating", json!({"rate": 6}), "rate"),
+        ("survey", json!({"option": "Maybe"}), "option"),
+    ] {
+        let (s, b) = post(what, body).await;
+        assert_eq!((s, b["param"].as_str()), (400, Some(param)), "{what}: {b}");
+    }
+    assert_eq!(post("rating", json!({"rate": 4, "feedback": "Quick and kind"})).await.0, 204);
+    assert_eq!(post("rating", json!({"rate": 1})).await.1["error"], "ALREADY_ANSWERED");
+    assert_eq!(post("survey", json!({"option": "Yes"})).await.0, 204);
+    assert_eq!(post("survey", json!({"option": "No"})).await.1["error"], "ALREADY_ANSWERED");
+    assert_eq!(history().await, json!({"state": "ended", "rating": false, "survey": null}));
+    let info = app
+        .call("getchatinfo", &[("platform", "webchat"), ("platformid", &web), ("destination", &visitor)])
+        .await;
+    let info = ok(&info);
+    assert_eq!(
+        (info["rating"].as_str(), info["feedback"].as_str(), info["survey"].as_str()),
+        (Some("4"), Some("Quick and kind"), Some("Yes"))
+    );
+    assert_eq!(info["contact"]["email"], "ann@example.com");
+
+    let hits = rx.wait_for(WAIT, |h| events(h).iter().any(|e| e == "chat_session.survey")).await;
+    let names = events(&hits);
+    for name in ["chat_session.rating", "chat_session.feedback", "chat_session.survey", "contact.updated"] {
+        assert_eq!(count(&names, name), 1, "{name}: {names:?}");
+    }
+    let by = |name: &str| hits.iter().find(|h| h.event() == name).unwrap().json();
+    assert_eq!(by("chat_session.rating")["rate"], 4);
+    assert_eq!(by("chat_session.feedback")["feedback_message"], "Quick and kind");
+    assert_eq!(by("chat_session.survey")["post_survey_option"], "Yes");
+    assert_eq!(by("chat_session.survey")["custom"], json!({"cart": 3}));
+    assert_signed(&hits, &secret).await;
+}

@@ -34,7 +34,8 @@ impl SetContact {
 
     pub async fn apply(self, ctx: &Context<'_>) -> DomainResult<Reply> {
         let channel = ctx.channel(self.channel).await?;
-        let contact = ctx.store.update_contact(channel.id, &self.destination, &self.change, ctx.now).await?;
+        let contact =
+            ctx.store.update_contact(channel.id, &self.destination, &self.change, false, ctx.now).await?;
         let contact = contact.ok_or(DomainError::param(ErrorCode::ChatNotFound, "destination"))?;
         Ok(Reply::Contact(contact))
     }

@@ -240,6 +240,11 @@ pub struct ChatInfo {
     pub state: ConversationState,
     /// An operator login, `group:NAME`, or empty.
     pub assignee: String,
+    /// `1`–`5` after a rating, else empty.
+    pub rating: String,
+    pub feedback: String,
+    /// The survey's chosen answer, else empty.
+    pub survey: String,
     /// Until when WhatsApp's 24-hour window is open (`YYYY-MM-DD HH:MM:SS` UTC); empty when it is not.
     pub window: String,
 }

@@ -4,6 +4,7 @@
 //! through the gateway like any platform's; what the business sends through any door is pushed to the
 //! open page, which marks it `delivered`, and `read` once shown.
 
+mod after;
 pub mod stream;
 pub mod visitor;
 
@@ -74,6 +75,9 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .route("/webchat/{pid}/api/messages", actix_web::web::get().to(history))
         .route("/webchat/{pid}/api/messages", actix_web::web::post().to(send))
         .route("/webchat/{pid}/api/seen", actix_web::web::post().to(seen))
+        .route("/webchat/{pid}/api/contact", actix_web::web::post().to(after::contact))
+        .route("/webchat/{pid}/api/rating", actix_web::web::post().to(after::rating))
+        .route("/webchat/{pid}/api/survey", actix_web::web::post().to(after::survey))
         .route("/webchat/{pid}/api/events", actix_web::web::get().to(stream::events))
         .route(
             "/webchat/{pid}/api/{rest:.*}",
@@ -306,7 +310,8 @@ async fn history(
         if let Some(up_to) = arriving {
             mark_delivered(&state, c.channel.id, &visitor, up_to).await;
         }
-        Ok(HttpResponse::Ok().json(json!({ "list": list })))
+        let asked = after::asked_of(&state, &c, &visitor).await?;
+        Ok(HttpResponse::Ok().json(json!({ "list": list, "conversation": asked })))
     };
     answer(origin, result.await)
 }

@@ -125,7 +125,12 @@ impl Visitor {
                 let (state, channel, visitor) = (self.state.clone(), self.channel_id, self.visitor.clone());
                 tokio::spawn(async move { mark_delivered(&state, channel, &visitor, up_to).await });
             }
-            let data = serde_json::json!({ "list": list }).to_string();
+            // The conversation's state and what the page is asked after its end.
+            let asked = match self.state.gateway.channel_config(self.channel_id).await {
+                Ok(Some(c)) => super::after::asked_of(&self.state, &c, &self.visitor).await.ok(),
+                _ => None,
+            };
+            let data = serde_json::json!({ "list": list, "conversation": asked }).to_string();
             let mut hasher = foldhash::quality::FixedState::default().build_hasher();
             hasher.write(data.as_bytes());
             let hash = hasher.finish();

@@ -1,0 +1,127 @@
+//! The visitor's API beyond messages (SPEC §5.4): `POST …/api/contact` (the host page's contact and
+//! custom data), and after the end `POST …/api/rating` (`{rate, feedback?}`) and `POST …/api/survey`
+//! (`{option}`), each taken once per end — otherwise 409 with why, nothing stored.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{WebchatLimits, address_of, answer, body_of, visitor_of};
+use crate::domain::contacts::Refusal;
+use crate::domain::model::ChannelConfig;
+use crate::domain::visitor;
+use crate::doors::PagesState;
+use crate::doors::refused::Refused;
+use crate::doors::views::ContactView;
+
+/// What the page is asked now (`visitor::asked`), for the history and the stream.
+pub async fn asked_of(state: &PagesState, c: &ChannelConfig, who: &str) -> Result<Value, Refused> {
+    let conversation = state
+        .gateway
+        .visitor_conversation(c.channel.id, who)
+        .await
+        .map_err(|e| Refused::internal("reading a visitor's conversation", e))?;
+    Ok(visitor::asked(c, conversation.as_ref()))
+}
+
+/// Each of these writes: charged like a visitor's message (per visitor, then per address).
+fn charge(req: &HttpRequest, state: &PagesState, c: &ChannelConfig, who: &str) -> Result<(), Refused> {
+    let limits = &state.webchat_limits;
+    let key = format!("{}:{who}", c.channel.id);
+    WebchatLimits::charge(&limits.per_visitor, &limits.per_address, &key, &address_of(req, state))
+        .map_err(Refused::too_many)
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Refused> {
+    serde_json::from_slice(body).map_err(|_| Refused::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"))
+}
+
+/// A refusal of what is not asked now: 409 with its reason.
+fn not_now(refusal: Refusal) -> Refused {
+    Refused::new(StatusCode::CONFLICT, refusal.code())
+}
+
+pub async fn contact(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<PagesState>,
+) -> HttpResponse {
+    let (c, who, origin) = match visitor_of(&req, &path, &state).await {
+        Ok(v) => v,
+        Err(refused) => return refused.response(),
+    };
+    let result = async {
+        charge(&req, &state, &c, &who)?;
+        let body: serde_json::Map<String, Value> = json_body(&body_of(&req, payload, &state).await?)?;
+        let change = visitor::contact_change(&body).map_err(|e| Refused::from(&e))?;
+        let contact =
+            state.gateway.visitor_contact(&c, &who, &change, now()).await.map_err(|e| Refused::from(&e))?;
+        Ok(HttpResponse::Ok().json(json!({"contact": ContactView::from(&contact), "custom": contact.custom})))
+    };
+    answer(origin, result.await)
+}
+
+#[derive(Deserialize)]
+struct RatingBody {
+    rate: i64,
+    feedback: Option<String>,
+}
+
+pub async fn rating(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<PagesState>,
+) -> HttpResponse {
+    let (c, who, origin) = match visitor_of(&req, &path, &state).await {
+        Ok(v) => v,
+        Err(refused) => return refused.response(),
+    };
+    let result = async {
+        charge(&req, &state, &c, &who)?;
+        let body: RatingBody = json_body(&body_of(&req, payload, &state).await?)?;
+        let taken = state
+            .gateway
+            .visitor_rating(&c, &who, body.rate, body.feedback.as_deref(), now())
+            .await
+            .map_err(|e| Refused::from(&e))?;
+        taken.map_err(not_now)?;
+        Ok(HttpResponse::NoContent().finish())
+    };
+    answer(origin, result.await)
+}
+
+#[derive(Deserialize)]
+struct SurveyBody {
+    option: String,
+}
+
+pub async fn survey(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<PagesState>,
+) -> HttpResponse {
+    let (c, who, origin) = match visitor_of(&req, &path, &state).await {
+        Ok(v) => v,
+        Err(refused) => return refused.response(),
+    };
+    let result = async {
+        charge(&req, &state, &c, &who)?;
+        let body: SurveyBody = json_body(&body_of(&req, payload, &state).await?)?;
+        let taken = state
+            .gateway
+            .visitor_survey(&c, &who, &body.option, now())
+            .await
+            .map_err(|e| Refused::from(&e))?;
+        taken.map_err(not_now)?;
+        Ok(HttpResponse::NoContent().finish())
+    };
+    answer(origin, result.await)
+}
