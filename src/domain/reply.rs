@@ -32,7 +32,7 @@ pub enum Reply {
     Deliveries(Vec<DeliveryInfo>),
     /// A WhatsApp channel's templates.
     Templates(Vec<Template>),
-    ChatInfo(ChatInfo),
+    ChatInfo(Box<ChatInfo>),
     /// A chat's contact as stored after a change.
     Contact(super::contacts::Contact),
 }

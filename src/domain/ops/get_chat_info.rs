@@ -36,6 +36,11 @@ impl GetChatInfo {
             }
             _ => None,
         };
-        Ok(Reply::ChatInfo(ChatInfo { channel, destination: self.destination, window, conversation }))
+        Ok(Reply::ChatInfo(Box::new(ChatInfo {
+            channel,
+            destination: self.destination,
+            window,
+            conversation,
+        })))
     }
 }
