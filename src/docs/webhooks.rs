@@ -32,6 +32,9 @@ fn summary(kind: EventKind) -> &'static str {
         EventKind::ChatRating => "The contact rated the ended conversation (rate, 1–5)",
         EventKind::ChatFeedback => "The contact left feedback with the rating (feedback_message)",
         EventKind::ChatSurvey => "The contact answered the channel's survey (post_survey_option)",
+        EventKind::ChatUnread => {
+            "A session ended (idle or ended) with received messages nobody read (unread_count; the oldest)"
+        }
     }
 }
 
@@ -95,6 +98,7 @@ pub fn add(doc: &mut Value) {
                     "rate": {"type": "integer", "minimum": 1, "maximum": 5, "description": "chat_session.rating"},
                     "feedback_message": {"type": "string", "description": "chat_session.feedback"},
                     "post_survey_option": {"type": "string", "description": "chat_session.survey: the chosen answer"},
+                    "unread_count": {"type": "integer", "description": "chat_session.unread: how many received messages nobody read (`message` is the oldest)"},
                     "id": {"type": "string", "description": "As `webhook-id`"},
                     "created_at": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS` UTC"},
                     "chat": {"type": "object", "required": ["platform", "platformid", "destination"], "properties": {

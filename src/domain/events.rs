@@ -35,11 +35,13 @@ pub enum EventKind {
     ChatFeedback,
     /// The contact answered the channel's survey.
     ChatSurvey,
+    /// A session ended (idle or ended) with received messages nobody read.
+    ChatUnread,
 }
 
 impl EventKind {
     /// In the order of their bits (stored in webhooks' event sets: new kinds go at the end).
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         Self::ChatStart,
         Self::MessageReceived,
         Self::MessageSent,
@@ -55,6 +57,7 @@ impl EventKind {
         Self::ChatRating,
         Self::ChatFeedback,
         Self::ChatSurvey,
+        Self::ChatUnread,
     ];
 
     /// `_type.event`, e.g. `chat_session.message_sent`.
@@ -75,6 +78,7 @@ impl EventKind {
             Self::ChatRating => "chat_session.rating",
             Self::ChatFeedback => "chat_session.feedback",
             Self::ChatSurvey => "chat_session.survey",
+            Self::ChatUnread => "chat_session.unread",
         }
     }
 

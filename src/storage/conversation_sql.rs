@@ -129,7 +129,8 @@ macro_rules! sql_conversations {
                     .execute(&mut *tx)
                     .await?;
                 let extra = serde_json::json!({});
-                let events = emit_chat_event(&mut tx, EventKind::ConversationEnded, chat_id, &extra, now).await?;
+                let mut events = emit_chat_event(&mut tx, EventKind::ConversationEnded, chat_id, &extra, now).await?;
+                events += emit_unread(&mut tx, chat_id, now).await?;
                 tx.commit().await?;
                 self.webhooks_written(events);
                 self.parts().feed.announce([chat_id]);

@@ -94,6 +94,38 @@ macro_rules! sql_webhook_store {
             Ok(done.rows_affected())
         }
 
+        /// A session of `chat_id` ended (idle or ended by an operator) with received messages nobody read:
+        /// `chat_session.unread` with their count, carrying the oldest of them. Nothing when all were read.
+        async fn emit_unread(tx: &mut Transaction<'static, $db>, chat_id: i64, now: i64) -> StoreResult<u64> {
+            if !wants_event(tx, EventKind::ChatUnread).await? {
+                return Ok(0);
+            }
+            let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT COUNT(*), MIN(id) FROM messages WHERE chat_id = $1 AND NOT sent AND status = 'unread'",
+            )
+            .bind(chat_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            let Some(oldest) = oldest.filter(|_| count > 0) else { return Ok(0) };
+            let done = sqlx::query(
+                "INSERT INTO webhook_deliveries (webhook_id, account_id, event_id, event, message_id, extra, \
+                 created_at, next_at, window_start) \
+                 SELECT w.id, w.account_id, $1, $2, $3, $4, $5, $5, $5 FROM webhooks w \
+                 WHERE w.account_id = (SELECT ch.account_id FROM chats c JOIN channels ch ON ch.id = c.channel_id \
+                 WHERE c.id = $6) AND (w.events & $7) <> 0",
+            )
+            .bind(new_event_id())
+            .bind(EventKind::ChatUnread.name())
+            .bind(oldest)
+            .bind(serde_json::json!({ "unread_count": count }).to_string())
+            .bind(now)
+            .bind(chat_id)
+            .bind(EventKind::ChatUnread.bit())
+            .execute(&mut **tx)
+            .await?;
+            Ok(done.rows_affected())
+        }
+
         /// Whether any webhook at all wants `kind` (one cheap look before writing many events).
         async fn wants_event(tx: &mut Transaction<'static, $db>, kind: EventKind) -> StoreResult<bool> {
             let found: Option<i64> = sqlx::query_scalar("SELECT id FROM webhooks WHERE (events & $1) <> 0 LIMIT 1")
@@ -268,6 +300,7 @@ macro_rules! sql_webhook_store {
                         events += emit_message_event(&mut tx, EventKind::ChatEnd, at, *message_id, None, None, now)
                             .await?;
                     }
+                    events += emit_unread(&mut tx, *chat_id, now).await?;
                 }
                 tx.commit().await?;
                 self.webhooks_written(events);

@@ -310,3 +310,36 @@ async fn a_visitor_rates_and_answers_the_survey_once_after_the_end() {
     assert_eq!(by("chat_session.survey")["custom"], json!({"cart": 3}));
     assert_signed(&hits, &secret).await;
 }
+
+/// A session that ends with received messages nobody read says so (`chat_session.unread`, their count,
+/// the oldest); one whose messages were read does not.
+#[tokio::test]
+async fn a_session_ending_with_unread_messages_says_how_many_and_which_first() {
+    let (app, _p) = app_with_fakes(|s| s.chat.idle_end_secs = 1).await;
+    let web = app.channel("webchat", &[]).await;
+    let rx = Receiver::start().await;
+    app.webhook(&rx.url, "chat_session.unread,chat_session.end,conversation.ended", None).await;
+    let first = app.receive(&web, "v", "Hello?").await;
+    app.receive(&web, "v", "Anyone there?").await;
+    ok(&app.on_chat("endchat", &web, &[]).await);
+    let hits = rx.wait_for(WAIT, |h| events(h).iter().any(|e| e == "chat_session.unread")).await;
+    let unread = hits.iter().find(|h| h.event() == "chat_session.unread").unwrap().json();
+    assert_eq!(unread["unread_count"], 2);
+    assert_eq!(unread["message"]["messageid"], first.as_str(), "the oldest unread");
+
+    // Another chat whose message was read: its idle end says nothing of unread messages.
+    app.receive(&web, "w", "Thanks!").await;
+    let read = app
+        .call("getunreadmessages", &[("platform", "webchat"), ("platformid", &web), ("destination", "w")])
+        .await;
+    ok(&read);
+    rx.wait_for(WAIT, |h| {
+        h.iter().any(|h| h.event() == "chat_session.end" && h.json()["chat"]["destination"] == "w")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let unread: Vec<Value> =
+        rx.hits().iter().filter(|h| h.event() == "chat_session.unread").map(|h| h.json()).collect();
+    assert_eq!(unread.len(), 2, "v's end by the operator, then v's idle end; none for w: {unread:#?}");
+    assert!(unread.iter().all(|u| u["chat"]["destination"] == "v"));
+}
