@@ -32,6 +32,9 @@ fn summary(kind: EventKind) -> &'static str {
         EventKind::ChatRating => "The contact rated the ended conversation (rate, 1–5)",
         EventKind::ChatFeedback => "The contact left feedback with the rating (feedback_message)",
         EventKind::ChatSurvey => "The contact answered the channel's survey (post_survey_option)",
+        EventKind::WidgetConfig => {
+            "A webchat channel's settings changed (widget: title, rating, survey, goals)"
+        }
         EventKind::ChatUnread => {
             "A session ended (idle or ended) with received messages nobody read (unread_count; the oldest)"
         }
@@ -44,7 +47,13 @@ pub fn add(doc: &mut Value) {
     for kind in EventKind::ALL {
         let name = kind.name();
         let operator = name.starts_with("operator.");
-        let schema = if operator { "OperatorEvent" } else { "ChatEvent" };
+        let schema = if operator {
+            "OperatorEvent"
+        } else if name.starts_with("um_widget.") {
+            "WidgetEvent"
+        } else {
+            "ChatEvent"
+        };
         let header = |n: &str, d: &str| json!({"name": n, "in": "header", "required": true, "description": d, "schema": {"type": "string"}});
         webhooks.insert(
             name.to_string(),
@@ -68,8 +77,11 @@ pub fn add(doc: &mut Value) {
         );
     }
     doc["webhooks"] = Value::Object(webhooks);
-    let chat_events: Vec<&str> =
-        EventKind::ALL.iter().map(|k| k.name()).filter(|n| !n.starts_with("operator.")).collect();
+    let chat_events: Vec<&str> = EventKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .filter(|n| !n.starts_with("operator.") && !n.starts_with("um_widget."))
+        .collect();
     let operator_events: Vec<&str> =
         EventKind::ALL.iter().map(|k| k.name()).filter(|n| n.starts_with("operator.")).collect();
     let event_names = |names: &[&str]| -> Vec<String> {
@@ -107,6 +119,27 @@ pub fn add(doc: &mut Value) {
                         "destination": {"type": "string"}
                     }},
                     "message": {"$ref": "#/components/schemas/Message"}
+                }
+            }),
+        );
+        schemas.insert(
+            "WidgetEvent".into(),
+            json!({
+                "type": "object",
+                "description": "A webchat channel's settings changed (never a secret).",
+                "required": ["_type", "event", "_event", "id", "created_at", "widget"],
+                "properties": {
+                    "_type": {"const": "um_widget"},
+                    "event": {"const": "config"},
+                    "_event": {"const": "config"},
+                    "id": {"type": "string", "description": "As `webhook-id`"},
+                    "created_at": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS` UTC"},
+                    "widget": {"type": "object", "properties": {
+                        "platformid": {"type": "string"}, "name": {"type": "string"}, "title": {"type": "string"},
+                        "rating": {"type": "boolean"},
+                        "survey": {"description": "`{question, options}` or null"},
+                        "goals": {"type": "array"}
+                    }}
                 }
             }),
         );

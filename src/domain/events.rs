@@ -37,11 +37,13 @@ pub enum EventKind {
     ChatSurvey,
     /// A session ended (idle or ended) with received messages nobody read.
     ChatUnread,
+    /// A webchat channel's settings changed.
+    WidgetConfig,
 }
 
 impl EventKind {
     /// In the order of their bits (stored in webhooks' event sets: new kinds go at the end).
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         Self::ChatStart,
         Self::MessageReceived,
         Self::MessageSent,
@@ -58,6 +60,7 @@ impl EventKind {
         Self::ChatFeedback,
         Self::ChatSurvey,
         Self::ChatUnread,
+        Self::WidgetConfig,
     ];
 
     /// `_type.event`, e.g. `chat_session.message_sent`.
@@ -79,6 +82,7 @@ impl EventKind {
             Self::ChatFeedback => "chat_session.feedback",
             Self::ChatSurvey => "chat_session.survey",
             Self::ChatUnread => "chat_session.unread",
+            Self::WidgetConfig => "um_widget.config",
         }
     }
 

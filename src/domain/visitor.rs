@@ -47,6 +47,23 @@ pub fn contact_change(body: &Map<String, Value>) -> DomainResult<ContactChange> 
     Ok(change)
 }
 
+/// A webchat channel's widget as `um_widget.config` tells of it: never a secret (a webchat channel has
+/// none).
+pub fn widget(channel_id: i64, name: &str, settings: &super::model::ChannelSettings) -> Value {
+    let text = |k: &str| settings.get(k).unwrap_or_default().to_string();
+    let survey = settings.get("survey_question").filter(|q| !q.is_empty()).map(|q| {
+        serde_json::json!({"question": q, "options": options(settings.get("survey_options").unwrap_or_default())})
+    });
+    serde_json::json!({
+        "platformid": channel_id.to_string(),
+        "name": name,
+        "title": text("title"),
+        "rating": settings.get("rating") != Some("off"),
+        "survey": survey,
+        "goals": [],
+    })
+}
+
 /// What the visitor's page is asked after the end, as it shows it: the conversation's `state`, whether
 /// a `rating` is asked now, and the `survey` (question and answers) when it is asked now.
 pub fn asked(c: &ChannelConfig, conversation: Option<&Conversation>) -> Value {

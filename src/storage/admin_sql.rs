@@ -244,15 +244,36 @@ macro_rules! sql_admin {
                 changes: &[(String, Option<String>)],
             ) -> StoreResult<()> {
                 let mut tx = self.write().await?;
-                let row: Option<(i64, String)> =
-                    sqlx::query_as("SELECT account_id, settings FROM channels WHERE id = $1")
+                let row: Option<(i64, String, String, String)> =
+                    sqlx::query_as("SELECT account_id, settings, platform, name FROM channels WHERE id = $1")
                         .bind(channel_id)
                         .fetch_optional(&mut *tx)
                         .await?;
-                let (account_id, text) = row.ok_or(StoreError::NotFound("channel"))?;
+                let (account_id, text, platform, name) = row.ok_or(StoreError::NotFound("channel"))?;
                 let mut settings = $crate::storage::sealed::open_settings(&self.parts().secrets, channel_id, &text)?;
+                let before = settings.clone();
                 for (key, value) in changes {
                     settings.set(key, value.clone());
+                }
+                // A webchat channel's widget changed: `um_widget.config` (never a secret: it has none).
+                let mut events = 0;
+                if platform == "webchat" && settings != before {
+                    let widget = $crate::domain::visitor::widget(channel_id, &name, &settings);
+                    let kind = EventKind::WidgetConfig;
+                    events = sqlx::query(
+                        "INSERT INTO webhook_deliveries (webhook_id, account_id, event_id, event, extra, created_at, \
+                         next_at, window_start) SELECT w.id, w.account_id, $1, $2, $3, $4, $4, $4 FROM webhooks w \
+                         WHERE w.account_id = $5 AND (w.events & $6) <> 0",
+                    )
+                    .bind(new_event_id())
+                    .bind(kind.name())
+                    .bind(serde_json::json!({ "widget": widget }).to_string())
+                    .bind(now_ms())
+                    .bind(account_id)
+                    .bind(kind.bit())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
                 }
                 sqlx::query("UPDATE channels SET settings = $1 WHERE id = $2")
                     .bind($crate::storage::sealed::seal_settings(&self.parts().secrets, &settings)?)
@@ -261,6 +282,7 @@ macro_rules! sql_admin {
                     .await?;
                 record_change(&mut tx, account_id).await?;
                 tx.commit().await?;
+                self.webhooks_written(events);
                 Ok(())
             }
         }

@@ -343,3 +343,37 @@ async fn a_session_ending_with_unread_messages_says_how_many_and_which_first() {
     assert_eq!(unread.len(), 2, "v's end by the operator, then v's idle end; none for w: {unread:#?}");
     assert!(unread.iter().all(|u| u["chat"]["destination"] == "v"));
 }
+
+/// A webchat channel's settings changed: `um_widget.config` with the widget as the page shows it; the
+/// same settings again, or another platform's channel, say nothing.
+#[tokio::test]
+async fn a_changed_widget_is_told_once_per_change() {
+    let (app, _p) = app_with_fakes(|_| {}).await;
+    let web = app.channel("webchat", &[]).await;
+    let tg = app.channel("telegram", &[&format!("bot_token={}", crate::delivery::BOT)]).await;
+    let rx = Receiver::start().await;
+    let (_, secret) = app.webhook(&rx.url, "um_widget.config", None).await;
+    let settings: Vec<String> =
+        ["title=Ask us", "rating=off", "survey_question=Did we help?", "survey_options=Yes|No"]
+            .map(String::from)
+            .into();
+    app.admin().set_channel_settings(&web, &settings).await.unwrap();
+    app.admin().set_channel_settings(&web, &settings).await.unwrap();
+    app.admin().set_channel_settings(&tg, &["webhook_secret=abc".to_string()]).await.unwrap();
+    let refused = app.admin().set_channel_settings(&web, &["survey_options=Only one".to_string()]).await;
+    assert!(refused.unwrap_err().to_string().contains("survey_options"), "2 to 4 answers");
+    let hits = rx.wait_for(WAIT, |h| !h.is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.hits().len(), 1, "{hits:#?}");
+    let body = hits[0].json();
+    assert_eq!(
+        (body["_type"].as_str(), body["event"].as_str(), body["_event"].as_str()),
+        (Some("um_widget"), Some("config"), Some("config"))
+    );
+    assert_eq!(
+        body["widget"],
+        json!({"platformid": web, "name": "webchat", "title": "Ask us", "rating": false,
+               "survey": {"question": "Did we help?", "options": ["Yes", "No"]}, "goals": []})
+    );
+    assert_signed(&hits, &secret).await;
+}
