@@ -377,3 +377,71 @@ async fn a_changed_widget_is_told_once_per_change() {
     );
     assert_signed(&hits, &secret).await;
 }
+
+/// In a real browser: a shop page queues `chatgate('setContactInfo' | 'setCustomData', …)` before the
+/// widget loads; the contact reaches the chat. After the end the chat page asks for a rating (radio group
+/// `Rating`, text box `Feedback`, `Send feedback`) and the survey (a radio group named by its question,
+/// `Send answer`); the answers reach a webhook receiver and `getchatinfo`.
+#[tokio::test]
+async fn the_host_page_sets_the_contact_and_the_visitor_rates_and_answers_in_the_browser() {
+    let (app, _p) = app_with_fakes(|_| {}).await;
+    let web = app.channel("webchat", &["survey_question=Did we help?", "survey_options=Yes|No|Partly"]).await;
+    let rx = Receiver::start().await;
+    let (_, secret) =
+        app.webhook(&rx.url, "chat_session.rating,chat_session.feedback,chat_session.survey", None).await;
+    let widget = format!("{}/webchat/{web}/widget.js", app.address);
+    let html = format!(
+        "<!doctype html><title>Shop</title><h1>Our shop</h1><script>\
+         window.chatgate = window.chatgate || function(){{(chatgate.q=chatgate.q||[]).push(arguments)}};\
+         chatgate('setContactInfo', {{name: 'Ann Lee', email: 'ann@example.com'}});\
+         chatgate('setCustomData', {{cart: 3}});</script><script src=\"{widget}\" async></script>"
+    );
+    let site = actix_web::HttpServer::new(move || {
+        let html = html.clone();
+        actix_web::App::new().default_service(actix_web::web::to(move || {
+            let html = html.clone();
+            async move { actix_web::HttpResponse::Ok().content_type("text/html").body(html) }
+        }))
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let site_url = format!("http://localhost:{}/", site.addrs()[0].port());
+    tokio::spawn(site.run());
+
+    let mut b = crate::web::Browser::start("webchat_check.mjs", &[&app.address, &web]).await;
+    b.run(json!({"do": "widget", "host": site_url})).await;
+    b.run(json!({"do": "send", "text": "Is my order on its way?"})).await;
+    let chats = app.call("getchats", &[("platform", "webchat"), ("platformid", &web)]).await;
+    let visitor = crate::helpers::list(ok(&chats))[0]["destination"].as_str().unwrap().to_string();
+    let chat = [("platform", "webchat"), ("platformid", web.as_str()), ("destination", visitor.as_str())];
+    let info = || async { ok(&app.call("getchatinfo", &chat).await).clone() };
+    let started = std::time::Instant::now();
+    while info().await["contact"]["name"] != "Ann Lee" {
+        assert!(started.elapsed() < WAIT, "the host page's contact did not arrive: {}", info().await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (info().await["contact"]["email"].as_str(), info().await["custom"].as_str()),
+        (Some("ann@example.com"), Some(r#"{"cart":3}"#))
+    );
+
+    // A later call of the host page goes straight through.
+    b.run(json!({"do": "hostcall", "command": "setContactInfo", "data": {"company": "Ann's Bakery"}})).await;
+
+    ok(&app.call("endchat", &chat).await);
+    b.run(json!({"do": "rate", "rate": 4, "feedback": "Quick and kind", "shot": "webchat-after-end"})).await;
+    b.run(json!({"do": "answer", "question": "Did we help?", "option": "Yes"})).await;
+
+    let hits = rx.wait_for(WAIT, |h| h.len() >= 3).await;
+    let mut names = events(&hits);
+    names.sort();
+    assert_eq!(names, ["chat_session.feedback", "chat_session.rating", "chat_session.survey"]);
+    assert_signed(&hits, &secret).await;
+    let info = info().await;
+    assert_eq!(
+        (info["rating"].as_str(), info["feedback"].as_str(), info["survey"].as_str()),
+        (Some("4"), Some("Quick and kind"), Some("Yes"))
+    );
+    assert_eq!(info["contact"]["company"], "Ann's Bakery");
+}

@@ -1,5 +1,9 @@
 // chatgate's webchat launcher: <script src="https://chat.example.com/webchat/1/widget.js" async></script>
-// adds a button that opens the chat page in an iframe; nothing else of the host page is touched.
+// adds a button that opens the chat page in an iframe; nothing else of the host page is touched but
+// `window.chatgate(command, data)`: `setContactInfo` ({name, email, phone_number, company,
+// external_customer_id}), `setCustomData` (a JSON object of at most 8 KiB), `open`, `close`. Calls made
+// before this script loaded are queued by the host page's snippet:
+//   window.chatgate = window.chatgate || function(){(chatgate.q=chatgate.q||[]).push(arguments)};
 (() => {
   const script = document.currentScript;
   if (!script || window.__chatgateWidget) return;
@@ -23,11 +27,28 @@
     border: '0', background: '#2459d6', color: '#fff', font: '600 15px system-ui, sans-serif',
     boxShadow: '0 6px 20px rgba(36,89,214,.35)', cursor: 'pointer', zIndex: 2147483647,
   });
-  button.addEventListener('click', () => {
-    frame.hidden = !frame.hidden;
-    button.setAttribute('aria-expanded', String(!frame.hidden));
-    button.textContent = frame.hidden ? 'Chat with us' : 'Close chat';
-  });
+  const toggle = (open) => {
+    frame.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+    button.textContent = open ? 'Close chat' : 'Chat with us';
+  };
+  button.addEventListener('click', () => toggle(frame.hidden));
+  // Contact and custom data go to the chat page (it holds the visitor's session), once it has loaded.
+  const origin = new URL(page).origin;
+  let loaded = false;
+  const waiting = [];
+  const post = (command, data) => frame.contentWindow.postMessage({ chatgate: command, data }, origin);
+  frame.addEventListener('load', () => { loaded = true; waiting.splice(0).forEach(([c, d]) => post(c, d)); });
+  const chatgate = (command, data) => {
+    if (command === 'open') toggle(true);
+    else if (command === 'close') toggle(false);
+    else if (command === 'setContactInfo' || command === 'setCustomData') {
+      if (loaded) post(command, data); else waiting.push([command, data]);
+    }
+  };
+  const queued = (window.chatgate && window.chatgate.q) || [];
+  window.chatgate = chatgate;
+  for (const args of queued) chatgate(...args);
   const add = () => document.body.append(frame, button);
   if (document.body) add(); else document.addEventListener('DOMContentLoaded', add);
 })();
