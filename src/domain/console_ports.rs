@@ -27,6 +27,7 @@ impl std::fmt::Debug for ConsoleSession {
 pub struct InboxChat {
     pub last: Message,
     pub unread: i64,
+    pub assignee: Option<super::contacts::Assignee>,
 }
 
 #[async_trait]

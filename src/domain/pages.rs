@@ -47,6 +47,17 @@ impl Gateway {
     }
 
     /// The account's chats on every channel, newest activity first (the console's inbox).
+    /// Whom `principal`'s account can assign chats to: its operators and its groups (`chat:read`).
+    pub async fn assignable(
+        &self,
+        principal: &super::model::Principal,
+    ) -> DomainResult<(Vec<String>, Vec<String>)> {
+        if !principal.scopes.allows(super::model::Scope::ChatRead) {
+            return Err(super::error::DomainError::new(super::error::ErrorCode::AccessDenied));
+        }
+        Ok(self.store.operators(principal.account_id).await?)
+    }
+
     pub async fn inbox(&self, account_id: i64, limit: u32) -> DomainResult<Vec<InboxChat>> {
         Ok(self.store.inbox(account_id, limit).await?)
     }

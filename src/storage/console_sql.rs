@@ -73,8 +73,8 @@ macro_rules! sql_console_store {
                 // looked up for the page's chats alone.
                 let rows: Vec<InboxRow> = sqlx::query_as(concat!(
                     $crate::storage::rows::message_columns!(),
-                    ", (SELECT COUNT(*) FROM messages u WHERE u.chat_id = c.id AND NOT u.sent AND u.status = 'unread') AS unread \
-                     FROM (SELECT c.id, c.channel_id, c.destination, c.last_message_id FROM chats c \
+                    ", (SELECT COUNT(*) FROM messages u WHERE u.chat_id = c.id AND NOT u.sent AND u.status = 'unread') AS unread, \
+                     c.assignee FROM (SELECT c.id, c.channel_id, c.destination, c.last_message_id, c.assignee FROM chats c \
                      JOIN channels ch ON ch.id = c.channel_id WHERE ch.account_id = $1 AND c.last_message_id IS NOT NULL \
                      ORDER BY c.last_message_id DESC LIMIT $2) c \
                      JOIN messages m ON m.id = c.last_message_id JOIN channels ch ON ch.id = c.channel_id \
@@ -86,7 +86,11 @@ macro_rules! sql_console_store {
                 .await?;
                 rows.into_iter()
                     .map(|r| {
-                        Ok($crate::domain::console_ports::InboxChat { last: Message::try_from(r.message)?, unread: r.unread })
+                        Ok($crate::domain::console_ports::InboxChat {
+                            last: Message::try_from(r.message)?,
+                            unread: r.unread,
+                            assignee: r.assignee.as_deref().map($crate::domain::contacts::Assignee::from_stored),
+                        })
                     })
                     .collect()
             }

@@ -69,6 +69,7 @@ pub struct InboxRow {
     #[sqlx(flatten)]
     pub message: MessageRow,
     pub unread: i64,
+    pub assignee: Option<String>,
 }
 
 #[derive(FromRow)]

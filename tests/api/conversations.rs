@@ -445,3 +445,65 @@ async fn the_host_page_sets_the_contact_and_the_visitor_rates_and_answers_in_the
     );
     assert_eq!(info["contact"]["company"], "Ann's Bakery");
 }
+
+/// In real browsers: an operator ends the conversation in the console, the visitor's page asks for a
+/// rating and the survey, the answers reach a webhook receiver and the console's `Contact` panel; the
+/// chat assigned to another operator shows under that operator's `Mine`.
+#[tokio::test]
+async fn the_console_ends_and_assigns_and_shows_what_the_visitor_left() {
+    let (app, _p) = app_with_fakes(|_| {}).await;
+    let web = app.channel("webchat", &["survey_question=Did we help?", "survey_options=Yes|No|Partly"]).await;
+    app.create_access("bob@example.com", "bob-secret-1", "chat:read,chat:write", &[]).await;
+    let rx = Receiver::start().await;
+    let (_, secret) = app.webhook(&rx.url, "*", None).await;
+
+    let mut visitor = crate::web::Browser::start("webchat_check.mjs", &[&app.address, &web]).await;
+    visitor.run(json!({"do": "open"})).await;
+    visitor.run(json!({"do": "send", "text": "My parcel is late"})).await;
+    let who = visitor.run(json!({"do": "visitor"})).await["visitor"].as_str().unwrap().to_string();
+
+    let mut console = crate::web::Browser::start("console_check.mjs", &[&app.address]).await;
+    console.run(json!({"do": "signin", "login": LOGIN, "password": crate::helpers::PASSWORD})).await;
+    console.run(json!({"do": "open", "destination": who})).await;
+    console.run(json!({"do": "end"})).await;
+    visitor.run(json!({"do": "rate", "rate": 5, "feedback": "Great help"})).await;
+    visitor.run(json!({"do": "answer", "question": "Did we help?", "option": "Partly"})).await;
+    let panel = console.run(json!({"do": "contact", "wait": "Great help"})).await;
+    let text = panel["text"].as_str().unwrap();
+    assert!(
+        text.contains("Rating\n5") && text.contains("Survey\nPartly") && text.contains("Conversation\nended"),
+        "{text}"
+    );
+    console.run(json!({"do": "shot", "name": "console-contact"})).await;
+
+    // Assigned to Bob: in Bob's Mine, not in the account's own.
+    let assigned = console.run(json!({"do": "assign", "to": "bob@example.com"})).await;
+    assert!(assigned["options"].as_array().unwrap().iter().any(|o| o == LOGIN), "{assigned}");
+    let mine = console.run(json!({"do": "filter", "show": "Mine"})).await;
+    assert!(mine["chats"].as_array().unwrap().is_empty(), "{mine}");
+    console.run(json!({"do": "signout"})).await;
+    console.run(json!({"do": "signin", "login": "bob@example.com", "password": "bob-secret-1"})).await;
+    let mine = console.run(json!({"do": "filter", "show": "Mine"})).await;
+    let chats = mine["chats"].as_array().unwrap();
+    assert!(chats.len() == 1 && chats[0].as_str().unwrap().contains(&who), "{mine}");
+
+    let hits = rx
+        .wait_for(WAIT, |h| {
+            events(h).iter().any(|e| e == "chat_session.forward")
+                && events(h).iter().any(|e| e == "chat_session.survey")
+        })
+        .await;
+    let names = events(&hits);
+    for name in [
+        "conversation.ended",
+        "chat_session.rating",
+        "chat_session.feedback",
+        "chat_session.survey",
+        "chat_session.forward",
+    ] {
+        assert_eq!(count(&names, name), 1, "{name}: {names:?}");
+    }
+    let forward = hits.iter().find(|h| h.event() == "chat_session.forward").unwrap().json();
+    assert_eq!(forward["operator_current"], json!({"operator": "bob@example.com"}));
+    assert_signed(&hits, &secret).await;
+}

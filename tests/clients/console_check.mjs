@@ -5,6 +5,8 @@
 //   {"do":"send","text"} {"do":"wait","text"} {"do":"waitchat","text"} {"do":"items"} {"do":"error"}
 //   {"do":"cookie"} {"do":"signout"} {"do":"newcontext"} {"do":"shot","name"}
 //   {"do":"composer","destination"} (which form a chat offers: reply box or templates) {"do":"template","choose","params"}
+//   {"do":"end"} (End conversation) {"do":"assign","to"} (Assign to) {"do":"filter","show":"Mine"|"All"}
+//   {"do":"contact","wait"?} (the Contact panel's text, once it shows `wait`)
 import { chromium } from 'playwright-core';
 import readline from 'node:readline';
 
@@ -79,6 +81,23 @@ for await (const line of rl) {
       }
       await page.getByRole('button', { name: 'Send template' }).click();
       say({ ok: true });
+    } else if (cmd.do === 'end') {
+      await page.getByRole('button', { name: 'End conversation' }).click();
+      await page.getByRole('region', { name: 'Contact' }).getByText('ended', { exact: true }).waitFor({ timeout: 5000 });
+      say({ ok: true });
+    } else if (cmd.do === 'assign') {
+      const select = page.getByRole('combobox', { name: 'Assign to' });
+      await select.selectOption({ label: cmd.to });
+      await page.waitForTimeout(300);
+      say({ ok: true, options: await select.locator('option').allInnerTexts() });
+    } else if (cmd.do === 'filter') {
+      await page.getByRole('button', { name: cmd.show, exact: true }).click();
+      await page.waitForTimeout(500);
+      say({ ok: true, chats: await chats().allInnerTexts() });
+    } else if (cmd.do === 'contact') {
+      const panel = page.getByRole('region', { name: 'Contact' });
+      if (cmd.wait) await panel.getByText(cmd.wait, { exact: true }).waitFor({ timeout: 5000 });
+      say({ ok: true, text: await panel.innerText() });
     } else if (cmd.do === 'shot') {
       await page.screenshot({ path: `${shots}/${cmd.name}.png` });
       say({ ok: true });

@@ -5,10 +5,12 @@
 //! and mark read — each a command of the command layer run as the signed-in credential — presence, and
 //! an event stream of the account's chat news.
 
+mod handling;
 mod session;
 mod stream;
 mod templates;
 
+use crate::domain::contacts::Assignee;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -49,6 +51,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/operator/api/templates", web::get().to(templates::list))
         .route("/operator/api/sendtemplate", web::post().to(templates::send))
         .route("/operator/api/read", web::post().to(read))
+        .route("/operator/api/end", web::post().to(handling::end))
+        .route("/operator/api/assign", web::post().to(handling::assign))
+        .route("/operator/api/operators", web::get().to(handling::operators))
         .route("/operator/api/presence", web::post().to(presence))
         .route("/operator/api/events", web::get().to(stream::events));
 }
@@ -73,8 +78,13 @@ async fn chats(signed: Signed, state: web::Data<PagesState>) -> HttpResponse {
     }
     match state.gateway.inbox_for(&signed.principal, &signed.session.login, INBOX).await {
         Ok(list) => {
-            let list: Vec<Value> =
-                list.iter().map(|c| json!({"chat": MessageView::new(&c.last), "unread": c.unread})).collect();
+            let list: Vec<Value> = list
+                .iter()
+                .map(|c| {
+                    let assignee = c.assignee.as_ref().map(Assignee::stored).unwrap_or_default();
+                    json!({"chat": MessageView::new(&c.last), "unread": c.unread, "assignee": assignee})
+                })
+                .collect();
             HttpResponse::Ok().json(json!({ "list": list }))
         }
         Err(e) => failure(&e),

@@ -16,6 +16,10 @@ let approved = []; // the channel's APPROVED templates, when the chat's window i
 let csrf = '';
 let me = '';
 let current = null; // {platform, platformid, destination}
+let showMine = false; // the inbox's Mine / All filter
+const handling = consoleEl.querySelector('.handling');
+const assignSelect = document.getElementById('assign');
+const contactPanel = consoleEl.querySelector('section.contact');
 let events = null;
 
 async function api(path, body) {
@@ -59,6 +63,7 @@ function open() {
   consoleEl.hidden = false;
   consoleEl.querySelector('.who').textContent = `Signed in as ${me}`;
   loadChats();
+  loadOperators();
   events = follow('/operator/api/events', { changed: () => { loadChats(); if (current) loadConversation(); } });
 }
 
@@ -68,7 +73,8 @@ async function loadChats() {
   const res = await api('chats');
   if (!res.ok) return;
   const { list } = await res.json();
-  chatsEl.replaceChildren(...list.map(({ chat, unread }) => {
+  const shown = showMine ? list.filter((c) => c.assignee === me) : list;
+  chatsEl.replaceChildren(...shown.map(({ chat, unread }) => {
     const li = document.createElement('li');
     li.tabIndex = 0;
     const ref = { platform: chat.platform, platformid: chat.platformid, destination: chat.destination };
@@ -112,17 +118,72 @@ async function loadConversation() {
   }
   const lastReceived = list.filter((m) => m.sent === 0 && m.status === 'unread').map((m) => m.messageid).pop();
   if (lastReceived && !toMe) await api('read', { ...chat, messageid: lastReceived });
-  await offerTemplates(chat);
+  const infoRes = await api(`chatinfo?${new URLSearchParams(chat)}`);
+  const info = infoRes.ok ? await infoRes.json() : null;
+  if (chat !== current) return;
+  showHandling(info);
+  await offerTemplates(chat, info);
+}
+
+// The conversation's handling: whom it is assigned to, and its contact (fields, custom data, and what
+// was left after the end).
+function showHandling(info) {
+  handling.hidden = !info;
+  contactPanel.hidden = !info;
+  if (!info) return;
+  const wanted = info.assignee.startsWith('group:') ? info.assignee : info.assignee ? `operator:${info.assignee}` : '';
+  assignSelect.value = [...assignSelect.options].some((o) => o.value === wanted) ? wanted : '';
+  const rows = [
+    ['Name', info.contact.name], ['Email', info.contact.email], ['Phone', info.contact.phone_number],
+    ['Company', info.contact.company], ['Customer id', info.contact.external_customer_id],
+    ['Custom data', info.custom === '{}' ? '' : info.custom], ['Conversation', info.state],
+    ['Rating', info.rating], ['Feedback', info.feedback], ['Survey', info.survey],
+  ];
+  contactPanel.querySelector('dl').replaceChildren(...rows.flatMap(([name, value]) => {
+    const dt = document.createElement('dt');
+    dt.textContent = name;
+    const dd = document.createElement('dd');
+    dd.textContent = value || '—';
+    return [dt, dd];
+  }));
+}
+
+async function loadOperators() {
+  const res = await api('operators');
+  if (!res.ok) return;
+  const { operators, groups } = await res.json();
+  assignSelect.replaceChildren(new Option('Nobody', ''),
+    ...operators.map((o) => new Option(o, `operator:${o}`)),
+    ...groups.map((g) => new Option(`Group ${g}`, `group:${g}`)));
+}
+
+assignSelect.addEventListener('change', async () => {
+  if (!current || !assignSelect.value) return;
+  const [kind, name] = [assignSelect.value.slice(0, assignSelect.value.indexOf(':')), assignSelect.value.slice(assignSelect.value.indexOf(':') + 1)];
+  const res = await api('assign', { ...current, [kind]: name });
+  if (!res.ok) { showError(replyError, await explain(res)); return; }
+  loadChats();
+  loadConversation();
+});
+document.getElementById('end').addEventListener('click', async () => {
+  if (!current) return;
+  const res = await api('end', current);
+  if (!res.ok) { showError(replyError, await explain(res)); return; }
+  loadConversation();
+});
+for (const [id, mine] of [['show-all', false], ['show-mine', true]]) {
+  document.getElementById(id).addEventListener('click', () => {
+    showMine = mine;
+    document.getElementById('show-all').setAttribute('aria-pressed', String(!mine));
+    document.getElementById('show-mine').setAttribute('aria-pressed', String(mine));
+    loadChats();
+  });
 }
 
 // A WhatsApp chat whose 24-hour window is closed takes only a template: the reply box gives way to the
 // channel's approved templates, one text box per parameter.
-async function offerTemplates(chat) {
-  let closed = false;
-  if (chat.platform === 'whatsapp') {
-    const res = await api(`chatinfo?${new URLSearchParams(chat)}`);
-    closed = res.ok && (await res.json()).window === '';
-  }
+async function offerTemplates(chat, info) {
+  const closed = chat.platform === 'whatsapp' && info !== null && info.window === '';
   if (chat !== current) return;
   reply.hidden = closed;
   templateForm.hidden = !closed;
