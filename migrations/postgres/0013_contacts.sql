@@ -13,8 +13,16 @@ ALTER TABLE webhook_deliveries ADD COLUMN extra TEXT;
 ALTER TABLE webhook_deliveries ADD COLUMN chat_id BIGINT;
 -- What the contact left after the conversation's end: a rating (1–5) and feedback, and the survey's
 -- chosen answer; each taken once per end (rated_at / surveyed_at after ended_at).
-ALTER TABLE chats ADD COLUMN rating INTEGER;
+ALTER TABLE chats ADD COLUMN rating BIGINT;
 ALTER TABLE chats ADD COLUMN feedback TEXT;
 ALTER TABLE chats ADD COLUMN rated_at BIGINT;
 ALTER TABLE chats ADD COLUMN survey TEXT;
 ALTER TABLE chats ADD COLUMN surveyed_at BIGINT;
+-- Goals reached: once per goal and session (the session's first message).
+CREATE TABLE goals_reached (
+    chat_id        BIGINT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    session_start  BIGINT NOT NULL,
+    goal           TEXT NOT NULL,
+    reached_at     BIGINT NOT NULL,
+    PRIMARY KEY (chat_id, session_start, goal)
+);

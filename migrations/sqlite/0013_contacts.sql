@@ -18,3 +18,11 @@ ALTER TABLE chats ADD COLUMN feedback TEXT;
 ALTER TABLE chats ADD COLUMN rated_at INTEGER;
 ALTER TABLE chats ADD COLUMN survey TEXT;
 ALTER TABLE chats ADD COLUMN surveyed_at INTEGER;
+-- Goals reached: once per goal and session (the session's first message).
+CREATE TABLE goals_reached (
+    chat_id        INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    session_start  INTEGER NOT NULL,
+    goal           TEXT NOT NULL,
+    reached_at     INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, session_start, goal)
+);

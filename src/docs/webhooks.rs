@@ -32,6 +32,9 @@ fn summary(kind: EventKind) -> &'static str {
         EventKind::ChatRating => "The contact rated the ended conversation (rate, 1–5)",
         EventKind::ChatFeedback => "The contact left feedback with the rating (feedback_message)",
         EventKind::ChatSurvey => "The contact answered the channel's survey (post_survey_option)",
+        EventKind::ChatGoal => {
+            "The contact opened a page matching a goal while the conversation had an assignee"
+        }
         EventKind::WidgetConfig => {
             "A webchat channel's settings changed (widget: title, rating, survey, goals)"
         }
@@ -110,6 +113,7 @@ pub fn add(doc: &mut Value) {
                     "rate": {"type": "integer", "minimum": 1, "maximum": 5, "description": "chat_session.rating"},
                     "feedback_message": {"type": "string", "description": "chat_session.feedback"},
                     "post_survey_option": {"type": "string", "description": "chat_session.survey: the chosen answer"},
+                    "goal": {"type": "object", "description": "chat_session.goal: `{name}`"},
                     "unread_count": {"type": "integer", "description": "chat_session.unread: how many received messages nobody read (`message` is the oldest)"},
                     "id": {"type": "string", "description": "As `webhook-id`"},
                     "created_at": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS` UTC"},
@@ -130,8 +134,8 @@ pub fn add(doc: &mut Value) {
                 "required": ["_type", "event", "_event", "id", "created_at", "widget"],
                 "properties": {
                     "_type": {"const": "um_widget"},
-                    "event": {"const": "config"},
-                    "_event": {"const": "config"},
+                    "event": {"enum": ["config"]},
+                    "_event": {"enum": ["config"]},
                     "id": {"type": "string", "description": "As `webhook-id`"},
                     "created_at": {"type": "string", "description": "`YYYY-MM-DD HH:MM:SS` UTC"},
                     "widget": {"type": "object", "properties": {

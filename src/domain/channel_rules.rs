@@ -33,6 +33,7 @@ const WEBCHAT: &[Key] = &[
     key("rating", false, on_off),
     key("survey_question", false, one_line),
     key("survey_options", false, survey_options),
+    key("goals", false, goals),
 ];
 
 fn keys(platform: Platform) -> &'static [Key] {
@@ -98,6 +99,11 @@ fn bot_token(v: &str) -> Result<(), String> {
 fn webhook_secret(v: &str) -> Result<(), String> {
     let ok = v.len() <= 256 && telegram_chars(v);
     if ok { Ok(()) } else { Err("1 to 256 of A-Z, a-z, 0-9, '_' and '-' (Telegram's rule)".into()) }
+}
+
+/// `NAME=URL-PATTERN` pairs separated by `;` (`goals.rs`).
+fn goals(v: &str) -> Result<(), String> {
+    super::goals::parse(v).map(|_| ())
 }
 
 fn on_off(v: &str) -> Result<(), String> {

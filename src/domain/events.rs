@@ -39,11 +39,13 @@ pub enum EventKind {
     ChatUnread,
     /// A webchat channel's settings changed.
     WidgetConfig,
+    /// The contact opened a page matching one of the channel's goals.
+    ChatGoal,
 }
 
 impl EventKind {
     /// In the order of their bits (stored in webhooks' event sets: new kinds go at the end).
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 18] = [
         Self::ChatStart,
         Self::MessageReceived,
         Self::MessageSent,
@@ -61,6 +63,7 @@ impl EventKind {
         Self::ChatSurvey,
         Self::ChatUnread,
         Self::WidgetConfig,
+        Self::ChatGoal,
     ];
 
     /// `_type.event`, e.g. `chat_session.message_sent`.
@@ -83,6 +86,7 @@ impl EventKind {
             Self::ChatSurvey => "chat_session.survey",
             Self::ChatUnread => "chat_session.unread",
             Self::WidgetConfig => "um_widget.config",
+            Self::ChatGoal => "chat_session.goal",
         }
     }
 

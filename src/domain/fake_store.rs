@@ -413,6 +413,16 @@ impl super::ports::ConversationStore for FakeStore {
         Ok(Some(Ok(())))
     }
 
+    async fn reach_goals(
+        &self,
+        _channel_id: i64,
+        _destination: &str,
+        goals: &[String],
+        _now: i64,
+    ) -> StoreResult<usize> {
+        Ok(goals.len())
+    }
+
     async fn operators(&self, _account_id: i64) -> StoreResult<(Vec<String>, Vec<String>)> {
         Ok((vec!["alice".into()], vec!["support".into()]))
     }

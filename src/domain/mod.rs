@@ -16,6 +16,7 @@ pub mod events;
 #[cfg(test)]
 mod fake_store;
 pub mod gateway;
+pub mod goals;
 pub mod model;
 pub mod operation;
 pub mod ops;

@@ -489,6 +489,15 @@ pub trait ConversationStore: Send + Sync {
         after_end: &crate::domain::contacts::AfterEnd,
         now: i64,
     ) -> StoreResult<Option<Result<(), crate::domain::contacts::Refusal>>>;
+    /// Goals reached by the chat's current session: each not reached before in this session, while the
+    /// conversation has an assignee and a message, writes `chat_session.goal`. How many were new.
+    async fn reach_goals(
+        &self,
+        channel_id: i64,
+        destination: &str,
+        goals: &[String],
+        now: i64,
+    ) -> StoreResult<usize>;
     /// The account's operators who may be assigned chats (its login and accesses with `chat:write`) and
     /// its groups.
     async fn operators(&self, account_id: i64) -> StoreResult<(Vec<String>, Vec<String>)>;

@@ -60,7 +60,11 @@ pub fn widget(channel_id: i64, name: &str, settings: &super::model::ChannelSetti
         "title": text("title"),
         "rating": settings.get("rating") != Some("off"),
         "survey": survey,
-        "goals": [],
+        "goals": super::goals::parse(settings.get("goals").unwrap_or_default())
+            .unwrap_or_default()
+            .iter()
+            .map(|g| serde_json::json!({"name": g.name, "pattern": g.pattern}))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -138,6 +142,27 @@ impl super::gateway::Gateway {
             return Err(DomainError::incorrect("option").because("not one of the survey's answers".into()));
         }
         self.take(c, visitor, &AfterEnd::Survey { option: option.to_string() }, now).await
+    }
+
+    /// The host page shows `url`: each goal of the channel it matches is reached, once per session, if
+    /// the conversation has an assignee and a message (`chat_session.goal`). No goal matching costs no
+    /// store access. How many goals were reached now.
+    pub async fn visitor_visit(
+        &self,
+        c: &ChannelConfig,
+        visitor: &str,
+        url: &str,
+        now: i64,
+    ) -> DomainResult<usize> {
+        if url.len() > crate::domain::urls::MAX_URL_CHARS || !crate::domain::urls::is_absolute_http_url(url) {
+            return Err(DomainError::incorrect("url").because("the page's absolute http(s) URL".into()));
+        }
+        let goals = super::goals::parse(c.settings.get("goals").unwrap_or_default()).unwrap_or_default();
+        let names: Vec<String> = super::goals::reached(&goals, url).map(|g| g.name.clone()).collect();
+        if names.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.store.reach_goals(c.channel.id, visitor, &names, now).await?)
     }
 
     async fn take(

@@ -215,6 +215,48 @@ macro_rules! sql_conversations {
                 Ok(Some(Ok(())))
             }
 
+            async fn reach_goals(
+                &self,
+                channel_id: i64,
+                destination: &str,
+                goals: &[String],
+                now: i64,
+            ) -> StoreResult<usize> {
+                // Read first: a page view that reaches nothing new (the usual case) writes nothing.
+                let found: Option<(i64, Option<i64>, Option<String>)> = sqlx::query_as(
+                    "SELECT id, session_start, assignee FROM chats WHERE channel_id = $1 AND destination = $2",
+                )
+                .bind(channel_id)
+                .bind(destination)
+                .fetch_optional(self.reader())
+                .await?;
+                let Some((chat_id, Some(session), Some(_))) = found else { return Ok(0) };
+                let mut tx = self.write().await?;
+                let mut reached = 0;
+                let mut events = 0;
+                for goal in goals {
+                    let new = sqlx::query(
+                        "INSERT INTO goals_reached (chat_id, session_start, goal, reached_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (chat_id, session_start, goal) DO NOTHING",
+                    )
+                    .bind(chat_id)
+                    .bind(session)
+                    .bind(goal)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if new > 0 {
+                        reached += 1;
+                        let extra = serde_json::json!({ "goal": { "name": goal } });
+                        events += emit_chat_event(&mut tx, EventKind::ChatGoal, chat_id, &extra, now).await?;
+                    }
+                }
+                tx.commit().await?;
+                self.webhooks_written(events);
+                Ok(reached)
+            }
+
             async fn operators(&self, account_id: i64) -> StoreResult<(Vec<String>, Vec<String>)> {
                 let rows: Vec<(String, String, bool, Option<String>)> = sqlx::query_as(
                     "SELECT login, scopes, enabled, group_name FROM credentials WHERE account_id = $1 ORDER BY login",

@@ -468,7 +468,7 @@ async fn the_console_ends_and_assigns_and_shows_what_the_visitor_left() {
     console.run(json!({"do": "end"})).await;
     visitor.run(json!({"do": "rate", "rate": 5, "feedback": "Great help"})).await;
     visitor.run(json!({"do": "answer", "question": "Did we help?", "option": "Partly"})).await;
-    let panel = console.run(json!({"do": "contact", "wait": "Great help"})).await;
+    let panel = console.run(json!({"do": "contact", "wait": "Partly"})).await;
     let text = panel["text"].as_str().unwrap();
     assert!(
         text.contains("Rating\n5") && text.contains("Survey\nPartly") && text.contains("Conversation\nended"),
@@ -505,5 +505,59 @@ async fn the_console_ends_and_assigns_and_shows_what_the_visitor_left() {
     }
     let forward = hits.iter().find(|h| h.event() == "chat_session.forward").unwrap().json();
     assert_eq!(forward["operator_current"], json!({"operator": "bob@example.com"}));
+    assert_signed(&hits, &secret).await;
+}
+
+/// Goals: a page view matching one of the channel's goals, while the conversation has an assignee and a
+/// message, fires `chat_session.goal` once per goal and session; bad patterns and URLs are refused.
+#[tokio::test]
+async fn goals_are_reached_once_per_session_while_the_chat_is_assigned() {
+    let (app, _p) = app_with_fakes(|s| s.chat.idle_end_secs = 1).await;
+    let goals = "goals=checkout=https://shop.example/checkout/*;thanks=https://shop.example/thanks";
+    let web = app.channel("webchat", &[goals]).await;
+    let bad = app.admin().set_channel_settings(&web, &["goals=checkout=/checkout".to_string()]).await;
+    assert!(bad.unwrap_err().to_string().contains("goals"), "not a URL pattern");
+    let rx = Receiver::start().await;
+    let (_, secret) = app.webhook(&rx.url, "chat_session.goal", None).await;
+    let (visitor, token) = crate::helpers::webchat_visitor(&app.client, &app.address, &web).await;
+    let visit = |url: &'static str| {
+        let (app, web, visitor, token) = (&app, web.clone(), visitor.clone(), token.clone());
+        async move {
+            let res = app
+                .client
+                .post(format!("{}/webchat/{web}/api/visit", app.address))
+                .header("x-visitor-id", visitor)
+                .header("x-visitor-token", token)
+                .json(&json!({ "url": url }))
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    // No chat, then no assignee: nothing is reached.
+    assert_eq!(visit("https://shop.example/checkout/pay").await, (200, json!({"goals": 0})));
+    app.receive(&web, &visitor, "Can I pay by card?").await;
+    assert_eq!(visit("https://shop.example/checkout/pay").await, (200, json!({"goals": 0})));
+    let chat = [("platform", "webchat"), ("platformid", web.as_str()), ("destination", visitor.as_str())];
+    ok(&app.call("assignchat", &[&chat[..], &[("operator", LOGIN)]].concat()).await);
+    assert_eq!(visit("https://shop.example/checkout/pay").await, (200, json!({"goals": 1})));
+    assert_eq!(
+        visit("https://shop.example/checkout/done").await,
+        (200, json!({"goals": 0})),
+        "once per session"
+    );
+    assert_eq!(visit("https://shop.example/cart").await, (200, json!({"goals": 0})));
+    let (s, b) = visit("javascript:alert(1)").await;
+    assert_eq!((s, b["param"].as_str()), (400, Some("url")));
+    // A new session reaches it again.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.receive(&web, &visitor, "Back again").await;
+    assert_eq!(visit("https://shop.example/checkout/pay").await, (200, json!({"goals": 1})));
+
+    let hits = rx.wait_for(WAIT, |h| h.len() >= 2).await;
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0].json()["goal"], json!({"name": "checkout"}));
+    assert_eq!(hits[0].json()["assignee"], json!({"operator": LOGIN}));
     assert_signed(&hits, &secret).await;
 }

@@ -240,7 +240,8 @@ async fn every_event_arrives_signed_with_its_payload() {
             "chat_session.message_received",
             "chat_session.message_sent",
             "chat_session.message_status",
-            "chat_session.start"
+            "chat_session.start",
+            "chat_session.unread"
         ],
         "{hits:#?}"
     );

@@ -33,7 +33,7 @@ const response = JSON.parse(await body.innerText());
 // Under load the page draws late: wait for the section and for each payload rather than read a
 // half-drawn page (`all()` and `innerText()` do not wait for content).
 const events = [];
-const blocks = page.locator('.opblock-post').filter({ hasText: /chat_session\.|operator\.|conversation\.|contact\./ });
+const blocks = page.locator('.opblock-post').filter({ hasText: /chat_session\.|operator\.|conversation\.|contact\.|um_widget\./ });
 await blocks.first().waitFor({ timeout: 10000 }).catch(() => {});
 for (const block of await blocks.all()) {
   const name = (await block.locator('.opblock-summary-path, .opblock-summary-operation-id, .opblock-summary-path__deprecated').first().innerText()).trim();

@@ -1,5 +1,5 @@
 //! The visitor's API beyond messages (SPEC §5.4): `POST …/api/contact` (the host page's contact and
-//! custom data), and after the end `POST …/api/rating` (`{rate, feedback?}`) and `POST …/api/survey`
+//! custom data), `POST …/api/visit` (`{url}`: the host page shown, for goals), and after the end `POST …/api/rating` (`{rate, feedback?}`) and `POST …/api/survey`
 //! (`{option}`), each taken once per end — otherwise 409 with why, nothing stored.
 
 use actix_web::http::StatusCode;
@@ -122,6 +122,33 @@ pub async fn survey(
             .map_err(|e| Refused::from(&e))?;
         taken.map_err(not_now)?;
         Ok(HttpResponse::NoContent().finish())
+    };
+    answer(origin, result.await)
+}
+
+#[derive(Deserialize)]
+struct VisitBody {
+    url: String,
+}
+
+/// `POST …/api/visit` `{url}`: the host page the visitor is on; goals it matches are reached. Charged as
+/// a read (every page view sends one).
+pub async fn visit(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<PagesState>,
+) -> HttpResponse {
+    let (c, who, origin) = match visitor_of(&req, &path, &state).await {
+        Ok(v) => v,
+        Err(refused) => return refused.response(),
+    };
+    let result = async {
+        super::charge_read(&req, &state, c.channel.id, &who)?;
+        let body: VisitBody = json_body(&body_of(&req, payload, &state).await?)?;
+        let reached =
+            state.gateway.visitor_visit(&c, &who, &body.url, now()).await.map_err(|e| Refused::from(&e))?;
+        Ok(HttpResponse::Ok().json(json!({ "goals": reached })))
     };
     answer(origin, result.await)
 }

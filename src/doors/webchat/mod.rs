@@ -78,6 +78,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .route("/webchat/{pid}/api/contact", actix_web::web::post().to(after::contact))
         .route("/webchat/{pid}/api/rating", actix_web::web::post().to(after::rating))
         .route("/webchat/{pid}/api/survey", actix_web::web::post().to(after::survey))
+        .route("/webchat/{pid}/api/visit", actix_web::web::post().to(after::visit))
         .route("/webchat/{pid}/api/events", actix_web::web::get().to(stream::events))
         .route(
             "/webchat/{pid}/api/{rest:.*}",

@@ -18,8 +18,8 @@ const surveyForm = after.querySelector('form.survey');
 const thanks = after.querySelector('.thanks');
 let session = null;
 let seen = 0;
-/** Contact and custom data given before the session was ready. */
-const pendingContact = [];
+/** What the host page passed on (contact, custom data, its URL) before the session was ready. */
+const waitingForSession = [];
 
 const visitorStatus = { unread: 'Sent', read: 'Seen' };
 
@@ -46,9 +46,10 @@ function ask(conversation) {
   if (!ended) thanks.hidden = true;
 }
 
-async function sendContact(body) {
-  if (!session) { pendingContact.push(body); return; }
-  await call('/contact', { method: 'POST', body: JSON.stringify(body) });
+async function passOn(body) {
+  if (!session) { waitingForSession.push(body); return; }
+  if (body.url !== undefined) await call('/visit', { method: 'POST', body: JSON.stringify(body) });
+  else await call('/contact', { method: 'POST', body: JSON.stringify(body) });
 }
 
 function show(list) {
@@ -79,7 +80,7 @@ async function start() {
     show(h.list);
     ask(h.conversation);
   }
-  for (const body of pendingContact.splice(0)) await sendContact(body);
+  for (const body of waitingForSession.splice(0)) await passOn(body);
   follow(`${api}/events?visitor=${encodeURIComponent(session.visitor)}&token=${encodeURIComponent(session.token)}`,
     { messages: (e) => { const d = JSON.parse(e.data); show(d.list); ask(d.conversation); } });
 }
@@ -138,9 +139,11 @@ window.addEventListener('message', (e) => {
   const { chatgate: command, data } = e.data || {};
   if (command === 'setContactInfo' && data && typeof data === 'object') {
     const fields = ['name', 'email', 'phone_number', 'company', 'external_customer_id'];
-    sendContact(Object.fromEntries(fields.filter((f) => typeof data[f] === 'string').map((f) => [f, data[f]])));
+    passOn(Object.fromEntries(fields.filter((f) => typeof data[f] === 'string').map((f) => [f, data[f]])));
   } else if (command === 'setCustomData' && data && typeof data === 'object' && !Array.isArray(data)) {
-    sendContact({ custom: data });
+    passOn({ custom: data });
+  } else if (command === 'visit' && typeof data?.url === 'string') {
+    passOn({ url: data.url });
   }
 });
 document.addEventListener('visibilitychange', markSeen);

@@ -1,6 +1,7 @@
 // chatgate's webchat launcher: <script src="https://chat.example.com/webchat/1/widget.js" async></script>
 // adds a button that opens the chat page in an iframe; nothing else of the host page is touched but
-// `window.chatgate(command, data)`: `setContactInfo` ({name, email, phone_number, company,
+// `window.chatgate(command, data)` and reporting the page's URL when the chat loads (for goals):
+// `setContactInfo` ({name, email, phone_number, company,
 // external_customer_id}), `setCustomData` (a JSON object of at most 8 KiB), `open`, `close`. Calls made
 // before this script loaded are queued by the host page's snippet:
 //   window.chatgate = window.chatgate || function(){(chatgate.q=chatgate.q||[]).push(arguments)};
@@ -38,7 +39,12 @@
   let loaded = false;
   const waiting = [];
   const post = (command, data) => frame.contentWindow.postMessage({ chatgate: command, data }, origin);
-  frame.addEventListener('load', () => { loaded = true; waiting.splice(0).forEach(([c, d]) => post(c, d)); });
+  frame.addEventListener('load', () => {
+    loaded = true;
+    // The page the visitor is on, for the channel's goals.
+    post('visit', { url: window.location.href });
+    waiting.splice(0).forEach(([c, d]) => post(c, d));
+  });
   const chatgate = (command, data) => {
     if (command === 'open') toggle(true);
     else if (command === 'close') toggle(false);
