@@ -28,6 +28,10 @@
 //!   (JSON body, token in `x-cam-apiToken`), 64 at a time, as fast as chatgate acknowledges them
 //!   (bench/cam.sh).
 //!
+//! - `visits BASE PLATFORMID VISITORS VIEWS RATE`: starts VISITORS webchat visitors, then sends VIEWS page
+//!   views (`POST …/api/visit`) for each, RATE a second (0: as fast as 16 connections go), one in ten on
+//!   a goal's page (bench/goals.sh).
+//!
 //! `queue`, `offer` and `bulk` send to `BENCH_PLATFORM` channels (default `telegram`); with
 //! `BENCH_METHOD=sendtemplate`, `queue` sends `bench_update` with the text as its second parameter. The fake counts
 //! distinct texts too (`distinct` in `/stats`), so repeats after a crash do not pass for deliveries.
@@ -332,6 +336,74 @@ async fn cam(base: &str, token: &str, count: u64, room: &str) {
     );
 }
 
+/// `visitors` webchat visitors each viewing `views` pages of the shop, 16 requests at a time; prints
+/// how many views were answered 200 and how long it took.
+async fn visits(base: &str, pid: &str, visitors: usize, views: usize, rate: f64) {
+    let client = reqwest::Client::new();
+    let api = format!("{base}/webchat/{pid}/api");
+    let mut sessions = Vec::with_capacity(visitors);
+    for _ in 0..visitors {
+        let s: Value = client
+            .post(format!("{api}/session"))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("session")
+            .json()
+            .await
+            .expect("session json");
+        sessions.push((
+            s["visitor"].as_str().unwrap_or_default().to_string(),
+            s["token"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    let sessions = Arc::new(sessions);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (client, api, sessions, next, answered) =
+            (client.clone(), api.clone(), sessions.clone(), next.clone(), answered.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if n >= visitors * views {
+                    return;
+                }
+                if rate > 0.0 {
+                    let due = started + Duration::from_secs_f64(n as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let (visitor, token) = &sessions[n % visitors];
+                let url = if n % 10 == 0 {
+                    format!("https://shop.example/checkout/{n}")
+                } else {
+                    format!("https://shop.example/products/{n}")
+                };
+                let res = client
+                    .post(format!("{api}/visit"))
+                    .header("x-visitor-id", visitor)
+                    .header("x-visitor-token", token)
+                    .json(&json!({ "url": url }))
+                    .send()
+                    .await;
+                if res.is_ok_and(|r| r.status().is_success()) {
+                    answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("visitor");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({"views": visitors * views, "answered": answered.load(std::sync::atomic::Ordering::Relaxed), "secs": secs})
+    );
+}
+
 /// Opens `count` visitors' streams, sends each one message, and prints the arrival delays.
 async fn streams(base: &str, pid: &str, count: usize, user: &str, password: &str) {
     let client = reqwest::Client::builder().pool_max_idle_per_host(4096).build().expect("client");
@@ -481,6 +553,10 @@ async fn main() {
         }
         "feedbot" => {
             feedbot(&arg(1), &arg(2), arg(3).parse().expect("count"), arg(4).parse().expect("list")).await
+        }
+        "visits" => {
+            let (visitors, views) = (arg(3).parse().expect("visitors"), arg(4).parse().expect("views"));
+            visits(&arg(1), &arg(2), visitors, views, arg(5).parse().unwrap_or(0.0)).await
         }
         "cam" => cam(&arg(1), &arg(2), arg(3).parse().expect("count"), &arg(4)).await,
         "streams" => streams(&arg(1), &arg(2), arg(3).parse().expect("count"), &arg(4), &arg(5)).await,

@@ -195,4 +195,5 @@ if [ "${DELIVERY:-1}" != 0 ]; then
   bench/logins.sh
   bench/templates.sh
   bench/cam.sh
+  bench/goals.sh
 fi

@@ -16,7 +16,7 @@ impl Gateway {
     /// A channel of any account with its settings (the pages and the platforms' webhooks name it in
     /// their URL).
     pub async fn channel_config(&self, channel_id: i64) -> DomainResult<Option<ChannelConfig>> {
-        Ok(self.store.channel_config(channel_id).await?)
+        Ok(self.channels().config(channel_id).await?.map(|c| (*c).clone()))
     }
 
     /// A chat's newest `limit` messages, newest first (the webchat page's history).

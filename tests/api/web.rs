@@ -275,9 +275,13 @@ async fn allowed_origins_are_enforced_and_the_widget_opens_the_chat_on_another_s
     let channel: i64 = f.webchat.parse().unwrap();
     let changes = [("allowed_origins".to_string(), Some("https://shop.example".to_string()))];
     app.core.store().set_channel_settings(channel, &changes).await.unwrap();
-    let page = app.client.get(format!("{}/webchat/{}/", app.address, f.webchat)).send().await.unwrap();
-    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(csp.contains("frame-ancestors 'self' https://shop.example"), "{csp}");
+    // Seen through the change log (the channel's settings are cached), within a second.
+    crate::helpers::eventually(|| async {
+        let page = app.client.get(format!("{}/webchat/{}/", app.address, f.webchat)).send().await.unwrap();
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+        if csp.contains("frame-ancestors 'self' https://shop.example") { Ok(()) } else { Err(csp) }
+    })
+    .await;
     let allowed =
         app.client.post(&api).header("origin", "https://shop.example").json(&json!({})).send().await.unwrap();
     assert_eq!(allowed.status(), 200);

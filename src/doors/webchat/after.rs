@@ -15,8 +15,17 @@ use crate::doors::PagesState;
 use crate::doors::refused::Refused;
 use crate::doors::views::ContactView;
 
-/// What the page is asked now (`visitor::asked`), for the history and the stream.
-pub async fn asked_of(state: &PagesState, c: &ChannelConfig, who: &str) -> Result<Value, Refused> {
+/// What the page is asked now (`visitor::asked`), for the history and the stream. A visitor with no
+/// message yet has no conversation to end: nothing is read then.
+pub async fn asked_of(
+    state: &PagesState,
+    c: &ChannelConfig,
+    who: &str,
+    has_messages: bool,
+) -> Result<Value, Refused> {
+    if !has_messages {
+        return Ok(visitor::asked(c, None));
+    }
     let conversation = state
         .gateway
         .visitor_conversation(c.channel.id, who)

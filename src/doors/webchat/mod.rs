@@ -311,7 +311,7 @@ async fn history(
         if let Some(up_to) = arriving {
             mark_delivered(&state, c.channel.id, &visitor, up_to).await;
         }
-        let asked = after::asked_of(&state, &c, &visitor).await?;
+        let asked = after::asked_of(&state, &c, &visitor, !list.is_empty()).await?;
         Ok(HttpResponse::Ok().json(json!({ "list": list, "conversation": asked })))
     };
     answer(origin, result.await)

@@ -127,7 +127,9 @@ impl Visitor {
             }
             // The conversation's state and what the page is asked after its end.
             let asked = match self.state.gateway.channel_config(self.channel_id).await {
-                Ok(Some(c)) => super::after::asked_of(&self.state, &c, &self.visitor).await.ok(),
+                Ok(Some(c)) => {
+                    super::after::asked_of(&self.state, &c, &self.visitor, !list.is_empty()).await.ok()
+                }
                 _ => None,
             };
             let data = serde_json::json!({ "list": list, "conversation": asked }).to_string();
