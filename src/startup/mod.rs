@@ -104,8 +104,12 @@ impl Application {
         let metrics = Arc::new(Metrics::new());
         let (background, mut caches) = Background::start(&settings, &store, &connectors, &metrics)?;
         let budget = Budget::at_start(settings.connections.max, settings.streams.max);
-        let live =
-            Live::start(store.chat_news(), store.clone(), Gate::new(budget.streams, &settings.streams));
+        let live = Live::start(
+            store.chat_news(),
+            store.clone(),
+            Gate::new(budget.streams, &settings.streams),
+            settings.db.readers,
+        );
         let auth: Arc<dyn AccountCache> = core.auth.clone();
         let channels: Arc<dyn AccountCache> = core.gateway.channels().clone();
         let consoles: Arc<dyn AccountCache> = live.clone();

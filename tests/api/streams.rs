@@ -197,7 +197,10 @@ async fn a_flood_of_event_streams_under_1024_descriptors_leaves_health_and_the_a
                     probes += 1;
                     match probe.get(&url).send().await {
                         Ok(res) if res.status() == 200 => {}
-                        Ok(res) => failures.push(format!("{url}: {}", res.status())),
+                        Ok(res) => {
+                            let status = res.status();
+                            failures.push(format!("{url}: {status} {}", res.text().await.unwrap_or_default()))
+                        }
                         Err(e) => failures.push(format!("{url}: {e}")),
                     }
                 }

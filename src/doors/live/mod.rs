@@ -25,6 +25,10 @@ pub struct Live {
     visitors: Followers<(i64, String)>,
     accounts: Followers<i64>,
     gate: Arc<Gate>,
+    /// Reads of the visitors' streams at once: at most half the database's readers, so that a burst of
+    /// streams (hundreds opened together each read their conversation) never queues every other read —
+    /// `/readyz`, the API — behind it.
+    pub stream_reads: tokio::sync::Semaphore,
 }
 
 /// A stream's place among the followers: woken (a permit is kept if it was busy) on news; its
@@ -40,12 +44,14 @@ impl Live {
         mut news: tokio::sync::broadcast::Receiver<i64>,
         keys: Arc<dyn ConsoleStore>,
         gate: Arc<Gate>,
+        readers: u32,
     ) -> Arc<Self> {
         let live = Arc::new(Live {
             keys: Cache::builder().max_capacity(100_000).build(),
             visitors: Mutex::default(),
             accounts: Mutex::default(),
             gate,
+            stream_reads: tokio::sync::Semaphore::new((readers as usize / 2).max(1)),
         });
         let weak = Arc::downgrade(&live);
         tokio::spawn(async move {

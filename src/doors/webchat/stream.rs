@@ -117,6 +117,7 @@ impl Visitor {
             if tokio::time::timeout(self.heartbeat, self.follow.news.notified()).await.is_err() {
                 return Bytes::from_static(b": ping\n\n");
             }
+            let Ok(_reading) = self.state.live.stream_reads.acquire().await else { continue };
             let Ok((list, arriving)) = recent(&self.state, self.channel_id, &self.visitor).await else {
                 continue;
             };
