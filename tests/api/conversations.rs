@@ -396,18 +396,7 @@ async fn the_host_page_sets_the_contact_and_the_visitor_rates_and_answers_in_the
          chatgate('setContactInfo', {{name: 'Ann Lee', email: 'ann@example.com'}});\
          chatgate('setCustomData', {{cart: 3}});</script><script src=\"{widget}\" async></script>"
     );
-    let site = actix_web::HttpServer::new(move || {
-        let html = html.clone();
-        actix_web::App::new().default_service(actix_web::web::to(move || {
-            let html = html.clone();
-            async move { actix_web::HttpResponse::Ok().content_type("text/html").body(html) }
-        }))
-    })
-    .workers(1)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let site_url = format!("http://localhost:{}/", site.addrs()[0].port());
-    tokio::spawn(site.run());
+    let site_url = crate::web::shop_site(html).await;
 
     let mut b = crate::web::Browser::start("webchat_check.mjs", &[&app.address, &web]).await;
     b.run(json!({"do": "widget", "host": site_url})).await;

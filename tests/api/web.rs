@@ -234,15 +234,9 @@ async fn the_visitor_api_refuses_forged_tokens_and_reveals_nothing() {
     assert!(over.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() <= 60);
 }
 
-#[tokio::test]
-async fn allowed_origins_are_enforced_and_the_widget_opens_the_chat_on_another_site() {
-    let app = spawn_app().await;
-    let f = app.seed().await;
-    // A site on another loopback origin that embeds the widget.
-    let widget = format!("{}/webchat/{}/widget.js", app.address, f.webchat);
-    let html = format!(
-        "<!doctype html><title>Shop</title><h1>Our shop</h1><script src=\"{widget}\" async></script>"
-    );
+/// A shop's site on another loopback origin (`localhost`, where the app is `127.0.0.1`) serving `html`
+/// for every path: its URL.
+pub async fn shop_site(html: String) -> String {
     let site = actix_web::HttpServer::new(move || {
         let html = html.clone();
         actix_web::App::new().default_service(actix_web::web::to(move || {
@@ -253,8 +247,21 @@ async fn allowed_origins_are_enforced_and_the_widget_opens_the_chat_on_another_s
     .workers(1)
     .bind("127.0.0.1:0")
     .unwrap();
-    let site_url = format!("http://localhost:{}/", site.addrs()[0].port());
+    let url = format!("http://localhost:{}/", site.addrs()[0].port());
     tokio::spawn(site.run());
+    url
+}
+
+#[tokio::test]
+async fn allowed_origins_are_enforced_and_the_widget_opens_the_chat_on_another_site() {
+    let app = spawn_app().await;
+    let f = app.seed().await;
+    // A site on another loopback origin that embeds the widget.
+    let widget = format!("{}/webchat/{}/widget.js", app.address, f.webchat);
+    let html = format!(
+        "<!doctype html><title>Shop</title><h1>Our shop</h1><script src=\"{widget}\" async></script>"
+    );
+    let site_url = shop_site(html).await;
 
     // Without allowed_origins any site may embed the page; the API answers no foreign origin.
     let page = app.client.get(format!("{}/webchat/{}/", app.address, f.webchat)).send().await.unwrap();

@@ -82,33 +82,24 @@ struct RatingBody {
     feedback: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct SurveyBody {
+    option: String,
+}
+
+/// What the visitor leaves after the end.
+enum AfterEnd {
+    Rating,
+    Survey,
+}
+
 pub async fn rating(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
     state: web::Data<PagesState>,
 ) -> HttpResponse {
-    let (c, who, origin) = match visitor_of(&req, &path, &state).await {
-        Ok(v) => v,
-        Err(refused) => return refused.response(),
-    };
-    let result = async {
-        charge(&req, &state, &c, &who)?;
-        let body: RatingBody = json_body(&body_of(&req, payload, &state).await?)?;
-        let taken = state
-            .gateway
-            .visitor_rating(&c, &who, body.rate, body.feedback.as_deref(), now())
-            .await
-            .map_err(|e| Refused::from(&e))?;
-        taken.map_err(not_now)?;
-        Ok(HttpResponse::NoContent().finish())
-    };
-    answer(origin, result.await)
-}
-
-#[derive(Deserialize)]
-struct SurveyBody {
-    option: String,
+    after_end(req, path, payload, state, AfterEnd::Rating).await
 }
 
 pub async fn survey(
@@ -117,19 +108,35 @@ pub async fn survey(
     payload: web::Payload,
     state: web::Data<PagesState>,
 ) -> HttpResponse {
+    after_end(req, path, payload, state, AfterEnd::Survey).await
+}
+
+/// A rating or a survey's answer: 204 when taken, 409 with why when it is not asked now.
+async fn after_end(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<PagesState>,
+    what: AfterEnd,
+) -> HttpResponse {
     let (c, who, origin) = match visitor_of(&req, &path, &state).await {
         Ok(v) => v,
         Err(refused) => return refused.response(),
     };
     let result = async {
         charge(&req, &state, &c, &who)?;
-        let body: SurveyBody = json_body(&body_of(&req, payload, &state).await?)?;
-        let taken = state
-            .gateway
-            .visitor_survey(&c, &who, &body.option, now())
-            .await
-            .map_err(|e| Refused::from(&e))?;
-        taken.map_err(not_now)?;
+        let body = body_of(&req, payload, &state).await?;
+        let taken = match what {
+            AfterEnd::Rating => {
+                let b: RatingBody = json_body(&body)?;
+                state.gateway.visitor_rating(&c, &who, b.rate, b.feedback.as_deref(), now()).await
+            }
+            AfterEnd::Survey => {
+                let b: SurveyBody = json_body(&body)?;
+                state.gateway.visitor_survey(&c, &who, &b.option, now()).await
+            }
+        };
+        taken.map_err(|e| Refused::from(&e))?.map_err(not_now)?;
         Ok(HttpResponse::NoContent().finish())
     };
     answer(origin, result.await)
