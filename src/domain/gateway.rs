@@ -54,14 +54,14 @@ pub struct Gateway {
     limits: Arc<dyn RequestLimits>,
     templates: Arc<TemplateBook>,
     /// Rooms by account and name, for messages sent to them (`rooms.rs`).
-    pub(super) rooms_by_name: Arc<super::rooms::RoomNames>,
+    pub(super) rooms_by_name: Arc<super::room::RoomNames>,
 }
 
 impl Gateway {
     pub fn new(store: Arc<dyn Store>, auth: Arc<dyn Authenticate>, urls: Arc<dyn UrlGuard>) -> Self {
         let channels = Arc::new(ChannelDirectory::new(store.clone()));
         let templates = Arc::new(TemplateBook::new(store.clone(), Arc::new(NoTemplateSource)));
-        let rooms_by_name = Arc::new(super::rooms::RoomNames::default());
+        let rooms_by_name = Arc::new(super::room::RoomNames::default());
         Self { channels, store, auth, urls, limits: Arc::new(Unlimited), templates, rooms_by_name }
     }
 

@@ -24,6 +24,7 @@ pub mod pages;
 pub mod params;
 pub mod ports;
 pub mod reply;
+pub mod room;
 pub mod rooms;
 #[cfg(test)]
 mod rules_tests;

@@ -15,7 +15,7 @@ use super::model::{
     Attachment, Channel, ChannelConfig, ChannelSettings, InboundEdit, InboundMessage, Message, MessageStatus,
     OutboundMessage, Platform, Principal, Scopes,
 };
-use super::rooms::{Room, RoomChange};
+use super::room::{Room, RoomChange};
 pub use super::store_error::{StoreError, StoreResult};
 use super::templates::{Template, TemplateCall};
 use super::webhook_ports::WebhookStore;

@@ -5,7 +5,7 @@ macro_rules! sql_rooms {
     ($store:ty) => {
         #[async_trait::async_trait]
         impl $crate::domain::ports::RoomStore for $store {
-            async fn rooms(&self, account_id: i64) -> StoreResult<Vec<$crate::domain::rooms::Room>> {
+            async fn rooms(&self, account_id: i64) -> StoreResult<Vec<$crate::domain::room::Room>> {
                 let rows: Vec<(i64, String, bool, Option<String>, String)> = sqlx::query_as(
                     "SELECT id, name, is_public, admin, members FROM rooms WHERE account_id = $1 ORDER BY name",
                 )
@@ -18,8 +18,8 @@ macro_rules! sql_rooms {
             async fn save_room(
                 &self,
                 account_id: i64,
-                change: &$crate::domain::rooms::RoomChange,
-            ) -> StoreResult<$crate::domain::rooms::Room> {
+                change: &$crate::domain::room::RoomChange,
+            ) -> StoreResult<$crate::domain::room::Room> {
                 let mut tx = self.write().await?;
                 let existing: Option<(i64, String, bool, Option<String>, String)> = match (change.id, &change.name) {
                     (Some(id), _) => sqlx::query_as(
@@ -77,21 +77,21 @@ macro_rules! sql_rooms {
                      WHERE ch.account_id = $1 AND ch.platform = 'operator' AND c.destination IN ($2, $3)",
                 )
                 .bind(account_id)
-                .bind($crate::domain::rooms::chat_of(&name))
-                .bind($crate::domain::rooms::chat_of(&old_name))
+                .bind($crate::domain::room::chat_of(&name))
+                .bind($crate::domain::room::chat_of(&old_name))
                 .fetch_all(&mut *tx)
                 .await?;
                 announce(&mut tx, &chats).await?;
                 tx.commit().await?;
                 self.parts().feed.announce(chats);
-                Ok($crate::domain::rooms::Room { id, name, is_public, members, admin })
+                Ok($crate::domain::room::Room { id, name, is_public, members, admin })
             }
         }
 
-        fn room_of_row(r: (i64, String, bool, Option<String>, String)) -> $crate::domain::rooms::Room {
+        fn room_of_row(r: (i64, String, bool, Option<String>, String)) -> $crate::domain::room::Room {
             let (id, name, is_public, admin, members) = r;
             let members = members.split_whitespace().map(str::to_string).collect();
-            $crate::domain::rooms::Room { id, name, is_public, members, admin }
+            $crate::domain::room::Room { id, name, is_public, members, admin }
         }
     };
 }

@@ -17,7 +17,7 @@ use crate::domain::model::{Platform, Principal};
 use crate::domain::ops::get_chat_channels::GetChatChannels;
 use crate::domain::ops::send_message::SendMessage;
 use crate::domain::ops::send_messages::{BulkItem, MAX_BULK_ITEMS, SendMessages};
-use crate::domain::rooms::{self, Room, RoomChange};
+use crate::domain::room::{self, Room, RoomChange};
 use crate::domain::{DomainError, ErrorCode, Params, Reply};
 use crate::doors::AppState;
 use crate::doors::wire::{decode_form, read_body, resource_answering, token_caller};
@@ -271,7 +271,7 @@ async fn send(
             // The room of that name, created on first use with the listed users as its members.
             let room =
                 state.gateway.room(&principal, name, &logins(users)).await.map_err(|e| Refusal::of(&e))?;
-            vec![rooms::chat_of(&room.name)]
+            vec![room::chat_of(&room.name)]
         }
         Some(_) => return Err(Refusal::invalid("panelName", "a room needs a name")),
         None => logins(users),

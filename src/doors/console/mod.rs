@@ -21,7 +21,7 @@ use crate::domain::events::EventKind;
 use crate::domain::model::{Platform, Principal, Scope};
 use crate::domain::operation::Operation;
 use crate::domain::reply::Reply;
-use crate::domain::rooms;
+use crate::domain::room;
 use crate::domain::{DomainError, DomainResult, ErrorCode, Params};
 use crate::doors::PagesState;
 use crate::doors::refused::Refused;
@@ -112,7 +112,7 @@ pub(super) fn chat_params(q: &ChatQuery) -> Params {
 async fn messages(signed: Signed, q: web::Query<ChatQuery>, state: web::Data<PagesState>) -> HttpResponse {
     // A room's conversation is its members' (SPEC §3.6).
     if let (Some(Platform::Operator), Some(room)) =
-        (Platform::parse(&q.platform), rooms::room_of(&q.destination))
+        (Platform::parse(&q.platform), room::room_of(&q.destination))
         && let Err(e) = state.gateway.check_room_open_to(&signed.principal, room, &signed.session.login).await
     {
         return failure(&e);
@@ -160,7 +160,7 @@ async fn send(
     }
     // A member's answer in a room is a received message of the room, with its author.
     if let (Some(Platform::Operator), Some(room)) =
-        (Platform::parse(&q.platform), rooms::room_of(&q.destination))
+        (Platform::parse(&q.platform), room::room_of(&q.destination))
     {
         let Ok(channel) = q.platformid.parse::<i64>() else {
             return failure(&DomainError::param(ErrorCode::ChannelNotFound, "platformid"));
