@@ -32,6 +32,7 @@ fn summary(kind: EventKind) -> &'static str {
         EventKind::ChatRating => "The contact rated the ended conversation (rate, 1–5)",
         EventKind::ChatFeedback => "The contact left feedback with the rating (feedback_message)",
         EventKind::ChatSurvey => "The contact answered the channel's survey (post_survey_option)",
+        EventKind::ContactCreated => "A chat's first message: a new contact (carries that message)",
         EventKind::ChatGoal => {
             "The contact opened a page matching a goal while the conversation had an assignee"
         }

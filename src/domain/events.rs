@@ -41,11 +41,13 @@ pub enum EventKind {
     WidgetConfig,
     /// The contact opened a page matching one of the channel's goals.
     ChatGoal,
+    /// A chat's first message (either direction): a new contact.
+    ContactCreated,
 }
 
 impl EventKind {
     /// In the order of their bits (stored in webhooks' event sets: new kinds go at the end).
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         Self::ChatStart,
         Self::MessageReceived,
         Self::MessageSent,
@@ -64,6 +66,7 @@ impl EventKind {
         Self::ChatUnread,
         Self::WidgetConfig,
         Self::ChatGoal,
+        Self::ContactCreated,
     ];
 
     /// `_type.event`, e.g. `chat_session.message_sent`.
@@ -87,6 +90,7 @@ impl EventKind {
             Self::ChatUnread => "chat_session.unread",
             Self::WidgetConfig => "um_widget.config",
             Self::ChatGoal => "chat_session.goal",
+            Self::ContactCreated => "contact.created",
         }
     }
 

@@ -139,7 +139,8 @@ macro_rules! sql_helpers {
         }
 
         /// Inserts a message into a chat and makes it the chat's last one; a chat without an open session
-        /// starts one with it (`chat_session.start`), and an ended conversation opens again.
+        /// starts one with it (`chat_session.start`, and `contact.created` when it is the chat's first
+        /// message), and an ended conversation opens again.
         async fn insert_message(
             tx: &mut Transaction<'static, $db>,
             chat_id: i64,
@@ -177,6 +178,7 @@ macro_rules! sql_helpers {
             if session_start == Some(id) {
                 let at = EventAt::Chat(chat_id);
                 events += emit_message_event(tx, EventKind::ChatStart, at, id, Some(m.status), None, m.now).await?;
+                events += emit_new_contacts(tx, &[id], m.now).await?;
             }
             let kind = if m.sent { EventKind::MessageSent } else { EventKind::MessageReceived };
             events += emit_message_event(tx, kind, EventAt::Chat(chat_id), id, Some(m.status), None, m.now).await?;

@@ -126,6 +126,30 @@ macro_rules! sql_webhook_store {
             Ok(done.rows_affected())
         }
 
+        /// `contact.created` for each of `starts` (messages that began a session) that is its chat's
+        /// first message, carrying it. Nothing is read when no webhook wants the event.
+        async fn emit_new_contacts(
+            tx: &mut Transaction<'static, $db>,
+            starts: &[i64],
+            now: i64,
+        ) -> StoreResult<u64> {
+            if starts.is_empty() || !wants_event(tx, EventKind::ContactCreated).await? {
+                return Ok(0);
+            }
+            let firsts: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT m.id, m.chat_id FROM messages m WHERE m.id IN ({}) \
+                 AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.chat_id = m.chat_id AND p.id < m.id)",
+                id_list(starts.iter().copied())
+            )))
+            .fetch_all(&mut **tx)
+            .await?;
+            let mut events = 0;
+            for (id, chat) in firsts {
+                events += emit_message_event(tx, EventKind::ContactCreated, EventAt::Chat(chat), id, None, None, now).await?;
+            }
+            Ok(events)
+        }
+
         /// Whether any webhook at all wants `kind` (one cheap look before writing many events).
         async fn wants_event(tx: &mut Transaction<'static, $db>, kind: EventKind) -> StoreResult<bool> {
             let found: Option<i64> = sqlx::query_scalar("SELECT id FROM webhooks WHERE (events & $1) <> 0 LIMIT 1")

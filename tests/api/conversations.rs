@@ -550,3 +550,42 @@ async fn goals_are_reached_once_per_session_while_the_chat_is_assigned() {
     assert_eq!(hits[0].json()["assignee"], json!({"operator": LOGIN}));
     assert_signed(&hits, &secret).await;
 }
+
+/// `contact.created`: a chat's first message, either direction, single or in a list — once per chat,
+/// never for a later message or session.
+#[tokio::test]
+async fn a_new_contact_is_told_once_with_its_first_message() {
+    let (app, _p) = app_with_fakes(|s| s.chat.idle_end_secs = 1).await;
+    let web = app.channel("webchat", &[]).await;
+    let rx = Receiver::start().await;
+    let (_, secret) = app.webhook(&rx.url, "contact.created", None).await;
+    let first = app.send("webchat", &web, "a", "Welcome!").await;
+    app.send("webchat", &web, "a", "Anything else?").await;
+    let received = app.receive(&web, "b", "Hello").await;
+    let list = format!(
+        r#"[{{"platform":"webchat","platformid":"{web}","destination":"a","message":"x"}},{{"platform":"webchat","platformid":"{web}","destination":"c","message":"y"}},{{"platform":"webchat","platformid":"{web}","destination":"d","message":"z"}}]"#
+    );
+    ok(&app.call("sendmessages", &[("messages", &list)]).await);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.send("webchat", &web, "a", "A new session").await;
+    let hits = rx.wait_for(WAIT, |h| h.len() >= 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut created: Vec<(String, String)> = rx
+        .hits()
+        .iter()
+        .map(|h| h.json())
+        .map(|b| {
+            (
+                b["chat"]["destination"].as_str().unwrap().into(),
+                b["message"]["messageid"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    created.sort();
+    let destinations: Vec<&str> = created.iter().map(|(d, _)| d.as_str()).collect();
+    assert_eq!(destinations, ["a", "b", "c", "d"], "{hits:#?}");
+    assert_eq!(created[0].1, first, "carries the first message");
+    assert_eq!(created[1].1, received);
+    assert_eq!(hits[0].json()["_type"], "contact");
+    assert_signed(&hits, &secret).await;
+}

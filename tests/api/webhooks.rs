@@ -241,7 +241,8 @@ async fn every_event_arrives_signed_with_its_payload() {
             "chat_session.message_sent",
             "chat_session.message_status",
             "chat_session.start",
-            "chat_session.unread"
+            "chat_session.unread",
+            "contact.created"
         ],
         "{hits:#?}"
     );
@@ -324,10 +325,18 @@ async fn filters_and_extra_headers_apply_per_webhook() {
     let (_, s2) = app.webhook(&all.url, "*", None).await;
     app.send("webchat", &f.webchat, "v1", "out").await;
     app.receive(&f.webchat, "v1", "in").await;
-    let hits = all.wait_for(WAIT, |h| h.len() == 3).await;
+    let hits = all.wait_for(WAIT, |h| h.len() == 4).await;
     let mut names = events(&hits);
     names.sort();
-    assert_eq!(names, ["chat_session.message_received", "chat_session.message_sent", "chat_session.start"]);
+    assert_eq!(
+        names,
+        [
+            "chat_session.message_received",
+            "chat_session.message_sent",
+            "chat_session.start",
+            "contact.created"
+        ]
+    );
     assert!(hits.iter().all(|h| !h.headers.contains_key("x-api-key")));
     let got = only_received.wait_for(WAIT, |h| !h.is_empty()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -85,6 +85,8 @@ async fn write_all(pool: &PgPool, messages: &[&OutboundMessage]) -> StoreResult<
         let started = move_chats(&mut tx, messages, &plan).await?;
         w.outbox = queue_deliveries(&mut tx, messages, &plan).await?;
         w.events = write_events(&mut tx, messages, &plan, &started).await?;
+        let starts: Vec<i64> = started.iter().copied().collect();
+        w.events += super::emit_new_contacts(&mut tx, &starts, messages[0].now).await?;
         record_keys(&mut tx, messages, &plan).await?;
         w.chats = plan.chat.clone();
         w.chats.dedup();

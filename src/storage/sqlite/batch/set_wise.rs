@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
-use super::super::{emit_message_event, wants_event};
+use super::super::{emit_message_event, emit_new_contacts, wants_event};
 use crate::domain::events::EventKind;
 use crate::domain::model::{MessageStatus, OutboundMessage};
 use crate::storage::StoreResult;
@@ -153,10 +153,14 @@ async fn emit_events(
     ids: &[i64],
     starts: &HashSet<i64>,
 ) -> StoreResult<u64> {
+    let firsts: Vec<i64> = starts.iter().copied().collect();
+    let mut events = match messages.first() {
+        Some(m) => emit_new_contacts(tx, &firsts, m.now).await?,
+        None => 0,
+    };
     if !wants_event(tx, EventKind::ChatStart).await? && !wants_event(tx, EventKind::MessageSent).await? {
-        return Ok(0);
+        return Ok(events);
     }
-    let mut events = 0;
     for (i, m) in messages.iter().enumerate() {
         let at = || super::super::EventAt::Chat(chats[i]);
         if starts.contains(&ids[i]) {
