@@ -76,16 +76,29 @@ macro_rules! sql_webhook_store {
             extra: &serde_json::Value,
             now: i64,
         ) -> StoreResult<u64> {
+            emit_chat_event_with(tx, kind, chat_id, None, extra, now).await
+        }
+
+        /// `emit_chat_event`, carrying `message_id` when the event has a message of its own.
+        async fn emit_chat_event_with(
+            tx: &mut Transaction<'static, $db>,
+            kind: EventKind,
+            chat_id: i64,
+            message_id: Option<i64>,
+            extra: &serde_json::Value,
+            now: i64,
+        ) -> StoreResult<u64> {
             let done = sqlx::query(
-                "INSERT INTO webhook_deliveries (webhook_id, account_id, event_id, event, chat_id, extra, \
-                 created_at, next_at, window_start) \
-                 SELECT w.id, w.account_id, $1, $2, $3, $4, $5, $5, $5 FROM webhooks w \
+                "INSERT INTO webhook_deliveries (webhook_id, account_id, event_id, event, chat_id, message_id, \
+                 extra, created_at, next_at, window_start) \
+                 SELECT w.id, w.account_id, $1, $2, $3, $4, $5, $6, $6, $6 FROM webhooks w \
                  WHERE w.account_id = (SELECT ch.account_id FROM chats c JOIN channels ch ON ch.id = c.channel_id \
-                 WHERE c.id = $3) AND (w.events & $6) <> 0",
+                 WHERE c.id = $3) AND (w.events & $7) <> 0",
             )
             .bind(new_event_id())
             .bind(kind.name())
             .bind(chat_id)
+            .bind(message_id)
             .bind(extra.to_string())
             .bind(now)
             .bind(kind.bit())
@@ -107,23 +120,8 @@ macro_rules! sql_webhook_store {
             .fetch_one(&mut **tx)
             .await?;
             let Some(oldest) = oldest.filter(|_| count > 0) else { return Ok(0) };
-            let done = sqlx::query(
-                "INSERT INTO webhook_deliveries (webhook_id, account_id, event_id, event, message_id, extra, \
-                 created_at, next_at, window_start) \
-                 SELECT w.id, w.account_id, $1, $2, $3, $4, $5, $5, $5 FROM webhooks w \
-                 WHERE w.account_id = (SELECT ch.account_id FROM chats c JOIN channels ch ON ch.id = c.channel_id \
-                 WHERE c.id = $6) AND (w.events & $7) <> 0",
-            )
-            .bind(new_event_id())
-            .bind(EventKind::ChatUnread.name())
-            .bind(oldest)
-            .bind(serde_json::json!({ "unread_count": count }).to_string())
-            .bind(now)
-            .bind(chat_id)
-            .bind(EventKind::ChatUnread.bit())
-            .execute(&mut **tx)
-            .await?;
-            Ok(done.rows_affected())
+            let extra = serde_json::json!({ "unread_count": count });
+            emit_chat_event_with(tx, EventKind::ChatUnread, chat_id, Some(oldest), &extra, now).await
         }
 
         /// `contact.created` for each of `starts` (messages that began a session) that is its chat's
