@@ -64,6 +64,9 @@ pub struct CredentialRecord {
     pub is_primary: bool,
     /// The one channel an access may use, if it was created with one.
     pub channel_id: Option<i64>,
+    /// The operators' group an access belongs to (`access create --group`): chats assigned to the
+    /// group are this operator's too.
+    pub group: Option<String>,
 }
 
 impl CredentialRecord {

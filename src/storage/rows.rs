@@ -46,7 +46,7 @@ pub(crate) use message_columns;
 macro_rules! credential_select {
     () => {
         "SELECT c.id, c.account_id, c.login, c.secret_hash, c.scopes, c.enabled, c.ip_allow, \
-         a.ip_allow AS account_ip_allow, c.version, c.is_primary, c.channel_id \
+         a.ip_allow AS account_ip_allow, c.version, c.is_primary, c.channel_id, c.group_name \
          FROM credentials c JOIN accounts a ON a.id = c.account_id "
     };
 }
@@ -168,6 +168,7 @@ pub struct CredentialRow {
     pub version: i64,
     pub is_primary: bool,
     pub channel_id: Option<i64>,
+    pub group_name: Option<String>,
 }
 
 impl From<CredentialRow> for CredentialRecord {
@@ -185,6 +186,7 @@ impl From<CredentialRow> for CredentialRecord {
             version: r.version,
             is_primary: r.is_primary,
             channel_id: r.channel_id,
+            group: r.group_name,
         }
     }
 }

@@ -15,7 +15,7 @@ const WAIT: Duration = Duration::from_secs(10);
 
 impl TestApp {
     /// A chat method on the webchat chat `v` of `channel`, through the plain door.
-    async fn on_chat(&self, method: &str, channel: &str, extra: &[(&str, &str)]) -> Value {
+    pub(crate) async fn on_chat(&self, method: &str, channel: &str, extra: &[(&str, &str)]) -> Value {
         let mut params = vec![("platform", "webchat"), ("platformid", channel), ("destination", "v")];
         params.extend_from_slice(extra);
         self.call(method, &params).await
@@ -148,25 +148,6 @@ async fn contact_assignment_and_end_fire_once_per_real_change_with_the_contact_i
     }
     assert_signed(&hits, &secret).await;
     app.settled(&hook, hits.len()).await;
-}
-
-/// Many assignments of one chat at once (as two operators clicking together): one assignee, and one
-/// `chat_session.forward` per change — here exactly one.
-#[tokio::test]
-async fn assignments_at_once_fire_one_forward_per_change() {
-    let (app, _p) = app_with_fakes(|_| {}).await;
-    let web = app.channel("webchat", &[]).await;
-    let rx = Receiver::start().await;
-    app.webhook(&rx.url, "chat_session.forward", None).await;
-    app.send("webchat", &web, "v", "Hello").await;
-    let calls = (0..16).map(|_| app.on_chat("assignchat", &web, &[("operator", LOGIN)]));
-    for body in futures_util::future::join_all(calls).await {
-        ok(&body);
-    }
-    rx.wait_for(WAIT, |h| !h.is_empty()).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(events(&rx.hits()), ["chat_session.forward"]);
-    assert_eq!(ok(&app.on_chat("getchatinfo", &web, &[]).await)["assignee"], LOGIN);
 }
 
 /// The platform's name for the person fills the contact on every received message; `contact.updated`
@@ -437,12 +418,27 @@ async fn the_host_page_sets_the_contact_and_the_visitor_rates_and_answers_in_the
 
 /// In real browsers: an operator ends the conversation in the console, the visitor's page asks for a
 /// rating and the survey, the answers reach a webhook receiver and the console's `Contact` panel; the
-/// chat assigned to another operator shows under that operator's `Mine`.
+/// chat assigned to another operator shows under that operator's `Mine`, and one assigned to a group
+/// under the `Mine` of each operator in the group.
 #[tokio::test]
 async fn the_console_ends_and_assigns_and_shows_what_the_visitor_left() {
     let (app, _p) = app_with_fakes(|_| {}).await;
     let web = app.channel("webchat", &["survey_question=Did we help?", "survey_options=Yes|No|Partly"]).await;
     app.create_access("bob@example.com", "bob-secret-1", "chat:read,chat:write", &[]).await;
+    app.admin()
+        .create_access(&AccessSpec {
+            account_login: LOGIN.into(),
+            login: "carol@example.com".into(),
+            secret: Some("carol-secret-1".into()),
+            token: false,
+            channel: None,
+            group: Some("support".into()),
+            name: None,
+            scopes: None,
+            allow_ip: vec![],
+        })
+        .await
+        .unwrap();
     let rx = Receiver::start().await;
     let (_, secret) = app.webhook(&rx.url, "*", None).await;
 
@@ -476,24 +472,36 @@ async fn the_console_ends_and_assigns_and_shows_what_the_visitor_left() {
     let chats = mine["chats"].as_array().unwrap();
     assert!(chats.len() == 1 && chats[0].as_str().unwrap().contains(&who), "{mine}");
 
+    // Bob hands it to the group `support`: under Carol's Mine (she is in it), no longer under Bob's.
+    console.run(json!({"do": "open", "destination": who})).await;
+    console.run(json!({"do": "assign", "to": "Group support"})).await;
+    let mine = console.run(json!({"do": "filter", "show": "Mine"})).await;
+    assert!(mine["chats"].as_array().unwrap().is_empty(), "{mine}");
+    console.run(json!({"do": "signout"})).await;
+    console.run(json!({"do": "signin", "login": "carol@example.com", "password": "carol-secret-1"})).await;
+    let mine = console.run(json!({"do": "filter", "show": "Mine"})).await;
+    let chats = mine["chats"].as_array().unwrap();
+    assert!(chats.len() == 1 && chats[0].as_str().unwrap().contains(&who), "{mine}");
+
     let hits = rx
         .wait_for(WAIT, |h| {
-            events(h).iter().any(|e| e == "chat_session.forward")
+            events(h).iter().filter(|e| *e == "chat_session.forward").count() == 2
                 && events(h).iter().any(|e| e == "chat_session.survey")
         })
         .await;
     let names = events(&hits);
-    for name in [
-        "conversation.ended",
-        "chat_session.rating",
-        "chat_session.feedback",
-        "chat_session.survey",
-        "chat_session.forward",
-    ] {
+    for name in ["conversation.ended", "chat_session.rating", "chat_session.feedback", "chat_session.survey"]
+    {
         assert_eq!(count(&names, name), 1, "{name}: {names:?}");
     }
-    let forward = hits.iter().find(|h| h.event() == "chat_session.forward").unwrap().json();
-    assert_eq!(forward["operator_current"], json!({"operator": "bob@example.com"}));
+    let forwards: Vec<(Value, Value)> = hits
+        .iter()
+        .filter(|h| h.event() == "chat_session.forward")
+        .map(|h| (h.json()["operator_previous"].clone(), h.json()["operator_current"].clone()))
+        .collect();
+    let bob = json!({"operator": "bob@example.com"});
+    assert!(forwards.contains(&(Value::Null, bob.clone())), "{forwards:?}");
+    assert!(forwards.contains(&(bob, json!({"group": "support"}))), "{forwards:?}");
     assert_signed(&hits, &secret).await;
 }
 

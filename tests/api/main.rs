@@ -3,6 +3,7 @@
 mod helpers;
 mod soap_client;
 
+mod assignment;
 mod at_rest;
 mod auth;
 mod basic;

@@ -69,7 +69,8 @@ pub(super) fn failure(e: &DomainError) -> HttpResponse {
 }
 
 async fn me(signed: Signed) -> HttpResponse {
-    HttpResponse::Ok().json(json!({"login": signed.session.login, "csrf": signed.session.csrf}))
+    HttpResponse::Ok()
+        .json(json!({"login": signed.session.login, "csrf": signed.session.csrf, "group": signed.group}))
 }
 
 async fn chats(signed: Signed, state: web::Data<PagesState>) -> HttpResponse {

@@ -99,6 +99,8 @@ pub async fn logout(signed: Signed, state: web::Data<PagesState>) -> HttpRespons
 pub struct Signed {
     pub session: ConsoleSession,
     pub principal: Principal,
+    /// The credential's operators' group, if it has one.
+    pub group: Option<String>,
 }
 
 impl FromRequest for Signed {
@@ -161,5 +163,5 @@ async fn signed(req: &HttpRequest, state: &PagesState) -> Result<Signed, DomainE
         scopes: record.scopes,
         channel: record.channel_id,
     };
-    Ok(Signed { session, principal })
+    Ok(Signed { session, principal, group: record.group.clone() })
 }

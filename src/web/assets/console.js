@@ -15,6 +15,7 @@ const templateParams = templateForm.querySelector('.template-params');
 let approved = []; // the channel's APPROVED templates, when the chat's window is closed
 let csrf = '';
 let me = '';
+let myGroup = ''; // the operators' group this login belongs to: its chats are under Mine too
 let current = null; // {platform, platformid, destination}
 let showMine = false; // the inbox's Mine / All filter
 const handling = consoleEl.querySelector('.handling');
@@ -43,7 +44,7 @@ async function explain(res) {
 
 async function start() {
   const res = await fetch('/operator/api/me');
-  if (res.ok) { ({ login: me, csrf } = await res.json()); open(); } else { signin.hidden = false; consoleEl.hidden = true; }
+  if (res.ok) { ({ login: me, csrf, group: myGroup } = await res.json()); open(); } else { signin.hidden = false; consoleEl.hidden = true; }
 }
 
 signin.addEventListener('submit', async (e) => {
@@ -52,10 +53,9 @@ signin.addEventListener('submit', async (e) => {
   const data = new FormData(signin);
   const res = await api('login', { login: data.get('login'), password: data.get('password') });
   if (!res.ok) { showError(signin.querySelector('[role="alert"]'), await explain(res)); return; }
-  ({ login: me, csrf } = await res.json());
   signin.reset();
   showError(signin.querySelector('[role="alert"]'), '');
-  open();
+  start();
 });
 
 function open() {
@@ -73,7 +73,8 @@ async function loadChats() {
   const res = await api('chats');
   if (!res.ok) return;
   const { list } = await res.json();
-  const shown = showMine ? list.filter((c) => c.assignee === me) : list;
+  const mine = (c) => c.assignee === me || (myGroup && c.assignee === `group:${myGroup}`);
+  const shown = showMine ? list.filter(mine) : list;
   chatsEl.replaceChildren(...shown.map(({ chat, unread }) => {
     const li = document.createElement('li');
     li.tabIndex = 0;
