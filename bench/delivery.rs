@@ -28,9 +28,10 @@
 //!   (JSON body, token in `x-cam-apiToken`), 64 at a time, as fast as chatgate acknowledges them
 //!   (bench/cam.sh).
 //!
-//! - `visits BASE PLATFORMID VISITORS VIEWS RATE`: starts VISITORS webchat visitors, then sends VIEWS page
-//!   views (`POST …/api/visit`) for each, RATE a second (0: as fast as 16 connections go), one in ten on
-//!   a goal's page (bench/goals.sh).
+//! - `sessions BASE PLATFORMID VISITORS`: starts VISITORS webchat visitors, printing `VISITOR TOKEN` lines;
+//!   `visits BASE PLATFORMID FILE VIEWS RATE` sends VIEWS page views (`POST …/api/visit`) for each visitor
+//!   of FILE, RATE a second (0: as fast as 16 connections go), one in ten on a goal's page; `probes BASE
+//!   COUNT RATE` sends COUNT `GET /healthz` the same way (bench/goals.sh).
 //!
 //! `queue`, `offer` and `bulk` send to `BENCH_PLATFORM` channels (default `telegram`); with
 //! `BENCH_METHOD=sendtemplate`, `queue` sends `bench_update` with the text as its second parameter. The fake counts
@@ -338,13 +339,12 @@ async fn cam(base: &str, token: &str, count: u64, room: &str) {
 
 /// `visitors` webchat visitors each viewing `views` pages of the shop, 16 requests at a time; prints
 /// how many views were answered 200 and how long it took.
-async fn visits(base: &str, pid: &str, visitors: usize, views: usize, rate: f64) {
+/// Starts `visitors` webchat visitors; prints one `VISITOR TOKEN` a line.
+async fn sessions(base: &str, pid: &str, visitors: usize) {
     let client = reqwest::Client::new();
-    let api = format!("{base}/webchat/{pid}/api");
-    let mut sessions = Vec::with_capacity(visitors);
     for _ in 0..visitors {
         let s: Value = client
-            .post(format!("{api}/session"))
+            .post(format!("{base}/webchat/{pid}/api/session"))
             .json(&json!({}))
             .send()
             .await
@@ -352,56 +352,83 @@ async fn visits(base: &str, pid: &str, visitors: usize, views: usize, rate: f64)
             .json()
             .await
             .expect("session json");
-        sessions.push((
-            s["visitor"].as_str().unwrap_or_default().to_string(),
-            s["token"].as_str().unwrap_or_default().to_string(),
-        ));
+        println!("{} {}", s["visitor"].as_str().unwrap_or_default(), s["token"].as_str().unwrap_or_default());
     }
-    let sessions = Arc::new(sessions);
+}
+
+/// Makes `count` calls of `call(client, n)`, `rate` a second (0: as fast as they go), 16 at most at a
+/// time; prints `{"views": count, "answered": successes, "secs": …}`.
+async fn paced<F, Fut>(count: usize, rate: f64, call: F)
+where
+    F: Fn(reqwest::Client, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let client = reqwest::Client::new();
+    let call = Arc::new(call);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..16 {
-        let (client, api, sessions, next, answered) =
-            (client.clone(), api.clone(), sessions.clone(), next.clone(), answered.clone());
+        let (client, call, next, answered) = (client.clone(), call.clone(), next.clone(), answered.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if n >= visitors * views {
+                if n >= count {
                     return;
                 }
                 if rate > 0.0 {
                     let due = started + Duration::from_secs_f64(n as f64 / rate);
                     tokio::time::sleep_until(due.into()).await;
                 }
-                let (visitor, token) = &sessions[n % visitors];
-                let url = if n % 10 == 0 {
-                    format!("https://shop.example/checkout/{n}")
-                } else {
-                    format!("https://shop.example/products/{n}")
-                };
-                let res = client
-                    .post(format!("{api}/visit"))
-                    .header("x-visitor-id", visitor)
-                    .header("x-visitor-token", token)
-                    .json(&json!({ "url": url }))
-                    .send()
-                    .await;
-                if res.is_ok_and(|r| r.status().is_success()) {
+                if call(client.clone(), n).await {
                     answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
         }));
     }
     for t in tasks {
-        t.await.expect("visitor");
+        t.await.expect("caller");
     }
     let secs = started.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        json!({"views": visitors * views, "answered": answered.load(std::sync::atomic::Ordering::Relaxed), "secs": secs})
+    let answered = answered.load(std::sync::atomic::Ordering::Relaxed);
+    println!("{}", json!({"views": count, "answered": answered, "secs": secs}));
+}
+
+/// `views` page views (`POST …/api/visit`) for each visitor of the file `sessions` (as `sessions`
+/// prints them), `rate` a second; one in ten on a goal's page.
+async fn visits(base: &str, pid: &str, sessions: &str, views: usize, rate: f64) {
+    let text = std::fs::read_to_string(sessions).expect("sessions file");
+    let visitors: Arc<Vec<(String, String)>> = Arc::new(
+        text.lines().filter_map(|l| l.split_once(' ')).map(|(v, t)| (v.to_string(), t.to_string())).collect(),
     );
+    let api = format!("{base}/webchat/{pid}/api/visit");
+    let count = visitors.len() * views;
+    paced(count, rate, move |client, n| {
+        let (visitor, token) = visitors[n % visitors.len()].clone();
+        let url = if n % 10 == 0 {
+            format!("https://shop.example/checkout/{n}")
+        } else {
+            format!("https://shop.example/products/{n}")
+        };
+        let request = client
+            .post(&api)
+            .header("x-visitor-id", visitor)
+            .header("x-visitor-token", token)
+            .json(&json!({ "url": url }));
+        async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await
+}
+
+/// `count` `GET /healthz`, `rate` a second: what any request arriving at that rate costs the server.
+async fn probes(base: &str, count: usize, rate: f64) {
+    let url = format!("{base}/healthz");
+    paced(count, rate, move |client, _| {
+        let request = client.get(&url);
+        async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await
 }
 
 /// Opens `count` visitors' streams, sends each one message, and prints the arrival delays.
@@ -554,10 +581,12 @@ async fn main() {
         "feedbot" => {
             feedbot(&arg(1), &arg(2), arg(3).parse().expect("count"), arg(4).parse().expect("list")).await
         }
+        "sessions" => sessions(&arg(1), &arg(2), arg(3).parse().expect("visitors")).await,
         "visits" => {
-            let (visitors, views) = (arg(3).parse().expect("visitors"), arg(4).parse().expect("views"));
-            visits(&arg(1), &arg(2), visitors, views, arg(5).parse().unwrap_or(0.0)).await
+            visits(&arg(1), &arg(2), &arg(3), arg(4).parse().expect("views"), arg(5).parse().unwrap_or(0.0))
+                .await
         }
+        "probes" => probes(&arg(1), arg(2).parse().expect("count"), arg(3).parse().unwrap_or(0.0)).await,
         "cam" => cam(&arg(1), &arg(2), arg(3).parse().expect("count"), &arg(4)).await,
         "streams" => streams(&arg(1), &arg(2), arg(3).parse().expect("count"), &arg(4), &arg(5)).await,
         mode @ ("queue" | "offer") => {

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use moka::sync::Cache;
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
@@ -13,16 +12,15 @@ use super::DeliverySettings;
 use super::connectors::{ConnectorSettings, Connectors, SendOutcome};
 use super::recorder::{self, Record};
 use super::throttle::Throttle;
-use crate::domain::model::ChannelConfig;
-use crate::domain::ports::{ChatStore, OutboxStore};
+use crate::domain::directory::ChannelDirectory;
+use crate::domain::ports::OutboxStore;
 use crate::metrics::Metrics;
-use crate::storage::watch::AccountCache;
 use crate::storage::{DeliveryJob, DeliveryResult, FinishedDelivery};
 
 pub struct Worker {
     store: Arc<dyn OutboxStore>,
-    /// Where the channels' settings are read (on a cache miss).
-    channels: Arc<dyn ChatStore>,
+    /// The channels' settings, cached (and dropped on a change) by the directory the doors read too.
+    channels: Arc<ChannelDirectory>,
     connectors: Arc<Connectors>,
     limits: ConnectorSettings,
     settings: DeliverySettings,
@@ -31,8 +29,6 @@ pub struct Worker {
     slots: Arc<Semaphore>,
     /// Entries claimed by this process and not yet recorded.
     held: AtomicUsize,
-    /// Channel settings, dropped through the account change log when a channel changes.
-    configs: Cache<i64, Arc<ChannelConfig>>,
     records: mpsc::Sender<Record>,
     /// A commit of a new message in this process (the store signals it).
     wake: Arc<Notify>,
@@ -68,7 +64,7 @@ impl Worker {
     /// Starts the dispatcher and the recorder; `wake` is the store's signal of a committed send.
     pub fn start(
         store: Arc<dyn OutboxStore>,
-        channels: Arc<dyn ChatStore>,
+        channels: Arc<ChannelDirectory>,
         connectors: Arc<Connectors>,
         limits: ConnectorSettings,
         settings: DeliverySettings,
@@ -78,7 +74,6 @@ impl Worker {
         let (records, rx) = mpsc::channel(settings.max_held.max(1) as usize);
         let worker = Arc::new(Self {
             slots: Arc::new(Semaphore::new(settings.concurrency.max(1) as usize)),
-            configs: Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(300)).build(),
             throttle: Throttle::default(),
             held: AtomicUsize::new(0),
             freed: Notify::new(),
@@ -218,21 +213,6 @@ impl Worker {
         }
     }
 
-    /// The channel with its settings; `Ok(None)` when it no longer exists.
-    async fn config(
-        &self,
-        channel_id: i64,
-    ) -> Result<Option<Arc<ChannelConfig>>, crate::storage::StoreError> {
-        if let Some(c) = self.configs.get(&channel_id) {
-            return Ok(Some(c));
-        }
-        let found = self.channels.channel_config(channel_id).await?.map(Arc::new);
-        if let Some(c) = &found {
-            self.configs.insert(channel_id, c.clone());
-        }
-        Ok(found)
-    }
-
     /// One claimed entry: final checks, pace, send, and hand the outcome to the recorder.
     async fn process(self: Arc<Self>, job: DeliveryJob) {
         let (result, slot) = self.deliver(&job).await;
@@ -275,7 +255,7 @@ impl Worker {
         if let Some(end) = past_deadline() {
             return (end, None);
         }
-        let config = match self.config(job.channel_id).await {
+        let config = match self.channels.config(job.channel_id).await {
             Ok(Some(config)) => config,
             Ok(None) => {
                 let reason = format!("{}: the channel no longer exists", job.platform);
@@ -402,15 +382,4 @@ impl Worker {
 /// An entry given back unsent (at shutdown, or with too little of its lease left): due again now.
 fn released() -> DeliveryResult {
     DeliveryResult::Retry { at: now_ms(), error: None }
-}
-
-impl AccountCache for Worker {
-    fn account_changed(&self, _account_id: i64) {
-        // Channel settings change rarely; dropping all of them is simpler than indexing by account.
-        self.configs.invalidate_all();
-    }
-
-    fn everything_changed(&self) {
-        self.configs.invalidate_all();
-    }
 }

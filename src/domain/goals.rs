@@ -4,15 +4,15 @@
 //! while the conversation has an assignee and at least one message, the goal is reached: once per goal
 //! and session.
 
-/// One goal of a channel.
+/// One goal of a channel, borrowed from its setting (every page view reads them: nothing is copied).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Goal {
-    pub name: String,
-    pub pattern: String,
+pub struct Goal<'a> {
+    pub name: &'a str,
+    pub pattern: &'a str,
 }
 
 /// A channel's goals; `Err` names what is wrong with the setting.
-pub fn parse(setting: &str) -> Result<Vec<Goal>, String> {
+pub fn parse(setting: &str) -> Result<Vec<Goal<'_>>, String> {
     let mut goals: Vec<Goal> = Vec::new();
     for pair in setting.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((name, pattern)) = pair.split_once('=') else {
@@ -28,7 +28,7 @@ pub fn parse(setting: &str) -> Result<Vec<Goal>, String> {
         if goals.iter().any(|g| g.name == name) {
             return Err(format!("the goal {name:?} is named twice"));
         }
-        goals.push(Goal { name: name.to_string(), pattern: pattern.to_string() });
+        goals.push(Goal { name, pattern });
     }
     if goals.len() > 20 {
         return Err("at most 20 goals".into());
@@ -44,7 +44,7 @@ fn is_url_pattern(p: &str) -> bool {
         && !p.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
-impl Goal {
+impl Goal<'_> {
     /// Whether `url` matches the pattern: `*` is any run of characters, everything else is itself.
     pub fn matches(&self, url: &str) -> bool {
         let mut parts = self.pattern.split('*');
@@ -63,7 +63,7 @@ impl Goal {
 }
 
 /// The goals `url` reaches.
-pub fn reached<'a>(goals: &'a [Goal], url: &str) -> impl Iterator<Item = &'a Goal> {
+pub fn reached<'a, 'g>(goals: &'a [Goal<'g>], url: &str) -> impl Iterator<Item = &'a Goal<'g>> {
     goals.iter().filter(move |g| g.matches(url))
 }
 
@@ -80,7 +80,7 @@ mod tests {
         assert!(!goals[0].matches("https://shop.example/cart"));
         assert!(goals[1].matches("https://www.example/thanks"));
         assert!(!goals[1].matches("https://www.example/thanks?x=1"));
-        let exact = Goal { name: "a".into(), pattern: "https://a.example/x".into() };
+        let exact = Goal { name: "a", pattern: "https://a.example/x" };
         assert!(exact.matches("https://a.example/x") && !exact.matches("https://a.example/xy"));
         for bad in
             ["checkout", "=https://a.example", "a=/checkout", "a=ftp://x", "a=https://", "a=https://x y"]

@@ -4,6 +4,7 @@
 //! through these.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::console_ports::{ConsoleSession, InboxChat};
 use super::error::{DomainError, DomainResult, ErrorCode};
@@ -15,8 +16,8 @@ use super::values::typed_text;
 impl Gateway {
     /// A channel of any account with its settings (the pages and the platforms' webhooks name it in
     /// their URL).
-    pub async fn channel_config(&self, channel_id: i64) -> DomainResult<Option<ChannelConfig>> {
-        Ok(self.channels().config(channel_id).await?.map(|c| (*c).clone()))
+    pub async fn channel_config(&self, channel_id: i64) -> DomainResult<Option<Arc<ChannelConfig>>> {
+        self.channels().config(channel_id).await
     }
 
     /// A chat's newest `limit` messages, newest first (the webchat page's history).

@@ -158,7 +158,7 @@ impl super::gateway::Gateway {
             return Err(DomainError::incorrect("url").because("the page's absolute http(s) URL".into()));
         }
         let goals = super::goals::parse(c.settings.get("goals").unwrap_or_default()).unwrap_or_default();
-        let names: Vec<String> = super::goals::reached(&goals, url).map(|g| g.name.clone()).collect();
+        let names: Vec<String> = super::goals::reached(&goals, url).map(|g| g.name.to_string()).collect();
         if names.is_empty() {
             return Ok(0);
         }

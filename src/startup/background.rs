@@ -1,16 +1,16 @@
 //! The workers that hold claims in the database: delivery and event webhooks (with the sweep that
 //! ends idle sessions), started by configuration and stopped at shutdown.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::StartError;
 use crate::config::Settings;
 use crate::delivery::Worker;
 use crate::delivery::connectors::Connectors;
+use crate::domain::directory::ChannelDirectory;
 use crate::metrics::Metrics;
 use crate::storage::Store;
-use crate::storage::watch::AccountCache;
 use crate::webhooks;
 
 /// The workers that hold claims in the database, stopped at shutdown so that they finish or give back
@@ -22,27 +22,25 @@ pub(super) struct Background {
 }
 
 impl Background {
-    /// The workers the settings enable, and the caches among them that must hear of account changes.
+    /// The workers the settings enable; delivery reads channels' settings through `channels`.
     pub(super) fn start(
         settings: &Settings,
         store: &Arc<dyn Store>,
+        channels: &Arc<ChannelDirectory>,
         connectors: &Arc<Connectors>,
         metrics: &Arc<Metrics>,
-    ) -> Result<(Self, Vec<Weak<dyn AccountCache>>), StartError> {
+    ) -> Result<Self, StartError> {
         let mut background = Background::default();
-        let mut caches = Vec::new();
         if settings.delivery.enabled {
             let worker = Worker::start(
                 store.clone(),
-                store.clone(),
+                channels.clone(),
                 connectors.clone(),
                 settings.connectors.clone(),
                 settings.delivery.clone(),
                 store.outbox_signal(),
                 metrics.clone(),
             );
-            let cache: Arc<dyn AccountCache> = worker.clone();
-            caches.push(Arc::downgrade(&cache));
             background.delivery = Some(worker);
         }
         if settings.webhooks.enabled {
@@ -59,7 +57,7 @@ impl Background {
             background.webhooks = Some(sender);
             webhooks::start_sweep(store.clone(), settings.chat.clone(), &settings.webhooks);
         }
-        Ok((background, caches))
+        Ok(background)
     }
 
     /// Both at once, bounded by `deadline`; false if something was still held then.

@@ -102,7 +102,8 @@ impl Application {
         core.gateway = core.gateway.with_template_source(connectors.clone());
         background::refresh_templates(core.gateway.clone(), settings.connectors.templates_refresh_secs);
         let metrics = Arc::new(Metrics::new());
-        let (background, mut caches) = Background::start(&settings, &store, &connectors, &metrics)?;
+        let background =
+            Background::start(&settings, &store, core.gateway.channels(), &connectors, &metrics)?;
         let budget = Budget::at_start(settings.connections.max, settings.streams.max);
         let live = Live::start(
             store.chat_news(),
@@ -113,7 +114,7 @@ impl Application {
         let auth: Arc<dyn AccountCache> = core.auth.clone();
         let channels: Arc<dyn AccountCache> = core.gateway.channels().clone();
         let consoles: Arc<dyn AccountCache> = live.clone();
-        caches.extend([Arc::downgrade(&auth), Arc::downgrade(&channels), Arc::downgrade(&consoles)]);
+        let caches = vec![Arc::downgrade(&auth), Arc::downgrade(&channels), Arc::downgrade(&consoles)];
         watch_account_changes(store.clone(), caches, poll);
         let listen_err = |source| StartError::Listen { addr: settings.listen.clone(), source };
         let listener = TcpListener::bind(&settings.listen).map_err(listen_err)?;

@@ -107,7 +107,7 @@ async fn channel_of(
     state: &AppState,
     platform_id: &str,
     platform: Platform,
-) -> Result<ChannelConfig, Refusal> {
+) -> Result<std::sync::Arc<ChannelConfig>, Refusal> {
     let id: i64 = platform_id.parse().map_err(|_| Refusal::UnknownChannel)?;
     match state.gateway.channel_config(id).await {
         Ok(Some(c)) if c.channel.platform == platform => Ok(c),

@@ -8,6 +8,8 @@ mod after;
 pub mod stream;
 pub mod visitor;
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
@@ -68,22 +70,25 @@ fn address_of(req: &HttpRequest, state: &PagesState) -> String {
 /// How many messages a page shows when it opens.
 const HISTORY: u32 = 100;
 
+/// One scope per channel: its pattern is the one regex a webchat request runs (actix tries a path against
+/// each pattern in turn with a regex, and every page view sends `visit`); the paths in it are static.
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    cfg.route("/webchat/{pid}/", actix_web::web::get().to(page))
-        .route("/webchat/{pid}/widget.js", actix_web::web::get().to(widget))
-        .route("/webchat/{pid}/api/session", actix_web::web::post().to(session))
-        .route("/webchat/{pid}/api/messages", actix_web::web::get().to(history))
-        .route("/webchat/{pid}/api/messages", actix_web::web::post().to(send))
-        .route("/webchat/{pid}/api/seen", actix_web::web::post().to(seen))
-        .route("/webchat/{pid}/api/contact", actix_web::web::post().to(after::contact))
-        .route("/webchat/{pid}/api/rating", actix_web::web::post().to(after::rating))
-        .route("/webchat/{pid}/api/survey", actix_web::web::post().to(after::survey))
-        .route("/webchat/{pid}/api/visit", actix_web::web::post().to(after::visit))
-        .route("/webchat/{pid}/api/events", actix_web::web::get().to(stream::events))
-        .route(
-            "/webchat/{pid}/api/{rest:.*}",
-            actix_web::web::method(actix_web::http::Method::OPTIONS).to(preflight),
-        );
+    use actix_web::web::{get, method, post};
+    cfg.service(
+        actix_web::web::scope("/webchat/{pid}")
+            .route("/", get().to(page))
+            .route("/widget.js", get().to(widget))
+            .route("/api/session", post().to(session))
+            .route("/api/messages", get().to(history))
+            .route("/api/messages", post().to(send))
+            .route("/api/seen", post().to(seen))
+            .route("/api/contact", post().to(after::contact))
+            .route("/api/rating", post().to(after::rating))
+            .route("/api/survey", post().to(after::survey))
+            .route("/api/visit", post().to(after::visit))
+            .route("/api/events", get().to(stream::events))
+            .route("/api/{rest:.*}", method(actix_web::http::Method::OPTIONS).to(preflight)),
+    );
 }
 
 /// A visitor call's body, bounded like every door's (`body_limit`): 413 past it.
@@ -99,7 +104,7 @@ async fn body_of(
 }
 
 /// The webchat channel `pid` names, or 404.
-async fn channel(state: &PagesState, pid: &str) -> Result<ChannelConfig, Refused> {
+async fn channel(state: &PagesState, pid: &str) -> Result<Arc<ChannelConfig>, Refused> {
     let not_found = || Refused::new(StatusCode::NOT_FOUND, "CHANNEL_NOT_FOUND");
     let id: i64 = pid.parse().map_err(|_| not_found())?;
     match state.gateway.channel_config(id).await {
@@ -136,7 +141,7 @@ async fn api_channel(
     req: &HttpRequest,
     pid: &str,
     state: &PagesState,
-) -> Result<(ChannelConfig, Option<HeaderValue>), Refused> {
+) -> Result<(Arc<ChannelConfig>, Option<HeaderValue>), Refused> {
     let c = channel(state, pid).await?;
     let origin = origin_check(req, &c)?;
     Ok((c, origin))
@@ -250,7 +255,7 @@ async fn visitor_of(
     req: &HttpRequest,
     pid: &str,
     state: &PagesState,
-) -> Result<(ChannelConfig, String, Option<HeaderValue>), Refused> {
+) -> Result<(Arc<ChannelConfig>, String, Option<HeaderValue>), Refused> {
     let (c, origin) = api_channel(req, pid, state).await?;
     let header_of =
         |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
