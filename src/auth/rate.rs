@@ -2,15 +2,17 @@
 //! hit; beyond it, the seconds until the window ends. Used for webchat visitors (per visitor, per
 //! address) and for the API's optional limits per client address and per credential (SPEC §8).
 //!
-//! Memory is bounded by the number of keys kept (the least recently used are forgotten first, which
-//! at worst gives a forgotten key a fresh window).
+//! Memory is bounded by the number of keys kept (the least used are forgotten first, which at worst
+//! gives a forgotten key a fresh window). Every webchat call and page view counts a hit or two, so the
+//! windows are kept in `quick_cache` (a lookup and an atomic add) rather than in a cache that keeps
+//! expiry queues.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::error::Throttled;
@@ -64,17 +66,32 @@ impl RateLimit {
     }
 
     pub fn new(policy: &'static str, quota: u32, window: Duration, keys: u64) -> Self {
-        let windows = Cache::builder().max_capacity(keys).time_to_live(window).build();
+        let windows = Cache::new(usize::try_from(keys.max(1)).unwrap_or(usize::MAX));
         Self { policy, quota, window, windows }
     }
 
     /// Counts a hit of `key`; `Err` with the seconds until its window ends when it is over the limit.
     pub fn hit(&self, key: &str) -> Result<(), Throttled> {
-        let window = self.windows.get_with_by_ref(key, Window::new);
+        let window = self.current(key);
         if window.take(self.quota) {
             return Ok(());
         }
         Err(window.throttled(self.policy, self.quota, self.window))
+    }
+
+    /// The key's window, or a fresh one once it is over. Concurrent first hits share one window (the
+    /// cache inserts it once), and an ended window is replaced once: it is removed only if it is still
+    /// the one found, and the next window is again inserted once.
+    fn current(&self, key: &str) -> Arc<Window> {
+        loop {
+            let found =
+                self.windows.get_or_insert_with(key, || Ok::<_, std::convert::Infallible>(Window::new()));
+            let Ok(window) = found;
+            if window.start.elapsed() < self.window {
+                return window;
+            }
+            self.windows.remove_if(key, |w| Arc::ptr_eq(w, &window));
+        }
     }
 }
 
@@ -121,5 +138,44 @@ impl RequestLimits for ApiRateLimits {
 
     fn admit_credential(&self, credential_id: i64) -> Result<(), Throttled> {
         self.per_credential.as_ref().map_or(Ok(()), |l| l.hit(&credential_id.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_gets_its_quota_per_window_and_a_fresh_window_after_it() {
+        let limit = RateLimit::new("visitor", 3, Duration::from_millis(200), 10);
+        for _ in 0..3 {
+            assert!(limit.hit("a").is_ok());
+        }
+        let refused = limit.hit("a").unwrap_err();
+        assert_eq!((refused.quota, refused.retry_after_secs), (3, 1));
+        assert!(limit.hit("b").is_ok(), "another key has its own window");
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(limit.hit("a").is_ok(), "a new window after the last one ended");
+    }
+
+    #[test]
+    fn hits_at_once_never_exceed_the_quota_even_across_a_window_change() {
+        let limit = Arc::new(RateLimit::new("address", 50, Duration::from_millis(500), 10));
+        for round in 0..3 {
+            let admitted = AtomicU32::new(0);
+            std::thread::scope(|s| {
+                for _ in 0..8 {
+                    s.spawn(|| {
+                        for _ in 0..40 {
+                            if limit.hit("k").is_ok() {
+                                admitted.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    });
+                }
+            });
+            assert_eq!(admitted.load(Ordering::Relaxed), 50, "round {round}");
+            std::thread::sleep(Duration::from_millis(550));
+        }
     }
 }
