@@ -20,6 +20,22 @@ impl TestApp {
         params.extend_from_slice(extra);
         self.call(method, &params).await
     }
+
+    /// An access of the account in the operators' group `support` (scopes: the account's).
+    async fn support_operator(&self, login: &str, secret: &str) {
+        let spec = AccessSpec {
+            account_login: LOGIN.into(),
+            login: login.into(),
+            secret: Some(secret.into()),
+            token: false,
+            channel: None,
+            group: Some("support".into()),
+            name: None,
+            scopes: None,
+            allow_ip: vec![],
+        };
+        self.admin().create_access(&spec).await.unwrap();
+    }
 }
 
 fn count(names: &[String], name: &str) -> usize {
@@ -30,20 +46,7 @@ fn count(names: &[String], name: &str) -> usize {
 async fn contact_assignment_and_end_fire_once_per_real_change_with_the_contact_in_every_chat_event() {
     let (app, _p) = app_with_fakes(|_| {}).await;
     let web = app.channel("webchat", &[]).await;
-    app.admin()
-        .create_access(&AccessSpec {
-            account_login: LOGIN.into(),
-            login: "night".into(),
-            secret: Some("night-secret-1".into()),
-            token: false,
-            channel: None,
-            group: Some("support".into()),
-            name: None,
-            scopes: None,
-            allow_ip: vec![],
-        })
-        .await
-        .unwrap();
+    app.support_operator("night", "night-secret-1").await;
     let rx = Receiver::start().await;
     let (hook, secret) = app.webhook(&rx.url, "*", None).await;
 
@@ -425,20 +428,7 @@ async fn the_console_ends_and_assigns_and_shows_what_the_visitor_left() {
     let (app, _p) = app_with_fakes(|_| {}).await;
     let web = app.channel("webchat", &["survey_question=Did we help?", "survey_options=Yes|No|Partly"]).await;
     app.create_access("bob@example.com", "bob-secret-1", "chat:read,chat:write", &[]).await;
-    app.admin()
-        .create_access(&AccessSpec {
-            account_login: LOGIN.into(),
-            login: "carol@example.com".into(),
-            secret: Some("carol-secret-1".into()),
-            token: false,
-            channel: None,
-            group: Some("support".into()),
-            name: None,
-            scopes: None,
-            allow_ip: vec![],
-        })
-        .await
-        .unwrap();
+    app.support_operator("carol@example.com", "carol-secret-1").await;
     let rx = Receiver::start().await;
     let (_, secret) = app.webhook(&rx.url, "*", None).await;
 
