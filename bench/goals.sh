@@ -20,18 +20,8 @@ ROUNDS="${ROUNDS:-3}"
 VISITORS="${VISITORS:-1000}"
 VIEWS="${VIEWS:-10}"
 
-for tool in taskset curl python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "installing $tool…" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux curl >/dev/null
-  fi
-done
-
-cargo build --release --quiet --bin chatgate --example delivery
-BIN=target/release/chatgate
-DRIVER=target/release/examples/delivery
-WORK=$(mktemp -d)
 . bench/lib.sh
+prepare_release
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export CHATGATE_LOG=warn BENCH_PLATFORM=webchat
 export CHATGATE_DATABASE_URL="sqlite://$WORK/goals.db"

@@ -1,5 +1,20 @@
-# Shared by bench/delivery.sh and bench/webhooks.sh (sourced): a release chatgate pinned to core 0 on
-# $PORT, and a helper (fake platform or webhook receiver) on core 1. Expects PORT, BASE, WORK, BIN.
+# Shared by the benchmark scripts (sourced): a release chatgate pinned to core 0 on $PORT, and a helper
+# (fake platform, webhook receiver, load driver) on core 1. Expects PORT, BASE, WORK, BIN (or
+# `prepare_release` to set BIN, DRIVER and WORK).
+
+# The tools, the release build of the server and the load driver, and a scratch directory.
+prepare_release() {
+  for tool in taskset curl python3; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      echo "installing $tool…" >&2
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux curl >/dev/null
+    fi
+  done
+  cargo build --release --quiet --bin chatgate --example delivery
+  BIN=target/release/chatgate
+  DRIVER=target/release/examples/delivery
+  WORK=$(mktemp -d)
+}
 
 SERVER=""
 start_server() { # env assignments…

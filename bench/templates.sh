@@ -20,18 +20,8 @@ FAKE="http://127.0.0.1:$FAKE_PORT"
 COUNT="${COUNT:-20000}"
 ROUNDS="${ROUNDS:-3}"
 
-for tool in taskset curl python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "installing $tool…" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux curl >/dev/null
-  fi
-done
-
-cargo build --release --quiet --bin chatgate --example delivery
-BIN=target/release/chatgate
-DRIVER=target/release/examples/delivery
-WORK=$(mktemp -d)
 . bench/lib.sh
+prepare_release
 taskset -c 1 "$DRIVER" whatsapp "$FAKE_PORT" & FAKEPID=$!
 trap 'kill $SERVER $FAKEPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -sf "$FAKE/stats" >/dev/null && break; sleep 0.05; done
