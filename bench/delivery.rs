@@ -337,22 +337,29 @@ async fn cam(base: &str, token: &str, count: u64, room: &str) {
     );
 }
 
-/// `visitors` webchat visitors each viewing `views` pages of the shop, 16 requests at a time; prints
-/// how many views were answered 200 and how long it took.
+/// A new webchat visitor of the channel `pid`: its id and token.
+async fn new_visitor(client: &reqwest::Client, base: &str, pid: &str) -> (String, String) {
+    let s: Value = client
+        .post(format!("{base}/webchat/{pid}/api/session"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("session")
+        .json()
+        .await
+        .expect("session json");
+    (
+        s["visitor"].as_str().unwrap_or_default().to_string(),
+        s["token"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
 /// Starts `visitors` webchat visitors; prints one `VISITOR TOKEN` a line.
 async fn sessions(base: &str, pid: &str, visitors: usize) {
     let client = reqwest::Client::new();
     for _ in 0..visitors {
-        let s: Value = client
-            .post(format!("{base}/webchat/{pid}/api/session"))
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("session")
-            .json()
-            .await
-            .expect("session json");
-        println!("{} {}", s["visitor"].as_str().unwrap_or_default(), s["token"].as_str().unwrap_or_default());
+        let (visitor, token) = new_visitor(&client, base, pid).await;
+        println!("{visitor} {token}");
     }
 }
 
@@ -437,19 +444,7 @@ async fn streams(base: &str, pid: &str, count: usize, user: &str, password: &str
     let api = format!("{base}/webchat/{pid}/api");
     let mut visitors = Vec::with_capacity(count);
     for _ in 0..count {
-        let s: Value = client
-            .post(format!("{api}/session"))
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("session")
-            .json()
-            .await
-            .expect("json");
-        visitors.push((
-            s["visitor"].as_str().unwrap_or("").to_string(),
-            s["token"].as_str().unwrap_or("").to_string(),
-        ));
+        visitors.push(new_visitor(&client, base, pid).await);
     }
     let (connected_tx, mut connected) = tokio::sync::mpsc::channel::<()>(count);
     let (arrived_tx, mut arrived) = tokio::sync::mpsc::channel::<u64>(count);
