@@ -36,9 +36,7 @@ impl ChannelDirectory {
         }
         let epoch = self.epoch.load(Ordering::Acquire);
         let list = Arc::new(self.store.channels(account_id).await?);
-        if self.epoch.load(Ordering::Acquire) == epoch {
-            self.by_account.insert(account_id, list.clone());
-        }
+        self.remember(&self.by_account, account_id, &list, epoch);
         Ok(list)
     }
 
@@ -49,12 +47,18 @@ impl ChannelDirectory {
         }
         let epoch = self.epoch.load(Ordering::Acquire);
         let found = self.store.channel_config(channel_id).await?.map(Arc::new);
-        if let Some(c) = &found
-            && self.epoch.load(Ordering::Acquire) == epoch
-        {
-            self.configs.insert(channel_id, c.clone());
+        if let Some(c) = &found {
+            self.remember(&self.configs, channel_id, c, epoch);
         }
         Ok(found)
+    }
+
+    /// Caches what was read, unless the directory was invalidated since `epoch` (read before the read
+    /// began): a value read while a change landed must not outlive the change.
+    fn remember<V>(&self, cache: &TtlCache<i64, Arc<V>>, key: i64, value: &Arc<V>, epoch: u64) {
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            cache.insert(key, value.clone());
+        }
     }
 
     pub async fn channel(&self, account_id: i64, channel_id: i64) -> DomainResult<Option<Channel>> {
