@@ -9,7 +9,7 @@ mod gate;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
 use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -47,7 +47,7 @@ impl Live {
         readers: u32,
     ) -> Arc<Self> {
         let live = Arc::new(Live {
-            keys: Cache::builder().max_capacity(100_000).build(),
+            keys: Cache::new(100_000),
             visitors: Mutex::default(),
             accounts: Mutex::default(),
             gate,
@@ -102,6 +102,11 @@ impl Live {
     }
 
     async fn dispatch(&self, store: &dyn ConsoleStore, chat: i64) {
+        // No stream open, no one to wake: a busy server with no page open pays nothing per message. (A
+        // stream holds its pass before it follows, and reads its chat after following.)
+        if self.gate.open() == 0 {
+            return;
+        }
         let key = match self.keys.get(&chat) {
             Some(k) => k,
             None => {
