@@ -38,10 +38,7 @@ pub fn parse(setting: &str) -> Result<Vec<Goal<'_>>, String> {
 
 /// An absolute http(s) URL, where `*` may stand for any text (in the host too).
 fn is_url_pattern(p: &str) -> bool {
-    let rest = p.strip_prefix("https://").or_else(|| p.strip_prefix("http://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
-        && p.len() <= 2048
-        && !p.chars().any(|c| c.is_whitespace() || c.is_control())
+    super::urls::is_page_url(p)
 }
 
 impl Goal<'_> {

@@ -154,7 +154,7 @@ impl super::gateway::Gateway {
         url: &str,
         now: i64,
     ) -> DomainResult<usize> {
-        if url.len() > crate::domain::urls::MAX_URL_CHARS || !crate::domain::urls::is_absolute_http_url(url) {
+        if !crate::domain::urls::is_page_url(url) {
             return Err(DomainError::incorrect("url").because("the page's absolute http(s) URL".into()));
         }
         let goals = super::goals::parse(c.settings.get("goals").unwrap_or_default()).unwrap_or_default();

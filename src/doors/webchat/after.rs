@@ -147,6 +147,13 @@ struct VisitBody {
     url: String,
 }
 
+/// `visit`'s answer: how many goals the view reached (a struct, not a `json!` map: every page view
+/// sends one).
+#[derive(serde::Serialize)]
+struct Reached {
+    goals: usize,
+}
+
 /// `POST …/api/visit` `{url}`: the host page the visitor is on; goals it matches are reached. Charged as
 /// a read (every page view sends one).
 pub async fn visit(
@@ -164,7 +171,7 @@ pub async fn visit(
         let body: VisitBody = json_body(&body_of(&req, payload, &state).await?)?;
         let reached =
             state.gateway.visitor_visit(&c, &who, &body.url, now()).await.map_err(|e| Refused::from(&e))?;
-        Ok(HttpResponse::Ok().json(json!({ "goals": reached })))
+        Ok(HttpResponse::Ok().json(Reached { goals: reached }))
     };
     answer(origin, result.await)
 }
