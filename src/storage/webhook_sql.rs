@@ -134,6 +134,15 @@ macro_rules! sql_webhook_store {
             if starts.is_empty() || !wants_event(tx, EventKind::ContactCreated).await? {
                 return Ok(0);
             }
+            emit_first_contacts(tx, starts, now).await
+        }
+
+        /// `contact.created` as `emit_new_contacts` writes it, for a caller that knows a webhook wants it.
+        async fn emit_first_contacts(
+            tx: &mut Transaction<'static, $db>,
+            starts: &[i64],
+            now: i64,
+        ) -> StoreResult<u64> {
             let firsts: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT m.id, m.chat_id FROM messages m WHERE m.id IN ({}) \
                  AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.chat_id = m.chat_id AND p.id < m.id)",

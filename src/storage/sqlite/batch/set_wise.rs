@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 
-use super::super::{emit_message_event, emit_new_contacts, wants_event};
+use super::super::{emit_first_contacts, emit_message_event};
 use crate::domain::events::EventKind;
 use crate::domain::model::{MessageStatus, OutboundMessage};
 use crate::storage::StoreResult;
@@ -20,15 +20,14 @@ const ROWS: usize = 500;
 type Tx = Transaction<'static, Sqlite>;
 
 pub(super) async fn write(tx: &mut Tx, messages: &[&OutboundMessage]) -> StoreResult<Written> {
-    let chats = upsert_chats(tx, messages).await?;
+    let found = upsert_chats(tx, messages).await?;
     // The one writer holds the write lock: the next ids are the table's largest plus one, as SQLite
     // itself would give them, so the ids follow the batch's order.
-    let first: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM messages").fetch_one(&mut **tx).await?;
-    let ids: Vec<i64> = (first..).take(messages.len()).collect();
+    let ids: Vec<i64> = (found.next_id..).take(messages.len()).collect();
+    let chats = found.chats;
     insert_messages(tx, messages, &chats, &ids).await?;
-    let starts = update_chats(tx, messages, &chats, &ids).await?;
-    let events = emit_events(tx, messages, &chats, &ids, &starts).await?;
+    let starts = update_chats(tx, messages, &chats, &ids, &found.idle).await?;
+    let events = emit_events(tx, messages, &chats, &ids, &starts, &found.wanted).await?;
     insert_outbox(tx, messages, &chats, &ids).await?;
     Ok(Written { outbox: messages.iter().any(|m| m.needs_delivery), chats, events, ids })
 }
@@ -37,8 +36,29 @@ fn status(m: &OutboundMessage) -> MessageStatus {
     if m.needs_delivery { MessageStatus::Pending } else { MessageStatus::Sent }
 }
 
-/// Finds or creates each message's chat; the chat id of each message, in order.
-async fn upsert_chats(tx: &mut Tx, messages: &[&OutboundMessage]) -> StoreResult<Vec<i64>> {
+/// What the batch's first statement finds out.
+struct Found {
+    /// Each message's chat, in order.
+    chats: Vec<i64>,
+    /// The chats with no session open before this batch.
+    idle: HashSet<i64>,
+    /// The id the batch's first message gets.
+    next_id: i64,
+    wanted: Wanted,
+}
+
+/// Which of the batch's events any webhook wants.
+#[derive(Default)]
+struct Wanted {
+    contact: bool,
+    messages: bool,
+}
+
+/// Finds or creates each message's chat. The same statement reads what else the batch needs to know
+/// before it writes — whether each chat had a session open, the next message id, which events are
+/// wanted — since each statement is a hand-off to sqlx's connection thread and back, the larger part
+/// of a batch's fixed cost. (Those subqueries do not depend on the row: SQLite evaluates them once.)
+async fn upsert_chats(tx: &mut Tx, messages: &[&OutboundMessage]) -> StoreResult<Found> {
     // Each distinct chat once, numbered as it first appears; `key_of[i]` is message i's number.
     let mut number: HashMap<(i64, &str), usize> = HashMap::new();
     let mut keys: Vec<(i64, &str, i64)> = Vec::new();
@@ -52,6 +72,8 @@ async fn upsert_chats(tx: &mut Tx, messages: &[&OutboundMessage]) -> StoreResult
         })
         .collect();
     let mut chat_ids: Vec<Option<i64>> = vec![None; keys.len()];
+    let mut found = Found { chats: Vec::new(), idle: HashSet::new(), next_id: 1, wanted: Wanted::default() };
+    let message_events = EventKind::ChatStart.bit() | EventKind::MessageSent.bit();
     for part in keys.chunks(ROWS) {
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO chats (channel_id, destination, created_at) ");
         q.push_values(part, |mut row, (channel, destination, now)| {
@@ -59,16 +81,28 @@ async fn upsert_chats(tx: &mut Tx, messages: &[&OutboundMessage]) -> StoreResult
         });
         q.push(
             " ON CONFLICT (channel_id, destination) DO UPDATE SET destination = excluded.destination \
-             RETURNING id, channel_id, destination",
+             RETURNING id, channel_id, destination, session_start IS NULL, \
+             (SELECT COALESCE(MAX(id), 0) + 1 FROM messages), \
+             EXISTS (SELECT 1 FROM webhooks WHERE (events & ",
         );
-        let rows: Vec<(i64, i64, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
-        for (id, channel, destination) in rows {
+        q.push_bind(EventKind::ContactCreated.bit());
+        q.push(") <> 0), EXISTS (SELECT 1 FROM webhooks WHERE (events & ");
+        q.push_bind(message_events);
+        q.push(") <> 0)");
+        let rows: Vec<(i64, i64, String, bool, i64, bool, bool)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        for (id, channel, destination, no_session, next_id, contact, messages) in rows {
             if let Some(&k) = number.get(&(channel, destination.as_str())) {
                 chat_ids[k] = Some(id);
             }
+            if no_session {
+                found.idle.insert(id);
+            }
+            (found.next_id, found.wanted) = (next_id, Wanted { contact, messages });
         }
     }
-    key_of.iter().map(|&k| chat_ids[k].ok_or(crate::storage::StoreError::NotFound("chat"))).collect()
+    let chats = key_of.iter().map(|&k| chat_ids[k].ok_or(crate::storage::StoreError::NotFound("chat")));
+    found.chats = chats.collect::<StoreResult<_>>()?;
+    Ok(found)
 }
 
 async fn insert_messages(
@@ -102,12 +136,13 @@ async fn insert_messages(
 }
 
 /// Makes each chat's last message in the batch its last one, and its first the start of a session
-/// where none is open. The ids of the messages that started a session.
+/// where none is open (`idle`: the chats that had none). The ids of the messages that started a session.
 async fn update_chats(
     tx: &mut Tx,
     messages: &[&OutboundMessage],
     chats: &[i64],
     ids: &[i64],
+    idle: &HashSet<i64>,
 ) -> StoreResult<HashSet<i64>> {
     // Per chat, in the order chats first appear: (chat, first id, last id, last time).
     let mut order: Vec<(i64, i64, i64, i64)> = Vec::new();
@@ -123,13 +158,6 @@ async fn update_chats(
     }
     let mut starts = HashSet::new();
     for part in order.chunks(ROWS) {
-        let list = id_list(part.iter().map(|c| c.0));
-        let idle: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM chats WHERE session_start IS NULL AND id IN ({list})"
-        )))
-        .fetch_all(&mut **tx)
-        .await?;
-        let idle: HashSet<i64> = idle.into_iter().collect();
         starts.extend(part.iter().filter(|c| idle.contains(&c.0)).map(|c| c.1));
         let mut q = QueryBuilder::<Sqlite>::new(
             "UPDATE chats SET last_message_id = v.column3, last_at = v.column4, \
@@ -152,13 +180,14 @@ async fn emit_events(
     chats: &[i64],
     ids: &[i64],
     starts: &HashSet<i64>,
+    wanted: &Wanted,
 ) -> StoreResult<u64> {
     let firsts: Vec<i64> = starts.iter().copied().collect();
     let mut events = match messages.first() {
-        Some(m) => emit_new_contacts(tx, &firsts, m.now).await?,
-        None => 0,
+        Some(m) if wanted.contact && !firsts.is_empty() => emit_first_contacts(tx, &firsts, m.now).await?,
+        _ => 0,
     };
-    if !wants_event(tx, EventKind::ChatStart).await? && !wants_event(tx, EventKind::MessageSent).await? {
+    if !wanted.messages {
         return Ok(events);
     }
     for (i, m) in messages.iter().enumerate() {
@@ -188,10 +217,12 @@ async fn insert_outbox(
     }
     let mut waiting: HashSet<i64> = HashSet::new();
     for part in due.chunks(ROWS) {
-        let list = id_list(part.iter().map(|&i| chats[i]));
-        let busy: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT DISTINCT chat_id FROM outbox WHERE chat_id IN ({list})"
-        )))
+        // The list as one JSON parameter: one statement text, prepared once, whatever the batch.
+        let list = format!("[{}]", id_list(part.iter().map(|&i| chats[i])));
+        let busy: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT chat_id FROM outbox WHERE chat_id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(list)
         .fetch_all(&mut **tx)
         .await?;
         waiting.extend(busy);
