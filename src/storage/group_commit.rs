@@ -95,8 +95,10 @@ impl SendQueue {
 }
 
 async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, write: Arc<dyn BatchWrite>, signals: Signals, max: usize) {
-    while let Some(batch) = gather(&rx, max).await {
+    let mut last = 0;
+    while let Some(batch) = gather(&rx, max, last).await {
         let messages: Vec<&OutboundMessage> = batch.iter().flat_map(|job| &job.messages).collect();
+        last = messages.len();
         match write.write(&messages).await {
             Ok(w) => {
                 signals.tell(&w);
@@ -132,19 +134,37 @@ async fn run(rx: Arc<Mutex<mpsc::Receiver<Job>>>, write: Arc<dyn BatchWrite>, si
 
 /// The jobs that have gathered: waits for one, then takes what else is waiting while the batch holds
 /// fewer than `max` messages (a bulk call's list is never split). `None` once the store is gone.
-async fn gather(rx: &Mutex<mpsc::Receiver<Job>>, max: usize) -> Option<Vec<Job>> {
+///
+/// When the requests were arriving in numbers (`last`, the previous batch, was large) but fewer than
+/// half as many are waiting now, the writer lets the rest of the process run once before it takes
+/// them: on a busy core the writer and the threads that parse requests share the CPU, and a writer
+/// that started each batch as soon as it could would write ever smaller batches — each with a
+/// transaction's fixed cost — the busier the core. Where the writer has a core of its own, nothing
+/// else is waiting to run and the yield returns at once.
+async fn gather(rx: &Mutex<mpsc::Receiver<Job>>, max: usize, last: usize) -> Option<Vec<Job>> {
     let mut rx = rx.lock().await;
     let first = rx.recv().await?;
     let mut count = first.messages.len();
     let mut batch = vec![first];
-    while count < max {
+    take_waiting(&mut rx, &mut batch, &mut count, max);
+    if last >= BUSY_BATCH && count * 2 < last && count < max {
+        std::thread::yield_now();
+        take_waiting(&mut rx, &mut batch, &mut count, max);
+    }
+    Some(batch)
+}
+
+/// A previous batch at least this large means requests are arriving in numbers.
+const BUSY_BATCH: usize = 8;
+
+fn take_waiting(rx: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>, count: &mut usize, max: usize) {
+    while *count < max {
         match rx.try_recv() {
             Ok(job) => {
-                count += job.messages.len();
+                *count += job.messages.len();
                 batch.push(job);
             }
             Err(_) => break,
         }
     }
-    Some(batch)
 }
