@@ -4,8 +4,8 @@
 # ROUNDS (3) times, interleaved:
 #   - `alone`: COUNT (80,000) `sendmessage` through the plain door, 64 connections (a few seconds);
 #   - `with views`: the same while the visitors report 10 page views each (`POST …/api/visit`), VIEW_RATE
-#     (1,000) a second — each visitor a page a second, all 10,000 views within the sendmessage run — one
-#     view in ten on a goal's page;
+#     (1,000) a second — each visitor a page a second; the views take 10 s, longer than the sendmessage
+#     run, which sees them at that rate from start to end — one view in ten on a goal's page;
 #   - `with probes`: the same while as many `GET /healthz` arrive at the same rate: what any request
 #     arriving that often costs (the floor under the views' figure on this machine).
 # Prints the medians, the drop of sendmessage's rate (target <= 10 %) and the probes' drop beside it,
