@@ -32,7 +32,9 @@ impl VisitorKeys {
     }
 
     pub fn token(&self, channel_id: i64, visitor: &str) -> String {
-        self.mac(channel_id, visitor).map(|m| URL_SAFE_NO_PAD.encode(m.finalize().into_bytes())).unwrap_or_default()
+        self.mac(channel_id, visitor)
+            .map(|m| URL_SAFE_NO_PAD.encode(m.finalize().into_bytes()))
+            .unwrap_or_default()
     }
 
     /// Whether `token` is the visitor's (compared in constant time).

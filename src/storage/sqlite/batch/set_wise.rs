@@ -89,7 +89,8 @@ async fn upsert_chats(tx: &mut Tx, messages: &[&OutboundMessage]) -> StoreResult
         q.push(") <> 0), EXISTS (SELECT 1 FROM webhooks WHERE (events & ");
         q.push_bind(message_events);
         q.push(") <> 0)");
-        let rows: Vec<(i64, i64, String, bool, i64, bool, bool)> = q.build_query_as().fetch_all(&mut **tx).await?;
+        let rows: Vec<(i64, i64, String, bool, i64, bool, bool)> =
+            q.build_query_as().fetch_all(&mut **tx).await?;
         for (id, channel, destination, no_session, next_id, contact, messages) in rows {
             if let Some(&k) = number.get(&(channel, destination.as_str())) {
                 chat_ids[k] = Some(id);
