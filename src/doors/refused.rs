@@ -50,7 +50,7 @@ impl Refused {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR")
     }
 
-    pub fn response(self) -> HttpResponse {
+    pub fn response(&self) -> HttpResponse {
         let mut body = json!({"error": self.error});
         if let Some(param) = self.param {
             body["param"] = json!(param);
@@ -65,6 +65,23 @@ impl Refused {
             refusal_headers(&mut res, self.throttled.as_ref());
         }
         res
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.error)
+    }
+}
+
+/// So that an extractor (the webchat door's `Caller`) can refuse before its handler runs.
+impl actix_web::ResponseError for Refused {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.response()
     }
 }
 

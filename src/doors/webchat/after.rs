@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{WebchatLimits, address_of, answer, body_of, visitor_of};
+use super::{Caller, WebchatLimits, address_of, answer, body_of};
 use crate::domain::contacts::Refusal;
 use crate::domain::model::ChannelConfig;
 use crate::domain::visitor;
@@ -57,14 +57,11 @@ fn not_now(refusal: Refusal) -> Refused {
 
 pub async fn contact(
     req: HttpRequest,
-    path: web::Path<String>,
+    caller: Caller,
     payload: web::Payload,
     state: web::Data<PagesState>,
 ) -> HttpResponse {
-    let (c, who, origin) = match visitor_of(&req, &path, &state).await {
-        Ok(v) => v,
-        Err(refused) => return refused.response(),
-    };
+    let Caller { channel: c, visitor: who, origin } = caller;
     let result = async {
         charge(&req, &state, &c, &who)?;
         let body: serde_json::Map<String, Value> = json_body(&body_of(&req, payload, &state).await?)?;
@@ -95,34 +92,31 @@ enum AfterEnd {
 
 pub async fn rating(
     req: HttpRequest,
-    path: web::Path<String>,
+    caller: Caller,
     payload: web::Payload,
     state: web::Data<PagesState>,
 ) -> HttpResponse {
-    after_end(req, path, payload, state, AfterEnd::Rating).await
+    after_end(req, caller, payload, state, AfterEnd::Rating).await
 }
 
 pub async fn survey(
     req: HttpRequest,
-    path: web::Path<String>,
+    caller: Caller,
     payload: web::Payload,
     state: web::Data<PagesState>,
 ) -> HttpResponse {
-    after_end(req, path, payload, state, AfterEnd::Survey).await
+    after_end(req, caller, payload, state, AfterEnd::Survey).await
 }
 
 /// A rating or a survey's answer: 204 when taken, 409 with why when it is not asked now.
 async fn after_end(
     req: HttpRequest,
-    path: web::Path<String>,
+    caller: Caller,
     payload: web::Payload,
     state: web::Data<PagesState>,
     what: AfterEnd,
 ) -> HttpResponse {
-    let (c, who, origin) = match visitor_of(&req, &path, &state).await {
-        Ok(v) => v,
-        Err(refused) => return refused.response(),
-    };
+    let Caller { channel: c, visitor: who, origin } = caller;
     let result = async {
         charge(&req, &state, &c, &who)?;
         let body = body_of(&req, payload, &state).await?;
@@ -158,14 +152,11 @@ struct Reached {
 /// a read (every page view sends one).
 pub async fn visit(
     req: HttpRequest,
-    path: web::Path<String>,
+    caller: Caller,
     payload: web::Payload,
     state: web::Data<PagesState>,
 ) -> HttpResponse {
-    let (c, who, origin) = match visitor_of(&req, &path, &state).await {
-        Ok(v) => v,
-        Err(refused) => return refused.response(),
-    };
+    let Caller { channel: c, visitor: who, origin } = caller;
     let result = async {
         super::charge_read(&req, &state, c.channel.id, &who)?;
         let body: VisitBody = json_body(&body_of(&req, payload, &state).await?)?;

@@ -149,7 +149,7 @@ async fn api_channel(
 
 /// An API call's answer, or its refusal, naming the caller's origin when CORS allowed it.
 fn answer(origin: Option<HeaderValue>, result: Result<HttpResponse, Refused>) -> HttpResponse {
-    with_cors(result.unwrap_or_else(Refused::response), origin)
+    with_cors(result.unwrap_or_else(|refused| refused.response()), origin)
 }
 
 fn with_cors(mut res: HttpResponse, origin: Option<HeaderValue>) -> HttpResponse {
@@ -250,20 +250,35 @@ async fn start_or_resume(
     }
 }
 
-/// The channel, the visitor (checked against its token) and the CORS origin of an API request.
-async fn visitor_of(
-    req: &HttpRequest,
-    pid: &str,
-    state: &PagesState,
-) -> Result<(Arc<ChannelConfig>, String, Option<HeaderValue>), Refused> {
-    let (c, origin) = api_channel(req, pid, state).await?;
-    let header_of =
-        |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let (visitor, token) = (header_of("x-visitor-id"), header_of("x-visitor-token"));
-    if !state.visitors.check(c.channel.id, &visitor, &token) {
-        return Err(Refused::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN"));
+/// A visitor API call's caller, known before its handler runs: the channel, the visitor (checked
+/// against its token) and the CORS origin to answer with. A call refused here gets no CORS headers.
+pub struct Caller {
+    pub channel: Arc<ChannelConfig>,
+    pub visitor: String,
+    pub origin: Option<HeaderValue>,
+}
+
+impl actix_web::FromRequest for Caller {
+    type Error = Refused;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Refused>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(state) = req.app_data::<actix_web::web::Data<PagesState>>() else {
+                return Err(Refused::internal("a visitor's call", "the pages' state is missing"));
+            };
+            let pid = req.match_info().get("pid").unwrap_or_default();
+            let (channel, origin) = api_channel(&req, pid, state).await?;
+            let header_of =
+                |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            let (visitor, token) = (header_of("x-visitor-id"), header_of("x-visitor-token"));
+            if !state.visitors.check(channel.channel.id, &visitor, &token) {
+                return Err(Refused::new(StatusCode::UNAUTHORIZED, "INVALID_TOKEN"));
+            }
+            Ok(Caller { channel, visitor, origin })
+        })
     }
-    Ok((c, visitor, origin))
 }
 
 /// The visitor's last messages, oldest first, the business's ones shown as `delivered` (the page is
@@ -301,15 +316,8 @@ fn charge_read(req: &HttpRequest, state: &PagesState, channel_id: i64, visitor: 
         .map_err(Refused::too_many)
 }
 
-async fn history(
-    req: HttpRequest,
-    path: actix_web::web::Path<String>,
-    state: actix_web::web::Data<PagesState>,
-) -> HttpResponse {
-    let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
-        Ok(v) => v,
-        Err(refused) => return refused.response(),
-    };
+async fn history(req: HttpRequest, caller: Caller, state: actix_web::web::Data<PagesState>) -> HttpResponse {
+    let Caller { channel: c, visitor, origin } = caller;
     let result = async {
         charge_read(&req, &state, c.channel.id, &visitor)?;
         let (list, arriving) = recent(&state, c.channel.id, &visitor).await?;
@@ -329,14 +337,11 @@ struct SendBody {
 
 async fn send(
     req: HttpRequest,
-    path: actix_web::web::Path<String>,
+    caller: Caller,
     payload: actix_web::web::Payload,
     state: actix_web::web::Data<PagesState>,
 ) -> HttpResponse {
-    let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
-        Ok(v) => v,
-        Err(refused) => return refused.response(),
-    };
+    let Caller { channel: c, visitor, origin } = caller;
     answer(origin, receive(&req, payload, &state, &c, visitor).await)
 }
 
@@ -374,14 +379,11 @@ struct SeenBody {
 /// The page showed the business's messages up to `messageid`: they become `read`.
 async fn seen(
     req: HttpRequest,
-    path: actix_web::web::Path<String>,
+    caller: Caller,
     payload: actix_web::web::Payload,
     state: actix_web::web::Data<PagesState>,
 ) -> HttpResponse {
-    let (c, visitor, origin) = match visitor_of(&req, &path, &state).await {
-        Ok(v) => v,
-        Err(refused) => return refused.response(),
-    };
+    let Caller { channel: c, visitor, origin } = caller;
     let result = async {
         charge_read(&req, &state, c.channel.id, &visitor)?;
         let body = body_of(&req, payload, &state).await?;
