@@ -8,9 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use moka::sync::Cache;
-
-use super::rate::Window;
+use super::rate::{Window, Windows};
 use crate::domain::error::Throttled;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,9 +32,8 @@ enum Key {
 
 pub struct FailureLimiter {
     limits: FailureLimits,
-    window: Duration,
-    /// Each key's attempts in its window (the cache forgets the key when the window ends).
-    counts: Cache<Key, Arc<Window>>,
+    /// Each key's attempts in its window.
+    counts: Windows<Key>,
 }
 
 /// An admitted attempt: it holds its place in both counts; `succeeded` gives it back, dropping it
@@ -59,7 +56,7 @@ impl Attempt<'_> {
     /// A correct password: this attempt is not a failure, and the login's count at that address is
     /// cleared.
     pub fn succeeded(self) {
-        self.limiter.counts.invalidate(&self.login_key);
+        self.limiter.counts.forget(&self.login_key);
         self.withdrawn();
     }
 }
@@ -67,20 +64,15 @@ impl Attempt<'_> {
 impl FailureLimiter {
     pub fn new(limits: FailureLimits) -> Self {
         let window = Duration::from_secs(limits.window_secs.max(1));
-        let counts = Cache::builder().max_capacity(200_000).time_to_live(window).build();
-        Self { limits, window, counts }
-    }
-
-    fn count(&self, key: Key) -> Arc<Window> {
-        self.counts.get_with(key, Window::new)
+        Self { limits, counts: Windows::new(window, 200_000) }
     }
 
     /// Takes a place for an attempt of `login` from `client`, or says how long until one is free.
     pub fn admit(&self, login: &str, client: IpAddr) -> Result<Attempt<'_>, Throttled> {
         let login_key = Key::LoginAt(login.to_string(), client);
-        let login_count = self.count(login_key.clone());
-        let address = self.count(Key::Address(client));
-        let blocked = |count: &Window, quota| count.throttled("failed-logins", quota, self.window);
+        let login_count = self.counts.current(&login_key);
+        let address = self.counts.current(&Key::Address(client));
+        let blocked = |count: &Window, quota| count.throttled("failed-logins", quota, self.counts.length());
         if !login_count.take(self.limits.per_login_and_address) {
             return Err(blocked(&login_count, self.limits.per_login_and_address));
         }
@@ -138,5 +130,18 @@ mod tests {
         drop(limiter.admit("bob", ip).unwrap());
         drop(limiter.admit("bob", ip).unwrap());
         assert!(limiter.admit("bob", ip).is_err());
+    }
+
+    #[test]
+    fn a_window_that_ended_admits_again() {
+        let limiter =
+            FailureLimiter::new(FailureLimits { per_login_and_address: 1, per_address: 5, window_secs: 1 });
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        drop(limiter.admit("carol", ip).unwrap());
+        let blocked = limiter.admit("carol", ip).err().unwrap();
+        assert_eq!((blocked.policy, blocked.quota, blocked.window_secs), ("failed-logins", 1, 1));
+        std::thread::sleep(Duration::from_millis(1100));
+        drop(limiter.admit("carol", ip).unwrap());
+        assert!(limiter.admit("carol", ip).is_err(), "the fresh window counts again");
     }
 }

@@ -7,11 +7,13 @@
 //! windows are kept in `quick_cache` (a lookup and an atomic add) rather than in a cache that keeps
 //! expiry queues.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 
@@ -22,12 +24,51 @@ pub struct RateLimit {
     /// The policy's name in the `RateLimit` headers.
     policy: &'static str,
     quota: u32,
-    window: Duration,
-    windows: Cache<String, Arc<Window>>,
+    windows: Windows<String>,
 }
 
-/// One key's window: when it started (its first hit) and how many hits it holds. The failed-login
-/// limiter (`auth::limiter`) keeps its counts in these too.
+/// Each key's current window, for at most a bounded number of keys. The failed-login limiter
+/// (`auth::limiter`) keeps its counts in one too.
+pub struct Windows<K> {
+    length: Duration,
+    windows: Cache<K, Arc<Window>>,
+}
+
+impl<K: Eq + Hash + Clone> Windows<K> {
+    /// Windows of `length`, for at most `keys` keys (at least one).
+    pub fn new(length: Duration, keys: u64) -> Self {
+        Self { length, windows: Cache::new(usize::try_from(keys.max(1)).unwrap_or(usize::MAX)) }
+    }
+
+    pub fn length(&self) -> Duration {
+        self.length
+    }
+
+    /// The key's window, or a fresh one once it is over. Concurrent first hits share one window (the
+    /// cache inserts it once), and an ended window is replaced once: it is removed only if it is still
+    /// the one found, and the next window is again inserted once.
+    pub fn current<Q>(&self, key: &Q) -> Arc<Window>
+    where
+        Q: Hash + Equivalent<K> + ToOwned<Owned = K> + ?Sized,
+    {
+        loop {
+            let found =
+                self.windows.get_or_insert_with(key, || Ok::<_, std::convert::Infallible>(Window::new()));
+            let Ok(window) = found;
+            if window.start.elapsed() < self.length {
+                return window;
+            }
+            self.windows.remove_if(key, |w| Arc::ptr_eq(w, &window));
+        }
+    }
+
+    /// Forgets the key's window: its next hit starts a fresh one.
+    pub fn forget<Q: Hash + Equivalent<K> + ?Sized>(&self, key: &Q) {
+        self.windows.remove(key);
+    }
+}
+
+/// One key's window: when it started (its first hit) and how many hits it holds.
 pub struct Window {
     start: Instant,
     count: AtomicU32,
@@ -66,32 +107,16 @@ impl RateLimit {
     }
 
     pub fn new(policy: &'static str, quota: u32, window: Duration, keys: u64) -> Self {
-        let windows = Cache::new(usize::try_from(keys.max(1)).unwrap_or(usize::MAX));
-        Self { policy, quota, window, windows }
+        Self { policy, quota, windows: Windows::new(window, keys) }
     }
 
     /// Counts a hit of `key`; `Err` with the seconds until its window ends when it is over the limit.
     pub fn hit(&self, key: &str) -> Result<(), Throttled> {
-        let window = self.current(key);
+        let window = self.windows.current(key);
         if window.take(self.quota) {
             return Ok(());
         }
-        Err(window.throttled(self.policy, self.quota, self.window))
-    }
-
-    /// The key's window, or a fresh one once it is over. Concurrent first hits share one window (the
-    /// cache inserts it once), and an ended window is replaced once: it is removed only if it is still
-    /// the one found, and the next window is again inserted once.
-    fn current(&self, key: &str) -> Arc<Window> {
-        loop {
-            let found =
-                self.windows.get_or_insert_with(key, || Ok::<_, std::convert::Infallible>(Window::new()));
-            let Ok(window) = found;
-            if window.start.elapsed() < self.window {
-                return window;
-            }
-            self.windows.remove_if(key, |w| Arc::ptr_eq(w, &window));
-        }
+        Err(window.throttled(self.policy, self.quota, self.windows.length()))
     }
 }
 
