@@ -423,3 +423,26 @@ async fn the_console_offers_templates_when_the_window_is_closed() {
     assert_eq!(sent[0].body["template"]["name"], "order_update");
     assert_eq!(sent[0].body["template"]["language"]["code"], "es");
 }
+
+/// A closed window on a channel that has no approved template: the console says so, and its `Send
+/// template` button is disabled rather than doing nothing.
+#[tokio::test]
+async fn the_console_says_when_a_channel_has_no_template_to_offer() {
+    let (app, _p) = app_with_fakes(no_timer).await;
+    let wa = whatsapp(&app, &[]).await;
+    person_wrote(&app, &wa, "34600000030", 30).await;
+    let mut op = crate::web::Browser::start("console_check.mjs", &[&app.address]).await;
+    let signed = op.run(json!({"do": "signin", "login": LOGIN, "password": PASSWORD})).await;
+    assert_eq!(signed["signedIn"], true, "{signed}");
+    op.run(json!({"do": "waitchat", "text": "34600000030"})).await;
+    op.run(json!({"do": "open", "destination": "34600000030"})).await;
+    let closed = op.run(json!({"do": "composer", "destination": "34600000030"})).await;
+    assert_eq!(
+        (closed["reply"].as_bool(), closed["templates"].as_bool(), closed["sendable"].as_bool()),
+        (Some(false), Some(true), Some(false)),
+        "{closed}"
+    );
+    assert_eq!(closed["options"], json!([]), "{closed}");
+    let said = op.run(json!({"do": "error"})).await;
+    assert!(said["text"].as_str().unwrap_or_default().contains("no approved template"), "{said}");
+}

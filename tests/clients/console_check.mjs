@@ -73,7 +73,8 @@ for await (const line of rl) {
       await page.waitForFunction((d) => (document.querySelector('main').dataset.composer || '').endsWith(`/${d}`), cmd.destination);
       const templates = await select.isVisible();
       say({ ok: true, reply: await page.getByRole('textbox', { name: 'Message' }).isVisible(), templates,
-        options: templates ? await select.locator('option').allInnerTexts() : [] });
+        options: templates ? await select.locator('option').allInnerTexts() : [],
+        sendable: templates && await page.getByRole('button', { name: 'Send template' }).isEnabled() });
     } else if (cmd.do === 'template') {
       await page.getByRole('combobox', { name: 'Template' }).selectOption({ label: cmd.choose });
       for (const [label, value] of Object.entries(cmd.params)) {

@@ -200,6 +200,11 @@ async function offerTemplates(chat, info) {
     templateSelect.replaceChildren(...approved.map((t, i) => new Option(`${t.name} (${t.language})`, String(i))));
     showParameters();
   }
+  // With nothing to choose, the form says why instead of a button that would do nothing.
+  templateForm.querySelector('button').disabled = approved.length === 0;
+  if (!res.ok) showError(replyError, 'The channel\'s templates could not be read; try again in a moment.');
+  else if (!approved.length) showError(replyError, 'This channel has no approved template yet: none can be sent until Meta approves one.');
+  else showError(replyError, '');
   settled();
 }
 
@@ -220,7 +225,8 @@ templateSelect.addEventListener('change', showParameters);
 templateForm.addEventListener('submit', async (e) => {
   e.preventDefault();
   const t = approved[Number(templateSelect.value)];
-  if (!current || !t) return;
+  if (!current) { showError(replyError, 'Choose a chat first.'); return; }
+  if (!t) { showError(replyError, 'Choose a template first.'); return; }
   const values = [...templateParams.querySelectorAll('input')].map((i) => [i.name, i.value]);
   const named = t.parameters.some((p) => !/^[0-9]+$/.test(p));
   const parameters = named ? Object.fromEntries(values) : values.map(([, v]) => v);
