@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Caller, WebchatLimits, address_of, answer, body_of};
+use super::{Caller, answer, body_of};
 use crate::domain::contacts::Refusal;
 use crate::domain::model::ChannelConfig;
 use crate::domain::visitor;
@@ -34,14 +34,6 @@ pub async fn asked_of(
     Ok(visitor::asked(c, conversation.as_ref()))
 }
 
-/// Each of these writes: charged like a visitor's message (per visitor, then per address).
-fn charge(req: &HttpRequest, state: &PagesState, c: &ChannelConfig, who: &str) -> Result<(), Refused> {
-    let limits = &state.webchat_limits;
-    let key = format!("{}:{who}", c.channel.id);
-    WebchatLimits::charge(&limits.per_visitor, &limits.per_address, &key, &address_of(req, state))
-        .map_err(Refused::too_many)
-}
-
 fn now() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -63,7 +55,7 @@ pub async fn contact(
 ) -> HttpResponse {
     let Caller { channel: c, visitor: who, origin } = caller;
     let result = async {
-        charge(&req, &state, &c, &who)?;
+        super::charge_write(&req, &state, c.channel.id, &who)?;
         let body: serde_json::Map<String, Value> = json_body(&body_of(&req, payload, &state).await?)?;
         let change = visitor::contact_change(&body).map_err(|e| Refused::from(&e))?;
         let contact =
@@ -118,7 +110,7 @@ async fn after_end(
 ) -> HttpResponse {
     let Caller { channel: c, visitor: who, origin } = caller;
     let result = async {
-        charge(&req, &state, &c, &who)?;
+        super::charge_write(&req, &state, c.channel.id, &who)?;
         let body = body_of(&req, payload, &state).await?;
         let taken = match what {
             AfterEnd::Rating => {

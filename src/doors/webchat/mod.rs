@@ -316,6 +316,20 @@ fn charge_read(req: &HttpRequest, state: &PagesState, channel_id: i64, visitor: 
         .map_err(Refused::too_many)
 }
 
+/// Charges a visitor's message or another write (contact, rating, survey): per visitor, then per
+/// address (`webchat.messages_per_*`).
+fn charge_write(
+    req: &HttpRequest,
+    state: &PagesState,
+    channel_id: i64,
+    visitor: &str,
+) -> Result<(), Refused> {
+    let limits = &state.webchat_limits;
+    let who = format!("{channel_id}:{visitor}");
+    WebchatLimits::charge(&limits.per_visitor, &limits.per_address, &who, &address_of(req, state))
+        .map_err(Refused::too_many)
+}
+
 async fn history(req: HttpRequest, caller: Caller, state: actix_web::web::Data<PagesState>) -> HttpResponse {
     let Caller { channel: c, visitor, origin } = caller;
     let result = async {
@@ -357,10 +371,7 @@ async fn receive(
     let SendBody { message } = serde_json::from_slice(&body)
         .map_err(|_| Refused::new(StatusCode::BAD_REQUEST, "MALFORMED_REQUEST"))?;
     let text = values::typed_text(&message.unwrap_or_default()).map_err(|_| Refused::incorrect("message"))?;
-    let limits = &state.webchat_limits;
-    let who = format!("{}:{visitor}", c.channel.id);
-    WebchatLimits::charge(&limits.per_visitor, &limits.per_address, &who, &address_of(req, state))
-        .map_err(Refused::too_many)?;
+    charge_write(req, state, c.channel.id, &visitor)?;
     let m = InboundMessage::typed(c.channel.id, visitor, text, chrono::Utc::now().timestamp_millis());
     let id =
         state.gateway.receive(&m).await.map_err(|e| Refused::internal("storing a visitor's message", e))?;
