@@ -384,6 +384,15 @@ async fn every_channels_templates_are_fetched_on_a_timer() {
     assert!(p.whatsapp.listings() >= 3);
 }
 
+/// The operator console in a browser, signed in, once it lists the chat with `destination`.
+async fn console_showing(app: &TestApp, destination: &str) -> crate::web::Browser {
+    let mut op = crate::web::Browser::start("console_check.mjs", &[&app.address]).await;
+    let signed = op.run(json!({"do": "signin", "login": LOGIN, "password": PASSWORD})).await;
+    assert_eq!(signed["signedIn"], true, "{signed}");
+    op.run(json!({"do": "waitchat", "text": destination})).await;
+    op
+}
+
 /// The operator console: a WhatsApp chat whose window is closed offers the approved templates, a text
 /// box per parameter, instead of a reply box that can only fail.
 #[tokio::test]
@@ -393,10 +402,7 @@ async fn the_console_offers_templates_when_the_window_is_closed() {
     let wa = whatsapp(&app, &[]).await;
     person_wrote(&app, &wa, "34600000020", 30).await;
     person_wrote(&app, &wa, "34600000021", 1).await;
-    let mut op = crate::web::Browser::start("console_check.mjs", &[&app.address]).await;
-    let signed = op.run(json!({"do": "signin", "login": LOGIN, "password": PASSWORD})).await;
-    assert_eq!(signed["signedIn"], true, "{signed}");
-    op.run(json!({"do": "waitchat", "text": "34600000020"})).await;
+    let mut op = console_showing(&app, "34600000020").await;
     op.run(json!({"do": "open", "destination": "34600000021"})).await;
     let open = op.run(json!({"do": "composer", "destination": "34600000021"})).await;
     assert_eq!((open["reply"].as_bool(), open["templates"].as_bool()), (Some(true), Some(false)), "{open}");
@@ -431,10 +437,7 @@ async fn the_console_says_when_a_channel_has_no_template_to_offer() {
     let (app, _p) = app_with_fakes(no_timer).await;
     let wa = whatsapp(&app, &[]).await;
     person_wrote(&app, &wa, "34600000030", 30).await;
-    let mut op = crate::web::Browser::start("console_check.mjs", &[&app.address]).await;
-    let signed = op.run(json!({"do": "signin", "login": LOGIN, "password": PASSWORD})).await;
-    assert_eq!(signed["signedIn"], true, "{signed}");
-    op.run(json!({"do": "waitchat", "text": "34600000030"})).await;
+    let mut op = console_showing(&app, "34600000030").await;
     op.run(json!({"do": "open", "destination": "34600000030"})).await;
     let closed = op.run(json!({"do": "composer", "destination": "34600000030"})).await;
     assert_eq!(
